@@ -1,0 +1,97 @@
+"""Earmark's entry point.
+
+No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTURE.md):
+
+    python main.py                          # open the app
+    python main.py classify MODEL FILE...   # labels for files (--json for machines)
+    python main.py train --data DIR --layout esc50 --model cnn --seeds 42 123 999 --out RUN_DIR
+    python main.py audit --data DIR --layout emodb --out suspects.csv
+    python main.py synth --layout esc50 --out DIR
+    python main.py --self-test              # classify a bundled clip headless; exit 0 when it works
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="earmark", description="Sound and speech-emotion workbench.")
+    parser.add_argument("--self-test", action="store_true", help="classify a bundled clip headless and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("classify", help="label audio files with an ONNX model")
+    p.add_argument("model", help="an Earmark .onnx model")
+    p.add_argument("files", nargs="+", help="audio files (WAV, FLAC, OGG)")
+    p.add_argument("--json", action="store_true", help="print one JSON document for machines")
+    p.add_argument("--top", type=int, default=3, help="labels to show per file (default 3)")
+
+    p = sub.add_parser("train", help="train, evaluate and export a model")
+    p.add_argument("--data", required=True, help="data set folder (or CSV file for --layout csv)")
+    p.add_argument("--layout", choices=LAYOUT_CHOICES, help="data layout (detected when omitted)")
+    p.add_argument("--model", default="cnn", help="backbone name (see --list-models)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seeds", type=int, nargs="+", default=[42, 123, 999])
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--sample-rate", type=int, default=None, help="model sample rate in Hz")
+    p.add_argument("--clip-seconds", type=float, default=None, help="model input length in seconds")
+    p.add_argument("--n-mels", type=int, default=64)
+    p.add_argument("--input-size", type=int, nargs=2, default=None, metavar=("H", "W"))
+    p.add_argument("--variants", nargs="*", default=None,
+                   help="cached augmentation variants per clip (noise pitch_shift time_stretch reverb gain)")
+    p.add_argument("--val-fraction", type=float, default=0.2)
+    p.add_argument("--val-groups", nargs="*", default=None, help="explicit validation groups (e.g. speakers)")
+    p.add_argument("--val-fold", type=int, default=None, help="ESC-50/CSV fold used for validation")
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    p.add_argument("--pretrained", action="store_true", help="start from ImageNet weights")
+    p.add_argument("--weights", default=None, help="local ImageNet weights file")
+    p.add_argument("--attn", choices=("se", "cbam"), default=None)
+    p.add_argument("--workers", type=int, default=None, help="processes for data preparation")
+    p.add_argument("--resume", action="store_true", help="resume from the run folder's checkpoints")
+    p.add_argument("--list-models", action="store_true", help=argparse.SUPPRESS)
+
+    p = sub.add_parser("audit", help="rank clips by how likely their label is wrong")
+    p.add_argument("--data", required=True)
+    p.add_argument("--layout", choices=LAYOUT_CHOICES)
+    p.add_argument("--out", required=True, help="CSV of suspects, most suspect first")
+    p.add_argument("--model", default=None, help="score with this ONNX model instead of cross-validation")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("synth", help="write a deterministic synthetic data set")
+    p.add_argument("--layout", choices=("esc50", "emodb"), required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--classes", type=int, default=None, help="ESC-50: number of classes (default 10)")
+    p.add_argument("--clips-per-class", type=int, default=None)
+    p.add_argument("--speakers", type=int, default=None, help="EmoDB: number of speakers")
+    p.add_argument("--seconds", type=float, default=None)
+    p.add_argument("--sample-rate", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.self_test:
+        from gui.selftest import self_test
+
+        return self_test()
+    if args.command is None:
+        from gui.app import main as app_main
+
+        return app_main()
+    if args.command in ("classify", "synth"):
+        from engine import cli
+    else:
+        from trainer import cli  # needs the `train` extra (torch)
+    return getattr(cli, f"run_{args.command}")(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

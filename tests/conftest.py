@@ -1,0 +1,51 @@
+"""Test-wide settings: offscreen Qt, quiet threads, small deterministic fixtures."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads():
+    """Fail any test that leaves a Python thread running."""
+    before = set(threading.enumerate())
+    yield
+    deadline = 5.0
+    import time
+
+    end = time.monotonic() + deadline
+    while True:
+        leaked = [
+            t for t in threading.enumerate()
+            if t not in before and t.is_alive() and not t.daemon
+        ]
+        if not leaked or time.monotonic() > end:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"test left threads running: {leaked}"
+
+
+@pytest.fixture
+def write_wav(tmp_path):
+    """Write a WAV under tmp_path: write_wav(name, samples, sample_rate_hz)."""
+
+    def _write(name: str, samples: np.ndarray, sample_rate_hz: int = 16000, subtype: str = "PCM_16"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, samples, sample_rate_hz, subtype=subtype)
+        return path
+
+    return _write
+
+
+def sine(freq_hz: float, seconds: float, sample_rate_hz: int = 16000, amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sample_rate_hz)) / sample_rate_hz
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
