@@ -1,0 +1,200 @@
+"""Grouped, stratified train/validation splits and the leakage audit.
+
+Every clip belongs to a group that must never straddle the split: ESC-50's
+``src_file`` (and its official fold), an EmoDB speaker, a CSV group column or a
+file stem. Augmented variants inherit their source clip's group and path, so
+the audit over cached items also catches a variant of a validation clip that
+slipped into training.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.errors import EarmarkError
+
+STRATEGIES = ("auto", "fold", "speaker", "group")
+
+
+class LeakageError(EarmarkError):
+    """Training and validation share a group or a source file: the run is refused."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Clip indices (into ``manifest.clips``) on each side, and how they were chosen."""
+
+    train: tuple[int, ...]
+    val: tuple[int, ...]
+    strategy: str                      # "fold" | "speaker" | "group"
+    val_groups: tuple[str, ...] = ()
+    val_fold: int | None = None
+
+    def sizes(self) -> dict[str, int]:
+        return {"train": len(self.train), "val": len(self.val)}
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"strategy": self.strategy, "sizes": self.sizes(),
+                               "val_groups": list(self.val_groups)}
+        if self.val_fold is not None:
+            out["val_fold"] = self.val_fold
+        if self.strategy == "speaker":
+            out["val_speakers"] = list(self.val_groups)
+        return out
+
+
+@dataclass(frozen=True)
+class LeakageReport:
+    """``count`` items whose group or source path lies on both sides; ``groups`` names them."""
+
+    count: int
+    groups: tuple[str, ...] = ()
+    paths: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.count == 0
+
+    def raise_if_leaking(self) -> None:
+        if self.count:
+            shown = ", ".join(self.groups[:10]) + (" ..." if len(self.groups) > 10 else "")
+            files = ", ".join(Path(p).name for p in self.paths[:5])
+            raise LeakageError(
+                f"Leakage: {self.count} training/validation items share groups or source files "
+                f"(groups: {shown or '-'}; files: {files or '-'}). Every clip, and every variant "
+                f"of it, must lie on one side only; choose other validation groups.")
+
+
+def _get(item: Any, key: str) -> Any:
+    return item[key] if isinstance(item, dict) else getattr(item, key)
+
+
+def leakage_audit(train_items: Iterable[Any], val_items: Iterable[Any]) -> LeakageReport:
+    """Compare the groups and source paths of every item (variants included) across the split."""
+    train_items, val_items = list(train_items), list(val_items)
+    val_groups = {str(_get(i, "group")) for i in val_items}
+    val_paths = {str(_get(i, "path")) for i in val_items}
+    train_groups = {str(_get(i, "group")) for i in train_items}
+    train_paths = {str(_get(i, "path")) for i in train_items}
+    shared_groups, shared_paths = train_groups & val_groups, train_paths & val_paths
+    groups, paths, count = set(shared_groups), set(shared_paths), 0
+    for item in (*train_items, *val_items):
+        group, path = str(_get(item, "group")), str(_get(item, "path"))
+        if group in shared_groups or path in shared_paths:
+            count += 1
+            groups.add(group)
+    return LeakageReport(count=count, groups=tuple(sorted(groups)), paths=tuple(sorted(paths)))
+
+
+def _strategy_for(manifest, strategy: str, val_groups) -> str:
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown split strategy {strategy!r}; valid: {', '.join(STRATEGIES)}")
+    if strategy != "auto":
+        return strategy
+    if manifest.layout == "emodb":
+        return "speaker"
+    has_folds = manifest.clips and all(c.fold is not None for c in manifest.clips)
+    if has_folds and not val_groups and len({c.fold for c in manifest.clips}) > 1:
+        return "fold"
+    return "group"
+
+
+def grouped_split(manifest, strategy: str = "auto", val_fraction: float = 0.2, seed: int = 0, *,
+                  val_fold: int | None = None, val_groups: Sequence[str] | None = None) -> Split:
+    """Split ``manifest`` into train/val with no group on both sides.
+
+    ``fold``: validation is the official fold ``val_fold`` (default: the last fold).
+    ``speaker``/``group``: validation groups are ``val_groups`` when given, else
+    chosen by a seeded ``StratifiedGroupKFold`` so every class is represented when
+    the groups allow it. ``auto`` picks fold for ESC-50/CSV folds, speaker for EmoDB.
+    """
+    if not manifest.clips:
+        raise ValueError(f"{manifest.root}: the data set has no clips to split")
+    strategy = _strategy_for(manifest, strategy, val_groups)
+    if strategy == "fold":
+        return _fold_split(manifest, val_fold)
+    if val_groups:
+        return _explicit_group_split(manifest, strategy, val_groups)
+    if not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {val_fraction}")
+    folds = _group_folds(manifest, max(2, round(1.0 / val_fraction)), seed)
+    best = max(folds, key=lambda val: _fold_score(manifest, val, val_fraction))
+    return _from_val_indices(manifest, best, strategy)
+
+
+def kfold(manifest, k: int, seed: int = 0) -> list[Split]:
+    """``k`` grouped, stratified folds for cross-validation (each clip validated once)."""
+    if k < 2:
+        raise ValueError(f"k must be >= 2, got {k}")
+    n_groups = len({c.group for c in manifest.clips})
+    if n_groups < k:
+        raise ValueError(f"{manifest.root}: {n_groups} groups cannot make {k} grouped folds")
+    return [_from_val_indices(manifest, val, "group") for val in _group_folds(manifest, k, seed)]
+
+
+def _fold_split(manifest, val_fold: int | None) -> Split:
+    folds = sorted({c.fold for c in manifest.clips if c.fold is not None})
+    if not folds:
+        raise ValueError(f"{manifest.root}: the data set has no folds; use a group split")
+    if val_fold is None:
+        val_fold = folds[-1]
+    if val_fold not in folds:
+        raise ValueError(f"validation fold {val_fold} is not in the data set (folds: {folds})")
+    val = tuple(i for i, c in enumerate(manifest.clips) if c.fold == val_fold)
+    train = tuple(i for i, c in enumerate(manifest.clips) if c.fold != val_fold)
+    groups = tuple(sorted({manifest.clips[i].group for i in val}))
+    return Split(train=train, val=val, strategy="fold", val_groups=groups, val_fold=val_fold)
+
+
+def _explicit_group_split(manifest, strategy: str, val_groups: Sequence[str]) -> Split:
+    known = {c.group for c in manifest.clips}
+    unknown = sorted(set(val_groups) - known)
+    if unknown:
+        raise ValueError(f"validation groups not in {manifest.root}: {', '.join(unknown)} "
+                         f"(known: {', '.join(sorted(known)[:20])})")
+    chosen = set(val_groups)
+    val = [i for i, c in enumerate(manifest.clips) if c.group in chosen]
+    if len(val) == len(manifest.clips):
+        raise ValueError("the validation groups cover every clip; nothing is left to train on")
+    return _from_val_indices(manifest, val, strategy)
+
+
+def _from_val_indices(manifest, val: Iterable[int], strategy: str) -> Split:
+    val_set = set(int(i) for i in val)
+    train = tuple(i for i in range(len(manifest.clips)) if i not in val_set)
+    groups = tuple(sorted({manifest.clips[i].group for i in val_set}))
+    return Split(train=train, val=tuple(sorted(val_set)), strategy=strategy, val_groups=groups)
+
+
+def _group_folds(manifest, k: int, seed: int) -> list[np.ndarray]:
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    labels = np.array([c.label for c in manifest.clips])
+    groups = np.array([c.group for c in manifest.clips])
+    n_groups = len(set(groups.tolist()))
+    if n_groups < 2:
+        raise ValueError(f"{manifest.root}: all clips share one group ({groups[0]}); a grouped "
+                         "split needs at least two groups (or give a fold/group column)")
+    k = min(k, n_groups)
+    x = np.zeros(len(labels))
+    if min(Counter(labels.tolist()).values()) >= k:
+        splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+        return [val for _, val in splitter.split(x, labels, groups)]
+    # too few clips in some class to stratify: grouped folds over a seeded group order
+    order = np.random.default_rng(seed).permutation(sorted(set(groups.tolist())))
+    rank = {g: i for i, g in enumerate(order)}
+    remapped = np.array([rank[g] for g in groups])
+    return [val for _, val in GroupKFold(n_splits=k).split(x, labels, remapped)]
+
+
+def _fold_score(manifest, val: np.ndarray, val_fraction: float) -> tuple[float, float]:
+    """Prefer folds covering more classes, then a size close to ``val_fraction``."""
+    classes = {manifest.clips[i].label for i in val}
+    size_error = abs(len(val) / len(manifest.clips) - val_fraction)
+    return (len(classes), -size_error)
