@@ -1,0 +1,225 @@
+"""The model-file contract: one .onnx file, waveform in, probabilities out, metadata inside.
+
+An Earmark model takes mono float32 audio ``[batch, n_samples]`` at its own sample rate
+and returns class probabilities ``[batch, n_classes]``. Its ``metadata_props`` carry a
+JSON object under :data:`METADATA_KEY`; a file without it is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.audio import fit_length
+from engine.errors import ModelLoadError
+
+METADATA_KEY = "earmark"
+FORMAT_VERSION = 1
+INPUT_NAME = "waveform"
+OUTPUT_NAME = "probs"
+MAX_METADATA_BYTES = 1_000_000
+MAX_LABELS = 10_000
+MAX_BATCH = 16
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    labels: list[str]
+    sample_rate_hz: int
+    clip_s: float
+    architecture: str
+    format_version: int
+    created_utc: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return int(round(self.clip_s * self.sample_rate_hz))
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.raw.get("metrics", {})
+
+
+def build_metadata(
+    *, labels: list[str], sample_rate_hz: int, clip_s: float, architecture: str, **extra: Any
+) -> dict[str, Any]:
+    """The metadata JSON for a model file; validated exactly as loading validates it."""
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "labels": list(labels),
+        "sample_rate_hz": int(sample_rate_hz),
+        "clip_s": float(clip_s),
+        "architecture": architecture,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+    parse_metadata(json.dumps(meta, default=_json_default), source="metadata")
+    return meta
+
+
+def parse_metadata(text: str | None, *, source: str | os.PathLike) -> ModelMeta:
+    """Validate the metadata JSON; raise ModelLoadError naming ``source`` and the problem."""
+    if text is None:
+        raise ModelLoadError(
+            f"{source}: the model has no Earmark metadata (labels, sample rate, clip length); "
+            "export it with `main.py train` or add a JSON '{METADATA_KEY}' entry to metadata_props"
+        )
+    if len(text.encode("utf-8", "replace")) > MAX_METADATA_BYTES:
+        raise ModelLoadError(f"{source}: the model's metadata is over {MAX_METADATA_BYTES} bytes")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{source}: the model's metadata is not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{source}: the model's metadata must be a JSON object")
+    return ModelMeta(
+        labels=_check_labels(raw.get("labels"), source),
+        sample_rate_hz=_check_number(raw, "sample_rate_hz", 1000, 384_000, source, integer=True),
+        clip_s=_check_number(raw, "clip_s", 0.01, 600.0, source),
+        architecture=str(raw.get("architecture", "unknown"))[:200],
+        format_version=_check_number(raw, "format_version", 1, FORMAT_VERSION, source, integer=True),
+        created_utc=str(raw.get("created_utc", ""))[:64],
+        raw=raw,
+    )
+
+
+def _check_labels(labels: Any, source: str | os.PathLike) -> list[str]:
+    if not isinstance(labels, list) or not labels:
+        raise ModelLoadError(f"{source}: the model's metadata has no 'labels' list")
+    if len(labels) < 2 or len(labels) > MAX_LABELS:
+        raise ModelLoadError(f"{source}: a model needs 2 to {MAX_LABELS} labels, this one has {len(labels)}")
+    if not all(isinstance(x, str) and x.strip() and len(x) <= 200 for x in labels):
+        raise ModelLoadError(f"{source}: every label must be a non-empty string of at most 200 characters")
+    if len(set(labels)) != len(labels):
+        raise ModelLoadError(f"{source}: the model's labels are not unique")
+    return list(labels)
+
+
+def _check_number(raw, key, low, high, source, *, integer=False):
+    value = raw.get(key)
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not (low <= value <= high):
+        raise ModelLoadError(f"{source}: metadata '{key}' must be a number in [{low}, {high}], got {value!r}")
+    return int(value) if integer else float(value)
+
+
+class OnnxClassifier:
+    """An Earmark model file opened in ONNX Runtime, tuned for low-latency CPU inference."""
+
+    def __init__(self, path: Path, session: Any, meta: ModelMeta):
+        self.path = path
+        self.meta = meta
+        self._session = session
+        self._input_name = session.get_inputs()[0].name
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, threads: int = 2) -> OnnxClassifier:
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelLoadError(f"{path}: no such model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelLoadError(f"{path}: not a usable ONNX model ({_first_line(exc)})") from exc
+        meta = parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), source=path)
+        _check_signature(session, meta, path)
+        return cls(path, session, meta)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.meta.labels
+
+    def predict(self, waveforms: np.ndarray) -> np.ndarray:
+        """Probabilities ``[batch, n_classes]`` for ``[batch, n_samples]`` audio at the model rate."""
+        waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
+        if waveforms.ndim != 2:
+            raise ValueError(f"expected [batch, n_samples] audio, got shape {waveforms.shape}")
+        outputs = [
+            self._session.run(None, {self._input_name: waveforms[i : i + MAX_BATCH]})[0]
+            for i in range(0, len(waveforms), MAX_BATCH)
+        ]
+        return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
+
+    def classify(self, samples: np.ndarray) -> np.ndarray:
+        """Probabilities for one clip of any length (windows of a clip, half-clip hop, averaged)."""
+        _, probs = self.windows(samples, hop_s=self.meta.clip_s / 2)
+        return probs.mean(axis=0)
+
+    def windows(self, samples: np.ndarray, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Start times (s) and probabilities of clip-length windows every ``hop_s`` seconds."""
+        n = self.meta.n_samples
+        hop = max(1, int(round(hop_s * self.meta.sample_rate_hz)))
+        starts = list(range(0, max(len(samples) - n, 0) + 1, hop))
+        if len(samples) > n and starts[-1] + n < len(samples):
+            starts.append(len(samples) - n)
+        batch = np.stack([fit_length(samples[s : s + n], n) for s in starts])
+        return np.asarray(starts, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
+
+
+def _check_signature(session: Any, meta: ModelMeta, path: Path) -> None:
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or inputs[0].type != "tensor(float)" or len(inputs[0].shape) != 2:
+        found = ", ".join(f"{i.name} {i.type} {i.shape}" for i in inputs)
+        raise ModelLoadError(f"{path}: expected one float32 input [batch, samples], found {found}")
+    n_in = inputs[0].shape[1]
+    if isinstance(n_in, int) and n_in != meta.n_samples:
+        raise ModelLoadError(
+            f"{path}: the input takes {n_in} samples but the metadata says "
+            f"{meta.clip_s} s at {meta.sample_rate_hz} Hz ({meta.n_samples} samples)"
+        )
+    if not outputs or outputs[0].type != "tensor(float)" or len(outputs[0].shape) != 2:
+        raise ModelLoadError(f"{path}: expected a float32 output [batch, classes]")
+    n_out = outputs[0].shape[1]
+    if isinstance(n_out, int) and n_out != len(meta.labels):
+        raise ModelLoadError(
+            f"{path}: the model outputs {n_out} classes but its metadata names {len(meta.labels)} labels"
+        )
+
+
+def find_models(folders: list[str | os.PathLike]) -> list[Path]:
+    found: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir():
+            found.extend(sorted(p for p in folder.glob("*.onnx") if p.is_file()))
+    return found
+
+
+def bundled_model_dir() -> Path:
+    """``models_onnx/`` beside the code (or inside a frozen app's bundle)."""
+    import sys
+
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
+    return base / "models_onnx"
+
+
+def user_model_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("EARMARK_USER_MODELS") or Path(user_data_dir("Earmark", "Earmark")) / "models")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)
