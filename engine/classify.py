@@ -40,7 +40,7 @@ class FileResult:
             "label": label,
             "confidence": confidence,
             "top": [{"label": lab, "prob": p} for lab, p in self.top(k)],
-            "probs": {lab: float(p) for lab, p in zip(self.labels, self.probs)},
+            "probs": {lab: float(p) for lab, p in zip(self.labels, self.probs, strict=True)},
         }
         if self.warning:
             out["warning"] = self.warning
