@@ -1,0 +1,1 @@
+"""Earmark's training side (needs torch): frontend, models, splits, training loop, ONNX export."""
