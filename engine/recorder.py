@@ -1,0 +1,122 @@
+"""Record a live stream to WAV or FLAC, streaming to disk from a writer thread.
+
+The recorder reads the ring buffer through its own cursor, so capture never waits for the
+disk. A failed write (a full disk, a vanished folder) stops the recording, closes the file
+so that what was written stays playable, and is reported as :class:`SaveError`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import soundfile as sf
+
+from engine.errors import SaveError
+from engine.ringbuffer import RingBuffer
+
+FORMATS = {"wav": ("WAV", "PCM_16"), "flac": ("FLAC", "PCM_16")}
+
+
+def timestamped_path(folder: str | Path, fmt: str = "wav", *, prefix: str = "earmark",
+                     now: float | None = None) -> Path:
+    """``folder/prefix-YYYYmmdd-HHMMSS.fmt``, with ``-2``, ``-3``… when the name is taken."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    folder = Path(folder)
+    path = folder / f"{prefix}-{stamp}.{fmt}"
+    n = 2
+    while path.exists():
+        path = folder / f"{prefix}-{stamp}-{n}.{fmt}"
+        n += 1
+    return path
+
+
+class Recorder:
+    """Write everything that enters ``ring`` after :meth:`start` until :meth:`stop`."""
+
+    def __init__(self, ring: RingBuffer, sample_rate_hz: int, folder: str | Path, *,
+                 fmt: str = "wav", prefix: str = "earmark", poll_s: float = 0.05) -> None:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise ValueError(f"Unknown recording format {fmt!r}; choose one of {sorted(FORMATS)}")
+        self.ring = ring
+        self.sample_rate_hz = int(sample_rate_hz)
+        self.folder = Path(folder)
+        self.fmt = fmt
+        self.prefix = prefix
+        self.poll_s = poll_s
+        self.path: Path | None = None
+        self.n_samples_written = 0
+        self.error: SaveError | None = None
+        self.dropped_samples = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._file: sf.SoundFile | None = None
+
+    @property
+    def recording(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def duration_s(self) -> float:
+        return self.n_samples_written / self.sample_rate_hz
+
+    def start(self) -> Path:
+        """Create the file and start writing; raises SaveError if the folder is unusable."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.path = timestamped_path(self.folder, self.fmt, prefix=self.prefix)
+            container, subtype = FORMATS[self.fmt]
+            self._file = sf.SoundFile(self.path, "w", samplerate=self.sample_rate_hz, channels=1,
+                                      format=container, subtype=subtype)
+        except (OSError, RuntimeError, sf.LibsndfileError) as exc:
+            raise SaveError(f"Cannot record into {self.folder}: {exc}") from exc
+        self._reader = self.ring.reader()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="earmark-recorder")
+        self._thread.start()
+        return self.path
+
+    def _run(self) -> None:
+        while True:
+            stopping = self._stop.wait(self.poll_s)
+            if not self._drain() or stopping:
+                break
+        self._close()
+
+    def _drain(self) -> bool:
+        lost = self._reader.skip_lapped()
+        self.dropped_samples += lost
+        block = self._reader.read()
+        if block.size == 0:
+            return True
+        try:
+            self._file.write(block)  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - OSError, LibsndfileError (disk full)
+            self.error = SaveError(
+                f"Recording to {self.path} stopped: {exc}. The first {self.duration_s:.1f} s were kept."
+            )
+            return False
+        self.n_samples_written += block.size
+        return True
+
+    def _close(self) -> None:
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            file.close()
+        except Exception as exc:  # noqa: BLE001
+            if self.error is None:
+                self.error = SaveError(f"Cannot finish {self.path}: {exc}")
+
+    def stop(self, timeout_s: float = 5.0) -> Path | None:
+        """Flush what is pending, close the file and return its path; raises SaveError on failure."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout_s)
+        if self.error is not None:
+            raise self.error
+        return self.path

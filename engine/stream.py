@@ -1,0 +1,129 @@
+"""Streaming classification over a ring buffer: sliding windows, smoothing, silence gate.
+
+Pure and Qt-free: a worker calls :meth:`StreamingClassifier.step` with a
+:class:`~engine.ringbuffer.RingReader`; each hop of new audio yields one
+:class:`LiveResult`. Latency is measured from the arrival of the newest audio block in
+the window to the moment its label is ready; the real-time factor is inference time
+divided by the hop (below 1 keeps up with the microphone).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.ringbuffer import RingReader
+
+SILENCE_LABEL = "silence"
+
+
+def level_dbfs(samples: np.ndarray) -> float:
+    """RMS level in dB relative to full scale (-120 for digital silence)."""
+    if samples.size == 0:
+        return -120.0
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return max(-120.0, 20.0 * np.log10(rms + 1e-12))
+
+
+@dataclass(frozen=True)
+class LiveResult:
+    """One hop's outcome; ``top`` holds (label, smoothed probability), best first."""
+
+    top: list[tuple[str, float]]
+    probs: np.ndarray | None          # smoothed probabilities over all labels (None when silent)
+    silent: bool
+    level_dbfs: float
+    end_sample: int                    # absolute index (source rate) of the window's end
+    latency_s: float                   # newest block arrival -> label ready
+    inference_s: float
+    real_time_factor: float            # inference_s / hop_s
+    dropped_samples: int = 0
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return SILENCE_LABEL if self.silent or not self.top else self.top[0][0]
+
+
+class StreamingClassifier:
+    """Classify a live stream window by window.
+
+    ``classifier`` needs ``meta.labels``, ``meta.sample_rate_hz``, ``meta.clip_s`` and
+    ``classify(samples) -> probs`` (an :class:`engine.model.OnnxClassifier`).
+    ``source_rate_hz`` is the capture rate; windows are resampled to the model's rate.
+    """
+
+    def __init__(self, classifier, *, source_rate_hz: int | None = None, window_s: float | None = None,
+                 hop_s: float = 0.5, smoothing: int = 3, silence_dbfs: float = -50.0, top_k: int = 5,
+                 max_backlog_hops: int = 2, clock=time.monotonic) -> None:
+        meta = classifier.meta
+        self.classifier = classifier
+        self.labels = list(meta.labels)
+        self.model_rate_hz = int(meta.sample_rate_hz)
+        self.source_rate_hz = int(source_rate_hz or self.model_rate_hz)
+        self.window_s = float(window_s or meta.clip_s)
+        if hop_s <= 0 or self.window_s <= 0:
+            raise ValueError(f"window_s and hop_s must be positive, got {self.window_s} and {hop_s}")
+        self.hop_s = float(hop_s)
+        self.smoothing = max(1, int(smoothing))
+        self.silence_dbfs = float(silence_dbfs)
+        self.top_k = top_k
+        self.max_backlog_hops = max_backlog_hops
+        self._clock = clock
+        self._history: deque[np.ndarray] = deque(maxlen=self.smoothing)
+
+    @property
+    def window_samples(self) -> int:
+        return max(1, round(self.window_s * self.source_rate_hz))
+
+    @property
+    def hop_samples(self) -> int:
+        return max(1, round(self.hop_s * self.source_rate_hz))
+
+    def reset(self) -> None:
+        self._history.clear()
+
+    def step(self, reader: RingReader) -> list[LiveResult]:
+        """Classify every whole hop available (skipping a stale backlog to stay live)."""
+        hop, window = self.hop_samples, self.window_samples
+        skipped = reader.skip_to_latest(self.max_backlog_hops, hop)
+        results = []
+        while (got := reader.next_hop(hop, window)) is not None:
+            samples, end = got
+            arrival = reader.ring.arrival_time(end)
+            copy = np.array(samples, dtype=np.float32, copy=True)
+            if not reader.ring.is_intact(end, window):
+                skipped += reader.skip_lapped()
+                continue
+            results.append(self.process(copy, end, arrival_s=arrival, dropped_samples=skipped))
+            skipped = 0
+        return results
+
+    def process(self, window: np.ndarray, end_sample: int = 0, *, arrival_s: float | None = None,
+                dropped_samples: int = 0) -> LiveResult:
+        """Classify one window (at the source rate) and smooth it with the previous ones."""
+        started = self._clock()
+        arrival = started if arrival_s is None else arrival_s
+        level = level_dbfs(window)
+        if level < self.silence_dbfs:
+            self._history.clear()
+            done = self._clock()
+            return LiveResult([], None, True, level, end_sample, done - arrival, 0.0, 0.0,
+                              dropped_samples, self.labels)
+        samples = window
+        if self.source_rate_hz != self.model_rate_hz:
+            from engine.audio import resample
+
+            samples = resample(window, self.source_rate_hz, self.model_rate_hz)
+        probs = np.asarray(self.classifier.classify(samples), dtype=np.float64).reshape(-1)
+        self._history.append(probs)
+        smoothed = np.mean(np.stack(self._history), axis=0)
+        done = self._clock()
+        inference_s = done - started
+        order = np.argsort(smoothed)[::-1][: self.top_k]
+        top = [(self.labels[i], float(smoothed[i])) for i in order]
+        return LiveResult(top, smoothed, False, level, end_sample, done - arrival, inference_s,
+                          inference_s / self.hop_s, dropped_samples, self.labels)

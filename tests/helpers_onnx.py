@@ -1,0 +1,94 @@
+"""Tiny but real Earmark ONNX models for tests, built with ``onnx.helper`` (no torch).
+
+:func:`write_tone_model` writes a classifier whose answer depends on the audio: each label
+is a tone frequency, scored by the energy of a Hann-windowed projection onto that
+frequency (MatMul with fixed sin/cos matrices, square, pair sums, log, softmax). A 300 Hz
+sine is labelled ``tone_300hz``; a 2 kHz sine ``tone_2000hz``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from engine.model import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, build_metadata
+
+TONES_HZ = (300, 600, 1000, 2000, 3500)
+
+
+def tone_labels(tones_hz=TONES_HZ) -> list[str]:
+    return [f"tone_{int(f)}hz" for f in tones_hz]
+
+
+def _basis(n_samples: int, sample_rate_hz: int, tones_hz) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(n_samples) / sample_rate_hz
+    hann = np.hanning(n_samples)
+    cols = []
+    for f in tones_hz:
+        cols.append(hann * np.cos(2 * np.pi * f * t))
+        cols.append(hann * np.sin(2 * np.pi * f * t))
+    basis = (np.stack(cols, axis=1) * (2.0 / n_samples)).astype(np.float32)  # [n, 2k]
+    pairs = np.zeros((2 * len(tones_hz), len(tones_hz)), dtype=np.float32)
+    for k in range(len(tones_hz)):
+        pairs[2 * k, k] = pairs[2 * k + 1, k] = 1.0
+    return basis, pairs
+
+
+def tone_model_proto(*, sample_rate_hz: int = 16000, clip_s: float = 1.0, tones_hz=TONES_HZ,
+                     temperature: float = 0.35, metadata: dict | None = None,
+                     with_metadata: bool = True) -> onnx.ModelProto:
+    n_samples = int(round(sample_rate_hz * clip_s))
+    basis, pairs = _basis(n_samples, sample_rate_hz, tones_hz)
+    inits = [
+        numpy_helper.from_array(basis, "basis"),
+        numpy_helper.from_array(pairs, "pairs"),
+        numpy_helper.from_array(np.array(1e-8, dtype=np.float32), "eps"),
+        numpy_helper.from_array(np.array(temperature, dtype=np.float32), "temp"),
+    ]
+    nodes = [
+        helper.make_node("MatMul", [INPUT_NAME, "basis"], ["proj"]),
+        helper.make_node("Mul", ["proj", "proj"], ["sq"]),
+        helper.make_node("MatMul", ["sq", "pairs"], ["energy"]),
+        helper.make_node("Add", ["energy", "eps"], ["energy_eps"]),
+        helper.make_node("Log", ["energy_eps"], ["log_energy"]),
+        helper.make_node("Mul", ["log_energy", "temp"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], [OUTPUT_NAME], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "earmark_tone_classifier",
+        [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", n_samples])],
+        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", len(tones_hz)])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="earmark-tests")
+    model.ir_version = 8
+    if with_metadata:
+        meta = metadata or build_metadata(
+            labels=tone_labels(tones_hz), sample_rate_hz=sample_rate_hz, clip_s=clip_s,
+            architecture="tone-projection (test model)",
+            training_data={"name": "none: fixed sine projections", "n_clips": 0},
+            metrics={"accuracy": 1.0, "macro_f1": 1.0},
+            task="tones",
+        )
+        helper.set_model_props(model, {METADATA_KEY: json.dumps(meta)})
+    onnx.checker.check_model(model)
+    return model
+
+
+def write_tone_model(path: str | Path, **kwargs) -> Path:
+    """Write a tone classifier to ``path`` (see :func:`tone_model_proto`) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(tone_model_proto(**kwargs), path)
+    return path
+
+
+def write_model_without_metadata(path: str | Path, **kwargs) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(tone_model_proto(with_metadata=False, **kwargs), path)
+    return path
