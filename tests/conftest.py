@@ -8,6 +8,8 @@ import threading
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 
+from pathlib import Path  # noqa: E402
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
@@ -49,3 +51,12 @@ def write_wav(tmp_path):
 def sine(freq_hz: float, seconds: float, sample_rate_hz: int = 16000, amplitude: float = 0.5) -> np.ndarray:
     t = np.arange(int(seconds * sample_rate_hz)) / sample_rate_hz
     return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+
+
+def shared_dir() -> Path:
+    """The project's shared/ folder: beside the checkout (CI), else /work/shared."""
+    beside = Path(__file__).resolve().parents[2] / "shared"
+    return beside if beside.is_dir() else Path(os.environ.get("EARMARK_SHARED", "/work/shared"))
+
+
+EMODB_2S = shared_dir() / "data" / "emodb-2s"

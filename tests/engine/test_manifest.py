@@ -4,7 +4,7 @@ import pytest
 from engine.errors import ManifestError
 from engine.manifest import detect_layout, read_manifest
 from engine.synth import write_emodb, write_esc50
-from tests.conftest import sine
+from tests.conftest import EMODB_2S, sine
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_emodb_real_naming_scheme(emodb):
 
 
 def test_real_emodb_copy_parses():
-    m = read_manifest("/work/shared/data/emodb-2s", "emodb")
+    m = read_manifest(EMODB_2S, "emodb")
     assert len(m.clips) == 439
     assert m.class_counts() == {"anger": 103, "boredom": 66, "disgust": 36, "fear": 56,
                                 "happiness": 59, "neutral": 66, "sadness": 53}
