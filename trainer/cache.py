@@ -1,0 +1,312 @@
+"""Feature cache: decode and resample each clip once, augment, log-mel, memory-map.
+
+A cache is a folder ``<out_dir>/<config hash>/`` holding ``features.npy`` (float16
+log-mels ``[n_items, n_mels, frames]``, opened with ``np.load(mmap_mode="r")``) and
+``index.json`` (one entry per item: clip index, variant, group, label index, path).
+The hash covers the frontend settings, the variants, the seed and every clip's path,
+size, mtime, label and group, so a second build with the same configuration opens
+the existing cache without decoding anything.
+
+Decoding and the expensive augmentations run in worker processes (``workers``);
+the log-mel frontend (the same :class:`trainer.frontend.LogMel` that is exported)
+runs in batches in this process. Unreadable clips are skipped and reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from engine.atomic import atomic_write_json
+from engine.audio import fit_length, load_audio
+from engine.errors import AudioLoadError, EarmarkError
+
+CACHE_VERSION = 1
+ORIGINAL = "original"
+CHUNK_CLIPS = 8
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+class CacheError(EarmarkError):
+    """The feature cache cannot be built or read (no usable clips, damaged cache folder)."""
+
+
+@dataclass(frozen=True)
+class FrontendConfig:
+    """What the log-mel frontend and the clip length are: part of the cache key."""
+
+    sample_rate_hz: int
+    clip_s: float
+    n_mels: int = 64
+    n_fft: int = 1024
+    hop_length: int | None = None
+    f_min: float = 0.0
+    f_max: float | None = None
+    top_db: float | None = 80.0
+
+    @property
+    def n_samples(self) -> int:
+        return int(round(self.sample_rate_hz * self.clip_s))
+
+    def logmel(self):
+        from trainer.frontend import LogMel
+
+        return LogMel(self.sample_rate_hz, n_fft=self.n_fft, hop_length=self.hop_length, n_mels=self.n_mels,
+                      f_min=self.f_min, f_max=self.f_max, top_db=self.top_db)
+
+
+@dataclass(frozen=True)
+class CacheItem:
+    item: int            # row in features.npy
+    clip_index: int      # index into manifest.clips
+    variant: str         # "original" or an augmentation name
+    group: str
+    label_index: int
+    path: str            # the source clip (variants keep their source's path)
+
+
+@dataclass
+class FeatureCache:
+    folder: Path
+    items: list[CacheItem]
+    config: dict[str, Any]
+    skipped: list[tuple[str, str]] = field(default_factory=list)   # (path, reason)
+    reused: bool = False
+
+    @property
+    def features_path(self) -> Path:
+        return self.folder / "features.npy"
+
+    def features(self) -> np.ndarray:
+        """The memory-mapped float16 array; rows are read from disk on access."""
+        return np.load(self.features_path, mmap_mode="r")
+
+    def items_for(self, clip_indices: Sequence[int], variants: Sequence[str] | None = None) -> list[CacheItem]:
+        wanted = set(int(i) for i in clip_indices)
+        return [it for it in self.items
+                if it.clip_index in wanted and (variants is None or it.variant in variants)]
+
+    def dataset(self, items: Sequence[CacheItem]) -> CachedFeatures:
+        return CachedFeatures(self.features_path, items)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike) -> FeatureCache:
+        folder = Path(folder)
+        try:
+            index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+            items = [CacheItem(**entry) for entry in index["items"]]
+            np.load(folder / "features.npy", mmap_mode="r")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CacheError(f"{folder}: the feature cache is damaged ({exc}); delete the folder to rebuild") from exc
+        return cls(folder, items, index["config"], [tuple(s) for s in index.get("skipped", [])], reused=True)
+
+    @classmethod
+    def build(cls, manifest, *, frontend_config: FrontendConfig, variants: Sequence[Any] = (),
+              out_dir: str | os.PathLike, workers: int | None = None, seed: int = 0,
+              on_progress: ProgressFn | None = None, cancel=None, device: str = "cpu") -> FeatureCache:
+        """Open the cache for this configuration, building it first when it does not exist.
+
+        ``variants`` are augmentation names (default parameters, always applied) or
+        ``(name, kwargs)`` pairs; each clip gets its original plus one item per variant.
+        """
+        specs = _variant_specs(variants)
+        key = cache_key(manifest, frontend_config, specs, seed)
+        folder = Path(out_dir) / key[:20]
+        if (folder / "index.json").is_file():
+            return cls.open(folder)
+        builder = _Builder(manifest, frontend_config, specs, seed, workers, on_progress, cancel, device)
+        return builder.write(folder, key)
+
+
+def _variant_specs(variants: Sequence[Any]) -> list[tuple[str, dict]]:
+    from trainer.augment import AUGMENTATIONS
+
+    specs = []
+    for v in variants:
+        name, kwargs = (v, {}) if isinstance(v, str) else (v[0], dict(v[1]))
+        if name not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation variant {name!r}; valid: {', '.join(sorted(AUGMENTATIONS))}")
+        specs.append((name, kwargs))
+    if len({n for n, _ in specs}) != len(specs):
+        raise ValueError(f"each variant may appear once, got {[n for n, _ in specs]}")
+    return specs
+
+
+def cache_key(manifest, config: FrontendConfig, specs, seed: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"version": CACHE_VERSION, "frontend": asdict(config), "variants": specs,
+                              "seed": seed, "labels": list(manifest.labels)}, sort_keys=True).encode())
+    for clip in manifest.clips:
+        try:
+            stat = clip.path.stat()
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            stamp = "missing"
+        digest.update(f"\n{clip.path}|{stamp}|{clip.label}|{clip.group}".encode())
+    return digest.hexdigest()
+
+
+def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int,
+                 specs: Sequence[tuple[str, dict]], seed: int) -> np.ndarray:
+    """Decode once, fit to length, then the original plus one waveform per variant ``[1+V, n]``."""
+    from trainer.augment import create_augmentation
+
+    samples = fit_length(load_audio(path, sample_rate_hz).samples, n_samples)
+    out = np.empty((1 + len(specs), n_samples), dtype=np.float32)
+    out[0] = samples
+    for v, (name, kwargs) in enumerate(specs, start=1):
+        rng = np.random.default_rng([seed, clip_index, v])   # seeded per clip and variant
+        out[v] = create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, sample_rate_hz, rng)
+    return out
+
+
+def _prepare_chunk(tasks, sample_rate_hz, n_samples, specs, seed):
+    results = []
+    for clip_index, path in tasks:
+        try:
+            results.append((clip_index, prepare_clip(path, clip_index, sample_rate_hz, n_samples, specs, seed), None))
+        except AudioLoadError as exc:
+            results.append((clip_index, None, str(exc)))
+    return results
+
+
+class _Builder:
+    def __init__(self, manifest, config, specs, seed, workers, on_progress, cancel, device):
+        self.manifest, self.config, self.specs, self.seed = manifest, config, specs, seed
+        self.workers = default_workers() if workers is None else max(1, int(workers))
+        self.on_progress = on_progress or (lambda step, total, message: None)
+        self.cancel, self.device = cancel, device
+        self.names = [ORIGINAL] + [name for name, _ in specs]
+        self.label_index = {label: i for i, label in enumerate(manifest.labels)}
+
+    def write(self, folder: Path, key: str) -> FeatureCache:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            items, skipped = self._fill(tmp)
+            config = {"key": key, "frontend": asdict(self.config), "variants": self.specs, "seed": self.seed,
+                      "labels": list(self.manifest.labels), "n_clips": len(self.manifest.clips)}
+            atomic_write_json(tmp / "index.json", {"config": config, "items": [asdict(i) for i in items],
+                                                   "skipped": skipped})
+            try:
+                os.replace(tmp, folder)
+            except OSError:  # built meanwhile by another process (e.g. another DDP rank): use theirs
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        cache = FeatureCache.open(folder)
+        cache.reused = False
+        return cache
+
+    def _fill(self, tmp: Path) -> tuple[list[CacheItem], list[tuple[str, str]]]:
+        clips = self.manifest.clips
+        n_variants = len(self.names)
+        frontend = self.config.logmel().to(self.device).eval()
+        n_frames = frontend.n_frames(self.config.n_samples)
+        features = np.lib.format.open_memmap(tmp / "features.npy", mode="w+", dtype=np.float16,
+                                             shape=(len(clips) * n_variants, self.config.n_mels, n_frames))
+        items, skipped, done = [], [], 0
+        for results in self._prepared_chunks():
+            good = [(ci, wav) for ci, wav, err in results if err is None]
+            skipped += [(str(clips[ci].path), err) for ci, wav, err in results if err is not None]
+            if good:
+                self._write_features(features, frontend, good, n_variants)
+            for ci, _ in good:
+                clip = clips[ci]
+                items += [CacheItem(ci * n_variants + v, ci, name, clip.group, self.label_index[clip.label],
+                                    str(clip.path)) for v, name in enumerate(self.names)]
+            done += len(results)
+            self.on_progress(done, len(clips), f"features for {done}/{len(clips)} clips")
+        features.flush()
+        del features
+        if not items:
+            reasons = "; ".join(reason for _, reason in skipped[:3])
+            raise CacheError(f"{self.manifest.root}: none of the {len(clips)} clips could be read ({reasons})")
+        return items, skipped
+
+    def _write_features(self, features, frontend, good, n_variants) -> None:
+        waves = torch.from_numpy(np.concatenate([wav for _, wav in good]))
+        with torch.inference_mode():
+            logmel = frontend(waves.to(self.device))[:, 0].float().cpu().numpy()
+        rows = [ci * n_variants + v for ci, _ in good for v in range(n_variants)]
+        start = rows[0]
+        if rows == list(range(start, start + len(rows))):
+            features[start : start + len(rows)] = logmel.astype(np.float16)
+        else:
+            features[rows] = logmel.astype(np.float16)
+
+    def _prepared_chunks(self) -> Iterator[list]:
+        clips = self.manifest.clips
+        tasks = [(i, str(c.path)) for i, c in enumerate(clips)]
+        chunks = [tasks[i : i + CHUNK_CLIPS] for i in range(0, len(tasks), CHUNK_CLIPS)]
+        args = (self.config.sample_rate_hz, self.config.n_samples, self.specs, self.seed)
+        if self.workers <= 1 or len(chunks) <= 1:
+            for chunk in chunks:
+                self._check_cancel()
+                yield _prepare_chunk(chunk, *args)
+            return
+        import multiprocessing
+
+        # spawn, not fork: the parent may run threads (a GUI, torch's pools)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(self.workers, len(chunks)), mp_context=context) as pool:
+            futures = [pool.submit(_prepare_chunk, chunk, *args) for chunk in chunks]
+            try:
+                for future in futures:
+                    self._check_cancel()
+                    yield future.result()
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None:
+            self.cancel.raise_if_cancelled()
+
+
+def default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class CachedFeatures(Dataset):
+    """A torch Dataset over the memory-mapped cache: ``(logmel [1, n_mels, frames] float32, label, item)``.
+
+    The memory map is opened lazily in each process that reads it (DataLoader
+    workers included), so nothing is ever loaded whole.
+    """
+
+    def __init__(self, features_path: Path, items: Sequence[CacheItem]):
+        self.features_path = Path(features_path)
+        self.rows = np.array([it.item for it in items], dtype=np.int64)
+        self.labels = np.array([it.label_index for it in items], dtype=np.int64)
+        self._features: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int):
+        if self._features is None:
+            self._features = np.load(self.features_path, mmap_mode="r")
+        row = int(self.rows[index])
+        x = torch.from_numpy(np.asarray(self._features[row], dtype=np.float32)).unsqueeze(0)
+        return x, int(self.labels[index]), row
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_features"] = None
+        return state

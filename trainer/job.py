@@ -1,0 +1,272 @@
+"""The training job, Qt-free: ``run(config, *, on_progress, cancel) -> RunResult``.
+
+read manifest -> grouped split -> leakage audit (clips) -> feature cache -> leakage
+audit (every cached item) -> for each seed: train, evaluate -> mean ± std ->
+export the best seed's model (frontend inside) as ``model.onnx``. Writes into
+``config.out``: metrics.json, model.onnx, confusion_matrix.png, curves.png,
+config.json, val_predictions.csv, tb/ and checkpoints/. Under torchrun every rank
+trains; only rank 0 writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.atomic import atomic_write_json
+from engine.manifest import read_manifest
+from trainer import distributed, metrics, outputs
+from trainer.cache import ORIGINAL, FeatureCache
+from trainer.config import TrainConfig
+from trainer.splits import grouped_split, leakage_audit
+
+__all__ = ["CancelToken", "Cancelled", "Progress", "RunResult", "TrainConfig", "run"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str            # "prepare" | "split" | "cache" | "train" | "evaluate" | "export" | "done"
+    step: int
+    total: int
+    message: str = ""
+    epoch: int | None = None
+    seed: int | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    eta_s: float | None = None
+
+
+class Cancelled(Exception):
+    """The job was cancelled; what was saved so far (best checkpoints) is kept."""
+
+
+class CancelToken:
+    """Thread-safe cancellation flag, checked by the job at least every second."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("training was cancelled")
+
+
+@dataclass
+class RunResult:
+    out: Path
+    metrics: dict[str, Any]
+    model_path: Path | None
+    best_seed: int
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _Run:
+    def __init__(self, config: TrainConfig, on_progress: Callable[[Progress], None], cancel: CancelToken):
+        self.config, self.cancel = config, cancel
+        self.out = Path(config.out)
+        self._emit = on_progress
+        self.started = time.monotonic()
+
+    def emit(self, stage: str, step: int, total: int, message: str = "", **kw) -> None:
+        if self.ctx.is_main:
+            self._emit(Progress(stage, step, total, message, **kw))
+
+    def prepare(self) -> None:
+        from trainer.loop import choose_device
+
+        self.device = choose_device(self.config.device, _local_rank())
+        self.ctx = distributed.setup(self.device)
+        self.emit("prepare", 0, 1, f"reading {self.config.data}")
+        self.manifest = read_manifest(self.config.data, self.config.layout)
+        if len(self.manifest.labels) < 2:
+            raise ValueError(f"{self.config.data}: training needs at least two classes, "
+                             f"found {self.manifest.labels}")
+        self.config = self.config.resolve(self.manifest)
+        if self.ctx.is_main:
+            atomic_write_json(self.out / "config.json", self.config.to_json())
+        self.emit("prepare", 1, 1, f"{len(self.manifest.clips)} clips, {len(self.manifest.labels)} classes, "
+                  f"device {self.device}")
+
+    def split(self) -> None:
+        c = self.config
+        self.split_ = grouped_split(self.manifest, "auto", c.val_fraction, c.split_seed, val_fold=c.val_fold,
+                                    val_groups=c.val_groups)
+        clips = self.manifest.clips
+        leakage_audit([clips[i] for i in self.split_.train], [clips[i] for i in self.split_.val]).raise_if_leaking()
+        d = self.split_.describe()
+        self.emit("split", 1, 1, f"{d['strategy']} split: {len(self.split_.train)} train / "
+                  f"{len(self.split_.val)} validation clips; validation groups {', '.join(d['val_groups'][:8])}")
+
+    def build_cache(self) -> None:
+        c = self.config
+        def progress(step, total, message):
+            self.emit("cache", step, total, message)
+        kwargs = {"frontend_config": c.frontend(), "variants": c.variants, "out_dir": c.cache_root(),
+                  "workers": c.workers, "seed": c.split_seed, "on_progress": progress, "cancel": self.cancel}
+        if self.ctx.is_main:
+            self.cache = FeatureCache.build(self.manifest, **kwargs)
+        distributed.barrier(self.ctx)
+        if not self.ctx.is_main:
+            self.cache = FeatureCache.build(self.manifest, **kwargs)
+        for path, reason in self.cache.skipped:
+            self.emit("cache", 1, 1, f"warning: skipped {path}: {reason}")
+        self.train_items = self.cache.items_for(self.split_.train)
+        val_all = self.cache.items_for(self.split_.val)
+        report = leakage_audit(self.train_items, val_all)
+        report.raise_if_leaking()
+        self.leakage_count = report.count
+        self.val_items = [it for it in val_all if it.variant == ORIGINAL]
+        if not self.train_items or not self.val_items:
+            raise ValueError(f"{c.data}: after skipping unreadable clips, training has {len(self.train_items)} "
+                             f"and validation {len(self.val_items)} items; both need some")
+
+    def build_model(self):
+        from trainer.frontend import Classifier
+        from trainer.models import create_model, model_info
+
+        c = self.config
+        kw = {"attn": c.attn} if c.attn else {}
+        try:
+            backbone = create_model(c.model, num_classes=len(self.manifest.labels), pretrained=c.pretrained,
+                                    weights_path=c.weights, **kw)
+        except TypeError as exc:
+            raise ValueError(f"model {c.model!r} does not take these options ({exc})") from exc
+        in_chans = getattr(backbone, "in_chans", model_info(c.model).default_in_chans)
+        model = Classifier(backbone, in_chans, c.input_size)
+        model.num_classes = len(self.manifest.labels)
+        return model
+
+    def train_seed(self, index: int, seed: int) -> dict[str, Any]:
+        from trainer.loop import LoopConfig, Trainer, seed_everything
+
+        c = self.config
+        seed_everything(seed)
+        loop = LoopConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
+                          warmup_epochs=c.warmup_epochs, label_smoothing=c.label_smoothing,
+                          mixup_alpha=c.mixup_alpha, spec_augment=c.spec_augment, patience=c.patience,
+                          loader_workers=c.loader_workers)
+        trainer = Trainer(self.build_model(), self.cache.dataset(self.train_items),
+                          self.cache.dataset(self.val_items), loop, seed=seed, device=self.device,
+                          checkpoint_dir=self.out / "checkpoints" / f"seed{seed}",
+                          tb_dir=self.out / "tb" / f"seed{seed}", ctx=self.ctx, cancel=self.cancel,
+                          on_step=self._step_reporter(index, seed),
+                          on_epoch=lambda r: self.emit("train", int(r["epoch"]), c.epochs,
+                                                       _epoch_line(seed, r, c.epochs), epoch=int(r["epoch"]),
+                                                       seed=seed, metrics=dict(r)))
+        fit = trainer.fit(resume=c.resume)
+        trainer.load_best()
+        self.emit("evaluate", index + 1, len(c.seeds), f"seed {seed}: evaluating epoch {fit.best_epoch}", seed=seed)
+        probs, y_true = trainer.predict()
+        result = metrics.evaluate(y_true, probs, self.manifest.labels)
+        result.update(seed=seed, best_epoch=fit.best_epoch, best_val_loss=fit.best_val_loss,
+                      epochs_run=len(fit.history), stopped_early=fit.stopped_early)
+        self.histories[seed] = fit.history
+        self.models[seed] = trainer.model
+        return result
+
+    def _step_reporter(self, index: int, seed: int):
+        last = [0.0]
+        def report(epoch: int, step: int, total: int, loss: float) -> None:
+            now = time.monotonic()
+            if now - last[0] < 0.5 and step < total:
+                return
+            last[0] = now
+            done = index * self.config.epochs * total + (epoch - 1) * total + step
+            all_steps = len(self.config.seeds) * self.config.epochs * total
+            eta_s = (now - self.train_started) / done * (all_steps - done) if done else None
+            self.emit("train", step, total, f"seed {seed} epoch {epoch}: step {step}/{total} loss {loss:.4f}",
+                      epoch=epoch, seed=seed, metrics={"train_loss": loss}, eta_s=eta_s)
+        return report
+
+    def train_all(self) -> None:
+        self.histories, self.models, self.per_seed = {}, {}, []
+        self.train_started = time.monotonic()
+        for index, seed in enumerate(self.config.seeds):
+            self.per_seed.append(self.train_seed(index, seed))
+
+    def finish(self) -> RunResult:
+        c, labels = self.config, self.manifest.labels
+        best = max(self.per_seed, key=lambda m: (m["accuracy"] or 0.0, -m["best_val_loss"]))
+        sizes = {"train_clips": len({it.clip_index for it in self.train_items}), "val_clips": len(self.val_items),
+                 "train_items": len(self.train_items), "val_items": len(self.val_items)}
+        doc = {"labels": list(labels), "per_seed": self.per_seed, "summary": metrics.aggregate(self.per_seed, labels),
+               "split": {**self.split_.describe(), "sizes": sizes}, "split_sizes": sizes,
+               "leakage_count": self.leakage_count, "val_groups": list(self.split_.val_groups),
+               "seeds": list(c.seeds), "best_seed": best["seed"], "skipped": [list(s) for s in self.cache.skipped],
+               "model": c.model, "layout": self.manifest.layout}
+        if self.split_.strategy == "speaker":
+            doc["val_speakers"] = list(self.split_.val_groups)
+        model_path = None
+        if self.ctx.is_main:
+            model_path = self.export(doc, best["seed"])
+            metrics.plot_confusion_matrix(doc["summary"]["confusion_matrix"], labels, self.out / "confusion_matrix.png",
+                                          title=f"Validation confusion, summed over {len(c.seeds)} seed(s)")
+            metrics.plot_curves(self.histories, self.out / "curves.png")
+            atomic_write_json(self.out / "metrics.json", doc)
+        self.emit("done", 1, 1, _summary_line(doc))
+        return RunResult(self.out, doc, model_path, best["seed"], list(self.cache.skipped))
+
+    def export(self, doc: dict[str, Any], seed: int) -> Path:
+        from trainer.export import export_onnx
+        from trainer.frontend import WaveformModel
+
+        c = self.config
+        self.emit("export", 0, 1, f"exporting seed {seed} to {self.out / 'model.onnx'}")
+        frontend = c.frontend()
+        model = WaveformModel(frontend.logmel(), self.models[seed]).to("cpu").float().eval()
+        model = model.to(memory_format=torch.contiguous_format)
+        outputs.write_val_predictions(model, self.val_items, self.manifest.labels, c.sample_rate_hz,
+                                      frontend.n_samples, self.out / "val_predictions.csv")
+        example = outputs.example_batch(self.val_items, c.sample_rate_hz, frontend.n_samples)
+        meta = outputs.model_metadata(c, self.manifest, self.split_, doc["split_sizes"], doc, seed,
+                                      len(self.cache.skipped))
+        err = export_onnx(model, self.out / "model.onnx", metadata=meta, example=example,
+                          tolerance=c.export_tolerance)
+        doc["export"] = {"seed": seed, "parity_max_abs_err": err, "path": "model.onnx"}
+        self.emit("export", 1, 1, f"exported (ONNX Runtime parity {err:.2g})")
+        return self.out / "model.onnx"
+
+
+def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = lambda p: None,
+        cancel: CancelToken | None = None) -> RunResult:
+    """Train, evaluate and export as configured; raises ``Cancelled`` when ``cancel`` fires."""
+    job = _Run(config, on_progress, cancel or CancelToken())
+    job.ctx = distributed.DistContext()
+    try:
+        job.prepare()
+        job.split()
+        job.build_cache()
+        job.train_all()
+        return job.finish()
+    finally:
+        distributed.teardown(job.ctx)
+
+
+def _local_rank() -> int:
+    import os
+
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _epoch_line(seed: int, record: Mapping[str, float], epochs: int) -> str:
+    return (f"seed {seed} epoch {int(record['epoch'])}/{epochs}: train loss {record['train_loss']:.4f}, "
+            f"val loss {record['val_loss']:.4f}, val acc {record['val_acc']:.3f}")
+
+
+def _summary_line(doc: Mapping[str, Any]) -> str:
+    s = doc["summary"]
+    return (f"accuracy {metrics.format_mean_std(s['accuracy'])}, macro F1 {metrics.format_mean_std(s['macro_f1'])}, "
+            f"AUC {metrics.format_mean_std(s['auc_ovr'])} over {s['n_seeds']} seed(s); "
+            f"leakage {doc['leakage_count']}")

@@ -1,0 +1,79 @@
+"""What a run leaves behind: model.onnx with metadata, val_predictions.csv, figures, metrics.json."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.atomic import atomic_write_text
+from engine.audio import fit_length, load_audio
+from engine.errors import AudioLoadError
+from engine.model import build_metadata
+from trainer.frontend import WaveformModel
+
+EXAMPLE_CLIPS = 4
+
+
+def waveform_batches(paths: Sequence[str], sample_rate_hz: int, n_samples: int, batch: int = 32):
+    """``(paths, waveforms [b, n])`` in order, decoded as the cache and ``classify`` decode them."""
+    for start in range(0, len(paths), batch):
+        chunk, waves = [], []
+        for path in paths[start : start + batch]:
+            try:
+                waves.append(fit_length(load_audio(path, sample_rate_hz).samples, n_samples))
+            except AudioLoadError:
+                continue
+            chunk.append(path)
+        if waves:
+            yield chunk, torch.from_numpy(np.stack(waves).astype(np.float32))
+
+
+def write_val_predictions(model: WaveformModel, items, labels: Sequence[str], sample_rate_hz: int,
+                          n_samples: int, path: Path) -> int:
+    """PyTorch probabilities of the exported graph for each validation clip, as CSV."""
+    truth = {it.path: labels[it.label_index] for it in items}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["path", "true_label", "predicted_label", *[f"p_{label}" for label in labels]])
+    rows = 0
+    model.eval()
+    with torch.no_grad():
+        for chunk, waves in waveform_batches(list(truth), sample_rate_hz, n_samples):
+            probs = model(waves).numpy()
+            for clip_path, p in zip(chunk, probs, strict=True):
+                writer.writerow([clip_path, truth[clip_path], labels[int(p.argmax())],
+                                 *[f"{v:.6f}" for v in p]])
+                rows += 1
+    atomic_write_text(path, buffer.getvalue())
+    return rows
+
+
+def example_batch(items, sample_rate_hz: int, n_samples: int) -> torch.Tensor:
+    """A few real validation clips for the export's parity check."""
+    paths = [it.path for it in items][:EXAMPLE_CLIPS * 2]
+    for _, waves in waveform_batches(paths, sample_rate_hz, n_samples, batch=len(paths) or 1):
+        return waves[:EXAMPLE_CLIPS]
+    raise AudioLoadError("no validation clip could be read for the export check")
+
+
+def model_metadata(config, manifest, split, split_sizes: dict[str, int], metrics: dict[str, Any],
+                   best_seed: int, skipped: int) -> dict[str, Any]:
+    summary = metrics["summary"]
+    return build_metadata(
+        labels=list(manifest.labels), sample_rate_hz=config.sample_rate_hz, clip_s=config.clip_s,
+        architecture=config.model + (f"_{config.attn}" if config.attn else ""),
+        input_size=list(config.input_size), n_mels=config.n_mels, n_fft=config.n_fft,
+        task=manifest.layout, layout="waveform",
+        training_data={"n_clips": len(manifest.clips) - skipped, "class_counts": manifest.class_counts(),
+                       "data_folder": Path(manifest.root).name, "layout": manifest.layout,
+                       "variants": list(config.variants)},
+        split={**split.describe(), "sizes": split_sizes, "seed": config.split_seed},
+        seeds=list(config.seeds), exported_seed=best_seed,
+        metrics={key: summary[key] for key in ("accuracy", "macro_f1", "auc_ovr")},
+    )
