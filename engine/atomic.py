@@ -3,11 +3,16 @@
 Write to a temporary file in the same folder, flush and fsync it, then ``os.replace``
 it over the target and fsync the folder. Any failure (a full disk included) removes
 the temporary file, leaves the old file untouched and raises :class:`SaveError`.
+
+A process killed mid-write (SIGKILL, power loss) cannot remove its temporary file; the
+temporary name carries the writer's process id, and the next save of the same target
+removes temporaries whose writer is gone, so no debris accumulates.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -17,17 +22,14 @@ from typing import IO, Any
 
 from engine.errors import SaveError
 
+LOW_SPACE_BYTES = 64 * 1024  # a writer that fails with less free space than this ran out of disk
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; replace ``path`` on success."""
     target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise SaveError(f"Cannot write {target}: {exc.strerror or exc}") from exc
-    tmp = Path(tmp_name)
+    fd, tmp = _make_temp(target, ".tmp")
     try:
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
@@ -35,13 +37,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Iter
             os.fsync(handle.fileno())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except OSError as exc:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        raise SaveError(
-            f"Cannot write {target}: {exc.strerror or exc}. The previous version was kept."
-        ) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        _raise_save_error(target, exc)
         raise
 
 
@@ -62,21 +60,93 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 def atomic_write_with(path: str | os.PathLike, writer: Callable[[str], None], suffix: str = "") -> None:
     """Atomically produce ``path`` with a library that wants a file name (``writer(tmp_path)``)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or target.suffix, dir=target.parent)
+    fd, tmp = _make_temp(target, suffix or target.suffix)
     os.close(fd)
     try:
-        writer(tmp_name)
-        with open(tmp_name, "rb") as handle:
+        writer(os.fspath(tmp))
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
+        os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise SaveError(f"Cannot write {target}: {exc.strerror or exc}. The previous version was kept.") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        _raise_save_error(target, exc)
         raise
+
+
+def _make_temp(target: Path, suffix: str) -> tuple[int, Path]:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(target)
+        fd, name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=suffix, dir=target.parent)
+    except OSError as exc:
+        raise SaveError(f"Cannot write {target}: {_reason(exc)}") from exc
+    return fd, Path(name)
+
+
+def _temp_prefix(target: Path, pid: int | None = None) -> str:
+    return f".{target.name}.{os.getpid() if pid is None else pid}."
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete temporaries of ``target`` left by writers that no longer run (POSIX only)."""
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return
+    head = f".{target.name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            if not entry.name.startswith(head):
+                continue
+            pid_text = entry.name[len(head):].split(".", 1)[0]
+            if pid_text.isdigit() and not _process_alive(int(pid_text)):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, owned by someone else
+        return True
+    return True
+
+
+def _raise_save_error(target: Path, exc: BaseException) -> None:
+    """Turn an I/O failure into SaveError; other exceptions propagate unchanged."""
+    if isinstance(exc, SaveError):
+        return
+    if isinstance(exc, OSError) or (isinstance(exc, Exception) and _disk_full(target.parent, exc)):
+        reason = _reason(exc) if isinstance(exc, OSError) else f"the disk is full ({_first_line(exc)})"
+        raise SaveError(f"Cannot write {target}: {reason}. The previous version was kept.") from exc
+
+
+def _disk_full(folder: Path, exc: BaseException) -> bool:
+    """True when ``exc`` (from any library) came from running out of space."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    try:
+        stats = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return False
+    return stats.f_bavail * stats.f_frsize < LOW_SPACE_BYTES
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{exc.strerror or 'no space left'}: the disk is full, free some space and save again"
+    return exc.strerror or str(exc)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _fsync_dir(folder: Path) -> None:

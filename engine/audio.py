@@ -11,10 +11,15 @@ import soundfile as sf
 import soxr
 
 from engine.atomic import atomic_write_with
-from engine.errors import AudioLoadError
+from engine.errors import AudioLoadError, SaveError
 
+MIN_SAMPLE_RATE_HZ = 1_000
 MAX_SAMPLE_RATE_HZ = 768_000
+MAX_CHANNELS = 256
 DEFAULT_MAX_S = 4 * 3600.0  # a bound on decoded size: longer files are refused, not loaded
+MAX_DECODED_SAMPLES = 1 << 27  # 128 Mi mono float32 samples = 512 MiB, before and after resampling
+_BLOCK_SAMPLES = 1 << 20  # decode this many (frames x channels) at a time: bounded scratch memory
+_DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError, OSError)
 
 
 @dataclass(frozen=True)
@@ -37,48 +42,87 @@ def load_audio(
 ) -> Audio:
     """Read ``path`` as mono float32, resampled to ``sample_rate_hz`` when given.
 
+    Decodes block by block (mixing down as it goes), so memory is bounded by the mono
+    result, itself bounded by ``max_s`` and :data:`MAX_DECODED_SAMPLES`.
     Raises :class:`AudioLoadError` whose message names the file and what is wrong.
     """
     path = Path(path)
     info = _probe(path)
-    if info.samplerate <= 0 or info.samplerate > MAX_SAMPLE_RATE_HZ:
-        raise AudioLoadError(f"{path}: implausible sample rate {info.samplerate} Hz")
-    if info.frames <= 0:
-        raise AudioLoadError(f"{path}: the file holds no audio (0 samples)")
-    if max_s is not None and info.frames > max_s * info.samplerate:
-        raise AudioLoadError(
-            f"{path}: {info.frames / info.samplerate:.0f} s is longer than the {max_s:.0f} s this reads at once"
-        )
-    try:
-        data, file_rate_hz = sf.read(path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError, MemoryError) as exc:
-        raise AudioLoadError(f"{path}: cannot decode audio ({exc})") from exc
-    samples = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
+    _check_header(path, info, sample_rate_hz, max_s)
+    samples = _decode_mono(path, info)
     if len(samples) < min_samples:
         raise AudioLoadError(
             f"{path}: only {len(samples)} sample(s); a clip needs at least {min_samples}"
         )
-    if not np.isfinite(samples).all():
-        raise AudioLoadError(f"{path}: the audio contains NaN or infinite samples")
+    file_rate_hz = int(info.samplerate)
     if sample_rate_hz is not None and sample_rate_hz != file_rate_hz:
         samples = resample(samples, file_rate_hz, sample_rate_hz)
         file_rate_hz = sample_rate_hz
     return Audio(np.ascontiguousarray(samples, dtype=np.float32), int(file_rate_hz), path)
 
 
-def _probe(path: Path) -> sf._SoundFileInfo:
-    if not path.exists():
-        raise AudioLoadError(f"{path}: no such file")
-    if path.is_dir():
-        raise AudioLoadError(f"{path}: is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioLoadError(f"{path}: the file is empty (0 bytes)")
-    try:
-        return sf.info(path)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | None) -> None:
+    rate = info.samplerate
+    if not MIN_SAMPLE_RATE_HZ <= rate <= MAX_SAMPLE_RATE_HZ:
         raise AudioLoadError(
-            f"{path}: not a readable audio file (WAV, FLAC or OGG expected): {exc}"
+            f"{path}: implausible sample rate {rate} Hz "
+            f"(expected {MIN_SAMPLE_RATE_HZ} to {MAX_SAMPLE_RATE_HZ} Hz); the header may be damaged"
+        )
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise AudioLoadError(f"{path}: implausible channel count {info.channels} (at most {MAX_CHANNELS})")
+    if info.frames <= 0:
+        raise AudioLoadError(f"{path}: the file holds no audio (0 samples)")
+    if max_s is not None and info.frames > max_s * rate:
+        raise AudioLoadError(
+            f"{path}: {info.frames / rate:.0f} s is longer than the {max_s:.0f} s this reads at once"
+        )
+    out_rate = sample_rate_hz or rate
+    if max(info.frames, info.frames * out_rate / rate) > MAX_DECODED_SAMPLES:
+        raise AudioLoadError(
+            f"{path}: {info.frames / rate:.0f} s at {out_rate} Hz is more than the "
+            f"{MAX_DECODED_SAMPLES * 4 >> 20} MiB of audio this reads at once; split the file"
+        )
+
+
+def _decode_mono(path: Path, info) -> np.ndarray:
+    """Decode block by block into a mono buffer sized by the header (trimmed if the file is short)."""
+    out = np.empty(info.frames, dtype=np.float32)
+    n = 0
+    block_frames = max(1, _BLOCK_SAMPLES // info.channels)
+    try:
+        with sf.SoundFile(path) as handle:
+            while n < len(out):
+                block = handle.read(min(block_frames, len(out) - n), dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+                if not np.isfinite(mono).all():
+                    raise AudioLoadError(f"{path}: the audio contains NaN or infinite samples")
+                out[n : n + len(mono)] = mono
+                n += len(mono)
+    except _DECODE_ERRORS as exc:
+        raise AudioLoadError(f"{path}: cannot decode audio ({_first_line(exc)})") from exc
+    return out[:n] if n < len(out) else out
+
+
+def _probe(path: Path) -> sf._SoundFileInfo:
+    try:
+        if not path.exists():
+            raise AudioLoadError(f"{path}: no such file")
+        if path.is_dir():
+            raise AudioLoadError(f"{path}: is a folder, not an audio file")
+        if path.stat().st_size == 0:
+            raise AudioLoadError(f"{path}: the file is empty (0 bytes)")
+        return sf.info(path)
+    except _DECODE_ERRORS as exc:
+        raise AudioLoadError(
+            f"{path}: not a readable audio file (WAV, FLAC or OGG expected): {_first_line(exc)}"
         ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
 
 
 def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
@@ -110,9 +154,12 @@ def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: int
     if fmt is None:
         raise ValueError(f"{path}: unsupported audio format (use .wav, .flac or .ogg)")
     subtype = subtype or ("VORBIS" if fmt == "OGG" else "PCM_16")
-    atomic_write_with(
-        path, lambda tmp: sf.write(tmp, np.asarray(samples), sample_rate_hz, format=fmt, subtype=subtype)
-    )
+    try:
+        atomic_write_with(
+            path, lambda tmp: sf.write(tmp, np.asarray(samples), sample_rate_hz, format=fmt, subtype=subtype)
+        )
+    except sf.LibsndfileError as exc:  # not an OSError: an unwritable temp file, a full disk
+        raise SaveError(f"Cannot write {path}: {_first_line(exc)}. The previous version was kept.") from exc
 
 
 def rms_dbfs(samples: np.ndarray) -> float:
