@@ -1,0 +1,288 @@
+"""The file view: open a clip, see it, play it, classify it window by window, export.
+
+Loading and classification run in :class:`~gui.workers.task.TaskWorker` threads; the
+waveform, spectrogram and prediction timeline share one zoomable time axis.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.atomic import atomic_write_text
+from engine.audio import Audio, load_audio
+from engine.catalog import ModelCatalog
+from engine.errors import SaveError
+from engine.spectrogram import Spectrogram, spectrogram_db
+from gui.settings import Settings
+from gui.widgets.label_bars import LabelBars
+from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
+from gui.workers.playback import Player
+from gui.workers.task import TaskWorker
+
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
+MAX_FILE_S = 30 * 60.0
+
+
+@dataclass(frozen=True)
+class FilePredictions:
+    model_name: str
+    labels: list[str]
+    clip_probs: np.ndarray          # [n_labels], the whole clip
+    starts_s: np.ndarray            # [n_windows]
+    window_probs: np.ndarray        # [n_windows, n_labels]
+    window_s: float
+
+    def top(self, k: int = 5) -> list[tuple[str, float]]:
+        order = np.argsort(self.clip_probs)[::-1][:k]
+        return [(self.labels[i], float(self.clip_probs[i])) for i in order]
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["start_s", "end_s", "top_label", "top_prob", *self.labels])
+        for start, probs in zip(self.starts_s, self.window_probs, strict=True):
+            best = int(np.argmax(probs))
+            writer.writerow([f"{start:.3f}", f"{start + self.window_s:.3f}", self.labels[best],
+                             f"{probs[best]:.4f}", *(f"{p:.4f}" for p in probs)])
+        return out.getvalue()
+
+
+def _load(path: Path) -> tuple[Audio, Spectrogram]:
+    audio = load_audio(path, max_s=MAX_FILE_S)
+    rate = audio.sample_rate_hz
+    n_fft = 1024 if rate > 24000 else 512
+    hop = max(n_fft // 4, int(np.ceil(audio.samples.size / 4000)))  # at most ~4000 columns
+    return audio, spectrogram_db(audio.samples, rate, n_fft=n_fft, hop_length=hop)
+
+
+class FileView(QWidget):
+    loaded = Signal(object)          # engine.audio.Audio
+    classified = Signal(object)      # FilePredictions
+    failed = Signal(str)
+    status_message = Signal(str)
+
+    def __init__(self, catalog: ModelCatalog, settings: Settings, parent=None, *, use_audio_device=True) -> None:
+        super().__init__(parent)
+        self.catalog = catalog
+        self.settings = settings
+        self.audio: Audio | None = None
+        self.predictions: FilePredictions | None = None
+        self._workers: list[TaskWorker] = []
+        self.player = Player(self, use_device=use_audio_device)
+        self.player.moved.connect(self._on_player_moved)
+        self.player.started.connect(lambda: self.play_button.setText("Pause"))
+        self.player.stopped.connect(lambda: self.play_button.setText("Play"))
+        self.player.noticed.connect(self.status_message)
+        self.setAcceptDrops(True)
+        self._build()
+        catalog.subscribe("current", self._on_catalog_current)
+
+    def _build(self) -> None:
+        bar = QHBoxLayout()
+        buttons = [("Open…", self.open_dialog, "Open an audio file (Ctrl+O), or drop one here"),
+                   ("Play", self.player.toggle, "Play or pause (Space)"),
+                   ("Stop", self.player.stop, "Stop and go back to the start"),
+                   ("Zoom in", lambda: self.zoom(0.5), "Zoom in (Ctrl++)"),
+                   ("Zoom out", lambda: self.zoom(2.0), "Zoom out (Ctrl+-)"),
+                   ("Fit", self.zoom_fit, "Show the whole clip (Ctrl+0)"),
+                   ("Classify", self.classify, "Classify with the current model"),
+                   ("Export CSV…", self.export_dialog, "Save the window predictions as CSV")]
+        for text, slot, tip in buttons:
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+            setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
+        bar.addStretch(1)
+        self.file_label = QLabel("Open a file, or drop one here")
+        bar.addWidget(self.file_label)
+
+        self.waveform = ClipWaveform()
+        self.spectrogram = ClipSpectrogram()
+        self.timeline = PredictionTimeline()
+        for plot in (self.spectrogram, self.timeline):
+            plot.setXLink(self.waveform)
+        self.cursors = [pg.InfiniteLine(0.0, pen=pg.mkPen("#f0f6fc", width=1)) for _ in range(3)]
+        for plot, line in zip((self.waveform, self.spectrogram, self.timeline), self.cursors, strict=True):
+            plot.addItem(line)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        for plot in (self.waveform, self.spectrogram, self.timeline):
+            splitter.addWidget(plot)
+        splitter.setSizes([180, 360, 170])
+
+        self.bars = LabelBars(5)
+        self.bars.set_message("No clip yet")
+        self.info_label = QLabel()
+        self.info_label.setWordWrap(True)
+        self.error_label = QLabel()
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #f85149;")
+        side = QVBoxLayout()
+        side.addWidget(QLabel("<b>Whole clip</b>"))
+        side.addWidget(self.bars)
+        side.addWidget(self.info_label)
+        side.addWidget(self.error_label)
+        side.addStretch(1)
+        side_widget = QWidget()
+        side_widget.setLayout(side)
+        side_widget.setFixedWidth(300)
+
+        body = QHBoxLayout()
+        body.addWidget(splitter, 1)
+        body.addWidget(side_widget)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(body, 1)
+
+    # ---- opening --------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open audio", self.settings.get("file/last_dir"), AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_file(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+    def open_file(self, path: str | Path) -> None:
+        path = Path(path)
+        self.settings.set("file/last_dir", str(path.parent))
+        self.status_message.emit(f"Opening {path.name}…")
+        self._run(lambda: _load(path), self._on_load_completed, f"Opening {path.name}")
+
+    def _run(self, fn, on_completed, what: str) -> TaskWorker:
+        worker = TaskWorker(fn, what=what, parent=self)
+        worker.completed.connect(on_completed)
+        worker.failed.connect(self._on_task_failed)
+        worker.finished.connect(lambda: self._forget(worker))
+        self._workers.append(worker)
+        worker.start()
+        return worker
+
+    def _forget(self, worker: TaskWorker) -> None:
+        if worker in self._workers:
+            self._workers.remove(worker)
+            worker.deleteLater()
+
+    def _on_task_failed(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.status_message.emit(message)
+        self.failed.emit(message)
+
+    def _on_load_completed(self, loaded) -> None:
+        audio, spec = loaded
+        self.audio, self.predictions = audio, None
+        self.error_label.clear()
+        self.player.load(audio.samples, audio.sample_rate_hz)
+        self.waveform.show_clip(audio.samples, audio.sample_rate_hz)
+        self.spectrogram.show_spectrogram(spec.db, audio.duration_s, spec.max_freq_hz)
+        self.timeline.clear_windows()
+        self.zoom_fit()
+        self.file_label.setText(f"{audio.path.name} · {audio.duration_s:.2f} s · {audio.sample_rate_hz} Hz")
+        self.bars.set_message("Not classified yet")
+        self.status_message.emit(f"Opened {audio.path}")
+        self.loaded.emit(audio)
+        if self.catalog.classifier is not None:
+            self.classify()
+
+    # ---- classification -----------------------------------------------------------
+    def classify(self) -> None:
+        classifier, audio = self.catalog.classifier, self.audio
+        if audio is None:
+            return
+        if classifier is None:
+            self.bars.set_message("No usable model: see the Models panel")
+            return
+        hop_s = self.settings.get("file/hop_s")
+        name = self.catalog.current.name
+        self.bars.set_message("Classifying…")
+        self._run(lambda: _predict(classifier, name, audio, hop_s), self._on_classify_completed,
+                  f"Classifying {audio.path.name if audio.path else 'the clip'}")
+
+    def _on_classify_completed(self, predictions: FilePredictions) -> None:
+        self.predictions = predictions
+        self.bars.set_items(predictions.top(5))
+        self.timeline.show_windows(predictions.starts_s, predictions.window_probs, predictions.labels,
+                                   predictions.window_s)
+        self.info_label.setText(
+            f"Model <b>{predictions.model_name}</b><br>{len(predictions.starts_s)} windows of "
+            f"{predictions.window_s:g} s, one every {self.settings.get('file/hop_s'):g} s")
+        self.status_message.emit(f"Classified: {predictions.top(1)[0][0]}")
+        self.classified.emit(predictions)
+
+    def _on_catalog_current(self, entry) -> None:
+        if self.audio is not None and entry is not None:
+            self.classify()
+
+    def export_dialog(self) -> None:
+        if self.predictions is None:
+            self.status_message.emit("Classify a clip before exporting its predictions")
+            return
+        stem = self.audio.path.stem if self.audio and self.audio.path else "predictions"
+        default = str(Path(self.settings.get("file/last_dir")) / f"{stem}-predictions.csv")
+        path, _ = QFileDialog.getSaveFileName(self, "Export predictions", default, "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path: str | Path) -> bool:
+        try:
+            atomic_write_text(path, self.predictions.to_csv())
+        except SaveError as exc:
+            self._on_task_failed(str(exc))
+            return False
+        self.status_message.emit(f"Exported {len(self.predictions.starts_s)} windows to {path}")
+        return True
+
+    # ---- zoom and playback -----------------------------------------------------------
+    def zoom(self, factor: float) -> None:
+        (x0, x1), _ = self.waveform.viewRange()
+        centre = self.player.position_s if self.player.playing else (x0 + x1) / 2
+        half = (x1 - x0) * factor / 2
+        self.waveform.setXRange(centre - half, centre + half, padding=0)
+
+    def zoom_fit(self) -> None:
+        duration = self.audio.duration_s if self.audio else 1.0
+        self.waveform.setXRange(0, duration, padding=0)
+
+    def _on_player_moved(self, position_s: float) -> None:
+        for line in self.cursors:
+            line.setValue(position_s)
+
+    def shutdown(self) -> None:
+        self.player.stop()
+        self.catalog.unsubscribe("current", self._on_catalog_current)
+        for worker in list(self._workers):
+            worker.close()
+
+
+def _predict(classifier, name: str, audio: Audio, hop_s: float) -> FilePredictions:
+    from engine.audio import resample
+
+    rate = classifier.meta.sample_rate_hz
+    samples = audio.samples if audio.sample_rate_hz == rate else resample(audio.samples, audio.sample_rate_hz, rate)
+    clip = classifier.classify(samples)
+    starts, probs = classifier.windows(samples, hop_s=hop_s)
+    return FilePredictions(name, list(classifier.meta.labels), np.asarray(clip), starts, probs,
+                           classifier.meta.clip_s)

@@ -1,0 +1,57 @@
+"""Settings remembered between runs, through one typed wrapper over ``QSettings``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+DEFAULTS = {
+    "live/device": "",
+    "live/window_s": 0.0,          # 0: the model's clip length
+    "live/hop_s": 0.5,
+    "live/smoothing": 3,
+    "live/silence_dbfs": -50.0,
+    "record/folder": str(Path.home() / "Earmark recordings"),
+    "record/format": "wav",
+    "file/last_dir": str(Path.home()),
+    "file/hop_s": 0.5,
+    "models/current": "",
+    "models/user_folder": "",
+    "window/geometry": QByteArray(),
+    "window/tab": 0,
+}
+
+
+class Settings:
+    """``settings.get("live/hop_s")`` returns the stored value converted to the default's type."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self._q = qsettings or QSettings("Earmark", "Earmark")
+
+    @classmethod
+    def at(cls, path: str | Path) -> Settings:
+        """Settings kept in an INI file (tests, portable installs)."""
+        return cls(QSettings(str(path), QSettings.Format.IniFormat))
+
+    def get(self, key: str):
+        default = DEFAULTS[key]
+        value = self._q.value(key, default)
+        if value is None:
+            return default
+        try:
+            if isinstance(default, bool):
+                return value in (True, "true", "1", 1)
+            if isinstance(default, (int, float, str)):
+                return type(default)(value)
+        except (TypeError, ValueError):
+            return default
+        return value
+
+    def set(self, key: str, value) -> None:
+        if key not in DEFAULTS:
+            raise KeyError(f"unknown setting {key!r}")
+        self._q.setValue(key, value)
+
+    def sync(self) -> None:
+        self._q.sync()

@@ -1,0 +1,1 @@
+"""Small reusable widgets: level meter, label bars, waveform and spectrogram plots."""

@@ -1,0 +1,164 @@
+"""pyqtgraph plots for audio: scrolling live plots and zoomable clip plots.
+
+Live plots keep preallocated arrays and only call ``setData``/``setImage`` from the GUI
+timer; they never compute anything heavier than an envelope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+
+BACKGROUND = "#101114"
+WAVE_PEN = pg.mkPen("#58a6ff", width=1)
+DB_RANGE = (-100.0, -10.0)
+
+
+def _style(plot: pg.PlotWidget, *, left: str, bottom: str | None) -> None:
+    plot.setBackground(BACKGROUND)
+    item = plot.getPlotItem()
+    item.setLabel("left", left)
+    if bottom:
+        item.setLabel("bottom", bottom)
+    item.showGrid(x=True, y=False, alpha=0.15)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    for name in ("left", "bottom"):
+        item.getAxis(name).enableAutoSIPrefix(False)
+
+
+def envelope(samples: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """Min/max envelope of ``samples`` as 2*n_points values and their sample positions."""
+    n = samples.size
+    if n <= 2 * n_points:
+        return np.arange(n, dtype=np.float64), samples
+    per = n // n_points
+    trimmed = samples[n - per * n_points:].reshape(n_points, per)
+    out = np.empty(2 * n_points, dtype=np.float32)
+    out[0::2] = trimmed.min(axis=1)
+    out[1::2] = trimmed.max(axis=1)
+    positions = (n - per * n_points) + np.repeat(np.arange(n_points) * per, 2) + np.tile([0, per - 1], n_points)
+    return positions.astype(np.float64), out
+
+
+def spectrogram_colormap() -> pg.ColorMap:
+    return pg.colormap.get("inferno")
+
+
+class ScrollingWaveform(pg.PlotWidget):
+    """The last ``seconds`` of audio, newest on the right (time axis in seconds before now)."""
+
+    def __init__(self, seconds: float = 5.0, n_points: int = 1500, parent=None) -> None:
+        super().__init__(parent)
+        _style(self, left="amplitude", bottom=None)
+        self.seconds = seconds
+        self.n_points = n_points
+        self.setYRange(-1.0, 1.0, padding=0.02)
+        self.setXRange(-seconds, 0, padding=0)
+        self.setMouseEnabled(x=False, y=False)
+        self.curve = self.plot(pen=WAVE_PEN)
+        self.curve.setClipToView(True)
+
+    def show_samples(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+        positions, values = envelope(samples, self.n_points)
+        self.curve.setData((positions - samples.size) / sample_rate_hz, values)
+
+
+class ScrollingSpectrogram(pg.PlotWidget):
+    """A waterfall of the last ``n_columns`` spectrogram columns; columns enter on the right."""
+
+    def __init__(self, n_columns: int, n_freqs: int, column_s: float, max_freq_hz: float, parent=None) -> None:
+        super().__init__(parent)
+        _style(self, left="frequency (Hz)", bottom="seconds before now")
+        self.setMouseEnabled(x=False, y=False)
+        self.item = pg.ImageItem(axisOrder="col-major")
+        self.item.setColorMap(spectrogram_colormap())
+        self.addItem(self.item)
+        self.configure(n_columns, n_freqs, column_s, max_freq_hz)
+
+    def configure(self, n_columns: int, n_freqs: int, column_s: float, max_freq_hz: float) -> None:
+        """Resize for another sample rate or FFT size; clears the picture."""
+        self.image = np.full((n_columns, n_freqs), DB_RANGE[0], dtype=np.float32)
+        self.column_s = column_s
+        self.max_freq_hz = max_freq_hz
+        self.item.setImage(self.image, levels=DB_RANGE, autoLevels=False)
+        self._place()
+
+    def _place(self) -> None:
+        n_cols, _ = self.image.shape
+        span = n_cols * self.column_s
+        self.item.setRect(-span, 0, span, self.max_freq_hz)
+        self.setXRange(-span, 0, padding=0)
+        self.setYRange(0, self.max_freq_hz, padding=0)
+
+    def clear_columns(self) -> None:
+        self.image[:] = DB_RANGE[0]
+        self.item.setImage(self.image, levels=DB_RANGE, autoLevels=False)
+
+    def push(self, columns: np.ndarray) -> None:
+        k = min(columns.shape[0], self.image.shape[0])
+        if k == 0:
+            return
+        self.image[:-k] = self.image[k:]
+        self.image[-k:] = columns[-k:]
+        self.item.setImage(self.image, levels=DB_RANGE, autoLevels=False)
+
+
+class ClipWaveform(pg.PlotWidget):
+    """A whole clip's waveform, zoomable; redraws its envelope for the visible range."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        _style(self, left="amplitude", bottom=None)
+        self.setMouseEnabled(x=True, y=False)
+        self.curve = self.plot(pen=WAVE_PEN)
+        self.curve.setDownsampling(auto=True, method="peak")
+        self.curve.setClipToView(True)
+        self.setYRange(-1.0, 1.0, padding=0.02)
+
+    def show_clip(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+        times = np.arange(samples.size, dtype=np.float64) / sample_rate_hz
+        self.curve.setData(times, samples)
+        peak = float(np.max(np.abs(samples))) if samples.size else 1.0
+        self.setYRange(-max(peak, 0.05), max(peak, 0.05), padding=0.05)
+
+
+class ClipSpectrogram(pg.PlotWidget):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        _style(self, left="frequency (Hz)", bottom=None)
+        self.setMouseEnabled(x=True, y=False)
+        self.item = pg.ImageItem(axisOrder="col-major")
+        self.item.setColorMap(spectrogram_colormap())
+        self.addItem(self.item)
+
+    def show_spectrogram(self, db: np.ndarray, duration_s: float, max_freq_hz: float) -> None:
+        top = float(np.percentile(db, 99.5)) if db.size else 0.0
+        self.item.setImage(db, levels=(top - 80.0, top), autoLevels=False)
+        self.item.setRect(0, 0, max(duration_s, 1e-3), max_freq_hz)
+        self.setYRange(0, max_freq_hz, padding=0)
+
+
+class PredictionTimeline(pg.PlotWidget):
+    """Sliding-window probabilities as a heat map: one row per label, time on x."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        _style(self, left="", bottom="time (s)")
+        self.setMouseEnabled(x=True, y=False)
+        self.item = pg.ImageItem(axisOrder="col-major")
+        self.item.setColorMap(pg.colormap.get("viridis"))
+        self.addItem(self.item)
+        self.getPlotItem().getAxis("left").setWidth(110)
+
+    def show_windows(self, starts_s: np.ndarray, probs: np.ndarray, labels: list[str], window_s: float) -> None:
+        hop = float(starts_s[1] - starts_s[0]) if len(starts_s) > 1 else window_s
+        self.item.setImage(probs.astype(np.float32), levels=(0.0, 1.0), autoLevels=False)
+        # each column is centred on its window's centre
+        self.item.setRect(float(starts_s[0]) + window_s / 2 - hop / 2, 0, hop * len(starts_s), len(labels))
+        axis = self.getPlotItem().getAxis("left")
+        axis.setTicks([[(i + 0.5, label) for i, label in enumerate(labels)]])
+        self.setYRange(0, len(labels), padding=0)
+
+    def clear_windows(self) -> None:
+        self.item.clear()

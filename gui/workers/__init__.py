@@ -1,0 +1,1 @@
+"""Background workers: Qt adapters around Qt-free engine jobs, with past-tense signals."""

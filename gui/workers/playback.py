@@ -1,0 +1,125 @@
+"""Play a clip through the default output device, with a position the view can follow.
+
+When there is no output device (or no PortAudio) the player says so once and plays
+silently on a clock, so the cursor still moves and nothing crashes.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from engine.errors import AudioDeviceError
+from engine.sources import import_sounddevice
+
+
+class Player(QObject):
+    moved = Signal(float)        # position in seconds, about 30 times a second while playing
+    started = Signal()
+    stopped = Signal()           # paused, stopped, or reached the end
+    noticed = Signal(str)        # e.g. "no output device: playing silently"
+
+    def __init__(self, parent=None, *, use_device: bool = True) -> None:
+        super().__init__(parent)
+        self.samples = np.zeros(0, dtype=np.float32)
+        self.sample_rate_hz = 16000
+        self.use_device = use_device
+        self._frame = 0            # next sample to play (advanced by the audio thread)
+        self._stream = None
+        self._clock_start: tuple[float, int] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(30)
+        self._timer.timeout.connect(self._tick)
+
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    @property
+    def position_s(self) -> float:
+        return self._current_frame() / self.sample_rate_hz
+
+    def load(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+        self.stop()
+        self.samples = np.ascontiguousarray(samples, dtype=np.float32)
+        self.sample_rate_hz = int(sample_rate_hz)
+        self._frame = 0
+
+    def seek(self, position_s: float) -> None:
+        was_playing = self.playing
+        self.pause()
+        self._frame = int(np.clip(position_s * self.sample_rate_hz, 0, self.samples.size))
+        self.moved.emit(self.position_s)
+        if was_playing:
+            self.play()
+
+    def toggle(self) -> None:
+        self.pause() if self.playing else self.play()
+
+    def play(self) -> None:
+        if self.playing or self.samples.size == 0:
+            return
+        if self._frame >= self.samples.size:
+            self._frame = 0
+        self._stream = self._open_stream() if self.use_device else None
+        if self._stream is None:
+            self._clock_start = (time.monotonic(), self._frame)
+        self._timer.start()
+        self.started.emit()
+
+    def _open_stream(self):
+        try:
+            sd = import_sounddevice()
+            stream = sd.OutputStream(samplerate=self.sample_rate_hz, channels=1, dtype="float32",
+                                     callback=self._callback)
+            stream.start()
+            return stream
+        except AudioDeviceError as exc:
+            self.noticed.emit(f"{exc} Playing silently: the cursor still moves.")
+        except Exception as exc:  # noqa: BLE001 - PortAudioError: no output device
+            self.noticed.emit(f"No sound output device ({exc}). Playing silently: the cursor still moves.")
+        return None
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        start = self._frame
+        chunk = self.samples[start:start + frames]
+        outdata[: chunk.size, 0] = chunk
+        outdata[chunk.size:, 0] = 0.0
+        self._frame = start + chunk.size
+
+    def _current_frame(self) -> int:
+        if self._clock_start is not None:
+            t0, frame0 = self._clock_start
+            return min(self.samples.size, frame0 + int((time.monotonic() - t0) * self.sample_rate_hz))
+        return self._frame
+
+    def _tick(self) -> None:
+        frame = self._current_frame()
+        self.moved.emit(frame / self.sample_rate_hz)
+        if frame >= self.samples.size:
+            self.pause()
+
+    def pause(self) -> None:
+        if not self.playing:
+            return
+        self._frame = self._current_frame()
+        self._clock_start = None
+        self._close_stream()
+        self._timer.stop()
+        self.stopped.emit()
+
+    def stop(self) -> None:
+        self.pause()
+        self._frame = 0
+        self.moved.emit(0.0)
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception:  # noqa: BLE001 - a vanished device cannot fail the app
+                pass
