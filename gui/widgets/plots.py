@@ -12,6 +12,7 @@ import pyqtgraph as pg
 BACKGROUND = "#101114"
 WAVE_PEN = pg.mkPen("#58a6ff", width=1)
 DB_RANGE = (-100.0, -10.0)
+LEFT_AXIS_PX = 110
 
 
 def _style(plot: pg.PlotWidget, *, left: str, bottom: str | None) -> None:
@@ -25,6 +26,7 @@ def _style(plot: pg.PlotWidget, *, left: str, bottom: str | None) -> None:
     item.hideButtons()
     for name in ("left", "bottom"):
         item.getAxis(name).enableAutoSIPrefix(False)
+    item.getAxis("left").setWidth(LEFT_AXIS_PX)  # equal widths keep X-linked plots aligned
 
 
 def envelope(samples: np.ndarray, n_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +151,6 @@ class PredictionTimeline(pg.PlotWidget):
         self.item = pg.ImageItem(axisOrder="col-major")
         self.item.setColorMap(pg.colormap.get("viridis"))
         self.addItem(self.item)
-        self.getPlotItem().getAxis("left").setWidth(110)
 
     def show_windows(self, starts_s: np.ndarray, probs: np.ndarray, labels: list[str], window_s: float) -> None:
         hop = float(starts_s[1] - starts_s[0]) if len(starts_s) > 1 else window_s

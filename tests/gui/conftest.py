@@ -1,0 +1,47 @@
+"""Fixtures for the GUI tests: a real tone model, a catalog, settings in tmp, the main window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.catalog import ModelCatalog
+from tests.conftest import sine
+from tests.helpers_onnx import write_model_without_metadata, write_tone_model
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models_onnx")
+    write_tone_model(folder / "tones.onnx")
+    write_model_without_metadata(folder / "zz_no_metadata.onnx")
+    return folder
+
+
+@pytest.fixture
+def catalog(model_dir):
+    return ModelCatalog([("shipped", model_dir)], threads=1)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from gui.settings import Settings
+
+    return Settings.at(tmp_path / "earmark.ini")
+
+
+@pytest.fixture
+def main_window(qtbot, settings, catalog):
+    from gui.main_window import MainWindow
+
+    window = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(window)
+    window.show()
+    yield window
+    window.close()
+
+
+@pytest.fixture
+def two_tone_wav(write_wav):
+    """3 s of 300 Hz then 3 s of 2 kHz at 16 kHz."""
+    return write_wav("two_tones.wav", np.concatenate([sine(300, 3.0), sine(2000, 3.0)]))
