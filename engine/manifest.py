@@ -198,19 +198,23 @@ def _read_csv_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dic
         raise ManifestError(f"{path}: metadata file not found")
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
+            reader = csv.DictReader(handle, restval="")  # short rows: missing cells are empty
             missing = [c for c in required if c not in (reader.fieldnames or [])]
             if missing:
                 raise ManifestError(f"{path}: missing column(s) {', '.join(missing)}")
-            return [(i + 2, row) for i, row in enumerate(reader)]
+            # extra cells (key None) are dropped; line numbers count the header as line 1
+            return [(reader.line_num, {k: v for k, v in row.items() if k is not None}) for row in reader]
     except (UnicodeDecodeError, csv.Error) as exc:
         raise ManifestError(f"{path}: not a readable CSV file ({exc})") from exc
 
 
 def _existing(path: Path, source: Path, line_no: int) -> Path:
-    if not path.is_file():
-        raise ManifestError(f"{source}, line {line_no}: audio file {path} does not exist")
-    return path.resolve()
+    try:
+        if path.is_file():
+            return path.resolve()
+    except (OSError, ValueError, RuntimeError) as exc:  # a name too long, a NUL byte, a symlink loop
+        raise ManifestError(f"{source}, line {line_no}: unusable audio path {str(path)[:300]!r} ({exc})") from exc
+    raise ManifestError(f"{source}, line {line_no}: audio file {str(path)[:300]} does not exist")
 
 
 def _audio_files(folder: Path) -> list[Path]:
