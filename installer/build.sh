@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build Earmark's standalone classifying app (no torch) into dist/earmark/ with PyInstaller.
+#
+#   installer/build.sh [--models DIR] [--dist DIR] [--work DIR] [--no-self-test]
+#
+#   --models DIR     bundle DIR/*.onnx as the shipped models (default: models_onnx/)
+#   --dist DIR       where the app folder goes (default: dist; the app is DIR/earmark/)
+#   --work DIR       PyInstaller's scratch folder (default: build/pyinstaller)
+#   --no-self-test   do not run the frozen app's --self-test after building
+#
+# Installs PyInstaller into the Python it uses ($PYTHON, default .venv/bin/python) when missing,
+# prints the unpacked size and its biggest parts, then runs `earmark --self-test` headless.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-.venv/bin/python}
+PYINSTALLER_SPEC=${PYINSTALLER_SPEC:-"pyinstaller>=6.10,<7"}
+models=models_onnx dist=dist work=build/pyinstaller self_test=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --models) models=$2; shift 2 ;;
+    --dist) dist=$2; shift 2 ;;
+    --work) work=$2; shift 2 ;;
+    --no-self-test) self_test=0; shift ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+if [ ! -x "$PYTHON" ]; then
+  echo "build.sh: no Python at $PYTHON; run ./earmark once to make .venv, or set PYTHON" >&2
+  exit 2
+fi
+if ! "$PYTHON" -c "import PyInstaller" 2>/dev/null; then
+  echo "build.sh: installing $PYINSTALLER_SPEC into $PYTHON"
+  "$PYTHON" -m pip install --quiet "$PYINSTALLER_SPEC"
+fi
+if ! ls "$models"/*.onnx >/dev/null 2>&1; then
+  echo "build.sh: warning: no *.onnx in $models; the app will start without a shipped model" >&2
+fi
+
+start_s=$(date +%s)
+EARMARK_MODELS_DIR=$models "$PYTHON" -m PyInstaller --noconfirm --clean --log-level WARN \
+  --distpath "$dist" --workpath "$work" installer/earmark.spec
+app="$dist/earmark"
+cp installer/earmark.desktop installer/install_linux.sh "$app/"
+echo "build.sh: built $app in $(( $(date +%s) - start_s )) s; unpacked size $(du -sh "$app" | cut -f1)"
+echo "build.sh: biggest parts:"
+du -s "$app"/_internal/* | sort -rn | head -12 | awk '{printf "  %6.1f MB  %s\n", $1 / 1024, $2}'
+
+if [ "$self_test" = 1 ]; then
+  env -u EARMARK_BUNDLED_MODELS "$app/earmark" --self-test
+fi
