@@ -30,8 +30,8 @@ import torch
 from torch.utils.data import Dataset
 
 from engine.atomic import atomic_write_json
-from engine.audio import fit_length, load_audio
-from engine.errors import AudioLoadError, EarmarkError
+from engine.errors import EarmarkError
+from trainer.prepare import prepare_chunk
 
 CACHE_VERSION = 1
 ORIGINAL = "original"
@@ -159,30 +159,6 @@ def cache_key(manifest, config: FrontendConfig, specs, seed: int) -> str:
     return digest.hexdigest()
 
 
-def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int,
-                 specs: Sequence[tuple[str, dict]], seed: int) -> np.ndarray:
-    """Decode once, fit to length, then the original plus one waveform per variant ``[1+V, n]``."""
-    from trainer.augment import create_augmentation
-
-    samples = fit_length(load_audio(path, sample_rate_hz).samples, n_samples)
-    out = np.empty((1 + len(specs), n_samples), dtype=np.float32)
-    out[0] = samples
-    for v, (name, kwargs) in enumerate(specs, start=1):
-        rng = np.random.default_rng([seed, clip_index, v])   # seeded per clip and variant
-        out[v] = create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, sample_rate_hz, rng)
-    return out
-
-
-def _prepare_chunk(tasks, sample_rate_hz, n_samples, specs, seed):
-    results = []
-    for clip_index, path in tasks:
-        try:
-            results.append((clip_index, prepare_clip(path, clip_index, sample_rate_hz, n_samples, specs, seed), None))
-        except AudioLoadError as exc:
-            results.append((clip_index, None, str(exc)))
-    return results
-
-
 class _Builder:
     def __init__(self, manifest, config, specs, seed, workers, on_progress, cancel, device):
         self.manifest, self.config, self.specs, self.seed = manifest, config, specs, seed
@@ -257,14 +233,14 @@ class _Builder:
         if self.workers <= 1 or len(chunks) <= 1:
             for chunk in chunks:
                 self._check_cancel()
-                yield _prepare_chunk(chunk, *args)
+                yield prepare_chunk(chunk, *args)
             return
         import multiprocessing
 
         # spawn, not fork: the parent may run threads (a GUI, torch's pools)
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(self.workers, len(chunks)), mp_context=context) as pool:
-            futures = [pool.submit(_prepare_chunk, chunk, *args) for chunk in chunks]
+            futures = [pool.submit(prepare_chunk, chunk, *args) for chunk in chunks]
             try:
                 for future in futures:
                     self._check_cancel()

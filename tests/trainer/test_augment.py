@@ -7,8 +7,19 @@ import pytest
 import torch
 
 from tests.conftest import sine
-from trainer.augment import (AUGMENTATIONS, Compose, Gain, Noise, OneOf, PitchShift, Reverb, TimeStretch,
-                             create_augmentation, mixup, spec_augment)
+from trainer.augment import (
+    AUGMENTATIONS,
+    Compose,
+    Gain,
+    Noise,
+    OneOf,
+    PitchShift,
+    Reverb,
+    TimeStretch,
+    create_augmentation,
+    mixup,
+    spec_augment,
+)
 
 SR = 16000
 

@@ -16,12 +16,20 @@ from trainer.augment.gain import Gain
 from trainer.augment.noise import Noise
 from trainer.augment.pitch_shift import PitchShift
 from trainer.augment.reverb import Reverb
-from trainer.augment.specaugment import mixup, spec_augment
 from trainer.augment.time_stretch import TimeStretch
 
 AUGMENTATIONS: dict[str, type[Augmentation]] = {
     cls.name: cls for cls in (Noise, PitchShift, TimeStretch, Reverb, Gain)
 }
+
+
+def __getattr__(name: str):
+    # the torch batch ops load lazily, so decoding workers never import torch
+    if name in ("spec_augment", "mixup"):
+        from trainer.augment import specaugment
+
+        return getattr(specaugment, name)
+    raise AttributeError(f"module 'trainer.augment' has no attribute {name!r}")
 
 
 def create_augmentation(name: str, **kwargs) -> Augmentation:

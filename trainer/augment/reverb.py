@@ -11,7 +11,6 @@ rescaled to the input's peak level, so only the colour of the room changes.
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import fftconvolve
 
 from trainer.augment.base import Augmentation, check_range
 
@@ -37,6 +36,8 @@ class Reverb(Augmentation):
         self.wet = check_range("wet", wet, low=0.0, high=4.0)
 
     def _transform(self, samples, sample_rate_hz, rng):
+        from scipy.signal import fftconvolve  # scipy.signal is slow to import: only when used
+
         rt60_s = float(rng.uniform(*self.rt60_s))
         wet = float(rng.uniform(*self.wet))
         ir = synthetic_impulse_response(rt60_s, sample_rate_hz, rng, wet=wet)
