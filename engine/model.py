@@ -306,7 +306,7 @@ def _scan_message(data, pos: int, end: int, kind: str, scan: _Scan, depth: int) 
         if pos > end:
             raise ModelLoadError("truncated: a value runs past the end of its message")
     if kind == _TENSOR and external:
-        scan.external.append({k: v for e in external for k, v in e.items()})
+        scan.external.append({e["key"]: e.get("value", "") for e in external if "key" in e})
     return entry
 
 
