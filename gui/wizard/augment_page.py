@@ -1,0 +1,242 @@
+"""Page 3: choose and tune augmentations, then listen to and look at each variant of a real clip.
+
+A chosen augmentation becomes a cached *variant*: every training clip gets one extra copy
+with parameters drawn from the ranges set here (the cache draws from
+``default_rng([seed, clip, variant])``, as this preview does). Validation never sees variants.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from engine.audio import load_audio
+from engine.errors import EarmarkError
+from engine.spectrogram import spectrogram_db
+from gui.widgets.plots import ClipSpectrogram, ClipWaveform
+from gui.wizard import player
+from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
+from gui.wizard.session import TrainSession
+
+PREVIEW_MAX_RATE_HZ = 16000       # the job trains at min(16 kHz, the data's rate)
+PREVIEW_MAX_S = 5.0
+
+
+def augmentation_params(cls) -> dict[str, Any]:
+    """The tunable constructor arguments of an augmentation class and their defaults (``p`` aside)."""
+    params = {}
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name in ("self", "p") or param.default is inspect.Parameter.empty:
+            continue
+        params[name] = param.default
+    return params
+
+
+class AugmentationEditor(QGroupBox):
+    """A checkable box with a (min, max) pair of spin boxes per range argument."""
+
+    def __init__(self, name: str, cls, parent=None) -> None:
+        super().__init__(name.replace("_", " "), parent)
+        self.name, self.cls = name, cls
+        self.setCheckable(True)
+        self.setChecked(False)
+        self.ranges: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox]] = {}
+        self.fixed: dict[str, Any] = {}
+        layout = QGridLayout(self)
+        for row, (arg, default) in enumerate(augmentation_params(cls).items()):
+            if isinstance(default, tuple) and len(default) == 2:
+                low, high = (_spin(v) for v in default)
+                self.ranges[arg] = (low, high)
+                layout.addWidget(QLabel(arg), row, 0)
+                layout.addWidget(low, row, 1)
+                layout.addWidget(QLabel("to"), row, 2)
+                layout.addWidget(high, row, 3)
+            else:
+                self.fixed[arg] = default
+
+    def kwargs(self) -> dict[str, Any]:
+        out = {arg: (lo.value(), hi.value()) for arg, (lo, hi) in self.ranges.items()}
+        return {**self.fixed, **out}
+
+    def set_range(self, arg: str, low: float, high: float) -> None:
+        lo, hi = self.ranges[arg]
+        lo.setValue(low)
+        hi.setValue(high)
+
+
+def _spin(value: float) -> QDoubleSpinBox:
+    spin = QDoubleSpinBox(minimum=-100.0, maximum=100.0, decimals=2, singleStep=0.05 if abs(value) < 2 else 0.5)
+    spin.setValue(float(value))
+    return spin
+
+
+class VariantRow(QWidget):
+    """One variant of the preview clip: name, Play, waveform and spectrogram."""
+
+    def __init__(self, title: str, samples: np.ndarray, sample_rate_hz: int, on_play, parent=None) -> None:
+        super().__init__(parent)
+        self.samples, self.sample_rate_hz = samples, sample_rate_hz
+        self.play_button = QPushButton(f"▶ {title}")
+        self.play_button.setMinimumWidth(140)
+        self.play_button.clicked.connect(lambda: on_play(self))
+        self.wave = ClipWaveform()
+        self.wave.show_clip(samples, sample_rate_hz)
+        self.spec = ClipSpectrogram()
+        spec = spectrogram_db(samples, sample_rate_hz, n_fft=512)
+        self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
+        for plot in (self.wave, self.spec):
+            plot.setMinimumHeight(110)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.play_button)
+        layout.addWidget(self.wave, 2)
+        layout.addWidget(self.spec, 3)
+
+
+class AugmentPage(QWizardPage):
+    def __init__(self, session: TrainSession, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setTitle("3 · Augmentation")
+        self.setSubTitle("Each chosen augmentation adds one variant of every training clip. "
+                         "Preview the variants on a real clip before training.")
+        from trainer.augment import AUGMENTATIONS  # the wizard opens only where torch is installed
+
+        self.editors = [AugmentationEditor(name, cls) for name, cls in AUGMENTATIONS.items()]
+        self.clip_combo = QComboBox()
+        self.preview_button = QPushButton("Preview variants")
+        self.preview_button.clicked.connect(self._on_preview_clicked)
+        self.redraw_button = QPushButton("Another draw")
+        self.redraw_button.clicked.connect(self._on_redraw_clicked)
+        self.status_label = _wrapping_label(ERROR_STYLE)
+        self.rows: list[VariantRow] = []
+        self._draw = 0
+        self._invalid = False
+        editors = QVBoxLayout()
+        for editor in self.editors:
+            editor.toggled.connect(self._on_choice_changed)
+            for low, high in editor.ranges.values():
+                low.valueChanged.connect(self._on_choice_changed)
+                high.valueChanged.connect(self._on_choice_changed)
+            editors.addWidget(editor)
+        editors.addStretch(1)
+        self.preview_box = QVBoxLayout()
+        preview_widget = QWidget()
+        preview_widget.setLayout(self.preview_box)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(preview_widget)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Clip"))
+        controls.addWidget(self.clip_combo, 1)
+        controls.addWidget(self.preview_button)
+        controls.addWidget(self.redraw_button)
+        right = QVBoxLayout()
+        right.addLayout(controls)
+        right.addWidget(self.status_label)
+        right.addWidget(scroll, 1)
+        layout = QHBoxLayout(self)
+        layout.addLayout(editors, 0)
+        layout.addLayout(right, 1)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        self.clip_combo.clear()
+        manifest = self.session.manifest
+        step = max(1, len(manifest.clips) // 40)
+        for index in range(0, len(manifest.clips), step):
+            clip = manifest.clips[index]
+            self.clip_combo.addItem(f"{clip.path.name} ({clip.label})", index)
+
+    def editor(self, name: str) -> AugmentationEditor:
+        return next(e for e in self.editors if e.name == name)
+
+    # ---- view -> model --------------------------------------------------------------------------
+    def _on_choice_changed(self, *_args) -> bool:
+        """Validate the chosen augmentations into the session; say why on this page when invalid."""
+        from trainer.augment import create_augmentation
+
+        variants = []
+        for editor in self.editors:
+            if not editor.isChecked():
+                continue
+            try:
+                create_augmentation(editor.name, **editor.kwargs())
+            except ValueError as exc:
+                self.status_label.setText(f"{editor.name}: {exc}")
+                self.session.variants = []
+                self._invalid = True
+                self.completeChanged.emit()
+                return False
+            variants.append((editor.name, editor.kwargs()))
+        self.session.variants = variants
+        self.status_label.setText("")
+        self._invalid = False
+        self.completeChanged.emit()
+        return True
+
+    def _on_redraw_clicked(self) -> None:
+        self._draw += 1
+        self._on_preview_clicked()
+
+    def _on_preview_clicked(self) -> None:
+        if not self._on_choice_changed():
+            return
+        index = self.clip_combo.currentData()
+        if index is None:
+            return
+        clip = self.session.manifest.clips[index]
+        try:
+            variants = self.render_variants(clip.path, index)
+        except EarmarkError as exc:
+            self.status_label.setText(str(exc))
+            return
+        self._update_preview(variants)
+
+    def render_variants(self, path, clip_index: int) -> list[tuple[str, np.ndarray, int]]:
+        """The original and one draw of each chosen variant, as the feature cache draws them."""
+        from trainer.augment import create_augmentation
+
+        audio = load_audio(path, max_s=None)
+        rate_hz = min(PREVIEW_MAX_RATE_HZ, audio.sample_rate_hz)
+        samples = load_audio(path, rate_hz).samples[: int(PREVIEW_MAX_S * rate_hz)]
+        seed = self.session.model.seeds[0] + self._draw
+        out = [("original", samples, rate_hz)]
+        for v, (name, kwargs) in enumerate(self.session.variants, start=1):
+            rng = np.random.default_rng([seed, clip_index, v])
+            augmented = create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, rate_hz, rng)
+            out.append((name, augmented, rate_hz))
+        return out
+
+    def _on_play(self, row: VariantRow) -> None:
+        try:
+            player.play(row.samples, row.sample_rate_hz)
+        except EarmarkError as exc:
+            self.status_label.setText(str(exc))
+
+    # ---- model -> view --------------------------------------------------------------------------
+    def _update_preview(self, variants) -> None:
+        for row in self.rows:
+            self.preview_box.removeWidget(row)
+            row.deleteLater()
+        self.rows = [VariantRow(name, samples, rate_hz, self._on_play) for name, samples, rate_hz in variants]
+        for row in self.rows:
+            self.preview_box.addWidget(row)
+
+    def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        return not self._invalid

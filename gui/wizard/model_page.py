@@ -1,0 +1,155 @@
+"""Page 4: backbone, input size, pretrained weights, epochs, learning rate, batch size, seeds, device.
+
+Defaults suit the machine: a small CNN on the CPU, a ResNet-18 where a CUDA GPU exists.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from engine.errors import EarmarkError
+from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
+from gui.wizard.session import ModelChoice, TrainSession
+
+
+def machine_defaults() -> ModelChoice:
+    """A model choice that trains in reasonable time here."""
+    import torch
+
+    if torch.cuda.is_available():
+        return ModelChoice(name="resnet18", epochs=30, batch_size=64, lr=1e-3, device="cuda")
+    return ModelChoice(name="cnn", epochs=30, batch_size=32, lr=1e-3, device="cpu")
+
+
+def available_devices() -> list[str]:
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.insert(0, "cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.insert(0, "mps")
+    return devices
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """``"42 123, 999"`` -> (42, 123, 999); ValueError saying what is wrong."""
+    parts = [p for p in text.replace(",", " ").split() if p]
+    if not parts:
+        raise ValueError("give at least one seed (an integer)")
+    try:
+        seeds = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"seeds must be integers separated by spaces, got {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must differ, got {list(seeds)}")
+    return seeds
+
+
+class ModelPage(QWizardPage):
+    def __init__(self, session: TrainSession, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setTitle("4 · Model")
+        self.setSubTitle("SE and CBAM are attention variants of ResNet. Pretrained weights are used only "
+                         "where a local copy exists; nothing is downloaded.")
+        from trainer.models import list_models
+
+        defaults = machine_defaults()
+        self.model_combo = QComboBox()
+        self.model_combo.addItems(list_models())
+        self.model_combo.currentTextChanged.connect(self._on_model_changed)
+        self.auto_size_check = QCheckBox("automatic (from the model and clip length)")
+        self.auto_size_check.setChecked(True)
+        self.height_spin = QSpinBox(minimum=8, maximum=512, value=64)
+        self.width_spin = QSpinBox(minimum=8, maximum=1024, value=64)
+        self.auto_size_check.toggled.connect(self._update_size_enabled)
+        self.pretrained_check = QCheckBox("start from ImageNet weights")
+        self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
+        self.lr_spin = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4, value=defaults.lr)
+        self.batch_spin = QSpinBox(minimum=1, maximum=4096, value=defaults.batch_size)
+        self.seeds_edit = QLineEdit(" ".join(str(s) for s in defaults.seeds))
+        self.device_combo = QComboBox()
+        self.device_combo.addItems(available_devices())
+        self.device_combo.setCurrentText(defaults.device)
+        self.error_label = _wrapping_label(ERROR_STYLE)
+        size = QHBoxLayout()
+        size.addWidget(self.auto_size_check)
+        size.addWidget(self.height_spin)
+        size.addWidget(self.width_spin)
+        form = QFormLayout()
+        form.addRow("Backbone", self.model_combo)
+        form.addRow("Input size (mels × frames)", size)
+        form.addRow("Pretrained", self.pretrained_check)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Seeds", self.seeds_edit)
+        form.addRow("Device", self.device_combo)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error_label)
+        layout.addStretch(1)
+        self.model_combo.setCurrentText(defaults.name)
+        self._on_model_changed(defaults.name)
+        self._update_size_enabled()
+
+    def _update_size_enabled(self, *_args) -> None:
+        manual = not self.auto_size_check.isChecked()
+        self.height_spin.setEnabled(manual)
+        self.width_spin.setEnabled(manual)
+
+    def _on_model_changed(self, name: str) -> None:
+        from trainer.models import model_info
+
+        info = model_info(name)
+        self.pretrained_check.setEnabled(info.has_pretrained)
+        if not info.has_pretrained:
+            self.pretrained_check.setChecked(False)
+        self.height_spin.setMinimum(info.min_input_size)
+        self.width_spin.setMinimum(info.min_input_size)
+
+    def set_input_size(self, height: int, width: int) -> None:
+        self.auto_size_check.setChecked(False)
+        self.height_spin.setValue(height)
+        self.width_spin.setValue(width)
+
+    def choice(self) -> ModelChoice:
+        """The settings as a ModelChoice; ValueError naming the field that is wrong."""
+        auto = self.auto_size_check.isChecked()
+        return ModelChoice(
+            name=self.model_combo.currentText(),
+            input_size=None if auto else (self.height_spin.value(), self.width_spin.value()),
+            pretrained=self.pretrained_check.isChecked(), epochs=self.epochs_spin.value(),
+            lr=float(self.lr_spin.value()), batch_size=self.batch_spin.value(),
+            seeds=parse_seeds(self.seeds_edit.text()), device=self.device_combo.currentText())
+
+    def validatePage(self) -> bool:  # noqa: N802 - Qt API
+        try:
+            choice = self.choice()
+            if choice.pretrained:
+                _check_weights(choice.name)
+        except (ValueError, EarmarkError) as exc:
+            self.error_label.setText(str(exc))
+            return False
+        self.error_label.setText("")
+        self.session.model = choice
+        return True
+
+
+def _check_weights(name: str) -> None:
+    """Raise PretrainedWeightsError (where it looked) when no local ImageNet weights exist."""
+    from trainer.models import create_model
+
+    create_model(name, num_classes=2, pretrained=True)

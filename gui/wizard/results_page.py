@@ -1,0 +1,238 @@
+"""Page 6: mean ± std over seeds, per-class recall, an interactive confusion matrix.
+
+Everything shown is read from the run's ``metrics.json``; clicking a confusion-matrix
+cell lists the validation clips the exported model put there (``val_predictions.csv``)
+and plays them. :class:`ResultsPanel` is shared with the "Open a past run" dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from engine.audio import load_audio
+from engine.errors import EarmarkError
+from gui.wizard import player
+from gui.wizard.runs import Prediction, read_metrics, read_predictions
+from gui.wizard.session import TrainSession
+
+SCALARS = (("accuracy", "accuracy"), ("macro_f1", "macro F1"), ("auc_ovr", "AUC (one-vs-rest)"))
+
+
+def format_mean_std(entry: dict[str, Any] | None, digits: int = 3) -> str:
+    """As trainer.metrics.format_mean_std: ``0.812 ± 0.020``, or ``n/a``."""
+    if not entry or entry.get("mean") is None:
+        return "n/a"
+    return f"{entry['mean']:.{digits}f} ± {(entry.get('std') or 0.0):.{digits}f}"
+
+
+class ConfusionMatrixView(QTableWidget):
+    """Rows: true class; columns: predicted class. Emits ``cell_chosen(true, predicted)``."""
+
+    cell_chosen = Signal(str, str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.labels: list[str] = []
+        self.matrix: list[list[int]] = []
+        self.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.setSelectionMode(QTableWidget.SingleSelection)
+        self.cellClicked.connect(self._on_cell_clicked)
+
+    def show_matrix(self, matrix: list[list[int]], labels: list[str]) -> None:
+        self.labels, self.matrix = list(labels), [list(map(int, row)) for row in matrix]
+        n = len(labels)
+        self.setRowCount(n)
+        self.setColumnCount(n)
+        self.setHorizontalHeaderLabels([f"→ {label}" for label in labels])
+        self.setVerticalHeaderLabels(list(labels))
+        for r, row in enumerate(self.matrix):
+            total = max(1, sum(row))
+            for c, count in enumerate(row):
+                item = QTableWidgetItem(str(count))
+                item.setTextAlignment(Qt.AlignCenter)
+                share = count / total
+                good = r == c
+                item.setBackground(QBrush(QColor.fromRgbF(0.15, 0.35 + 0.5 * share, 0.2) if good and count else
+                                          QColor.fromRgbF(0.2 + 0.7 * share, 0.15, 0.15) if count else
+                                          QColor("#1b1d22")))
+                item.setForeground(QBrush(QColor("#f0f0f0")))
+                item.setToolTip(f"true {labels[r]}, predicted {labels[c]}: {count} ({share:.0%} of the row)")
+                self.setItem(r, c, item)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.Stretch)
+
+    def count(self, true_label: str, predicted_label: str) -> int:
+        return self.matrix[self.labels.index(true_label)][self.labels.index(predicted_label)]
+
+    def _on_cell_clicked(self, row: int, column: int) -> None:
+        self.cell_chosen.emit(self.labels[row], self.labels[column])
+
+
+class ResultsPanel(QWidget):
+    """Metrics of one run folder, read from its metrics.json."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.run_dir: Path | None = None
+        self.metrics: dict[str, Any] = {}
+        self.predictions: list[Prediction] = []
+        self.header_label = QLabel("")
+        self.header_label.setWordWrap(True)
+        self.summary_table = _table(["metric", "mean ± std over seeds"])
+        self.recall_table = _table(["class", "recall (mean ± std)"])
+        self.matrix_choice = QComboBox()
+        self.matrix_choice.currentIndexChanged.connect(self._on_matrix_choice_changed)
+        self.matrix = ConfusionMatrixView()
+        self.matrix.cell_chosen.connect(self._on_cell_chosen)
+        self.clips_label = QLabel("Click a cell to list its clips.")
+        self.clips_label.setWordWrap(True)
+        self.clip_list = QListWidget()
+        self.clip_list.itemDoubleClicked.connect(self._on_clip_activated)
+        self.play_button = QPushButton("▶ Play clip")
+        self.play_button.clicked.connect(lambda: self._on_clip_activated(self.clip_list.currentItem()))
+        self.status_label = QLabel("")
+        left = QVBoxLayout()
+        left.addWidget(self.summary_table)
+        left.addWidget(self.recall_table, 1)
+        matrix_box = QVBoxLayout()
+        choice_row = QHBoxLayout()
+        choice_row.addWidget(QLabel("Confusion matrix (rows: true, columns: predicted)"))
+        choice_row.addWidget(self.matrix_choice)
+        matrix_box.addLayout(choice_row)
+        matrix_box.addWidget(self.matrix, 1)
+        clips_box = QVBoxLayout()
+        clips_box.addWidget(self.clips_label)
+        clips_box.addWidget(self.clip_list, 1)
+        clips_box.addWidget(self.play_button)
+        clips_box.addWidget(self.status_label)
+        splitter = QSplitter()
+        for box, stretch in ((left, 2), (matrix_box, 4), (clips_box, 2)):
+            holder = QWidget()
+            holder.setLayout(box)
+            splitter.addWidget(holder)
+            splitter.setStretchFactor(splitter.count() - 1, stretch)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.header_label)
+        layout.addWidget(splitter, 1)
+
+    def show_run(self, run_dir: str | Path, metrics: dict[str, Any] | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.metrics = metrics if metrics is not None else (read_metrics(self.run_dir) or {})
+        self.predictions = read_predictions(self.run_dir)
+        if not self.metrics:
+            self.header_label.setText(f"{self.run_dir}: no metrics.json (the run did not finish)")
+            return
+        self._update_header()
+        self._update_tables()
+        self.matrix_choice.blockSignals(True)
+        self.matrix_choice.clear()
+        self.matrix_choice.addItem(f"all {self.metrics['summary']['n_seeds']} seed(s), summed", None)
+        for i, entry in enumerate(self.metrics.get("per_seed", [])):
+            fold = f" fold {entry['fold']}" if "fold" in entry else ""
+            self.matrix_choice.addItem(f"seed {entry['seed']}{fold}", i)
+        self.matrix_choice.blockSignals(False)
+        self._on_matrix_choice_changed()
+
+    def displayed(self) -> dict[str, str]:
+        """What the panel shows, as text (for tests and for copying)."""
+        out = {key: self.summary_table.item(row, 1).text() for row, (key, _) in enumerate(SCALARS)}
+        for row in range(self.recall_table.rowCount()):
+            out[f"recall:{self.recall_table.item(row, 0).text()}"] = self.recall_table.item(row, 1).text()
+        return out
+
+    # ---- model -> view --------------------------------------------------------------------------
+    def _update_header(self) -> None:
+        m = self.metrics
+        sizes = m.get("split_sizes", {})
+        exported = m.get("export", {})
+        self.header_label.setText(
+            f"<b>{m.get('model', '?')}</b> on {m.get('layout', '?')} data · {sizes.get('train_clips', '?')} training"
+            f" / {sizes.get('val_clips', '?')} validation clips · leakage {m.get('leakage_count', '?')} · "
+            f"seeds {', '.join(str(s) for s in m.get('seeds', []))} · exported seed {m.get('best_seed', '?')}"
+            + (f" (parity {exported['parity_max_abs_err']:.1g})" if "parity_max_abs_err" in exported else "")
+            + f"<br><small>{self.run_dir}</small>")
+
+    def _update_tables(self) -> None:
+        summary = self.metrics["summary"]
+        self.summary_table.setRowCount(len(SCALARS))
+        for row, (key, text) in enumerate(SCALARS):
+            self.summary_table.setItem(row, 0, QTableWidgetItem(text))
+            self.summary_table.setItem(row, 1, QTableWidgetItem(format_mean_std(summary.get(key))))
+        recalls = summary.get("per_class_recall", {})
+        self.recall_table.setRowCount(len(recalls))
+        for row, (label, entry) in enumerate(recalls.items()):
+            self.recall_table.setItem(row, 0, QTableWidgetItem(label))
+            self.recall_table.setItem(row, 1, QTableWidgetItem(format_mean_std(entry)))
+
+    def _on_matrix_choice_changed(self, *_args) -> None:
+        index = self.matrix_choice.currentData()
+        source = self.metrics["summary"] if index is None else self.metrics["per_seed"][index]
+        self.matrix.show_matrix(source["confusion_matrix"], self.metrics["labels"])
+
+    # ---- view -> model --------------------------------------------------------------------------
+    def _on_cell_chosen(self, true_label: str, predicted_label: str) -> None:
+        chosen = [p for p in self.predictions if p.true_label == true_label and p.predicted_label == predicted_label]
+        self.clip_list.clear()
+        for prediction in chosen:
+            item = QListWidgetItem(prediction.path.name)
+            item.setData(Qt.UserRole, str(prediction.path))
+            item.setToolTip(str(prediction.path))
+            self.clip_list.addItem(item)
+        seed = self.metrics.get("best_seed", "?")
+        self.clips_label.setText(f"True <b>{true_label}</b>, predicted <b>{predicted_label}</b>: {len(chosen)} "
+                                 f"clip(s) by the exported model (seed {seed}). Double-click to play.")
+        if chosen:
+            self.clip_list.setCurrentRow(0)
+
+    def _on_clip_activated(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        try:
+            audio = load_audio(item.data(Qt.UserRole))
+            player.play(audio.samples, audio.sample_rate_hz)
+            self.status_label.setText(f"Playing {Path(item.data(Qt.UserRole)).name}")
+        except EarmarkError as exc:
+            self.status_label.setText(str(exc))
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QTableWidget.NoEditTriggers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+    return table
+
+
+class ResultsPage(QWizardPage):
+    def __init__(self, session: TrainSession, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setTitle("6 · Results")
+        self.setSubTitle("Validation metrics as mean ± std over seeds (and folds, for k-fold).")
+        self.panel = ResultsPanel()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.panel)
+
+    def initializePage(self) -> None:  # noqa: N802 - Qt API
+        if self.session.run_dir is not None:
+            self.panel.show_run(self.session.run_dir)

@@ -1,0 +1,176 @@
+"""The wizard's state: a plain, Qt-free object the pages write and read.
+
+Pages are views of a :class:`TrainSession`; they set its choices through methods and
+listen to its events (``"data"``, ``"split"``, ``"run"``), so no page knows another.
+Everything here is torch-free: the data summary and the group columns only need
+``engine``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from engine.manifest import Manifest, read_manifest
+
+TINY_CLASS_CLIPS = 5          # fewer clips than this in a class: warn
+UNBALANCED_RATIO = 3.0        # largest / smallest class above this: warn
+NATIVE = "native"             # the layout's own split groups (EmoDB speaker, ESC-50 source clip, ...)
+
+
+@dataclass
+class DataSummary:
+    counts: dict[str, int]
+    warnings: list[str]
+    errors: list[str]         # the pipeline cannot use the data set: the page says why and refuses
+
+    @property
+    def usable(self) -> bool:
+        return not self.errors
+
+
+def summarise(manifest: Manifest) -> DataSummary:
+    """Class counts, warnings about tiny or unbalanced classes, and reasons the data set is unusable."""
+    counts = manifest.class_counts()
+    warnings, errors = [], []
+    present = {label: n for label, n in counts.items() if n > 0}
+    if len(present) < 2:
+        errors.append(f"{manifest.root}: {len(present)} class(es) found; a classifier needs at least two "
+                      "labels with clips")
+    tiny = sorted(label for label, n in present.items() if n < TINY_CLASS_CLIPS)
+    if tiny:
+        warnings.append(f"Tiny classes (fewer than {TINY_CLASS_CLIPS} clips): {', '.join(tiny)} — their "
+                        "recall will be noisy")
+    if present and min(present.values()) and max(present.values()) / min(present.values()) > UNBALANCED_RATIO:
+        big, small = max(present, key=present.get), min(present, key=present.get)
+        warnings.append(f"Unbalanced classes: {big} has {present[big]} clips, {small} has {present[small]} "
+                        f"(ratio {present[big] / present[small]:.1f}); look at per-class recall, not accuracy")
+    if len({c.group for c in manifest.clips}) < 2 and not any(c.fold is not None for c in manifest.clips):
+        errors.append(f"{manifest.root}: every clip is in one split group; a leak-free split needs at "
+                      "least two groups (give the CSV a group or fold column)")
+    if "audited labels applied" in manifest.notes:
+        warnings.append("Audited label edits found beside the data and applied")
+    return DataSummary(counts, warnings, errors)
+
+
+def group_columns(manifest: Manifest) -> dict[str, str]:
+    """The columns a split can be grouped by: key -> what the person reads."""
+    columns = {NATIVE: _native_name(manifest)}
+    if any(c.fold is not None for c in manifest.clips):
+        columns["fold"] = "official fold"
+    if any(c.speaker for c in manifest.clips) and manifest.layout != "emodb":
+        columns["speaker"] = "speaker"
+    columns["file"] = "file (each clip its own group)"
+    for name in csv_extra_columns(manifest):
+        columns[f"csv:{name}"] = f"CSV column '{name}'"
+    return columns
+
+
+def _native_name(manifest: Manifest) -> str:
+    return {"esc50": "source clip (src_file)", "emodb": "speaker",
+            "folders": "source clip (file stem)", "csv": "CSV group column (or file stem)"}.get(
+        manifest.layout, "group")
+
+
+def csv_extra_columns(manifest: Manifest) -> list[str]:
+    if manifest.layout != "csv" or not manifest.root.is_file():
+        return []
+    with open(manifest.root, newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    return [h for h in header if h and h not in ("path", "label", "group", "fold")]
+
+
+def regroup(manifest: Manifest, column: str) -> Manifest:
+    """A copy whose clip ``group`` is ``column`` (``native`` keeps the layout's own groups)."""
+    if column in (NATIVE, "fold"):
+        return manifest
+    if column == "speaker":
+        return manifest.with_clips([replace(c, group=c.speaker or c.group) for c in manifest.clips])
+    if column == "file":
+        return manifest.with_clips([replace(c, group=str(c.path)) for c in manifest.clips])
+    if column.startswith("csv:"):
+        values = _csv_column(manifest, column[4:])
+        return manifest.with_clips([replace(c, group=values.get(c.path) or c.group) for c in manifest.clips])
+    raise ValueError(f"unknown group column {column!r}; choose one of {', '.join(group_columns(manifest))}")
+
+
+def _csv_column(manifest: Manifest, name: str) -> dict[Path, str]:
+    base = manifest.root.parent
+    with open(manifest.root, newline="", encoding="utf-8-sig") as handle:
+        return {(base / row["path"].strip()).resolve(): (row.get(name) or "").strip()
+                for row in csv.DictReader(handle)}
+
+
+@dataclass
+class SplitChoice:
+    column: str = NATIVE
+    mode: str = "holdout"                  # "holdout" | "kfold"
+    val_fraction: float = 0.2
+    k: int = 5
+    val_fold: int | None = None
+
+
+@dataclass
+class ModelChoice:
+    name: str = "cnn"
+    input_size: tuple[int, int] | None = None
+    pretrained: bool = False
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 32
+    seeds: tuple[int, ...] = (42, 123, 999)
+    device: str = "cpu"
+
+
+@dataclass
+class TrainSession:
+    """Everything the wizard has chosen so far, and the run it made."""
+
+    source: Path | None = None
+    use_edits: bool = True
+    manifest: Manifest | None = None
+    summary: DataSummary | None = None
+    split: SplitChoice = field(default_factory=SplitChoice)
+    split_report: dict[str, Any] | None = None       # what the split page showed (sizes, leakage)
+    variants: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    model: ModelChoice = field(default_factory=ModelChoice)
+    run_dir: Path | None = None
+    metrics: dict[str, Any] | None = None
+    exported: Path | None = None
+    _listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict, repr=False)
+
+    def subscribe(self, event: str, callback: Callable[[Any], None]) -> None:
+        self._listeners.setdefault(event, []).append(callback)
+
+    def _emit(self, event: str, payload: Any) -> None:
+        for callback in list(self._listeners.get(event, [])):
+            callback(payload)
+
+    def load_data(self, source: str | Path, *, use_edits: bool = True) -> Manifest:
+        """Read the data set (raises ManifestError naming the file and the problem)."""
+        manifest = read_manifest(Path(source), use_edits=use_edits)
+        self.source, self.use_edits, self.manifest = Path(source), use_edits, manifest
+        self.summary = summarise(manifest)
+        self.split_report = None
+        self._emit("data", manifest)
+        return manifest
+
+    def clear_data(self) -> None:
+        self.manifest, self.summary, self.split_report = None, None, None
+        self._emit("data", None)
+
+    def grouped_manifest(self) -> Manifest:
+        if self.manifest is None:
+            raise ValueError("choose a data set first")
+        return regroup(self.manifest, self.split.column)
+
+    def set_split_report(self, report: dict[str, Any] | None) -> None:
+        self.split_report = report
+        self._emit("split", report)
+
+    def set_run(self, run_dir: Path | None, metrics: dict[str, Any] | None) -> None:
+        self.run_dir, self.metrics = run_dir, metrics
+        self._emit("run", run_dir)

@@ -1,0 +1,186 @@
+"""Walk the training wizard end to end on a tiny synthetic EmoDB set, on the CPU.
+
+Data → split (speaker, leakage 0) → augmentation preview → model → training in the
+worker while the event loop keeps running → results equal to metrics.json → export →
+the live view classifies with the new model.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QTimer
+
+from engine.audio import load_audio
+from engine.sources import FileSource
+from engine.synth import write_emodb
+
+pytest.importorskip("torch")
+
+LABELS = ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]
+
+
+@pytest.fixture
+def emodb(tmp_path):
+    return write_emodb(tmp_path / "emodb", n_speakers=4, sentences_per_speaker=3, seconds=0.5,
+                       sample_rate_hz=8000, seed=1)
+
+
+@pytest.fixture
+def wizard_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("EARMARK_USER_MODELS", str(tmp_path / "user_models"))
+    monkeypatch.setenv("EARMARK_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("EARMARK_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def make_wizard(qtbot, main_window):
+    from gui.wizard import open_wizard
+
+    wizard = open_wizard(main_window, job_overrides={"workers": 1, "n_mels": 32, "patience": 50})
+    qtbot.addWidget(wizard)
+    return wizard
+
+
+def walk_to_training(qtbot, wizard, data, *, epochs: int, seeds: str, batch_size: int = 16):
+    """Fill pages 1-4 as a person would and press Next onto the training page."""
+    page = wizard.data_page
+    assert wizard.currentPage() is page and not page.isComplete()
+    assert page.choose(data)
+    assert "emodb" in page.layout_label.text()
+    assert page.table.rowCount() == 7
+    wizard.next()
+    split = wizard.split_page
+    assert wizard.currentPage() is split and split.isComplete()
+    assert "no group or source file on both sides" in split.audit_label.text()
+    assert wizard.session.split_report["leakage_count"] == 0
+    wizard.next()
+    augment = wizard.augment_page
+    augment.editor("gain").setChecked(True)
+    augment.editor("noise").setChecked(True)
+    augment.editor("noise").set_range("snr_db", 10.0, 20.0)
+    wizard.next()
+    model = wizard.model_page
+    model.model_combo.setCurrentText("cnn")
+    model.set_input_size(16, 16)
+    model.epochs_spin.setValue(epochs)
+    model.batch_spin.setValue(batch_size)
+    model.seeds_edit.setText(seeds)
+    assert model.device_combo.currentText() == "cpu"
+    wizard.next()
+    assert wizard.currentPage() is wizard.train_page
+
+
+def test_data_page_says_why_a_data_set_cannot_be_used(qtbot, main_window, wizard_env, write_wav):
+    wizard = make_wizard(qtbot, main_window)
+    page = wizard.data_page
+    assert not page.choose(wizard_env / "nowhere")
+    assert "no such data set folder" in page.error_label.text()
+    one_class = wizard_env / "one_class"
+    for i in range(3):
+        write_wav(f"one_class/dog/{i}.wav", np.zeros(800, dtype=np.float32), 8000)
+    assert not page.choose(one_class)
+    assert "at least two" in page.error_label.text() and not page.isComplete()
+    wizard.close()
+
+
+def test_augmentation_preview_renders_each_variant(qtbot, main_window, wizard_env, emodb):
+    wizard = make_wizard(qtbot, main_window)
+    wizard.data_page.choose(emodb)
+    wizard.next()
+    wizard.next()
+    page = wizard.augment_page
+    for name in ("noise", "pitch_shift", "time_stretch", "reverb", "gain"):
+        page.editor(name).setChecked(True)
+    page.preview_button.click()
+    assert [r.play_button.text()[2:] for r in page.rows] == ["original", "noise", "pitch_shift", "time_stretch",
+                                                             "reverb", "gain"]
+    original = page.rows[0].samples
+    for row in page.rows[1:]:
+        assert row.samples.shape == original.shape and not np.allclose(row.samples, original)
+        assert np.isfinite(row.samples).all()
+    page.editor("gain").set_range("db", 5.0, -5.0)          # min above max: refused on this page
+    assert not page.isComplete() and "gain" in page.status_label.text()
+    wizard.close()
+
+
+def test_walk_the_whole_wizard_then_classify_live(qtbot, main_window, wizard_env, emodb):
+    wizard = make_wizard(qtbot, main_window)
+    walk_to_training(qtbot, wizard, emodb, epochs=2, seeds="1 2")
+    page = wizard.train_page
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(page.worker.is_running() if page.worker else False))
+    timer.start()
+    with qtbot.waitSignal(page.worker.finished, timeout=90_000):
+        pass
+    timer.stop()
+    assert sum(ticks) >= 5, "the event loop must keep running while training"
+    assert page.state == "finished" and page.isComplete()
+    assert page.curves.n_points() == 4            # 2 seeds x 2 epochs
+    qtbot.waitUntil(lambda: not page.worker.is_running(), timeout=5000)
+
+    wizard.next()
+    results = wizard.results_page.panel
+    run_dir = wizard.session.run_dir
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    shown = results.displayed()
+    for key in ("accuracy", "macro_f1", "auc_ovr"):
+        entry = metrics["summary"][key]
+        assert shown[key] == f"{entry['mean']:.3f} ± {entry['std']:.3f}"
+    for label, entry in metrics["summary"]["per_class_recall"].items():
+        expected = "n/a" if entry["mean"] is None else f"{entry['mean']:.3f} ± {entry['std']:.3f}"
+        assert shown[f"recall:{label}"] == expected
+    assert results.matrix.matrix == metrics["summary"]["confusion_matrix"]
+    assert results.matrix_choice.count() == 3      # summed + each seed
+    row = next(i for i, r in enumerate(results.matrix.matrix) if sum(r))
+    col = int(np.argmax(results.matrix.matrix[row]))
+    results.matrix.cellClicked.emit(row, col)
+    assert results.clip_list.count() >= 1 or "0 clip(s)" in results.clips_label.text()
+    wizard_record = json.loads((run_dir / "wizard.json").read_text())
+    assert wizard_record["status"] == "finished" and wizard_record["split"]["leakage_count"] == 0
+    assert [v[0] for v in wizard_record["variants"]] == ["noise", "gain"]
+
+    wizard.next()
+    export = wizard.export_page
+    export.name_edit.setText("my-emotions")
+    target = export.export()
+    assert target == wizard_env / "user_models" / "my-emotions.onnx" and target.is_file()
+    assert main_window.catalog.current.path == target
+    assert sorted(main_window.catalog.current.meta.labels) == LABELS
+    wizard.accept()
+
+    view = main_window.live_view
+    clip = load_audio(next((emodb / "wav").glob("*W*.wav")), 8000).samples
+    with qtbot.waitSignal(view.started, timeout=3000):
+        assert view.start(lambda ring, rate: FileSource(ring, np.tile(clip, 4), rate, block_size=400, speed=4.0,
+                                                         loop=True), 8000)
+    qtbot.waitUntil(lambda: view.now_label.text() in LABELS, timeout=10_000)
+    assert "my-emotions" in view.model_label.text()
+    assert view.last_result.top[0][0] in LABELS
+    view.stop()
+
+
+def test_past_runs_dialog_reopens_a_run(qtbot, main_window, wizard_env):
+    from gui.wizard import open_past_run
+    from gui.wizard.runs import new_run_dir
+
+    run = new_run_dir("cnn", root=wizard_env / "runs")
+    metrics = {"labels": ["a", "b"], "seeds": [1], "best_seed": 1, "model": "cnn", "layout": "folders",
+               "leakage_count": 0, "split_sizes": {"train_clips": 8, "val_clips": 2},
+               "per_seed": [{"seed": 1, "confusion_matrix": [[1, 0], [1, 0]]}],
+               "summary": {"n_seeds": 1, "accuracy": {"mean": 0.5, "std": 0.0},
+                           "macro_f1": {"mean": 0.33, "std": 0.0}, "auc_ovr": {"mean": None, "std": None},
+                           "per_class_recall": {"a": {"mean": 1.0, "std": 0.0}, "b": {"mean": 0.0, "std": 0.0}},
+                           "confusion_matrix": [[1, 0], [1, 0]]}}
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    dialog = open_past_run(main_window, run)
+    qtbot.addWidget(dialog)
+    assert dialog.records[0].accuracy == "0.500 ± 0.000"
+    assert dialog.panel.displayed()["accuracy"] == "0.500 ± 0.000"
+    assert dialog.panel.displayed()["auc_ovr"] == "n/a"
+    assert not dialog.use_button.isEnabled()       # no model.onnx in this run
+    dialog.close()
