@@ -1,0 +1,144 @@
+"""Crash safety: SIGKILL a process at random moments while it saves, again and again.
+
+A forked child saves in a loop through ``engine.atomic`` and ``engine.audio.save_audio``:
+a JSON state (like label edits, settings, manifests), a WAV recording and a model-sized
+binary. The parent kills it after a random delay, then checks every file is absent (only
+before the first save), or a complete, self-consistent version that never goes backwards.
+A control runs the same loop with plain ``open().write()`` and must see torn files, which
+shows that the kill lands mid-write. Training resume after a kill is covered by the
+trainer's own tests (see docs/RELIABILITY.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from engine.atomic import atomic_write_bytes, atomic_write_json
+from engine.audio import save_audio
+
+pytestmark = [pytest.mark.timeout(180), pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")]
+
+KILLS = int(os.environ.get("EARMARK_CRASH_KILLS", "50"))
+BUDGET_S = float(os.environ.get("EARMARK_CRASH_BUDGET_S", "20"))
+RATE_HZ = 8000
+N_AUDIO = 8000
+BLOB_BYTES = 1 << 20
+
+
+def payloads(i: int) -> tuple[dict, np.ndarray, bytes]:
+    """Version ``i`` of each file; every version is distinguishable and self-checking."""
+    state = {"version": i, "clips": [{"path": f"clip{k}.wav", "label": f"label{(k + i) % 7}"} for k in range(3000)]}
+    audio = np.full(N_AUDIO, (i % 200 - 100) / 128.0, dtype=np.float32)
+    body = np.random.default_rng(i).integers(0, 256, BLOB_BYTES - 40, dtype=np.uint8).tobytes()
+    blob = i.to_bytes(8, "little") + hashlib.sha256(body).digest() + body
+    return state, audio, blob
+
+
+def atomic_saver(folder: Path, start: int) -> None:
+    for i in range(start, start + 10**9):
+        state, audio, blob = payloads(i)
+        atomic_write_json(folder / "state.json", state)
+        save_audio(folder / "clip.wav", audio, RATE_HZ)
+        atomic_write_bytes(folder / "model.bin", blob)
+
+
+def naive_saver(folder: Path, start: int) -> None:
+    for i in range(start, start + 10**9):
+        state, _, blob = payloads(i)
+        (folder / "state.json").write_text(json.dumps(state))
+        (folder / "model.bin").write_bytes(blob)
+
+
+def read_versions(folder: Path) -> dict[str, int | None]:
+    """The version each file holds (None: absent); raises AssertionError on a torn file."""
+    found: dict[str, int | None] = {}
+    state_path = folder / "state.json"
+    if state_path.exists():
+        state = json.loads(state_path.read_text())  # a torn file raises here
+        assert state == payloads(state["version"])[0]
+        found["state"] = state["version"]
+    else:
+        found["state"] = None
+    blob_path = folder / "model.bin"
+    if blob_path.exists():
+        blob = blob_path.read_bytes()
+        assert len(blob) == BLOB_BYTES and hashlib.sha256(blob[40:]).digest() == blob[8:40], "torn model file"
+        found["model"] = int.from_bytes(blob[:8], "little")
+    else:
+        found["model"] = None
+    wav_path = folder / "clip.wav"
+    if wav_path.exists():
+        samples, rate = sf.read(wav_path, dtype="float32")
+        assert rate == RATE_HZ and len(samples) == N_AUDIO, "torn recording"
+        level = round(float(samples[0]) * 128) + 100
+        assert np.all(samples == samples[0])
+        found["audio"] = level
+    else:
+        found["audio"] = None
+    return found
+
+
+def run_and_kill(saver, folder: Path, start: int, delay_s: float) -> int:
+    pid = os.fork()
+    if pid == 0:  # child: save until killed; never return into pytest
+        try:
+            saver(folder, start)
+        finally:
+            os._exit(0)
+    time.sleep(delay_s)
+    os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    return pid
+
+
+def test_sigkill_during_atomic_saves_never_leaves_a_torn_file(tmp_path, record_property):
+    rng = np.random.default_rng(7)
+    last = {"state": None, "model": None, "audio": None}
+    kills = mid_write = 0
+    deadline, t0 = time.monotonic() + BUDGET_S, time.monotonic()
+    while kills < KILLS and time.monotonic() < deadline:
+        start = (last["state"] or 0) + 1
+        pid = run_and_kill(atomic_saver, tmp_path, start, float(rng.uniform(0.0, 0.25)))
+        kills += 1
+        mid_write += any(f".{pid}." in p.name for p in tmp_path.iterdir())  # its temporary survived it
+        found = read_versions(tmp_path)
+        for name, version in found.items():
+            if last[name] is not None:
+                assert version is not None, f"{name} vanished after kill {kills}"
+                if name != "audio":  # audio levels wrap around; state and model only grow
+                    assert version >= last[name], f"{name} went back from {last[name]} to {version}"
+            last[name] = version
+    record_property("kills", kills)
+    record_property("kills_mid_write", mid_write)
+    print(f"\n{kills} SIGKILLs in {time.monotonic() - t0:.1f} s, {mid_write} of them mid-write; "
+          f"last versions {last}")
+    assert kills >= min(KILLS, 10)
+    assert mid_write >= 1, "no kill landed inside a save: the loop proves nothing"
+    assert last["state"] is not None and last["state"] > 1, "the saver never completed a save"
+    # debris: temporaries of killed writers are removed by the next save of the same file
+    atomic_write_json(tmp_path / "state.json", {"version": 0})
+    save_audio(tmp_path / "clip.wav", np.zeros(10, np.float32), RATE_HZ)
+    atomic_write_bytes(tmp_path / "model.bin", b"")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.wav", "model.bin", "state.json"]
+
+
+def test_control_plain_writes_do_tear(tmp_path):
+    """Without engine.atomic the same kill loop leaves a half-written file (the test has teeth)."""
+    rng = np.random.default_rng(3)
+    for attempt in range(60):
+        run_and_kill(naive_saver, tmp_path, attempt * 1000 + 1, float(rng.uniform(0.02, 0.2)))
+        try:
+            read_versions(tmp_path)
+        except (AssertionError, ValueError):  # json.JSONDecodeError is a ValueError
+            return
+    pytest.fail("60 kills of a plain writer never caught a torn file: the kill loop proves nothing")
