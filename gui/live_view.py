@@ -298,10 +298,14 @@ class LiveView(QWidget):
 
     # ---- worker results -------------------------------------------------------------
     def _on_worker_classified(self, result) -> None:
+        if self.sender() is not self.worker:
+            return  # queued from a worker that was stopped since
         self.last_result = result
         self.labelled.emit(result)
 
     def _on_worker_failed(self, message: str) -> None:
+        if self.sender() is not self.worker:
+            return
         self._show_error(message)
         self.stop("Stopped: " + message)
         self.failed.emit(message)
