@@ -11,16 +11,11 @@ ONNX (opset 17 exports ``torch.stft``), so training and inference share one grap
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-# torch.stft(return_complex=False) is the form the TorchScript ONNX exporter turns into
-# an opset-17 STFT node (complex tensors do not export); silence only its deprecation note.
-warnings.filterwarnings("ignore", message=r"stft with return_complex=False is deprecated")
 
 AMIN = 1e-10
 
@@ -98,11 +93,19 @@ class LogMel(nn.Module):
     def n_frames(self, n_samples: int) -> int:
         return n_samples // self.hop_length + 1
 
+    def _power_spectrogram(self, waveform: torch.Tensor) -> torch.Tensor:
+        kwargs = dict(n_fft=self.n_fft, hop_length=self.hop_length, win_length=self.n_fft, window=self.window,
+                      center=True, pad_mode="constant", normalized=False, onesided=True)
+        if torch.onnx.is_in_onnx_export():
+            # The TorchScript exporter turns only the real form into an opset-17 STFT node
+            # (complex tensors do not export); it is deprecated in eager mode, so only here.
+            spec = torch.stft(waveform, return_complex=False, **kwargs)          # [b, freq, frames, 2]
+            return spec.pow(2).sum(-1)
+        spec = torch.stft(waveform, return_complex=True, **kwargs)
+        return spec.real.pow(2) + spec.imag.pow(2)
+
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        spec = torch.stft(waveform, self.n_fft, hop_length=self.hop_length, win_length=self.n_fft,
-                          window=self.window, center=True, pad_mode="constant", normalized=False,
-                          onesided=True, return_complex=False)          # [b, freq, frames, 2]
-        power = spec.pow(2).sum(-1)                                      # [b, freq, frames]
+        power = self._power_spectrogram(waveform)                       # [b, freq, frames]
         mel = torch.matmul(self.mel_fb, power)                           # [b, n_mels, frames]
         db = 10.0 * torch.log10(torch.clamp(mel, min=AMIN))
         if self.top_db is not None:

@@ -1,0 +1,147 @@
+"""Export a ``WaveformModel`` to one self-contained ONNX file, verified against PyTorch.
+
+The graph takes ``waveform`` float32 ``[batch, n_samples]`` (batch is dynamic) and returns
+``probs`` float32 ``[batch, n_classes]``; the log-mel frontend is inside it. The Earmark
+metadata JSON goes into ``metadata_props`` under ``engine.model.METADATA_KEY``. ONNX Runtime
+must reproduce the PyTorch probabilities on ``example`` within ``tolerance`` or nothing is
+written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+
+from engine.atomic import atomic_write_bytes
+from engine.errors import EarmarkError, ModelLoadError
+from engine.model import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, parse_metadata
+from trainer.frontend import WaveformModel
+
+OPSET = 17
+
+
+class ExportError(EarmarkError):
+    """A model could not be exported, or ONNX Runtime disagrees with PyTorch on it."""
+
+
+def export_onnx(model: WaveformModel, path: str | os.PathLike, *, metadata: dict[str, Any],
+                example: torch.Tensor, tolerance: float = 1e-4) -> float:
+    """Write ``model`` to ``path`` with ``metadata``; return the ONNX-vs-PyTorch max abs error.
+
+    ``example`` is a float32 ``[batch, n_samples]`` batch of real clips. The file is written
+    atomically and only when the error is within ``tolerance``; otherwise ``ExportError``.
+    ``parity_max_abs_err`` and ``parity_tolerance`` are added to the stored metadata.
+    """
+    target = Path(path)
+    example = _check_example(example, target)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            expected = model(example).detach().cpu().numpy()
+        _check_metadata(metadata, expected.shape[1], example.shape[1], target)
+        proto = _export_proto(model, example, target)
+    finally:
+        model.train(was_training)
+    actual = _run_onnxruntime(proto.SerializeToString(), example.numpy(), target)
+    error = _max_abs_error(expected, actual, target)
+    if not error <= tolerance:
+        raise ExportError(
+            f"Export to {target} failed the parity check: ONNX Runtime differs from PyTorch by "
+            f"{error:.3g} (tolerance {tolerance:g}); no file was written."
+        )
+    meta = {**metadata, "parity_max_abs_err": error, "parity_tolerance": float(tolerance)}
+    _set_metadata(proto, meta)
+    atomic_write_bytes(target, proto.SerializeToString())
+    return error
+
+
+def _check_example(example: torch.Tensor, target: Path) -> torch.Tensor:
+    if not isinstance(example, torch.Tensor) or example.ndim != 2 or example.shape[0] < 1:
+        shape = getattr(example, "shape", None)
+        raise ExportError(f"Export to {target}: example must be a [batch, n_samples] tensor, got {shape}")
+    example = example.detach().to("cpu", torch.float32).contiguous()
+    if not torch.isfinite(example).all():
+        raise ExportError(f"Export to {target}: example holds NaN or Inf samples")
+    return example
+
+
+def _export_proto(model: WaveformModel, example: torch.Tensor, target: Path) -> onnx.ModelProto:
+    """Trace ``model`` to a temporary file beside ``target`` and load it back (always removed)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".export.onnx", dir=target.parent)
+    os.close(fd)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # legacy-exporter and tracer notes, not problems here
+            torch.onnx.export(
+                model, (example,), tmp_name, dynamo=False, opset_version=OPSET,
+                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                do_constant_folding=True,
+            )
+        return onnx.load(tmp_name, load_external_data=False)
+    except Exception as exc:
+        raise ExportError(f"Export to {target} failed while tracing the model: {exc}") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+
+
+def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
+    props = {p.key: p.value for p in proto.metadata_props}
+    props[METADATA_KEY] = json.dumps(meta, default=_json_default, allow_nan=False)
+    onnx.helper.set_model_props(proto, props)
+
+
+def _run_onnxruntime(model_bytes: bytes, example: np.ndarray, target: Path) -> np.ndarray:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        return session.run([OUTPUT_NAME], {INPUT_NAME: example})[0]
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ExportError(f"Export to {target}: ONNX Runtime cannot run the exported graph: {exc}") from exc
+
+
+def _max_abs_error(expected: np.ndarray, actual: np.ndarray, target: Path) -> float:
+    if actual.shape != expected.shape:
+        raise ExportError(f"Export to {target}: ONNX Runtime output shape {actual.shape} differs "
+                          f"from PyTorch's {expected.shape}; no file was written.")
+    return float(np.max(np.abs(actual.astype(np.float64) - expected.astype(np.float64))))
+
+
+def _check_metadata(meta: dict[str, Any], n_classes: int, n_samples: int, target: Path) -> None:
+    """Refuse metadata the engine would refuse when loading the file."""
+    try:
+        parsed = parse_metadata(json.dumps(meta, default=_json_default), source=target)
+    except (ModelLoadError, TypeError, ValueError) as exc:
+        raise ExportError(f"Export to {target}: bad metadata: {exc}") from exc
+    if len(parsed.labels) != n_classes:
+        raise ExportError(f"Export to {target}: the model has {n_classes} outputs but the metadata "
+                          f"names {len(parsed.labels)} labels")
+    if parsed.n_samples != n_samples:
+        raise ExportError(f"Export to {target}: the example has {n_samples} samples but the metadata says "
+                          f"{parsed.clip_s} s at {parsed.sample_rate_hz} Hz ({parsed.n_samples} samples)")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
