@@ -1,0 +1,1 @@
+"""Benchmarks, separate from the tests: ``python -m bench [--quick]`` (see ``bench/__main__.py``)."""

@@ -1,0 +1,110 @@
+"""Make docs/screenshots/live_view.png and file_view.png from real audio.
+
+    .venv/bin/python scripts/screenshots.py [--model MODEL.onnx] [--data DIR] [--out DIR]
+
+Runs offscreen (QT_QPA_PLATFORM=offscreen; under Xvfb set QT_QPA_PLATFORM=xcb). The live view
+hears EmoDB clips played in real time through a file source; the file view opens one clip.
+The model is --model, else the first usable one in models_onnx/, else a small test model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "emodb-2s" / "wav"
+CLIPS = ("03a01Wa.wav", "03a02Fc.wav", "03a01Nc.wav", "03a05Tc.wav")
+SIZE = (1600, 900)
+
+
+def _wait(app, predicate, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    return predicate()
+
+
+def _catalog(model: str | None, scratch: Path):
+    from engine.catalog import ModelCatalog
+    from engine.model import bundled_model_dir
+
+    if model:
+        catalog = ModelCatalog([("shipped", Path(model).parent)])
+        catalog.refresh()
+        catalog.select(model)
+        return catalog
+    catalog = ModelCatalog([("shipped", bundled_model_dir())])
+    catalog.refresh()
+    if catalog.current is None:
+        from tests.helpers_onnx import write_tone_model
+
+        catalog = ModelCatalog([("shipped", scratch)])
+        write_tone_model(scratch / "tones-test-model.onnx")
+        catalog.refresh()
+    return catalog
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder of WAV clips (EmoDB wav/)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
+    args = parser.parse_args(argv)
+
+    import numpy as np
+    from PySide6.QtWidgets import QApplication
+
+    from engine.audio import load_audio
+    from engine.sources import FileSource
+    from gui.main_window import MainWindow
+    from gui.settings import Settings
+
+    app = QApplication([])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="earmark-shots-"))
+    catalog = _catalog(args.model, scratch)
+    window = MainWindow(Settings.at(scratch / "settings.ini"), catalog, use_audio_device=False)
+    window.show()
+    window.resize(*SIZE)
+    rate = catalog.classifier.meta.sample_rate_hz
+    clips = [Path(args.data) / name for name in CLIPS if (Path(args.data) / name).is_file()]
+    if not clips:
+        clips = sorted(Path(args.data).glob("*.wav"))[:4]
+    if not clips:
+        parser.error(f"no WAV clips in {args.data}")
+
+    # File view: one clip, classified window by window
+    window.tabs.setCurrentWidget(window.file_view)
+    done = []
+    window.file_view.classified.connect(done.append)
+    window.file_view.open_file(clips[0])
+    _wait(app, lambda: bool(done), 30)
+    window.file_view.player.seek(0.8)
+    _wait(app, lambda: False, 0.5)
+    window.grab().save(str(out / "file_view.png"))
+
+    # Live view: the clips, back to back, in real time through a file source
+    gap = np.zeros(int(0.4 * rate), dtype=np.float32)
+    stream = np.concatenate([np.concatenate([load_audio(c, rate).samples, gap]) for c in clips])
+    window.tabs.setCurrentWidget(window.live_view)
+    window.live_view.start(lambda ring, r: FileSource(ring, stream, r, block_size=512, speed=1.0, loop=True))
+    _wait(app, lambda: False, 6.5)
+    window.grab().save(str(out / "live_view.png"))
+    window.live_view.stop()
+    window.close()
+    print(f"wrote {out / 'live_view.png'} and {out / 'file_view.png'} with model {catalog.current.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
