@@ -14,8 +14,7 @@ INSTALL_HINT = ("Training needs PyTorch and the other training packages, which a
 def torch_missing_reason() -> str | None:
     """Why the training stack cannot be imported, or None when it can."""
     try:
-        import torch  # noqa: F401
-        import trainer.job  # noqa: F401
+        import trainer.job  # noqa: F401  (imports torch)
     except ImportError as exc:
         return f"{INSTALL_HINT}<br><br><small>({exc})</small>"
     return None

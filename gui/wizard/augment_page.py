@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QGridLayout,

@@ -22,25 +22,23 @@ from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.session import ModelChoice, TrainSession
 
 
+def best_device() -> str:
+    """``cuda``, ``mps`` or ``cpu``: what trainer.loop picks for ``--device auto``."""
+    from trainer.loop import choose_device
+
+    return choose_device("auto").type
+
+
 def machine_defaults() -> ModelChoice:
     """A model choice that trains in reasonable time here."""
-    import torch
-
-    if torch.cuda.is_available():
+    if best_device() == "cuda":
         return ModelChoice(name="resnet18", epochs=30, batch_size=64, lr=1e-3, device="cuda")
     return ModelChoice(name="cnn", epochs=30, batch_size=32, lr=1e-3, device="cpu")
 
 
 def available_devices() -> list[str]:
-    import torch
-
-    devices = ["cpu"]
-    if torch.cuda.is_available():
-        devices.insert(0, "cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        devices.insert(0, "mps")
-    return devices
+    best = best_device()
+    return [best, "cpu"] if best != "cpu" else ["cpu"]
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -33,7 +33,13 @@ def wizard_env(tmp_path, monkeypatch):
     monkeypatch.setenv("EARMARK_USER_MODELS", str(tmp_path / "user_models"))
     monkeypatch.setenv("EARMARK_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("EARMARK_CACHE_DIR", str(tmp_path / "cache"))
-    return tmp_path
+    import torch
+
+    # two intra-op threads on a busy 2-core machine made each tiny step 20-50x slower than one
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield tmp_path
+    torch.set_num_threads(threads)
 
 
 def make_wizard(qtbot, main_window):
