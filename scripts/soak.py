@@ -1,0 +1,227 @@
+"""Soak the live view on the real capture path: PortAudio -> ALSA -> a paced FIFO "microphone".
+
+    .venv/bin/python scripts/soak.py --seconds 300 [--model M.onnx] [--json OUT.json]
+
+ALSA's ``file`` plugin serves ``infile`` as the capture side of the default device
+(../shared/recipes/virtual-microphone.md). With a regular file its ``null`` slave has no
+clock, so capture runs ~1000x faster than real time. Here ``infile`` is a FIFO fed by a
+separate feeder process that writes one PortAudio block (512 frames, 2 KiB, an atomic pipe
+write) per 32 ms, on an absolute schedule: capture is paced by the feeder, as by a sound card.
+
+The feeder sends a counting ramp (sample k = (k mod 4096)/4096 - 0.5, exact in float32), and
+a checker reads the live view's ring buffer through its own cursor, so any lost, repeated or
+reordered sample is seen. Reported: blocks, overflows, ramp gaps, samples the classifier
+skipped, RSS over time (slope), latency percentiles per quarter of the run. Exit status 0
+when nothing was dropped; the JSON goes to stdout (last line) and ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE_HZ = 16000
+BLOCK = 512
+RAMP = 4096
+ASOUNDRC = """pcm.!default {{
+  type asym
+  playback.pcm "null"
+  capture.pcm "filein"
+}}
+pcm.filein {{
+  type file
+  slave.pcm "null"
+  file "/dev/null"
+  infile "{fifo}"
+  format "raw"
+}}
+"""
+
+
+def feed(fifo: str, seconds: float) -> int:
+    """The feeder process: the ramp, one block per BLOCK/RATE_HZ seconds, until ``seconds`` pass."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    stats = {"feeder_samples": 0, "feeder_late_events": 0, "feeder_opens": 0}
+    try:
+        _feed_until(fifo, time.monotonic() + seconds, stats)
+    finally:
+        print(json.dumps(stats), file=sys.stderr, flush=True)
+    return 0
+
+
+def _feed_until(fifo: str, end: float, stats: dict) -> None:
+    import numpy as np
+
+    k = 0
+    while time.monotonic() < end:
+        fd = os.open(fifo, os.O_WRONLY)  # blocks until a reader (a device probe or the stream) opens
+        stats["feeder_opens"] += 1
+        t0, n = time.monotonic(), 0
+        try:
+            while time.monotonic() < end:
+                block = ((np.arange(k, k + BLOCK) % RAMP) / RAMP - 0.5).astype("<f4")
+                os.write(fd, block.tobytes())
+                k, n = k + BLOCK, n + BLOCK
+                stats["feeder_samples"] = k
+                wait = t0 + n / RATE_HZ - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                elif wait < -0.25:  # the pipe (256 ms) was full: a real card would have overflowed
+                    stats["feeder_late_events"] += 1
+        except BrokenPipeError:  # a probe closed the device; the stream opens it again
+            pass
+        finally:
+            os.close(fd)
+
+
+def ramp_gaps(samples, previous):
+    """Count breaks in the ramp (a lost, repeated or reordered sample); return (gaps, last sample)."""
+    import numpy as np
+
+    if samples.size == 0:
+        return 0, previous
+    values = np.concatenate([[previous] if previous is not None else [], samples]).astype(np.float64)
+    diffs = np.diff(values)
+    step = 1.0 / RAMP
+    ok = np.isclose(diffs, step, atol=1e-7) | np.isclose(diffs, step - 1.0, atol=1e-7)
+    return int((~ok).sum()), float(samples[-1])
+
+
+def percentiles(values):
+    import numpy as np
+
+    if not values:
+        return {}
+    arr = np.asarray(values) * 1000.0
+    return {f"p{q}_ms": round(float(np.percentile(arr, q)), 2) for q in (50, 95, 99)} | {
+        "max_ms": round(float(arr.max()), 2), "n": len(values)}
+
+
+def run_live(model: Path, seconds: float) -> dict:
+    """Run LiveView on the default device (the FIFO) for ``seconds``; return the figures."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from engine.catalog import ModelCatalog
+    from engine.sources import MicSource
+    from gui.live_view import LiveView
+    from gui.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+    catalog = ModelCatalog([])
+    catalog.select(model)
+    settings_dir = Path(tempfile.mkdtemp(prefix="earmark-soak-"))
+    view = LiveView(catalog, Settings.at(settings_dir / "soak.ini"))
+    results = []
+    view.labelled.connect(results.append)
+    if not view.start(lambda ring, rate: MicSource(ring, rate, device=None, block_size=BLOCK), RATE_HZ):
+        raise SystemExit(f"the live view did not start: {view.message_label.text()}")
+    checker = view.ring.reader()
+    gaps, expected, checked, lapped = 0, None, 0, 0
+    rss, t0 = [], time.monotonic()
+    next_sample = t0
+    while time.monotonic() - t0 < seconds:
+        app.processEvents()
+        lapped += checker.skip_lapped()
+        block = checker.read()
+        if block.size:
+            new_gaps, expected = ramp_gaps(block, expected)  # the first block aligns the check
+            gaps += new_gaps
+            checked += block.size
+        now = time.monotonic()
+        if now >= next_sample:
+            rss.append((round(now - t0, 1), _rss_mib()))
+            next_sample += 1.0
+        time.sleep(0.01)
+    source = view.source
+    figures = {
+        "seconds": round(time.monotonic() - t0, 1), "blocks": source.block_count,
+        "overflows": source.overflow_count, "samples_checked": checked,
+        "expected_samples": int((time.monotonic() - t0) * RATE_HZ), "ramp_gaps": gaps,
+        "lapped_samples": lapped, "results": len(results),
+        "classifier_skipped_samples": int(sum(r.dropped_samples for r in results)),
+        "rss": _rss_summary(rss), "latency": _latency_by_quarter(results),
+        "error": view.message_label.text(),
+    }
+    view.shutdown()
+    return figures
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as handle:
+        return round(int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+def _rss_summary(rss):
+    import numpy as np
+
+    # the display history fills during the first ~20 s; "steady" is the second half of the run
+    steady = rss[len(rss) // 2:] or rss
+    t, mib = np.array([r[0] for r in steady]), np.array([r[1] for r in steady])
+    slope = float(np.polyfit(t, mib, 1)[0] * 60) if len(steady) > 2 else 0.0
+    return {"first_mib": rss[0][1], "steady_start_mib": float(mib[0]), "end_mib": float(mib[-1]),
+            "max_mib": max(r[1] for r in rss), "steady_growth_mib": round(float(mib[-1] - mib[0]), 2),
+            "steady_slope_mib_per_min": round(slope, 3),
+            "samples": [list(r) for r in rss[:: max(1, len(rss) // 30)]]}
+
+
+def _latency_by_quarter(results):
+    heard = [r.latency_s for r in results if not r.silent]
+    quarter = max(1, len(heard) // 4)
+    return {"all": percentiles(heard),
+            "quarters": [percentiles(heard[i:i + quarter]) for i in range(0, len(heard), quarter)][:4],
+            "inference": percentiles([r.inference_s for r in results if not r.silent])}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=300.0)
+    parser.add_argument("--model", type=Path, help="an Earmark .onnx at 16 kHz (default: a built-in tone model)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--feed", help=argparse.SUPPRESS)  # internal: run as the feeder
+    args = parser.parse_args(argv)
+    if args.feed:
+        return feed(args.feed, args.seconds)
+    work = Path(tempfile.mkdtemp(prefix="earmark-soak-"))
+    fifo = work / "mic.fifo"
+    os.mkfifo(fifo)
+    (work / ".asoundrc").write_text(ASOUNDRC.format(fifo=fifo))
+    os.environ["HOME"] = str(work)  # ALSA reads ~/.asoundrc when PortAudio starts (first import)
+    os.environ.pop("ALSA_CONFIG_PATH", None)
+    model = args.model or _tone_model(work / "tones.onnx")
+    feeder = subprocess.Popen([sys.executable, __file__, "--feed", str(fifo), "--seconds", str(args.seconds + 30)],
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        figures = run_live(model, args.seconds)
+    finally:
+        feeder.terminate()
+        _, feeder_err = feeder.communicate(timeout=10)
+    figures["feeder"] = feeder_err.strip().splitlines()[-1:] or []
+    figures["ok"] = (figures["ramp_gaps"] == 0 and figures["overflows"] == 0 and figures["lapped_samples"] == 0
+                     and figures["classifier_skipped_samples"] == 0 and figures["results"] > 0)
+    text = json.dumps(figures)
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print(text)
+    return 0 if figures["ok"] else 1
+
+
+def _tone_model(path: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from tests.helpers_onnx import write_tone_model  # needs the onnx package (dev install)
+
+    return write_tone_model(path, sample_rate_hz=RATE_HZ, clip_s=1.0)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    sys.exit(main())
