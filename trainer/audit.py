@@ -108,6 +108,13 @@ def _mel_filterbank(sample_rate_hz: int, n_fft: int, n_mels: int) -> np.ndarray:
 
 
 _BANK = _mel_filterbank(FEATURE_RATE_HZ, N_FFT, N_MELS)
+HOP_S = HOP / FEATURE_RATE_HZ
+
+
+def mel_centres_hz() -> np.ndarray:
+    """Centre frequency of each log-mel band (for drawing a saliency map on a linear axis)."""
+    freqs = np.fft.rfftfreq(N_FFT, 1.0 / FEATURE_RATE_HZ)
+    return (_BANK * freqs[None, :]).sum(axis=1) / _BANK.sum(axis=1)
 
 
 def log_mel(samples: np.ndarray) -> np.ndarray:

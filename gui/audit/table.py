@@ -1,0 +1,226 @@
+"""The audit table: one row per clip, labels and flags read live from :class:`engine.edits.LabelEdits`.
+
+:class:`ClipTableModel` never edits anything itself; the view calls the edits object and
+refreshes rows when it reports a change. :class:`ClipFilterProxy` sorts (numbers as numbers)
+and filters by label, by text and by state (suspects, flagged, not reviewed).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtGui import QBrush, QColor
+
+from engine.edits import DOUBTFUL, REVIEWED, LabelEdits
+
+COLUMNS = ("Rank", "File", "Label", "Group", "Fold", "Duration (s)", "Flags", "Predicted", "Prob", "Label prob")
+COL = {name: i for i, name in enumerate(COLUMNS)}
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+SHOW_ALL, SHOW_SUSPECTS, SHOW_FLAGGED, SHOW_UNREVIEWED = "All clips", "Suspects", "Flagged", "Not reviewed"
+SHOW_CHOICES = (SHOW_ALL, SHOW_SUSPECTS, SHOW_FLAGGED, SHOW_UNREVIEWED)
+ISSUE_BRUSH = QBrush(QColor(120, 30, 30, 110))
+REVIEWED_BRUSH = QBrush(QColor(30, 110, 50, 90))
+
+
+@dataclass(frozen=True)
+class ClipRow:
+    key: str
+    path: Path
+    original_label: str
+    group: str
+    fold: int | None
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class Suspicion:
+    rank: int
+    probs: np.ndarray  # out-of-fold probabilities, in the table's label order
+    is_issue: bool
+
+
+class ClipTableModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[ClipRow] = []
+        self.labels: list[str] = []
+        self.edits: LabelEdits | None = None
+        self.suspicion: dict[str, Suspicion] = {}
+        self._row_of: dict[str, int] = {}
+
+    def reset(self, rows: list[ClipRow], labels: list[str], edits: LabelEdits) -> None:
+        self.beginResetModel()
+        self.rows, self.labels, self.edits = list(rows), list(labels), edits
+        self.suspicion = {}
+        self._row_of = {row.key: i for i, row in enumerate(self.rows)}
+        self.endResetModel()
+
+    def set_suspicion(self, suspicion: dict[str, Suspicion]) -> None:
+        self.suspicion = dict(suspicion)
+        self._changed_all()
+
+    def row_of(self, key: str) -> int | None:
+        return self._row_of.get(key)
+
+    def refresh_key(self, key: str) -> None:
+        row = self._row_of.get(key)
+        if row is not None:
+            self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def _changed_all(self) -> None:
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(COLUMNS) - 1))
+
+    # ---- per-clip state ---------------------------------------------------------------------
+    def label(self, row: int) -> str:
+        clip = self.rows[row]
+        return (self.edits.label_of(clip.key) if self.edits else None) or clip.original_label
+
+    def clip_flags(self, row: int) -> tuple[str, ...]:  # not Qt's flags(index)
+        return self.edits.flags_of(self.rows[row].key) if self.edits else ()
+
+    def predicted(self, row: int) -> tuple[str, float, float] | None:
+        """(predicted label, its probability, probability of the current label) or None."""
+        s = self.suspicion.get(self.rows[row].key)
+        if s is None:
+            return None
+        best = int(np.argmax(s.probs))
+        label = self.label(row)
+        own = float(s.probs[self.labels.index(label)]) if label in self.labels else 0.0
+        return self.labels[best], float(s.probs[best]), own
+
+    def class_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.labels, 0)
+        for row in range(len(self.rows)):
+            label = self.label(row)
+            counts[label] = counts.get(label, 0) + 1
+        return counts
+
+    # ---- Qt model ---------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, col)
+        if role == SORT_ROLE:
+            return self._sort_value(row, col)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return self._background(row)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            clip = self.rows[row]
+            label = self.label(row)
+            was = f" (was {clip.original_label})" if label != clip.original_label else ""
+            return f"{clip.path}\nlabel: {label}{was}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and COLUMNS[col] in ("Rank", "Fold", "Duration (s)",
+                                                                         "Prob", "Label prob"):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def _display(self, row: int, col: int):
+        clip = self.rows[row]
+        name = COLUMNS[col]
+        if name == "Rank":
+            s = self.suspicion.get(clip.key)
+            return "" if s is None else str(s.rank)
+        if name == "File":
+            return clip.key
+        if name == "Label":
+            label = self.label(row)
+            return label if label == clip.original_label else f"{label} ← {clip.original_label}"
+        if name == "Group":
+            return clip.group
+        if name == "Fold":
+            return "" if clip.fold is None else str(clip.fold)
+        if name == "Duration (s)":
+            return "" if clip.duration_s is None else f"{clip.duration_s:.2f}"
+        if name == "Flags":
+            marks = list(self.clip_flags(row))
+            if self.label(row) != clip.original_label:
+                marks.append("relabelled")
+            return ", ".join(marks)
+        pred = self.predicted(row)
+        if pred is None:
+            return ""
+        return {"Predicted": pred[0], "Prob": f"{pred[1]:.2f}", "Label prob": f"{pred[2]:.2f}"}[name]
+
+    def _sort_value(self, row: int, col: int):
+        name = COLUMNS[col]
+        clip = self.rows[row]
+        if name == "Rank":
+            s = self.suspicion.get(clip.key)
+            return float(s.rank) if s else math.inf
+        if name == "Fold":
+            return float(clip.fold) if clip.fold is not None else math.inf
+        if name == "Duration (s)":
+            return clip.duration_s if clip.duration_s is not None else math.inf
+        if name in ("Prob", "Label prob"):
+            pred = self.predicted(row)
+            return math.inf if pred is None else pred[1 if name == "Prob" else 2]
+        return str(self._display(row, col)).lower()
+
+    def _background(self, row: int):
+        flags = self.clip_flags(row)
+        if REVIEWED in flags:
+            return REVIEWED_BRUSH
+        s = self.suspicion.get(self.rows[row].key)
+        if DOUBTFUL in flags or (s is not None and s.is_issue):
+            return ISSUE_BRUSH
+        return None
+
+
+class ClipFilterProxy(QSortFilterProxyModel):
+    """Sort by the model's SORT_ROLE; keep rows matching the label, the text and the state."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(False)  # a relabelled row stays where the person is looking
+        self.label_filter: str | None = None
+        self.text_filter = ""
+        self.show = SHOW_ALL
+
+    def set_filters(self, *, label: str | None = None, text: str = "", show: str = SHOW_ALL) -> None:
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9
+            self.beginFilterChange()
+            self.label_filter, self.text_filter, self.show = label, text.strip().lower(), show
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:  # pragma: no cover - older Qt
+            self.label_filter, self.text_filter, self.show = label, text.strip().lower(), show
+            self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent) -> bool:  # noqa: N802 - Qt API
+        model: ClipTableModel = self.sourceModel()
+        if self.label_filter and model.label(source_row) != self.label_filter:
+            return False
+        if not self._state_ok(model, source_row):
+            return False
+        if self.text_filter:
+            haystack = " ".join(str(model._display(source_row, c)) for c in range(len(COLUMNS))).lower()
+            return self.text_filter in haystack
+        return True
+
+    def _state_ok(self, model: ClipTableModel, row: int) -> bool:
+        if self.show == SHOW_SUSPECTS:
+            s = model.suspicion.get(model.rows[row].key)
+            return s is not None and s.is_issue
+        if self.show == SHOW_FLAGGED:
+            return DOUBTFUL in model.clip_flags(row)
+        if self.show == SHOW_UNREVIEWED:
+            return REVIEWED not in model.clip_flags(row)
+        return True

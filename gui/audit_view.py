@@ -1,0 +1,563 @@
+"""The Audit tab: find and fix wrong labels by listening and looking, suspects first.
+
+Keys (with the clip table focused): Up/Down move, Space play/stop, 1-9 relabel to the
+n-th label, Shift+letter relabel to the (next) label starting with that letter, F flag as
+doubtful, R mark reviewed, Ctrl+Z undo, Ctrl+Shift+Z (or Ctrl+Y) redo.
+
+Edits go through :class:`engine.edits.LabelEdits`, which saves them at once beside the data
+set; this view only listens to it (``_on_edits_changed``) and refreshes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.audio import load_audio
+from engine.edits import DOUBTFUL, REVIEWED, LabelEdits, export_csv
+from engine.errors import EarmarkError
+from engine.manifest import EMODB_EMOTIONS, LAYOUTS, Manifest, read_manifest
+from gui.audit.clip_panel import ClipPanel
+from gui.audit.table import COL, SHOW_CHOICES, ClipFilterProxy, ClipRow, ClipTableModel, Suspicion
+from gui.audit.worker import AuditWorker
+from gui.workers.playback import Player
+from gui.workers.task import TaskWorker
+
+log = logging.getLogger(__name__)
+ALL_LABELS = "All labels"
+AUTO_LAYOUT = "auto"
+MAX_CLIP_S = 600.0
+KEYS_HELP = ("Keys: ↑/↓ move · Space play/stop · 1-9 or Shift+letter relabel · F doubtful · "
+             "R reviewed · Ctrl+Z undo · Ctrl+Shift+Z redo")
+
+
+class AuditView(QWidget):
+    opened = Signal(object)        # engine.manifest.Manifest (original labels)
+    ranked = Signal(object)        # trainer.audit.AuditResult
+    edited = Signal(object)        # engine.edits.Change, after it was saved
+    failed = Signal(str)
+    status_message = Signal(str)
+
+    def __init__(self, parent=None, *, use_audio_device: bool = True, folds: int = 5, seed: int = 0) -> None:
+        super().__init__(parent)
+        self.base: Manifest | None = None
+        self.edits: LabelEdits | None = None
+        self.result = None
+        self.model_path: str | None = None
+        self.folds, self.seed = folds, seed
+        self.worker: AuditWorker | None = None
+        self._tasks: list[TaskWorker] = []
+        self._unsubscribe = None
+        self._result_index: dict[str, int] = {}
+        self.player = Player(self, use_device=use_audio_device)
+        self.player.moved.connect(lambda s: self.clip_panel.move_cursor(s))
+        self.player.noticed.connect(self._show_notice)
+        self._build()
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _button(self, bar, text, slot, tip) -> QPushButton:
+        button = QPushButton(text)
+        button.setToolTip(tip)
+        button.clicked.connect(slot)
+        bar.addWidget(button)
+        return button
+
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        self._button(top, "Open data set…", self.open_dialog, "A folder (ESC-50, EmoDB, folder per class) or a CSV")
+        self.layout_combo = QComboBox()
+        self.layout_combo.addItems([AUTO_LAYOUT, *LAYOUTS])
+        top.addWidget(self.layout_combo)
+        self.rank_button = self._button(top, "Rank suspects", lambda: self.rank_suspects(),
+                                        "Cross-validate a quick model (or use the chosen model) and rank "
+                                        "clips by how likely their label is wrong (cleanlab)")
+        self.cancel_button = self._button(top, "Cancel", self.cancel_ranking, "Stop ranking")
+        self.model_button = self._button(top, "Use model…", self.choose_model,
+                                         "Score with a trained .onnx model instead of cross-validation")
+        self.undo_button = self._button(top, "Undo", self.undo, "Ctrl+Z")
+        self.redo_button = self._button(top, "Redo", self.redo, "Ctrl+Shift+Z")
+        self.export_button = self._button(top, "Export corrected CSV…", self.export_dialog,
+                                          "path,label,group[,fold] for `main.py train --layout csv`")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.progress.setVisible(False)
+        top.addWidget(self.progress)
+        top.addStretch(1)
+        self.source_label = QLabel("Open a data set to audit its labels")
+        top.addWidget(self.source_label)
+
+        filters = QHBoxLayout()
+        self.label_filter = QComboBox()
+        self.text_filter = QLineEdit()
+        self.text_filter.setPlaceholderText("Filter by text (file, speaker, label, flag…)")
+        self.show_filter = QComboBox()
+        self.show_filter.addItems(SHOW_CHOICES)
+        for widget in (self.label_filter, self.text_filter, self.show_filter):
+            filters.addWidget(widget)
+        self.label_filter.currentTextChanged.connect(self._on_filters_changed)
+        self.text_filter.textChanged.connect(self._on_filters_changed)
+        self.show_filter.currentTextChanged.connect(self._on_filters_changed)
+        self.counts_label = QLabel()
+        self.counts_label.setWordWrap(True)
+        filters.addWidget(self.counts_label, 1)
+
+        self.model = ClipTableModel(self)
+        self.proxy = ClipFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
+        self.table.installEventFilter(self)
+
+        self.clip_panel = ClipPanel()
+        self.clip_label = QLabel("No clip selected")
+        self.clip_label.setWordWrap(True)
+        self.label_picker = QComboBox()
+        self.label_picker.setToolTip("Relabel the selected clip")
+        self.label_picker.activated.connect(self._on_label_picked)
+        self.prediction_label = QLabel()
+        self.prediction_label.setWordWrap(True)
+        self.saliency_check = QCheckBox("Show where the model looked (saliency)")
+        self.saliency_check.setChecked(True)
+        self.saliency_check.toggled.connect(lambda _on: self._request_saliency())
+        self.message_label = QLabel()
+        self.message_label.setWordWrap(True)
+        self.message_label.setStyleSheet("color: #f85149;")
+        keys = QLabel(KEYS_HELP)
+        keys.setWordWrap(True)
+        keys.setStyleSheet("color: #8b949e;")
+
+        picker_row = QHBoxLayout()
+        picker_row.addWidget(QLabel("Label:"))
+        picker_row.addWidget(self.label_picker, 1)
+        side = QVBoxLayout()
+        side.addWidget(self.clip_panel, 1)
+        for widget in (self.clip_label, self.prediction_label, self.saliency_check, self.message_label, keys):
+            side.addWidget(widget)
+        side.insertLayout(2, picker_row)
+        side_widget = QWidget()
+        side_widget.setLayout(side)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(side_widget)
+        splitter.setSizes([640, 560])
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+        layout.addWidget(splitter, 1)
+        self._update_buttons()
+
+    # ---- opening ------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a data set folder")
+        if folder:
+            self.open_dataset(folder, None if self.layout_combo.currentText() == AUTO_LAYOUT
+                              else self.layout_combo.currentText())
+
+    def open_dataset(self, root, layout: str | None = None) -> bool:
+        """Read the data set (original labels) and its saved edits; False (shown inline) on error."""
+        try:
+            base = read_manifest(root, layout, use_edits=False)
+            edits = LabelEdits.for_manifest(base)
+        except EarmarkError as exc:
+            self._show_error(str(exc))
+            return False
+        self._close_workers()
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.base, self.edits, self.result, self._result_index = base, edits, None, {}
+        self._unsubscribe = edits.subscribe(self._on_edits_changed)
+        rows = [ClipRow(edits.key(c.path), Path(c.path), c.label, c.group, c.fold, _duration_s(c.path))
+                for c in base.clips]
+        known = set(EMODB_EMOTIONS.values()) if base.layout == "emodb" else set()  # relabel to any emotion
+        extra = ({edits.label_of(r.key) for r in rows} | known) - set(base.labels) - {None}
+        labels = sorted(set(base.labels) | extra) if known else list(base.labels) + sorted(extra)
+        self.model.reset(rows, labels, edits)
+        self._fill_label_combos(labels)
+        self.source_label.setText(f"{base.layout}: {base.root}  ·  edits saved to {edits.path.name}")
+        self.message_label.clear()
+        self.proxy.sort(COL["File"], Qt.SortOrder.AscendingOrder)
+        self._update_counts()
+        self._update_buttons()
+        self.opened.emit(base)
+        if self.proxy.rowCount():
+            self.select_proxy_row(0)
+        self.table.setFocus()
+        return True
+
+    def _fill_label_combos(self, labels: list[str]) -> None:
+        for combo in (self.label_filter, self.label_picker):
+            combo.blockSignals(True)
+            combo.clear()
+        self.label_filter.addItem(ALL_LABELS)
+        self.label_filter.addItems(labels)
+        for i, label in enumerate(labels):
+            shortcut = f"{i + 1}  " if i < 9 else ""
+            self.label_picker.addItem(f"{shortcut}{label}", label)
+        for combo in (self.label_filter, self.label_picker):
+            combo.blockSignals(False)
+        self._on_filters_changed()
+
+    def current_manifest(self) -> Manifest | None:
+        """The data set as edited (new labels, flags)."""
+        if self.base is None or self.edits is None:
+            return None
+        clips = self.edits.apply(self.base.clips)
+        present = {c.label for c in clips}
+        labels = [label for label in self.model.labels if label in present]
+        labels += sorted(present - set(labels))
+        return Manifest(self.base.root, self.base.layout, clips, labels)
+
+    # ---- selection ----------------------------------------------------------------------------
+    def current_row(self) -> int | None:
+        index = self.table.currentIndex()
+        return self.proxy.mapToSource(index).row() if index.isValid() else None
+
+    def current_key(self) -> str | None:
+        row = self.current_row()
+        return None if row is None else self.model.rows[row].key
+
+    def select_proxy_row(self, proxy_row: int) -> None:
+        index = self.proxy.index(proxy_row, 0)
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(index, flags)
+        self.table.scrollTo(index)
+
+    def select_key(self, key: str) -> bool:
+        row = self.model.row_of(key)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():
+            return False
+        self.select_proxy_row(index.row())
+        return True
+
+    def _on_current_row_changed(self, current, _previous) -> None:
+        self.player.stop()
+        row = self.proxy.mapToSource(current).row() if current.isValid() else None
+        if row is None:
+            self.clip_panel.clear()
+            self._update_side()
+            return
+        try:
+            audio = load_audio(self.model.rows[row].path, max_s=MAX_CLIP_S)
+        except EarmarkError as exc:
+            self.clip_panel.clear()
+            self._show_error(str(exc))
+        else:
+            self.message_label.clear()
+            self.clip_panel.show_audio(audio)
+            self.player.load(audio.samples, audio.sample_rate_hz)
+            self._request_saliency()
+        self._update_side()
+
+    # ---- keyboard -----------------------------------------------------------------------------
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        if watched is self.table and event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            action = self._key_action(event)
+            if action is not None:
+                event.accept()
+                if event.type() == QEvent.Type.KeyPress:
+                    action()
+                return True
+        return super().eventFilter(watched, event)
+
+    def _key_action(self, event):
+        key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+        if mods == ctrl and key == Qt.Key.Key_Z:
+            return self.undo
+        if (mods == ctrl | shift and key == Qt.Key.Key_Z) or (mods == ctrl and key == Qt.Key.Key_Y):
+            return self.redo
+        if mods == Qt.KeyboardModifier.NoModifier:
+            if key == Qt.Key.Key_Space:
+                return self.player.toggle
+            if key == Qt.Key.Key_Escape:
+                return self.player.stop
+            if key == Qt.Key.Key_F:
+                return lambda: self.toggle_flag_current(DOUBTFUL)
+            if key == Qt.Key.Key_R:
+                return lambda: self.toggle_flag_current(REVIEWED)
+            if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+                n = key - Qt.Key.Key_1
+                return (lambda: self.relabel_current(self.model.labels[n])) if n < len(self.model.labels) else None
+        if mods == shift and Qt.Key.Key_A <= key <= Qt.Key.Key_Z:
+            letter = chr(ord("a") + key - Qt.Key.Key_A)
+            return lambda: self.relabel_by_letter(letter)
+        return None
+
+    # ---- edits (view -> model) ----------------------------------------------------------------
+    def _edit(self, fn, *args) -> None:
+        key = self.current_key()
+        if key is None or self.edits is None:
+            return
+        try:
+            fn(key, *args)
+        except EarmarkError as exc:  # SaveError: the edit was rolled back
+            self._show_error(str(exc))
+
+    def relabel_current(self, label: str) -> None:
+        self._edit(self.edits.relabel if self.edits else None, label)
+
+    def relabel_by_letter(self, letter: str) -> None:
+        row = self.current_row()
+        matches = [label for label in self.model.labels if label[:1].lower() == letter]
+        if row is None or not matches:
+            return
+        current = self.model.label(row)
+        nxt = matches[(matches.index(current) + 1) % len(matches)] if current in matches else matches[0]
+        self.relabel_current(nxt)
+
+    def toggle_flag_current(self, flag: str = DOUBTFUL) -> None:
+        self._edit(self.edits.toggle_flag if self.edits else None, flag)
+
+    def _on_label_picked(self, index: int) -> None:
+        label = self.label_picker.itemData(index)
+        if label:
+            self.relabel_current(label)
+        self.table.setFocus()
+
+    def undo(self) -> None:
+        self._history_step("undo")
+
+    def redo(self) -> None:
+        self._history_step("redo")
+
+    def _history_step(self, which: str) -> None:
+        if self.edits is None:
+            return
+        try:
+            change = getattr(self.edits, which)()
+        except EarmarkError as exc:
+            self._show_error(str(exc))
+            return
+        if change is not None and change.clip != self.current_key():
+            self.select_key(change.clip)
+
+    # ---- edits (model -> view) ----------------------------------------------------------------
+    def _on_edits_changed(self, change) -> None:
+        self.model.refresh_key(change.clip)
+        self._update_counts()
+        self._update_side()
+        self._update_buttons()
+        self.edited.emit(change)
+
+    def _update_counts(self) -> None:
+        counts = self.model.class_counts()
+        shown = self.proxy.rowCount()
+        text = " · ".join(f"{label} {n}" for label, n in counts.items())
+        self.counts_label.setText(f"{shown} of {len(self.model.rows)} shown — {text}")
+
+    def _update_side(self) -> None:
+        row = self.current_row()
+        if row is None:
+            self.clip_label.setText("No clip selected")
+            self.prediction_label.clear()
+            return
+        clip = self.model.rows[row]
+        label = self.model.label(row)
+        flags = ", ".join(self.model.clip_flags(row)) or "none"
+        was = f" (was {clip.original_label})" if label != clip.original_label else ""
+        self.clip_label.setText(f"<b>{clip.key}</b><br>label <b>{label}</b>{was} · group {clip.group} · "
+                                f"flags: {flags}")
+        self.label_picker.blockSignals(True)
+        self.label_picker.setCurrentIndex(max(0, self.label_picker.findData(label)))
+        self.label_picker.blockSignals(False)
+        pred = self.model.predicted(row)
+        s = self.model.suspicion.get(clip.key)
+        self.prediction_label.setText(
+            "" if pred is None else
+            f"Suspect #{s.rank}{' — likely label issue' if s.is_issue else ''}: the model says "
+            f"<b>{pred[0]}</b> ({pred[1]:.0%}); {label} gets {pred[2]:.0%}")
+
+    def _update_buttons(self) -> None:
+        has_data = self.base is not None
+        running = self.worker is not None and self.worker.isRunning()
+        self.rank_button.setEnabled(has_data and not running)
+        self.cancel_button.setEnabled(running)
+        self.export_button.setEnabled(has_data)
+        self.undo_button.setEnabled(bool(self.edits and self.edits.can_undo))
+        self.redo_button.setEnabled(bool(self.edits and self.edits.can_redo))
+
+    def _on_filters_changed(self, *_args) -> None:
+        label = self.label_filter.currentText()
+        self.proxy.set_filters(label=None if label in ("", ALL_LABELS) else label,
+                               text=self.text_filter.text(), show=self.show_filter.currentText())
+        self._update_counts()
+
+    def _show_error(self, message: str) -> None:
+        self.message_label.setStyleSheet("color: #f85149;")
+        self.message_label.setText(message)
+        self.failed.emit(message)
+
+    def _show_notice(self, message: str) -> None:
+        self.message_label.setStyleSheet("color: #d29922;")
+        self.message_label.setText(message)
+        self.status_message.emit(message)
+
+    # ---- ranking ------------------------------------------------------------------------------
+    def choose_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Score with a model", "", "ONNX models (*.onnx)")
+        self.model_path = path or None
+        self.model_button.setText(f"Model: {Path(path).name}" if path else "Use model…")
+
+    def rank_suspects(self, model_path: str | None = None) -> AuditWorker | None:
+        manifest = self.current_manifest()
+        if manifest is None or (self.worker is not None and self.worker.isRunning()):
+            return None
+        self.worker = AuditWorker(manifest, model_path=model_path or self.model_path, folds=self.folds,
+                                  seed=self.seed, parent=self)
+        self.worker.progressed.connect(self._on_rank_progressed)
+        self.worker.completed.connect(self._on_rank_completed)
+        self.worker.failed.connect(self._on_rank_failed)
+        self.worker.cancelled.connect(self._on_rank_cancelled)
+        self.worker.finished.connect(self._update_buttons)
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(True)
+        self.worker.start()
+        self._update_buttons()
+        return self.worker
+
+    def cancel_ranking(self) -> None:
+        if self.worker is not None:
+            self.worker.cancel()
+
+    def _on_rank_progressed(self, stage: str, step: int, total: int, message: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(step)
+        self.progress.setFormat(message)
+
+    def _on_rank_completed(self, result) -> None:
+        self.progress.setVisible(False)
+        self.result = result
+        self._result_index = {key: i for i, key in enumerate(result.keys)}
+        ranks = result.rank_of()
+        columns = [result.class_names.index(label) if label in result.class_names else None
+                   for label in self.model.labels]
+        suspicion = {}
+        for i, key in enumerate(result.keys):
+            probs = np.array([result.pred_probs[i, c] if c is not None else 0.0 for c in columns])
+            suspicion[key] = Suspicion(int(ranks[i]), probs, bool(result.is_issue[i]))
+        self.model.set_suspicion(suspicion)
+        self.proxy.sort(COL["Rank"], Qt.SortOrder.AscendingOrder)
+        self.table.horizontalHeader().setSortIndicator(COL["Rank"], Qt.SortOrder.AscendingOrder)
+        self.source_label.setText(f"{int(result.is_issue.sum())} likely label issues · {result.source}")
+        self._update_counts()
+        if self.proxy.rowCount():
+            self.select_proxy_row(0)
+        self.ranked.emit(result)
+
+    def _on_rank_failed(self, message: str) -> None:
+        self.progress.setVisible(False)
+        self._show_error(message)
+
+    def _on_rank_cancelled(self) -> None:
+        self.progress.setVisible(False)
+        self._show_notice("Ranking cancelled")
+
+    # ---- why: saliency ------------------------------------------------------------------------
+    def _request_saliency(self) -> None:
+        self.clip_panel.clear_saliency()
+        key = self.current_key()
+        result = self.result
+        if (not self.saliency_check.isChecked() or key is None or result is None
+                or not result.fold_models or key not in self._result_index):
+            return
+        index = self._result_index[key]
+
+        def compute():
+            from trainer.audit import HOP_S, explain, mel_centres_hz
+
+            _logmel, sal = explain(result, index)
+            return key, sal, mel_centres_hz(), HOP_S
+
+        worker = TaskWorker(compute, what="The saliency map", parent=self)
+        worker.completed.connect(self._on_saliency_completed)
+        worker.failed.connect(self._show_error)
+        worker.finished.connect(lambda w=worker: self._tasks.remove(w) if w in self._tasks else None)
+        self._tasks.append(worker)
+        worker.start()
+
+    def _on_saliency_completed(self, payload) -> None:
+        key, sal, centres, hop_s = payload
+        if key == self.current_key() and self.saliency_check.isChecked():
+            self.clip_panel.show_saliency(sal, centres, hop_s)
+
+    # ---- export and shutdown ------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        if self.base is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export corrected CSV",
+                                              str(Path(self.base.data_root) / "corrected.csv"), "CSV (*.csv)")
+        if path:
+            self.export_csv(path)
+
+    def export_csv(self, path) -> bool:
+        manifest = self.current_manifest()
+        if manifest is None:
+            return False
+        try:
+            written = export_csv(manifest, path)
+        except EarmarkError as exc:
+            self._show_error(str(exc))
+            return False
+        self.status_message.emit(f"Corrected labels written to {written}")
+        return True
+
+    def _close_workers(self) -> None:
+        if self.worker is not None:
+            if not self.worker.close():
+                log.warning("the ranking worker did not stop in time")
+            self.worker = None
+        for task in list(self._tasks):
+            task.close()
+        self._tasks.clear()
+
+    def shutdown(self) -> None:
+        self.player.stop()
+        self._close_workers()
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _duration_s(path) -> float | None:
+    try:
+        info = sf.info(str(path))
+    except (RuntimeError, sf.LibsndfileError):
+        return None
+    return info.frames / info.samplerate if info.samplerate else None
