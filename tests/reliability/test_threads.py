@@ -199,7 +199,7 @@ def test_file_view_shows_the_current_models_result_after_a_switch(qtbot, tmp_pat
         with qtbot.waitSignal(view.loaded, timeout=20_000):
             view.open_file(path)
         catalog.select(fast)  # the slow model's classification is still running
-        qtbot.waitUntil(lambda: shown and not view._workers, timeout=60_000)  # both classifications ended
+        qtbot.waitUntil(lambda: bool(shown) and not view._workers, timeout=60_000)  # both classifications ended
         assert view.predictions.model_name == catalog.current.name, (
             f"showing {view.predictions.model_name!r} while {catalog.current.name!r} is selected")
     finally:
