@@ -15,12 +15,10 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -29,8 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.catalog import ModelCatalog
-from engine.errors import AudioDeviceError, SaveError
-from engine.recorder import Recorder
+from engine.errors import AudioDeviceError
 from engine.ringbuffer import RingBuffer
 from engine.sources import MicSource, list_input_devices
 from engine.spectrogram import StreamingSpectrogram
@@ -39,6 +36,7 @@ from gui.settings import Settings
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.level_meter import LevelMeter
 from gui.widgets.plots import ScrollingSpectrogram, ScrollingWaveform
+from gui.widgets.record_panel import RecordPanel
 from gui.workers.live_worker import LiveWorker
 
 DISPLAY_S = 6.0
@@ -60,7 +58,6 @@ class LiveView(QWidget):
         self.ring: RingBuffer | None = None
         self.source = None
         self.worker: LiveWorker | None = None
-        self.recorder: Recorder | None = None
         self.sample_rate_hz = FALLBACK_RATE_HZ
         self.last_result = None
         self.frame_times_s: deque[float] = deque(maxlen=600)
@@ -79,7 +76,13 @@ class LiveView(QWidget):
         controls = QVBoxLayout()
         controls.addWidget(self._build_input_box())
         controls.addWidget(self._build_classify_box())
-        controls.addWidget(self._build_record_box())
+        self.record_panel = RecordPanel(self.settings)
+        self.record_panel.status_message.connect(self.status_message)
+        self.record_panel.failed.connect(self._show_error)
+        self.folder_edit = self.record_panel.folder_edit
+        self.format_combo = self.record_panel.format_combo
+        self.record_label = self.record_panel.record_label
+        controls.addWidget(self.record_panel)
         controls.addStretch(1)
         left = QWidget()
         left.setLayout(controls)
@@ -161,32 +164,6 @@ class LiveView(QWidget):
         form.addRow("Silence gate", self.gate_spin)
         return box
 
-    def _build_record_box(self) -> QGroupBox:
-        box = QGroupBox("Record")
-        self.folder_edit = QLineEdit(self.settings.get("record/folder"))
-        browse = QToolButton()
-        browse.setText("…")
-        browse.setToolTip("Choose the folder recordings go to")
-        browse.clicked.connect(self._on_browse_folder)
-        row = QHBoxLayout()
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(browse)
-        self.format_combo = QComboBox()
-        self.format_combo.addItems(["wav", "flac"])
-        self.format_combo.setCurrentText(self.settings.get("record/format"))
-        self.record_button = QPushButton("Record")
-        self.record_button.setCheckable(True)
-        self.record_button.setEnabled(False)
-        self.record_button.toggled.connect(self._on_record_toggled)
-        self.record_label = QLabel()
-        self.record_label.setWordWrap(True)
-        layout = QFormLayout(box)
-        layout.addRow("Folder", row)
-        layout.addRow("Format", self.format_combo)
-        layout.addRow(self.record_button)
-        layout.addRow(self.record_label)
-        return box
-
     # ---- devices and start/stop -------------------------------------------------------
     def refresh_devices(self) -> None:
         self.device_combo.clear()
@@ -234,7 +211,7 @@ class LiveView(QWidget):
         self._timer.start()
         self._show_error("")
         self.start_button.setText("Stop")
-        self.record_button.setEnabled(True)
+        self.record_panel.attach(ring, rate)
         self.status_message.emit(f"Listening to {getattr(source, 'device_name', 'the input')} at {rate} Hz")
         self.started.emit()
         return True
@@ -259,13 +236,12 @@ class LiveView(QWidget):
     def stop(self, message: str = "Stopped") -> None:
         if not self.running:
             return
-        self._stop_recording()
+        self.record_panel.attach(None)
         self._timer.stop()
         worker, self.worker = self.worker, None
         worker.stop()
         self.source.stop()
         self.start_button.setText("Start")
-        self.record_button.setEnabled(False)
         self.meter.reset()
         self.status_message.emit(message)
         self.stopped.emit()
@@ -336,7 +312,7 @@ class LiveView(QWidget):
         self.waveform.show_samples(latest, self.sample_rate_hz)
         self.meter.set_level(level_dbfs(latest[-int(0.05 * self.sample_rate_hz):]))
         self._update_labels()
-        self._update_record_label()
+        self.record_panel.poll()
         self.frame_times_s.append(time.perf_counter() - t0)
 
     def _update_labels(self) -> None:
@@ -355,60 +331,16 @@ class LiveView(QWidget):
             f"Inference: {result.inference_s * 1000:.1f} ms · real-time factor {result.real_time_factor:.3f}<br>"
             f"Dropped: {result.dropped_samples / self.sample_rate_hz:.1f} s · overflows: {overflows}")
 
-    # ---- recording ------------------------------------------------------------------
-    def _on_browse_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for recordings", self.folder_edit.text())
-        if folder:
-            self.folder_edit.setText(folder)
-
-    def _on_record_toggled(self, checked: bool) -> None:
-        if checked:
-            self.start_recording()
-        else:
-            self._stop_recording()
+    # ---- recording (the Record box does the work) --------------------------------------
+    @property
+    def recorder(self):
+        return self.record_panel.recorder
 
     def start_recording(self) -> bool:
-        if not self.running or self.recorder is not None:
-            return False
-        folder, fmt = self.folder_edit.text(), self.format_combo.currentText()
-        self.settings.set("record/folder", folder)
-        self.settings.set("record/format", fmt)
-        recorder = Recorder(self.ring, self.sample_rate_hz, folder, fmt=fmt)
-        try:
-            path = recorder.start()
-        except SaveError as exc:
-            self._show_error(str(exc))
-            self.record_button.setChecked(False)
-            return False
-        self.recorder = recorder
-        self.record_button.setChecked(True)
-        self.record_button.setText("Stop recording")
-        self.status_message.emit(f"Recording to {path}")
-        return True
-
-    def _stop_recording(self) -> None:
-        recorder, self.recorder = self.recorder, None
-        if recorder is None:
-            return
-        try:
-            path = recorder.stop()
-            self.status_message.emit(f"Saved {recorder.duration_s:.1f} s to {path}")
-            self.record_label.setText(f"Saved {path.name}")
-        except SaveError as exc:
-            self._show_error(str(exc))
-        self.record_button.setText("Record")
-        self.record_button.setChecked(False)
-
-    def _update_record_label(self) -> None:
-        if self.recorder is None:
-            return
-        if self.recorder.error is not None:
-            self._stop_recording()
-            return
-        self.record_label.setText(f"● {self.recorder.duration_s:.1f} s → {self.recorder.path.name}")
+        return self.record_panel.start_recording()
 
     def toggle_recording(self) -> None:
-        self._stop_recording() if self.recorder is not None else self.start_recording()
+        self.record_panel.toggle()
 
     def shutdown(self) -> None:
         self.stop()

@@ -34,6 +34,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Earmark")
         self.settings = settings or Settings()
+        self._use_audio_device = use_audio_device
+        self.wizard = None
         self.catalog = catalog or default_catalog(self.settings)
         self.catalog.subscribe("current", self._on_catalog_current)
         self.live_view = LiveView(self.catalog, self.settings)
@@ -65,7 +67,10 @@ class MainWindow(QMainWindow):
         except ImportError:
             return None
         try:
-            view = AuditView()
+            try:
+                view = AuditView(use_audio_device=self._use_audio_device)
+            except TypeError:
+                view = AuditView()
         except Exception:  # noqa: BLE001 - the app opens without the Audit tab rather than not at all
             log.exception("the Audit tab could not be created")
             return None
@@ -111,6 +116,7 @@ class MainWindow(QMainWindow):
         self._action(models, "&Add model file…", self.models_panel._on_add_clicked)
         models.addSeparator()
         self._action(models, "&Train a new model…", self.open_training_wizard, "Ctrl+T")
+        self._action(models, "Open a &past run…", self.open_past_run)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
@@ -138,11 +144,19 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Train a new model", reason)
             return
         try:
-            open_wizard(self)
+            self.wizard = open_wizard(self)
         except ImportError as exc:
             QMessageBox.information(self, "Train a new model",
                                     f"Training needs the optional training packages ({exc}). "
                                     "Install them with <code>pip install earmark[train]</code>.")
+
+    def open_past_run(self) -> None:
+        try:
+            from gui.wizard import open_past_run
+        except ImportError as exc:
+            QMessageBox.information(self, "Open a past run", f"Past runs cannot be opened here ({exc}).")
+            return
+        open_past_run(self)
 
     # ---- status --------------------------------------------------------------------
     def show_status(self, message: str) -> None:
@@ -180,6 +194,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.live_view.shutdown()
         self.file_view.shutdown()
+        if self.wizard is not None:
+            self.wizard.close()
         for view in (self.audit_view,):
             shutdown = getattr(view, "shutdown", None) or getattr(view, "close_workers", None)
             if callable(shutdown):

@@ -111,3 +111,11 @@ def test_global_error_handler_shows_one_dialog_at_a_time(qtbot, monkeypatch):
     reporter._show(RuntimeError, RuntimeError("again"), "trace")
     assert reporter._box is first and first.isVisible()
     first.close()
+
+
+def test_audit_tab_is_there_when_the_audit_view_is_installed(main_window):
+    import importlib.util
+
+    tabs = [main_window.tabs.tabText(i) for i in range(main_window.tabs.count())]
+    assert tabs[:2] == ["Live", "File"]
+    assert ("Audit" in tabs) == (importlib.util.find_spec("gui.audit_view") is not None)
