@@ -7,7 +7,6 @@ to skip it.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -91,13 +90,31 @@ def test_frozen_gui_starts_offscreen_and_stays_up(frozen_app, tmp_path):
     assert "ModuleNotFoundError" not in output
 
 
-def test_frozen_self_test_fails_clearly_when_the_bundle_has_no_model(frozen_app, tmp_path):
-    bare = tmp_path / "earmark"
-    shutil.copytree(frozen_app, bare, symlinks=True)
-    for model in (bare / "_internal" / "models_onnx").glob("*.onnx"):
+def test_install_linux_adds_launcher_menu_entry_and_icon_then_uninstalls(frozen_app, tmp_path):
+    env = app_env(HOME=str(tmp_path), XDG_DATA_HOME="")
+    result = subprocess.run([str(frozen_app / "install_linux.sh")], env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    opt, share = tmp_path / ".local" / "opt" / "earmark", tmp_path / ".local" / "share"
+    desktop = (share / "applications" / "earmark.desktop").read_text()
+    assert f"Exec={opt / 'earmark'}\n" in desktop and "Icon=earmark\n" in desktop
+    assert (share / "icons" / "hicolor" / "256x256" / "apps" / "earmark.png").is_file()
+    assert (share / "icons" / "hicolor" / "scalable" / "apps" / "earmark.svg").is_file()
+    launcher = tmp_path / ".local" / "bin" / "earmark"
+    ok = subprocess.run([str(launcher), "--self-test"], env=env, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert f"bundled models: {opt / '_internal' / 'models_onnx'} (1 found)" in ok.stdout
+    assert f"user model folder: {share / 'Earmark' / 'models'}" in ok.stdout
+
+    # Without a bundled model the installed app says so instead of passing.
+    for model in (opt / "_internal" / "models_onnx").glob("*.onnx"):
         model.unlink()
-    result = subprocess.run([str(bare / "earmark"), "--self-test"], env=app_env(),
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 1
-    assert "self-test FAILED: no model (*.onnx) in" in result.stderr
-    assert "Traceback" not in result.stderr
+    bare = subprocess.run([str(launcher), "--self-test"], env=env, capture_output=True, text=True, timeout=120)
+    assert bare.returncode == 1
+    assert "self-test FAILED: no model (*.onnx) in" in bare.stderr
+    assert "Traceback" not in bare.stderr
+
+    subprocess.run([str(frozen_app / "install_linux.sh"), "--uninstall"], env=env, check=True,
+                   capture_output=True, timeout=60)
+    assert not opt.exists() and not launcher.exists()
+    assert not (share / "applications" / "earmark.desktop").exists()
