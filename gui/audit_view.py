@@ -202,6 +202,7 @@ class AuditView(QWidget):
         extra = ({edits.label_of(r.key) for r in rows} | known) - set(base.labels) - {None}
         labels = sorted(set(base.labels) | extra) if known else list(base.labels) + sorted(extra)
         self.model.reset(rows, labels, edits)
+        self.table.setColumnHidden(COL["Fold"], all(r.fold is None for r in rows))
         self._fill_label_combos(labels)
         self.source_label.setText(f"{base.layout}: {base.root}  ·  edits saved to {edits.path.name}")
         self.message_label.clear()

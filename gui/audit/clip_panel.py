@@ -11,13 +11,14 @@ from engine.audio import Audio
 from engine.spectrogram import spectrogram_db
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
 
-SALIENCY_OPACITY = 0.55
+SALIENCY_OPACITY = 0.7
 
 
 def _saliency_colormap() -> pg.ColorMap:
     """Transparent where the model did not look, bright cyan where it did."""
-    colors = np.array([[0, 255, 255, 0], [0, 255, 255, 90], [120, 255, 255, 255]], dtype=np.ubyte)
-    return pg.ColorMap(np.array([0.0, 0.4, 1.0]), colors)
+    colors = np.array([[0, 255, 200, 0], [0, 255, 200, 0], [0, 255, 200, 150], [160, 255, 230, 255]],
+                      dtype=np.ubyte)
+    return pg.ColorMap(np.array([0.0, 0.15, 0.5, 1.0]), colors)
 
 
 def mel_to_linear(saliency: np.ndarray, mel_centres_hz: np.ndarray, freqs_hz: np.ndarray) -> np.ndarray:

@@ -22,8 +22,8 @@ COL = {name: i for i, name in enumerate(COLUMNS)}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SHOW_ALL, SHOW_SUSPECTS, SHOW_FLAGGED, SHOW_UNREVIEWED = "All clips", "Suspects", "Flagged", "Not reviewed"
 SHOW_CHOICES = (SHOW_ALL, SHOW_SUSPECTS, SHOW_FLAGGED, SHOW_UNREVIEWED)
-ISSUE_BRUSH = QBrush(QColor(120, 30, 30, 110))
-REVIEWED_BRUSH = QBrush(QColor(30, 110, 50, 90))
+ISSUE_BRUSH = QBrush(QColor(200, 60, 60, 45))
+REVIEWED_BRUSH = QBrush(QColor(40, 160, 70, 60))
 
 
 @dataclass(frozen=True)
