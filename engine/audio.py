@@ -17,6 +17,7 @@ MIN_SAMPLE_RATE_HZ = 1_000
 MAX_SAMPLE_RATE_HZ = 768_000
 MAX_CHANNELS = 256
 DEFAULT_MAX_S = 4 * 3600.0  # a bound on decoded size: longer files are refused, not loaded
+UNKNOWN_FRAMES = 1 << 62  # libsndfile's frame count for a stream whose length was never written
 MAX_DECODED_SAMPLES = 1 << 27  # 128 Mi mono float32 samples = 512 MiB, before and after resampling
 _BLOCK_SAMPLES = 1 << 20  # decode this many (frames x channels) at a time: bounded scratch memory
 _DECODE_ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError, OSError)
@@ -48,8 +49,8 @@ def load_audio(
     """
     path = Path(path)
     info = _probe(path)
-    _check_header(path, info, sample_rate_hz, max_s)
-    samples = _decode_mono(path, info)
+    limit = _check_header(path, info, sample_rate_hz, max_s)
+    samples = _decode_mono(path, info, limit)
     if len(samples) < min_samples:
         raise AudioLoadError(
             f"{path}: only {len(samples)} sample(s); a clip needs at least {min_samples}"
@@ -61,7 +62,8 @@ def load_audio(
     return Audio(np.ascontiguousarray(samples, dtype=np.float32), int(file_rate_hz), path)
 
 
-def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | None) -> None:
+def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | None) -> int:
+    """Refuse implausible headers; return the most frames this may decode."""
     rate = info.samplerate
     if not MIN_SAMPLE_RATE_HZ <= rate <= MAX_SAMPLE_RATE_HZ:
         raise AudioLoadError(
@@ -72,37 +74,87 @@ def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | N
         raise AudioLoadError(f"{path}: implausible channel count {info.channels} (at most {MAX_CHANNELS})")
     if info.frames <= 0:
         raise AudioLoadError(f"{path}: the file holds no audio (0 samples)")
-    if max_s is not None and info.frames > max_s * rate:
-        raise AudioLoadError(
-            f"{path}: {info.frames / rate:.0f} s is longer than the {max_s:.0f} s this reads at once"
-        )
     out_rate = sample_rate_hz or rate
-    if max(info.frames, info.frames * out_rate / rate) > MAX_DECODED_SAMPLES:
+    limit = int(min(MAX_DECODED_SAMPLES, MAX_DECODED_SAMPLES * rate / out_rate))
+    if max_s is not None:
+        limit = min(limit, int(max_s * rate))
+    if info.frames >= UNKNOWN_FRAMES:  # a stream that never got its length (a killed FLAC recording)
+        return limit
+    if max_s is not None and info.frames > max_s * rate:
+        raise AudioLoadError(_too_long(path, info.frames / rate, max_s))
+    if info.frames > limit:
         raise AudioLoadError(
             f"{path}: {info.frames / rate:.0f} s at {out_rate} Hz is more than the "
             f"{MAX_DECODED_SAMPLES * 4 >> 20} MiB of audio this reads at once; split the file"
         )
+    return limit
 
 
-def _decode_mono(path: Path, info) -> np.ndarray:
-    """Decode block by block into a mono buffer sized by the header (trimmed if the file is short)."""
-    out = np.empty(info.frames, dtype=np.float32)
+def _too_long(path: Path, seconds: float, max_s: float) -> str:
+    return f"{path}: {seconds:.0f} s is longer than the {max_s:.0f} s this reads at once"
+
+
+def _decode_mono(path: Path, info, limit: int) -> np.ndarray:
+    """Decode block by block (mono mix-down per block); at most ``limit`` frames, else refuse."""
+    known = info.frames < UNKNOWN_FRAMES
+    out = np.empty(info.frames if known else 0, dtype=np.float32)
+    blocks: list[np.ndarray] = []  # unknown length: collected, then joined
     n = 0
-    block_frames = max(1, _BLOCK_SAMPLES // info.channels)
+    block_frames = max(1, (_BLOCK_SAMPLES if known else 4096) // info.channels)
     try:
         with sf.SoundFile(path) as handle:
-            while n < len(out):
-                block = handle.read(min(block_frames, len(out) - n), dtype="float32", always_2d=True)
+            while not known or n < len(out):
+                want = min(block_frames, len(out) - n) if known else block_frames
+                try:
+                    block = handle.read(want, dtype="float32", always_2d=True)
+                except _DECODE_ERRORS:
+                    if known:
+                        raise
+                    # libsndfile errors at the end of a stream without a length (a killed FLAC
+                    # recording): keep every frame that still decodes
+                    block = _decodable_tail(path, n, want)
+                    if len(block) == 0:
+                        if not blocks:
+                            raise
+                        break
                 if len(block) == 0:
                     break
                 mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
                 if not np.isfinite(mono).all():
                     raise AudioLoadError(f"{path}: the audio contains NaN or infinite samples")
-                out[n : n + len(mono)] = mono
+                if known:
+                    out[n : n + len(mono)] = mono
+                else:
+                    blocks.append(np.array(mono, dtype=np.float32))
                 n += len(mono)
+                if n > limit:
+                    raise AudioLoadError(_too_long(path, n / info.samplerate, limit / info.samplerate))
     except _DECODE_ERRORS as exc:
         raise AudioLoadError(f"{path}: cannot decode audio ({_first_line(exc)})") from exc
+    if not known:
+        return np.concatenate(blocks) if blocks else out
     return out[:n] if n < len(out) else out
+
+
+def _decodable_tail(path: Path, start: int, most: int) -> np.ndarray:
+    """The longest run of frames from ``start`` (fewer than ``most``) that decodes without error."""
+    def attempt(count: int) -> np.ndarray | None:
+        try:
+            with sf.SoundFile(path) as handle:
+                handle.seek(start)
+                return handle.read(count, dtype="float32", always_2d=True)
+        except _DECODE_ERRORS:
+            return None
+
+    low, high, best = 1, most - 1, np.zeros((0, 1), dtype=np.float32)
+    while low <= high:  # about log2(most) attempts, only on this rare path
+        mid = (low + high) // 2
+        got = attempt(mid)
+        if got is None:
+            high = mid - 1
+        else:
+            best, low = got, mid + 1
+    return best
 
 
 def _probe(path: Path) -> sf._SoundFileInfo:

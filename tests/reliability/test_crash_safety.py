@@ -142,3 +142,46 @@ def test_control_plain_writes_do_tear(tmp_path):
         except (AssertionError, ValueError):  # json.JSONDecodeError is a ValueError
             return
     pytest.fail("60 kills of a plain writer never caught a torn file: the kill loop proves nothing")
+
+
+def _record_until_killed(folder: Path, fmt: str, progress_fd: int) -> None:
+    from engine.recorder import Recorder
+    from engine.ringbuffer import RingBuffer
+
+    ring = RingBuffer(RATE_HZ * 4)
+    recorder = Recorder(ring, RATE_HZ, folder, fmt=fmt, poll_s=0.01)
+    recorder.start()
+    source = (0.3 * np.sin(np.arange(RATE_HZ * 30) / 5.0)).astype(np.float32)
+    for i in range(0, len(source), 800):
+        ring.write(source[i:i + 800])
+        time.sleep(0.1)  # real time: 800 samples per 100 ms at 8 kHz
+        os.write(progress_fd, f"{recorder.n_samples_written}\n".encode())
+
+
+# WAV: at most the block in flight; FLAC: also the encoder's unfinished frames (2 x 4096 samples)
+@pytest.mark.parametrize(("fmt", "max_lost"), [("wav", 1600), ("flac", 1600 + 8192)])
+def test_sigkill_during_a_recording_keeps_the_audio_so_far(tmp_path, fmt, max_lost):
+    """A recording streams to disk (not atomic by design): after a SIGKILL the file still loads,
+    holding what was written up to the kill (FLAC loses its encoder's unflushed frames)."""
+    from engine.audio import load_audio
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            _record_until_killed(tmp_path, fmt, write_fd)
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    time.sleep(1.5)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as progress:
+        written = int(progress.read().split()[-1])
+    (path,) = list(tmp_path.glob(f"*.{fmt}"))
+    audio = load_audio(path)
+    source = (0.3 * np.sin(np.arange(RATE_HZ * 30) / 5.0)).astype(np.float32)
+    assert written > RATE_HZ // 2
+    assert len(audio.samples) >= written - max_lost, (len(audio.samples), written)
+    np.testing.assert_allclose(audio.samples, source[: len(audio.samples)], atol=1e-4)

@@ -216,3 +216,40 @@ def test_fuzzed_header_struct_is_canonical():
     """The helper itself: an undamaged header built by wav_header reads back correctly."""
     header = wav_header(sample_rate_hz=8000, channels=1, bits=16, n_data_bytes=4)
     assert len(header) == 44 and struct.unpack("<I", header[24:28])[0] == 8000
+
+
+def _flac_without_length(samples: np.ndarray) -> bytes:
+    """A FLAC whose STREAMINFO total-samples field is 0 ("unknown"), as a killed recorder leaves it."""
+    data = bytearray(encode(samples, 8000, fmt="FLAC"))
+    assert data[:4] == b"fLaC"
+    packed = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)
+    data[18:26] = packed.to_bytes(8, "big")
+    return bytes(data)
+
+
+def test_flac_of_unknown_length_is_decoded_to_its_end(tmp_path):
+    clip = sine(20000, 8000)
+    path = tmp_path / "unknown.flac"
+    path.write_bytes(_flac_without_length(clip))
+    audio = load_audio(path)
+    assert len(clip) - 1 <= len(audio.samples) <= len(clip)  # libsndfile cannot hand over the very last one
+    np.testing.assert_allclose(audio.samples, clip[: len(audio.samples)], atol=1e-4)
+
+
+def test_flac_of_unknown_length_is_bounded_while_decoding(tmp_path):
+    path = tmp_path / "unknown_long.flac"
+    path.write_bytes(_flac_without_length(sine(8000 * 4, 8000)))
+    with pytest.raises(AudioLoadError, match="longer than the 1 s") as info:
+        load_audio(path, max_s=1.0)
+    assert str(path) in str(info.value)
+
+
+@FUZZ
+@given(cut=st.integers(100, 30000))
+def test_truncated_flac_of_unknown_length_keeps_its_decodable_start(tmp_path, cut):
+    clip = sine(20000, 8000)
+    path = tmp_path / "cut.flac"
+    path.write_bytes(_flac_without_length(clip)[:cut])
+    audio = load_or_refuse(path)
+    if audio is not None:
+        np.testing.assert_allclose(audio.samples, clip[: len(audio.samples)], atol=1e-4)
