@@ -227,8 +227,9 @@ class FileView(QWidget):
         self.timeline.show_windows(predictions.starts_s, predictions.window_probs, predictions.labels,
                                    predictions.window_s)
         self.info_label.setText(
-            f"Model <b>{predictions.model_name}</b><br>{len(predictions.starts_s)} windows of "
-            f"{predictions.window_s:g} s, one every {self.settings.get('file/hop_s'):g} s")
+            f"Model <b>{predictions.model_name}</b><br>{len(predictions.starts_s)} "
+            f"window{'s' if len(predictions.starts_s) != 1 else ''} of {predictions.window_s:g} s, "
+            f"one every {self.settings.get('file/hop_s'):g} s")
         self.status_message.emit(f"Classified: {predictions.top(1)[0][0]}")
         self.classified.emit(predictions)
 

@@ -83,13 +83,19 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         parser.error(f"no WAV clips in {args.data}")
 
-    # File view: one clip, classified window by window
+    # File view: three clips back to back (one file), classified window by window
+    from engine.audio import save_audio
+
+    first = load_audio(clips[0])
+    joined = np.concatenate([load_audio(c, first.sample_rate_hz).samples for c in clips[:3]])
+    file_path = scratch / ("emodb-" + "+".join(c.stem for c in clips[:3]) + ".wav")
+    save_audio(file_path, joined, first.sample_rate_hz)
     window.tabs.setCurrentWidget(window.file_view)
     done = []
     window.file_view.classified.connect(done.append)
-    window.file_view.open_file(clips[0])
+    window.file_view.open_file(file_path)
     _wait(app, lambda: bool(done), 30)
-    window.file_view.player.seek(0.8)
+    window.file_view.player.seek(2.6)
     _wait(app, lambda: False, 0.5)
     window.grab().save(str(out / "file_view.png"))
 
@@ -99,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     window.tabs.setCurrentWidget(window.live_view)
     window.live_view.start(lambda ring, r: FileSource(ring, stream, r, block_size=512, speed=1.0, loop=True))
     _wait(app, lambda: False, 6.5)
+    _wait(app, lambda: window.live_view.meter.level_dbfs > -30, 4.0)  # grab while someone speaks
     window.grab().save(str(out / "live_view.png"))
     window.live_view.stop()
     window.close()
