@@ -24,8 +24,6 @@ from bench.workspace import median, percentile, row, sizes, timed_runs, work_roo
 THREADS = 2
 HOP_S = 0.1
 WARMUP_BLOCKS = 5
-BACKBONES = ("cnn", "alexnet", "resnet18", "resnet50", "efficientnet_b0", "mobilenetv3_small",
-             "mobilenetv3_large")
 FRESH = {"sample_rate_hz": 16000, "clip_s": 3.0, "n_mels": 64, "n_fft": 1024,
          "labels": ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]}
 
@@ -153,7 +151,7 @@ def main(quick: bool) -> dict:
     backbones = {}
     fresh = {k: FRESH[k] for k in ("labels", "n_mels", "n_fft")}
     fresh.update(sample_rate_hz=ship["sample_rate_hz"], clip_s=ship["clip_s"])
-    for arch in BACKBONES:
+    for arch in size.backbones:
         target = work_root() / f"backbone_{arch}_{ship['sample_rate_hz']}_{ship['clip_s']}.onnx"
         try:
             if not target.is_file():

@@ -13,8 +13,16 @@ import os
 import time
 
 from bench import png_pipeline
-from bench.workspace import (baseline_inputs, build_cache, files_bytes, folder_bytes, prepared, row, sizes,
-                             work_root)
+from bench.workspace import (
+    baseline_inputs,
+    build_cache,
+    files_bytes,
+    folder_bytes,
+    prepared,
+    row,
+    sizes,
+    work_root,
+)
 
 FULL_CLIPS = 2000
 SUBSET_CLIPS = 20      # clips for the secondary measurements (equal settings, lean renderer)
@@ -27,7 +35,7 @@ def main(quick: bool) -> dict:
     cache_bytes = folder_bytes(prep.cache.folder)
     png_bytes = files_bytes(item.path for item in prep.png_items)
     subset = min(SUBSET_CLIPS, n)
-    equal_s, colormap_s = _secondary(prep.root, subset)
+    equal_s, colormap_s = _secondary(prep.root, subset, size.clip_s)
     per_clip_e, per_clip_b = prep.earmark_s / n, prep.baseline_s / n
     rows = [
         row(f"prepare {n} clips x 6 (wall s)", prep.earmark_s, prep.baseline_s, "s", higher_is_better=False,
@@ -48,7 +56,7 @@ def main(quick: bool) -> dict:
         "measured": n >= FULL_CLIPS,
     }
     notes = [
-        f"{n} clips ({size.prep_classes} classes x {size.prep_clips_per_class}), 5 s at 44.1 kHz, written by "
+        f"{n} clips ({size.prep_classes} classes x {size.prep_clips_per_class}), {size.clip_s:g} s at 44.1 kHz, written by "
         "engine.synth.write_esc50; every clip gives 6 items (original, noise, pitch_shift, time_stretch, reverb, gain).",
         f"Earmark: trainer.cache.FeatureCache.build with its default frontend (16 kHz, 64 mels, n_fft 1024, "
         f"hop 256), {os.cpu_count()} worker processes by default; the baseline is one process, as the scripts were.",
@@ -63,13 +71,13 @@ def main(quick: bool) -> dict:
                       "cache_bytes_per_item": cache_bytes / (n * 6), "png_bytes_per_item": png_bytes / (n * 6)}}
 
 
-def _secondary(root, subset: int) -> tuple[float, float]:
+def _secondary(root, subset: int, clip_s: float) -> tuple[float, float]:
     """Earmark at the baseline's settings on the whole set; the lean PNG renderer on ``subset`` clips."""
     started = time.perf_counter()
-    build_cache(root, work_root() / f"cache_equal_{root.name}", equal_to_baseline=True)
+    build_cache(root, work_root() / f"cache_equal_{root.name}", equal_to_baseline=True, clip_s=clip_s)
     equal_s = time.perf_counter() - started
     paths, labels = baseline_inputs(root)
     started = time.perf_counter()
     png_pipeline.prepare_dataset(paths[:subset], labels[:subset], work_root() / f"png_colormap_{root.name}",
-                                 renderer="colormap")
+                                 renderer="colormap", clip_s=clip_s)
     return equal_s, time.perf_counter() - started

@@ -30,23 +30,25 @@ def linear_fit(xs, ys) -> dict:
     return {"slope": float(slope), "intercept": float(intercept), "r2": r2}
 
 
-def measure_size(n_clips: int) -> dict:
-    per_class = max(1, n_clips // CLASSES)
-    root = synthetic_esc50(CLASSES, per_class)
+def measure_size(n_clips: int, clip_s: float = 5.0) -> dict:
+    classes = CLASSES if n_clips >= 5 * CLASSES else 2
+    per_class = max(1, n_clips // classes)
+    root = synthetic_esc50(classes, per_class, seconds=clip_s)
     with PeakMemory() as prep_mem:
         started = time.perf_counter()
-        cache = build_cache(root, work_root() / f"scaling_cache_{n_clips}")
+        cache = build_cache(root, work_root() / f"scaling_cache_{n_clips}", clip_s=clip_s)
         prep_s = time.perf_counter() - started
     epoch_seconds(earmark_loader(cache, seed=0))          # warm the page cache, like any epoch after the first
     with PeakMemory() as epoch_mem:
         epoch_s, items = epoch_seconds(earmark_loader(cache, seed=1))
-    return {"clips": CLASSES * per_class, "items": items, "prep_s": prep_s, "epoch_s": epoch_s,
+    return {"clips": classes * per_class, "items": items, "prep_s": prep_s, "epoch_s": epoch_s,
             "cache_bytes": folder_bytes(cache.folder), "prep_rss_growth_bytes": prep_mem.growth_bytes,
             "epoch_rss_growth_bytes": epoch_mem.growth_bytes}
 
 
 def main(quick: bool) -> dict:
-    points = [measure_size(n) for n in sizes(quick).scaling_clips]
+    size = sizes(quick)
+    points = [measure_size(n, size.clip_s) for n in size.scaling_clips]
     clips = [p["clips"] for p in points]
     prep_fit = linear_fit(clips, [p["prep_s"] for p in points])
     epoch_fit = linear_fit(clips, [p["epoch_s"] for p in points])
@@ -62,7 +64,7 @@ def main(quick: bool) -> dict:
             note=f"linear fit R^2 = {epoch_fit['r2']:.3f}"),
     ]
     notes = [
-        f"Sizes: {', '.join(str(c) for c in clips)} clips ({CLASSES} classes), 6 items per clip.",
+        f"Sizes: {', '.join(str(c) for c in clips)} clips, 6 items per clip; a fresh cache for each size.",
         f"The cache grows {grows:.1f}x on disk from the smallest to the largest size; the epoch's anonymous "
         f"memory growth changes {memory_ratio:.2f}x ({small['epoch_rss_growth_bytes'] / 2**20:.1f} MiB -> "
         f"{large['epoch_rss_growth_bytes'] / 2**20:.1f} MiB): the cache is read through a memory map, "

@@ -25,8 +25,6 @@ from bench import png_pipeline
 from bench.bench_loading import earmark_loader
 from bench.workspace import prepared, row, sizes
 
-BATCH_SIZE = 16
-BASELINE_WORKERS = 2      # the PNG scripts used DataLoader workers to hide decoding
 EARMARK_WORKERS = 0       # trainer.loop.LoopConfig's default
 
 
@@ -109,18 +107,21 @@ def earmark_model(name: str, cache, num_classes: int, *, imagenet_size: bool):
 
 
 def _earmark_runs(prep, device: torch.device, steps: int, n_classes: int, *, amp: bool,
-                  channels_last: bool, workers: int) -> dict:
+                  channels_last: bool, workers: int, models: tuple[str, ...], batch_size: int) -> dict:
+    from trainer.models import model_info
+
     pin = device.type == "cuda"
     runs = {}
-    for name, imagenet in (("cnn", False), ("resnet18", True)):
+    for name in models:
+        imagenet = model_info(name).default_in_chans == 3
         torch.manual_seed(0)
-        loader = cycle(lambda e: earmark_loader(prep.cache, batch_size=BATCH_SIZE, workers=workers, seed=e,
+        loader = cycle(lambda e: earmark_loader(prep.cache, batch_size=batch_size, workers=workers, seed=e,
                                                 pin_memory=pin))
         model = earmark_model(name, prep.cache, n_classes, imagenet_size=imagenet)
         e2e = train_throughput(model, loader, device=device, amp=amp, channels_last=channels_last, steps=steps)
         torch.manual_seed(0)
         model = earmark_model(name, prep.cache, n_classes, imagenet_size=imagenet)
-        ready = on_device(cycle(lambda e: earmark_loader(prep.cache, batch_size=BATCH_SIZE, seed=e)),
+        ready = on_device(cycle(lambda e: earmark_loader(prep.cache, batch_size=batch_size, seed=e)),
                           steps + 2, device)
         resident = train_throughput(model, ready, device=device, amp=amp, channels_last=channels_last,
                                     steps=steps)
@@ -128,63 +129,79 @@ def _earmark_runs(prep, device: torch.device, steps: int, n_classes: int, *, amp
     return runs
 
 
-def _baseline_run(prep, device: torch.device, steps: int, n_classes: int, *, amp: bool = False,
-                  channels_last: bool = False) -> dict:
+def _baseline_run(prep, device: torch.device, steps: int, n_classes: int, *, model_name: str, batch_size: int,
+                  workers: int, amp: bool = False, channels_last: bool = False) -> dict:
     from trainer.models import create_model
 
     torch.manual_seed(0)
-    loader = cycle(lambda e: png_pipeline.png_loader(prep.png_items, batch_size=BATCH_SIZE, seed=e,
-                                                     workers=BASELINE_WORKERS, pin_memory=device.type == "cuda"))
-    model = create_model("resnet18", num_classes=n_classes, in_chans=3)
+    loader = cycle(lambda e: png_pipeline.png_loader(prep.png_items, batch_size=batch_size, seed=e,
+                                                     workers=workers, pin_memory=device.type == "cuda"))
+    model = create_model(model_name, num_classes=n_classes, in_chans=3)
     return train_throughput(model, loader, device=device, amp=amp, channels_last=channels_last, steps=steps)
 
 
 def main(quick: bool) -> dict:
     torch.manual_seed(0)
     prep = prepared(quick)
-    steps = sizes(quick).train_steps
+    size = sizes(quick)
+    steps, models, batch = size.train_steps, size.train_models, size.train_batch
+    big = models[-1]
     n_classes = len(prep.cache.config["labels"])
     cpu = torch.device("cpu")
-    base = _baseline_run(prep, cpu, steps, n_classes)
-    ours = _earmark_runs(prep, cpu, steps, n_classes, amp=False, channels_last=False, workers=EARMARK_WORKERS)
+    base = _baseline_run(prep, cpu, steps, n_classes, model_name=big, batch_size=batch,
+                         workers=size.loader_workers)
+    ours = _earmark_runs(prep, cpu, steps, n_classes, amp=False, channels_last=False, workers=EARMARK_WORKERS,
+                         models=models, batch_size=batch)
     rows = [
-        row("ResNet-18 at 224x224, same model both sides (samples/s)", ours["resnet18"]["end_to_end"]["samples_per_s"],
-            base["samples_per_s"], "samples/s", higher_is_better=True, baseline_name="PNG DataLoader + ResNet-18"),
-        row("Earmark's CPU default (cnn on native log-mels) vs. baseline ResNet-18 on PNGs (samples/s)",
-            ours["cnn"]["end_to_end"]["samples_per_s"], base["samples_per_s"], "samples/s", higher_is_better=True,
-            baseline_name="PNG DataLoader + ResNet-18", note="different models: what each pipeline trains by default"),
+        row(f"{big} at 224x224, same model both sides (samples/s)", ours[big]["end_to_end"]["samples_per_s"],
+            base["samples_per_s"], "samples/s", higher_is_better=True, baseline_name=f"PNG DataLoader + {big}"),
     ]
-    for name in ("cnn", "resnet18"):
+    if big != "cnn":
+        rows.append(row(f"Earmark's CPU default (cnn on native log-mels) vs. baseline {big} on PNGs (samples/s)",
+                        ours["cnn"]["end_to_end"]["samples_per_s"], base["samples_per_s"], "samples/s",
+                        higher_is_better=True, baseline_name=f"PNG DataLoader + {big}",
+                        note="different models: what each pipeline trains by default"))
+    for name in models:
         rows.append(row(f"{name}: end-to-end vs. tensors already in memory (CPU)",
                         ours[name]["end_to_end"]["samples_per_s"], ours[name]["on_device"]["samples_per_s"],
                         "samples/s", higher_is_better=True, baseline_name="same model, data pre-loaded",
                         note="ratio = share of the data-free throughput the pipeline reaches"))
-    gpu = _gpu_section(prep, steps, n_classes)
-    notes = [f"Batch {BATCH_SIZE}, {steps} timed steps after 2 warm-up steps, AdamW, cross-entropy; "
-             f"baseline DataLoader with {BASELINE_WORKERS} workers, Earmark with {EARMARK_WORKERS} "
-             "(trainer.loop's default).",
+    gpu = gpu_section(prep, steps * 3, n_classes, models, batch, workers=size.loader_workers)
+    notes = [f"Batch {batch}, {steps} timed steps after 2 warm-up steps, AdamW, cross-entropy; "
+             f"the baseline's DataLoader (the PNG scripts used workers to hide decoding) with {size.loader_workers} "
+             f"workers, Earmark with {EARMARK_WORKERS} (trainer.loop's default).",
              "The real loop also applies SpecAugment and mixup on the fly (cheap tensor ops, not timed here)."]
     return {"name": "train", "title": "3. Training-step throughput", "rows": rows, "notes": notes,
             "gpu": gpu, "extra": {"cpu": {"baseline": base, "earmark": ours}}}
 
 
-def _gpu_section(prep, steps: int, n_classes: int) -> dict:
-    if not torch.cuda.is_available():
-        return {"available": False, "device_name": None, "rows": []}
-    device = torch.device("cuda")
-    fp32 = _earmark_runs(prep, device, steps * 3, n_classes, amp=False, channels_last=False, workers=2)
-    fast = _earmark_runs(prep, device, steps * 3, n_classes, amp=True, channels_last=True, workers=2)
-    base = _baseline_run(prep, device, steps * 3, n_classes)
+def gpu_section(prep, steps: int, n_classes: int, models: tuple[str, ...], batch_size: int, *,
+                workers: int = 2, device: torch.device | None = None) -> dict:
+    """Mixed precision + channels-last vs. fp32, and end-to-end vs. on-device, on ``device`` (CUDA by default).
+
+    Given ``device="cpu"`` the same code runs with bfloat16 autocast, which is how the tests cover it.
+    """
+    if device is None:
+        if not torch.cuda.is_available():
+            return {"available": False, "device_name": None, "rows": []}
+        device = torch.device("cuda")
+    device = torch.device(device)
+    common = {"workers": workers, "models": models, "batch_size": batch_size}
+    fp32 = _earmark_runs(prep, device, steps, n_classes, amp=False, channels_last=False, **common)
+    fast = _earmark_runs(prep, device, steps, n_classes, amp=True, channels_last=True, **common)
+    base = _baseline_run(prep, device, steps, n_classes, model_name=models[-1], batch_size=batch_size,
+                         workers=workers)
     rows = []
-    for name in ("cnn", "resnet18"):
+    for name in models:
         rows.append(row(f"{name}: mixed precision + channels-last vs. fp32 (GPU, samples/s)",
                         fast[name]["end_to_end"]["samples_per_s"], fp32[name]["end_to_end"]["samples_per_s"],
                         "samples/s", higher_is_better=True, baseline_name="fp32"))
         rows.append(row(f"{name}: end-to-end vs. tensors already on the GPU (mixed precision)",
                         fast[name]["end_to_end"]["samples_per_s"], fast[name]["on_device"]["samples_per_s"],
                         "samples/s", higher_is_better=True, target=0.9, baseline_name="data already on device"))
-    rows.append(row("ResNet-18 224x224: Earmark (mixed precision) vs. PNG pipeline (fp32) on the GPU",
-                    fast["resnet18"]["end_to_end"]["samples_per_s"], base["samples_per_s"], "samples/s",
-                    higher_is_better=True, baseline_name="PNG DataLoader + ResNet-18"))
-    return {"available": True, "device_name": torch.cuda.get_device_name(device), "rows": rows,
+    rows.append(row(f"{models[-1]} 224x224: Earmark (mixed precision) vs. PNG pipeline (fp32) on the GPU",
+                    fast[models[-1]]["end_to_end"]["samples_per_s"], base["samples_per_s"], "samples/s",
+                    higher_is_better=True, baseline_name=f"PNG DataLoader + {models[-1]}"))
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
+    return {"available": True, "device_name": name, "rows": rows,
             "extra": {"fp32": fp32, "amp_channels_last": fast, "baseline": base}}

@@ -151,14 +151,15 @@ def prepare_clip(path: str | os.PathLike, clip_index: int, out_dir: Path, *, ren
 
 
 def prepare_dataset(paths: Sequence[str | os.PathLike], labels: Sequence[int], out_dir: str | os.PathLike, *,
-                    renderer: str = "figure", sample_rate_hz: int = SAMPLE_RATE_HZ, seed: int = 0,
-                    on_clip: Callable[[int], None] | None = None) -> list[PngItem]:
+                    renderer: str = "figure", sample_rate_hz: int = SAMPLE_RATE_HZ, clip_s: float = CLIP_S,
+                    seed: int = 0, on_clip: Callable[[int], None] | None = None) -> list[PngItem]:
     """The whole baseline preparation: a plain serial loop over the clips, as the scripts had."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     items = []
     for i, (path, label) in enumerate(zip(paths, labels, strict=True)):
-        pngs = prepare_clip(path, i, out, renderer=renderer, sample_rate_hz=sample_rate_hz, seed=seed)
+        pngs = prepare_clip(path, i, out, renderer=renderer, sample_rate_hz=sample_rate_hz, clip_s=clip_s,
+                            seed=seed)
         items += [PngItem(p, int(label), i, v) for p, v in zip(pngs, VARIANTS, strict=True)]
         if on_clip is not None:
             on_clip(i)

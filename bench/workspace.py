@@ -33,6 +33,12 @@ class Sizes:
     train_steps: int
     inference_runs: int
     live_blocks: int
+    clip_s: float = 5.0
+    train_batch: int = 16
+    loader_workers: int = 2      # DataLoader workers where a pipeline uses them (the baseline; GPU runs)
+    train_models: tuple[str, ...] = ("cnn", "resnet18")     # Earmark models; the last also trains the baseline
+    backbones: tuple[str, ...] = ("cnn", "alexnet", "resnet18", "resnet50", "efficientnet_b0",
+                                  "mobilenetv3_small", "mobilenetv3_large")
 
     @property
     def prep_clips(self) -> int:
@@ -43,8 +49,9 @@ QUICK = Sizes(prep_classes=10, prep_clips_per_class=20, scaling_clips=(25, 50, 1
               inference_runs=30, live_blocks=300)
 FULL = Sizes(prep_classes=50, prep_clips_per_class=40, scaling_clips=(100, 200, 400, 800), train_steps=20,
              inference_runs=100, live_blocks=600)
-TINY = Sizes(prep_classes=2, prep_clips_per_class=2, scaling_clips=(2, 4, 6), train_steps=2,
-             inference_runs=3, live_blocks=20)
+TINY = Sizes(prep_classes=2, prep_clips_per_class=1, scaling_clips=(2, 4, 6), train_steps=1,
+             inference_runs=3, live_blocks=20, clip_s=0.5, train_batch=4, loader_workers=0, train_models=("cnn",),
+             backbones=("cnn",))
 
 
 def sizes(quick: bool) -> Sizes:
@@ -72,30 +79,31 @@ def synthetic_esc50(n_classes: int, clips_per_class: int, seconds: float = 5.0,
     """An ESC-50-layout synthetic set (5 s clips at 44.1 kHz by default), written once."""
     from engine.synth import write_esc50
 
-    out = work_root() / f"esc50_{n_classes}x{clips_per_class}_{sample_rate_hz}"
+    out = work_root() / f"esc50_{n_classes}x{clips_per_class}_{seconds:g}s_{sample_rate_hz}"
     if not (out / "meta" / "esc50.csv").is_file():
         write_esc50(out, n_classes=n_classes, clips_per_class=clips_per_class, seconds=seconds,
                     sample_rate_hz=sample_rate_hz)
     return out
 
 
-def earmark_frontend(equal_to_baseline: bool = False):
+def earmark_frontend(equal_to_baseline: bool = False, clip_s: float = 5.0):
     """Earmark's default training frontend (16 kHz, 64 mels, n_fft 1024) - or the baseline's settings."""
     from trainer.cache import FrontendConfig
 
     if equal_to_baseline:
-        return FrontendConfig(sample_rate_hz=22050, clip_s=5.0, n_mels=128, n_fft=2048, hop_length=512)
-    return FrontendConfig(sample_rate_hz=16000, clip_s=5.0, n_mels=64, n_fft=1024)
+        return FrontendConfig(sample_rate_hz=22050, clip_s=clip_s, n_mels=128, n_fft=2048, hop_length=512)
+    return FrontendConfig(sample_rate_hz=16000, clip_s=clip_s, n_mels=64, n_fft=1024)
 
 
-def build_cache(root: Path, out_dir: Path, *, equal_to_baseline: bool = False, workers: int | None = None):
+def build_cache(root: Path, out_dir: Path, *, equal_to_baseline: bool = False, workers: int | None = None,
+                clip_s: float = 5.0):
     """Earmark's preparation of a data set: ``FeatureCache.build`` with the five variants."""
     from engine.manifest import read_manifest
     from trainer.cache import FeatureCache
 
     manifest = read_manifest(root)
-    return FeatureCache.build(manifest, frontend_config=earmark_frontend(equal_to_baseline), variants=VARIANTS,
-                              out_dir=out_dir, workers=workers)
+    return FeatureCache.build(manifest, frontend_config=earmark_frontend(equal_to_baseline, clip_s),
+                              variants=VARIANTS, out_dir=out_dir, workers=workers)
 
 
 def baseline_inputs(root: Path) -> tuple[list[Path], list[int]]:
@@ -126,17 +134,32 @@ def prepared(quick: bool, *, timed: Callable[[Prepared], None] | None = None) ->
     size = sizes(quick)
     key = (size.prep_classes, size.prep_clips_per_class)
     if key not in _PREPARED:
-        root = synthetic_esc50(*key)
+        root = synthetic_esc50(*key, seconds=size.clip_s)
         tag = f"{key[0]}x{key[1]}"
+        _warm_up(root, size.clip_s)
         started = time.perf_counter()
-        cache = build_cache(root, work_root() / f"cache_{tag}")
+        cache = build_cache(root, work_root() / f"cache_{tag}", clip_s=size.clip_s)
         earmark_s = time.perf_counter() - started
         paths, labels = baseline_inputs(root)
         started = time.perf_counter()
-        items = png_pipeline.prepare_dataset(paths, labels, work_root() / f"png_{tag}")
+        items = png_pipeline.prepare_dataset(paths, labels, work_root() / f"png_{tag}", clip_s=size.clip_s)
         baseline_s = time.perf_counter() - started
         _PREPARED[key] = Prepared(root, len(paths), cache, items, earmark_s, baseline_s)
     return _PREPARED[key]
+
+
+def _warm_up(root: Path, clip_s: float) -> None:
+    """Pay this process's one-time costs (imports, librosa's JIT) for both pipelines before timing."""
+    from bench import png_pipeline
+
+    paths, labels = baseline_inputs(root)
+    scratch = work_root() / "warm_up"
+    png_pipeline.prepare_dataset(paths[:1], labels[:1], scratch / "png", clip_s=clip_s)
+    from engine.synth import write_esc50
+
+    one = write_esc50(scratch / "one", n_classes=2, clips_per_class=1, seconds=clip_s)
+    build_cache(one, scratch / "cache", workers=1, clip_s=clip_s)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 # -- meters -----------------------------------------------------------------------------------
