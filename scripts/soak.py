@@ -121,8 +121,8 @@ def run_live(model: Path, seconds: float) -> dict:
     catalog.select(model)
     settings_dir = Path(tempfile.mkdtemp(prefix="earmark-soak-"))
     view = LiveView(catalog, Settings.at(settings_dir / "soak.ini"))
-    results = []
-    view.labelled.connect(results.append)
+    results = []  # small tuples, not the LiveResult objects: the harness must not grow either
+    view.labelled.connect(lambda r: results.append(_Seen(r.latency_s, r.inference_s, r.silent, r.dropped_samples)))
     if not view.start(lambda ring, rate: MicSource(ring, rate, device=None, block_size=BLOCK), RATE_HZ):
         raise SystemExit(f"the live view did not start: {view.message_label.text()}")
     checker = view.ring.reader()
@@ -154,6 +154,18 @@ def run_live(model: Path, seconds: float) -> dict:
     }
     view.shutdown()
     return figures
+
+
+class _Seen(tuple):
+    __slots__ = ()
+
+    def __new__(cls, latency_s, inference_s, silent, dropped_samples):
+        return super().__new__(cls, (latency_s, inference_s, silent, dropped_samples))
+
+    latency_s = property(lambda self: self[0])
+    inference_s = property(lambda self: self[1])
+    silent = property(lambda self: self[2])
+    dropped_samples = property(lambda self: self[3])
 
 
 def _rss_mib() -> float:
