@@ -13,42 +13,24 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import soundfile as sf
 from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QFileDialog,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QTableView,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.audio import load_audio
-from engine.edits import DOUBTFUL, REVIEWED, LabelEdits, export_csv
+from engine.edits import DOUBTFUL, LabelEdits, export_csv
 from engine.errors import EarmarkError
-from engine.manifest import EMODB_EMOTIONS, LAYOUTS, Manifest, read_manifest
-from gui.audit.clip_panel import ClipPanel
-from gui.audit.table import COL, SHOW_CHOICES, ClipFilterProxy, ClipRow, ClipTableModel, Suspicion
+from engine.manifest import EMODB_EMOTIONS, Manifest, read_manifest
+from gui.audit.bars import AuditActionBar, AuditFilterBar
+from gui.audit.keys import command_for, next_label_for_letter
+from gui.audit.side_panel import ClipSidePanel
+from gui.audit.table import COL, ClipFilterProxy, ClipRow, ClipTableModel, make_table, suspicion_from_result
 from gui.audit.worker import AuditWorker
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
 log = logging.getLogger(__name__)
-ALL_LABELS = "All labels"
-AUTO_LAYOUT = "auto"
 MAX_CLIP_S = 600.0
-KEYS_HELP = ("Keys: ↑/↓ move · Space play/stop · 1-9 or Shift+letter relabel · F doubtful · "
-             "R reviewed · Ctrl+Z undo · Ctrl+Shift+Z redo")
 
 
 class AuditView(QWidget):
@@ -75,104 +57,40 @@ class AuditView(QWidget):
         self._build()
 
     # ---- layout -------------------------------------------------------------------------------
-    def _button(self, bar, text, slot, tip) -> QPushButton:
-        button = QPushButton(text)
-        button.setToolTip(tip)
-        button.clicked.connect(slot)
-        bar.addWidget(button)
-        return button
-
     def _build(self) -> None:
-        top = QHBoxLayout()
-        self._button(top, "Open data set…", self.open_dialog, "A folder (ESC-50, EmoDB, folder per class) or a CSV")
-        self.layout_combo = QComboBox()
-        self.layout_combo.addItems([AUTO_LAYOUT, *LAYOUTS])
-        top.addWidget(self.layout_combo)
-        self.rank_button = self._button(top, "Rank suspects", lambda: self.rank_suspects(),
-                                        "Cross-validate a quick model (or use the chosen model) and rank "
-                                        "clips by how likely their label is wrong (cleanlab)")
-        self.cancel_button = self._button(top, "Cancel", self.cancel_ranking, "Stop ranking")
-        self.model_button = self._button(top, "Use model…", self.choose_model,
-                                         "Score with a trained .onnx model instead of cross-validation")
-        self.undo_button = self._button(top, "Undo", self.undo, "Ctrl+Z")
-        self.redo_button = self._button(top, "Redo", self.redo, "Ctrl+Shift+Z")
-        self.export_button = self._button(top, "Export corrected CSV…", self.export_dialog,
-                                          "path,label,group[,fold] for `main.py train --layout csv`")
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(180)
-        self.progress.setVisible(False)
-        top.addWidget(self.progress)
-        top.addStretch(1)
-        self.source_label = QLabel("Open a data set to audit its labels")
-        top.addWidget(self.source_label)
-
-        filters = QHBoxLayout()
-        self.label_filter = QComboBox()
-        self.text_filter = QLineEdit()
-        self.text_filter.setPlaceholderText("Filter by text (file, speaker, label, flag…)")
-        self.show_filter = QComboBox()
-        self.show_filter.addItems(SHOW_CHOICES)
-        for widget in (self.label_filter, self.text_filter, self.show_filter):
-            filters.addWidget(widget)
-        self.label_filter.currentTextChanged.connect(self._on_filters_changed)
-        self.text_filter.textChanged.connect(self._on_filters_changed)
-        self.show_filter.currentTextChanged.connect(self._on_filters_changed)
-        self.counts_label = QLabel()
-        self.counts_label.setWordWrap(True)
-        filters.addWidget(self.counts_label, 1)
+        self.actions_bar = bar = AuditActionBar()
+        for button, slot in ((bar.open_button, self.open_dialog), (bar.rank_button, lambda: self.rank_suspects()),
+                             (bar.cancel_button, self.cancel_ranking), (bar.model_button, self.choose_model),
+                             (bar.undo_button, self.undo), (bar.redo_button, self.redo),
+                             (bar.export_button, self.export_dialog)):
+            button.clicked.connect(slot)
+        self.progress, self.source_label = bar.progress, bar.source_label
+        self.filters = AuditFilterBar()
+        self.filters.changed.connect(self._on_filters_changed)
+        self.label_filter, self.text_filter = self.filters.label_filter, self.filters.text_filter
+        self.counts_label = self.filters.counts_label
 
         self.model = ClipTableModel(self)
         self.proxy = ClipFilterProxy(self)
         self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(22)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table = make_table(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
         self.table.installEventFilter(self)
 
-        self.clip_panel = ClipPanel()
-        self.clip_label = QLabel("No clip selected")
-        self.clip_label.setWordWrap(True)
-        self.label_picker = QComboBox()
-        self.label_picker.setToolTip("Relabel the selected clip")
-        self.label_picker.activated.connect(self._on_label_picked)
-        self.prediction_label = QLabel()
-        self.prediction_label.setWordWrap(True)
-        self.saliency_check = QCheckBox("Show where the model looked (saliency)")
-        self.saliency_check.setChecked(True)
-        self.saliency_check.toggled.connect(lambda _on: self._request_saliency())
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #f85149;")
-        keys = QLabel(KEYS_HELP)
-        keys.setWordWrap(True)
-        keys.setStyleSheet("color: #8b949e;")
-
-        picker_row = QHBoxLayout()
-        picker_row.addWidget(QLabel("Label:"))
-        picker_row.addWidget(self.label_picker, 1)
-        side = QVBoxLayout()
-        side.addWidget(self.clip_panel, 1)
-        for widget in (self.clip_label, self.prediction_label, self.saliency_check, self.message_label, keys):
-            side.addWidget(widget)
-        side.insertLayout(2, picker_row)
-        side_widget = QWidget()
-        side_widget.setLayout(side)
+        self.side = ClipSidePanel()
+        self.side.label_picked.connect(self._on_label_picked)
+        self.side.saliency_toggled.connect(lambda _on: self._request_saliency())
+        self.clip_panel, self.label_picker = self.side.clip_panel, self.side.label_picker
+        self.prediction_label, self.message_label = self.side.prediction_label, self.side.message_label
+        self.saliency_check = self.side.saliency_check
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
-        splitter.addWidget(side_widget)
+        splitter.addWidget(self.side)
         splitter.setSizes([640, 560])
 
         layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addLayout(filters)
+        layout.addWidget(self.actions_bar)
+        layout.addWidget(self.filters)
         layout.addWidget(splitter, 1)
         self._update_buttons()
 
@@ -180,8 +98,7 @@ class AuditView(QWidget):
     def open_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a data set folder")
         if folder:
-            self.open_dataset(folder, None if self.layout_combo.currentText() == AUTO_LAYOUT
-                              else self.layout_combo.currentText())
+            self.open_dataset(folder, self.actions_bar.layout_choice)
 
     def open_dataset(self, root, layout: str | None = None) -> bool:
         """Read the data set (original labels) and its saved edits; False (shown inline) on error."""
@@ -216,16 +133,8 @@ class AuditView(QWidget):
         return True
 
     def _fill_label_combos(self, labels: list[str]) -> None:
-        for combo in (self.label_filter, self.label_picker):
-            combo.blockSignals(True)
-            combo.clear()
-        self.label_filter.addItem(ALL_LABELS)
-        self.label_filter.addItems(labels)
-        for i, label in enumerate(labels):
-            shortcut = f"{i + 1}  " if i < 9 else ""
-            self.label_picker.addItem(f"{shortcut}{label}", label)
-        for combo in (self.label_filter, self.label_picker):
-            combo.blockSignals(False)
+        self.filters.set_labels(labels)
+        self.side.set_labels(labels)
         self._on_filters_changed()
 
     def current_manifest(self) -> Manifest | None:
@@ -294,28 +203,14 @@ class AuditView(QWidget):
         return super().eventFilter(watched, event)
 
     def _key_action(self, event):
-        key, mods = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
-        if mods == ctrl and key == Qt.Key.Key_Z:
-            return self.undo
-        if (mods == ctrl | shift and key == Qt.Key.Key_Z) or (mods == ctrl and key == Qt.Key.Key_Y):
-            return self.redo
-        if mods == Qt.KeyboardModifier.NoModifier:
-            if key == Qt.Key.Key_Space:
-                return self.player.toggle
-            if key == Qt.Key.Key_Escape:
-                return self.player.stop
-            if key == Qt.Key.Key_F:
-                return lambda: self.toggle_flag_current(DOUBTFUL)
-            if key == Qt.Key.Key_R:
-                return lambda: self.toggle_flag_current(REVIEWED)
-            if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
-                n = key - Qt.Key.Key_1
-                return (lambda: self.relabel_current(self.model.labels[n])) if n < len(self.model.labels) else None
-        if mods == shift and Qt.Key.Key_A <= key <= Qt.Key.Key_Z:
-            letter = chr(ord("a") + key - Qt.Key.Key_A)
-            return lambda: self.relabel_by_letter(letter)
-        return None
+        command = command_for(event.key(), event.modifiers(), self.model.labels)
+        if command is None:
+            return None
+        name, *args = command
+        actions = {"play": self.player.toggle, "stop": self.player.stop, "undo": self.undo, "redo": self.redo,
+                   "toggle_flag": self.toggle_flag_current, "relabel": self.relabel_current,
+                   "relabel_letter": self.relabel_by_letter}
+        return lambda: actions[name](*args)
 
     # ---- edits (view -> model) ----------------------------------------------------------------
     def _edit(self, fn, *args) -> None:
@@ -332,20 +227,15 @@ class AuditView(QWidget):
 
     def relabel_by_letter(self, letter: str) -> None:
         row = self.current_row()
-        matches = [label for label in self.model.labels if label[:1].lower() == letter]
-        if row is None or not matches:
-            return
-        current = self.model.label(row)
-        nxt = matches[(matches.index(current) + 1) % len(matches)] if current in matches else matches[0]
-        self.relabel_current(nxt)
+        label = next_label_for_letter(letter, self.model.labels, None if row is None else self.model.label(row))
+        if label is not None:
+            self.relabel_current(label)
 
     def toggle_flag_current(self, flag: str = DOUBTFUL) -> None:
         self._edit(self.edits.toggle_flag if self.edits else None, flag)
 
-    def _on_label_picked(self, index: int) -> None:
-        label = self.label_picker.itemData(index)
-        if label:
-            self.relabel_current(label)
+    def _on_label_picked(self, label: str) -> None:
+        self.relabel_current(label)
         self.table.setFocus()
 
     def undo(self) -> None:
@@ -374,63 +264,46 @@ class AuditView(QWidget):
         self.edited.emit(change)
 
     def _update_counts(self) -> None:
-        counts = self.model.class_counts()
-        shown = self.proxy.rowCount()
-        text = " · ".join(f"{label} {n}" for label, n in counts.items())
-        self.counts_label.setText(f"{shown} of {len(self.model.rows)} shown — {text}")
+        self.filters.show_counts(self.model.class_counts(), self.proxy.rowCount(), len(self.model.rows))
 
     def _update_side(self) -> None:
         row = self.current_row()
         if row is None:
-            self.clip_label.setText("No clip selected")
-            self.prediction_label.clear()
+            self.side.show_clip(None)
             return
-        clip = self.model.rows[row]
-        label = self.model.label(row)
-        flags = ", ".join(self.model.clip_flags(row)) or "none"
-        was = f" (was {clip.original_label})" if label != clip.original_label else ""
-        self.clip_label.setText(f"<b>{clip.key}</b><br>label <b>{label}</b>{was} · group {clip.group} · "
-                                f"flags: {flags}")
-        self.label_picker.blockSignals(True)
-        self.label_picker.setCurrentIndex(max(0, self.label_picker.findData(label)))
-        self.label_picker.blockSignals(False)
-        pred = self.model.predicted(row)
-        s = self.model.suspicion.get(clip.key)
-        self.prediction_label.setText(
-            "" if pred is None else
+        clip, label = self.model.rows[row], self.model.label(row)
+        pred, s = self.model.predicted(row), self.model.suspicion.get(clip.key)
+        verdict = "" if pred is None else (
             f"Suspect #{s.rank}{' — likely label issue' if s.is_issue else ''}: the model says "
             f"<b>{pred[0]}</b> ({pred[1]:.0%}); {label} gets {pred[2]:.0%}")
+        self.side.show_clip(clip.key, label, clip.original_label, clip.group, self.model.clip_flags(row), verdict)
 
     def _update_buttons(self) -> None:
         has_data = self.base is not None
         running = self.worker is not None and self.worker.isRunning()
-        self.rank_button.setEnabled(has_data and not running)
-        self.cancel_button.setEnabled(running)
-        self.export_button.setEnabled(has_data)
-        self.undo_button.setEnabled(bool(self.edits and self.edits.can_undo))
-        self.redo_button.setEnabled(bool(self.edits and self.edits.can_redo))
+        self.actions_bar.rank_button.setEnabled(has_data and not running)
+        self.actions_bar.cancel_button.setEnabled(running)
+        self.actions_bar.export_button.setEnabled(has_data)
+        self.actions_bar.undo_button.setEnabled(bool(self.edits and self.edits.can_undo))
+        self.actions_bar.redo_button.setEnabled(bool(self.edits and self.edits.can_redo))
 
     def _on_filters_changed(self, *_args) -> None:
-        label = self.label_filter.currentText()
-        self.proxy.set_filters(label=None if label in ("", ALL_LABELS) else label,
-                               text=self.text_filter.text(), show=self.show_filter.currentText())
+        self.proxy.set_filters(**self.filters.values())
         self._update_counts()
 
     def _show_error(self, message: str) -> None:
-        self.message_label.setStyleSheet("color: #f85149;")
-        self.message_label.setText(message)
+        self.side.show_error(message)
         self.failed.emit(message)
 
     def _show_notice(self, message: str) -> None:
-        self.message_label.setStyleSheet("color: #d29922;")
-        self.message_label.setText(message)
+        self.side.show_notice(message)
         self.status_message.emit(message)
 
     # ---- ranking ------------------------------------------------------------------------------
     def choose_model(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Score with a model", "", "ONNX models (*.onnx)")
         self.model_path = path or None
-        self.model_button.setText(f"Model: {Path(path).name}" if path else "Use model…")
+        self.actions_bar.model_button.setText(f"Model: {Path(path).name}" if path else "Use model…")
 
     def rank_suspects(self, model_path: str | None = None) -> AuditWorker | None:
         manifest = self.current_manifest()
@@ -462,14 +335,7 @@ class AuditView(QWidget):
         self.progress.setVisible(False)
         self.result = result
         self._result_index = {key: i for i, key in enumerate(result.keys)}
-        ranks = result.rank_of()
-        columns = [result.class_names.index(label) if label in result.class_names else None
-                   for label in self.model.labels]
-        suspicion = {}
-        for i, key in enumerate(result.keys):
-            probs = np.array([result.pred_probs[i, c] if c is not None else 0.0 for c in columns])
-            suspicion[key] = Suspicion(int(ranks[i]), probs, bool(result.is_issue[i]))
-        self.model.set_suspicion(suspicion)
+        self.model.set_suspicion(suspicion_from_result(result, self.model.labels))
         self.proxy.sort(COL["Rank"], Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().setSortIndicator(COL["Rank"], Qt.SortOrder.AscendingOrder)
         self.source_label.setText(f"{int(result.is_issue.sum())} likely label issues · {result.source}")

@@ -224,3 +224,31 @@ class ClipFilterProxy(QSortFilterProxyModel):
         if self.show == SHOW_UNREVIEWED:
             return REVIEWED not in model.clip_flags(row)
         return True
+
+
+def suspicion_from_result(result, labels: list[str]) -> dict[str, Suspicion]:
+    """Per clip key: rank, out-of-fold probabilities in ``labels`` order, cleanlab's verdict."""
+    ranks = result.rank_of()
+    columns = [result.class_names.index(label) if label in result.class_names else None for label in labels]
+    out = {}
+    for i, key in enumerate(result.keys):
+        probs = np.array([result.pred_probs[i, c] if c is not None else 0.0 for c in columns])
+        out[key] = Suspicion(int(ranks[i]), probs, bool(result.is_issue[i]))
+    return out
+
+
+def make_table(proxy: ClipFilterProxy):
+    """A read-only, single-row-selection, sortable table over ``proxy``."""
+    from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
+    table = QTableView()
+    table.setModel(proxy)
+    table.setSortingEnabled(True)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table

@@ -143,3 +143,30 @@ def test_the_view_paints_a_clip(qtbot, view, emodb):
     image = view.grab().toImage()
     assert image.width() > 0
     assert np.isfinite(view.clip_panel.audio.samples).all()
+
+
+def test_key_map_is_complete_and_letters_cycle():
+    from gui.audit.keys import command_for, next_label_for_letter
+
+    labels = ["anger", "boredom", "disgust", "fear"]
+    none, shift, ctrl = Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier, Qt.KeyboardModifier.ControlModifier
+    assert command_for(Qt.Key.Key_3, none, labels) == ("relabel", "disgust")
+    assert command_for(Qt.Key.Key_3, Qt.KeyboardModifier.KeypadModifier, labels) == ("relabel", "disgust")
+    assert command_for(Qt.Key.Key_9, none, labels) is None
+    assert command_for(Qt.Key.Key_F, none, labels) == ("toggle_flag", "doubtful")
+    assert command_for(Qt.Key.Key_F, shift, labels) == ("relabel_letter", "f")
+    assert command_for(Qt.Key.Key_R, none, labels) == ("toggle_flag", "reviewed")
+    assert command_for(Qt.Key.Key_Y, ctrl, labels) == ("redo",)
+    assert command_for(Qt.Key.Key_Down, none, labels) is None  # the table moves
+    cats = ["cat", "cow", "crow", "dog"]
+    assert next_label_for_letter("c", cats, "dog") == "cat"
+    assert next_label_for_letter("c", cats, "cat") == "cow"
+    assert next_label_for_letter("c", cats, "crow") == "cat"
+    assert next_label_for_letter("x", cats, "cat") is None
+
+
+def test_the_main_window_hosts_the_audit_tab(main_window):
+    from gui.audit_view import AuditView
+
+    tabs = main_window.tabs
+    assert any(isinstance(tabs.widget(i), AuditView) for i in range(tabs.count()))
