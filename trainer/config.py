@@ -40,6 +40,7 @@ class TrainConfig:
     mixup_alpha: float = 0.2
     spec_augment: bool = True
     patience: int = 8
+    min_epochs: int | None = None      # early stopping engages from here (default: half the epochs)
     sample_rate_hz: int | None = None
     clip_s: float | None = None
     n_mels: int = 64
@@ -87,7 +88,8 @@ class TrainConfig:
                    "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "sample_rate_hz": "sample_rate",
                    "clip_s": "clip_seconds", "n_mels": "n_mels", "input_size": "input_size",
                    "variants": "variants", "val_fraction": "val_fraction", "val_groups": "val_groups",
-                   "val_fold": "val_fold", "patience": "patience", "device": "device",
+                   "val_fold": "val_fold", "patience": "patience", "min_epochs": "min_epochs",
+                   "device": "device",
                    "pretrained": "pretrained", "weights": "weights", "attn": "attn", "workers": "workers",
                    "resume": "resume", "cache_dir": "cache_dir", "weight_decay": "weight_decay",
                    "label_smoothing": "label_smoothing", "mixup_alpha": "mixup", "n_fft": "n_fft",

@@ -114,7 +114,8 @@ class _Run:
         def progress(step, total, message):
             self.emit("cache", step, total, message)
         kwargs = {"frontend_config": c.frontend(), "variants": c.variants, "out_dir": c.cache_root(),
-                  "workers": c.workers, "seed": c.split_seed, "on_progress": progress, "cancel": self.cancel}
+                  "workers": c.workers, "seed": c.split_seed, "on_progress": progress, "cancel": self.cancel,
+                  "device": str(self.device)}  # the frontend runs on the GPU when there is one
         if self.ctx.is_main:
             self.cache = FeatureCache.build(self.manifest, **kwargs)
         distributed.barrier(self.ctx)
@@ -156,6 +157,7 @@ class _Run:
         loop = LoopConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
                           warmup_epochs=c.warmup_epochs, label_smoothing=c.label_smoothing,
                           mixup_alpha=c.mixup_alpha, spec_augment=c.spec_augment, patience=c.patience,
+                          min_epochs=c.min_epochs,
                           loader_workers=c.loader_workers)
         trainer = Trainer(self.build_model(), self.cache.dataset(self.train_items),
                           self.cache.dataset(self.val_items), loop, seed=seed, device=self.device,

@@ -40,6 +40,11 @@ class LoopConfig:
     mixup_alpha: float = 0.2
     spec_augment: bool = True
     patience: int = 8
+    # Early stopping engages only from this epoch on (default: half the epochs). On small data
+    # sets an epoch is a handful of steps, BatchNorm's running statistics still lag and the
+    # validation loss often rises before it falls; the best checkpoint guards against
+    # overfitting anyway, so stopping too soon is the costlier mistake.
+    min_epochs: int | None = None
     loader_workers: int = 0
     amp: bool = True
 
@@ -197,7 +202,7 @@ class Trainer:
                                            "val_loss": record["val_loss"]})
                 else:
                     best["bad_epochs"] += 1
-                stop = broadcast_flag(self.ctx, best["bad_epochs"] >= self.config.patience, self.device)
+                stop = broadcast_flag(self.ctx, self._should_stop(epoch, best["bad_epochs"]), self.device)
                 best["stopped"] = stop
                 self._save("last.pt", self._state(epoch, best, history))
                 self._log(writer, record)
@@ -207,6 +212,10 @@ class Trainer:
                 writer.close()
         return FitResult(best_epoch=int(best["epoch"]), best_val_loss=float(best["val_loss"]), history=history,
                          stopped_early=bool(best.get("stopped")) and len(history) < self.config.epochs)
+
+    def _should_stop(self, epoch: int, bad_epochs: int) -> bool:
+        min_epochs = self.config.epochs // 2 if self.config.min_epochs is None else self.config.min_epochs
+        return bad_epochs >= self.config.patience and epoch >= min_epochs
 
     def _run_epoch(self, epoch: int) -> dict[str, float]:
         torch.manual_seed(epoch_seed(self.seed, epoch) + self.ctx.rank)  # dropout and friends

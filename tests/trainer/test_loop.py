@@ -1,0 +1,70 @@
+"""The training loop's schedule, early stopping, device choice and checkpoint format."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from trainer.loop import LoopConfig, Trainer, choose_device, load_state
+
+
+class Blobs(Dataset):
+    """Two classes of [1, 4, 6] 'log-mels' around different means."""
+
+    def __init__(self, n: int, seed: int):
+        g = torch.Generator().manual_seed(seed)
+        self.y = torch.arange(n) % 2
+        self.x = torch.randn(n, 1, 4, 6, generator=g) + self.y.view(-1, 1, 1, 1) * 2.0
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.x[i], int(self.y[i]), i
+
+
+def make_trainer(tmp_path, **kw) -> Trainer:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(24, 2))
+    model.num_classes = 2
+    config = LoopConfig(**{"epochs": 10, "batch_size": 8, "spec_augment": False, "mixup_alpha": 0.0, **kw})
+    return Trainer(model, Blobs(32, 0), Blobs(16, 1), config, seed=0, device=torch.device("cpu"),
+                   checkpoint_dir=tmp_path / "ckpt")
+
+
+def test_it_learns_and_saves_loadable_checkpoints(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=6, lr=0.05)
+    fit = trainer.fit()
+    assert fit.history[-1]["val_acc"] >= 0.75            # chance is 0.5
+    assert fit.history[-1]["train_loss"] < fit.history[0]["train_loss"]
+    state = load_state(tmp_path / "ckpt" / "last.pt")
+    assert state["epoch"] == 6 and set(state) >= {"model", "optimizer", "scheduler", "scaler", "history"}
+    assert load_state(tmp_path / "ckpt" / "best.pt")["epoch"] == fit.best_epoch
+
+
+@pytest.mark.parametrize("min_epochs, stops_at", [(0, 3), (6, 6)])
+def test_early_stopping_on_a_flat_validation_loss(tmp_path, min_epochs, stops_at):
+    trainer = make_trainer(tmp_path, lr=0.0, patience=2, min_epochs=min_epochs)   # nothing improves
+    fit = trainer.fit()
+    assert len(fit.history) == stops_at and fit.stopped_early and fit.best_epoch == 1
+
+
+def test_warm_up_then_cosine_decay(tmp_path):
+    trainer = make_trainer(tmp_path, epochs=4, warmup_epochs=1.0)
+    steps = trainer.steps_per_epoch * 4
+    factors = [trainer._lr_factor(s) for s in range(steps)]
+    peak = factors.index(max(factors))
+    assert factors[0] < factors[peak] == pytest.approx(1.0, abs=0.05)
+    assert all(a <= b for a, b in zip(factors[:peak], factors[1 : peak + 1], strict=True))
+    assert all(a >= b for a, b in zip(factors[peak:], factors[peak + 1 :], strict=False))
+    assert factors[-1] < 0.2
+
+
+def test_device_choice():
+    assert choose_device("cpu").type == "cpu"
+    assert choose_device("auto").type in ("cuda", "mps", "cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA"):
+            choose_device("cuda")
