@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -205,7 +206,6 @@ while True:
 
 def test_sigkill_while_settings_are_saved(tmp_path):
     """Settings go through QSettings (which writes via QSaveFile): a kill never leaves half an INI."""
-    import subprocess
     import sys
 
     pytest.importorskip("PySide6")
@@ -234,3 +234,18 @@ def test_sigkill_while_settings_are_saved(tmp_path):
     assert last > 0, "no save completed before the kills"
     # QSaveFile may leave its temporary (earmark.ini.XXXXXX) after a kill; the INI itself is whole
     assert all(p.name.startswith("earmark.ini") for p in tmp_path.iterdir())
+
+
+def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path):
+    """What a SIGKILLed writer leaves (``.name.<pid>.<random>.tmp``) goes at the next save of that file."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    target = tmp_path / "labels.json"
+    stale = tmp_path / f".labels.json.{dead.pid}.abc123.tmp"
+    live = tmp_path / f".labels.json.{os.getppid()}.def456.tmp"  # a running process: maybe mid-save
+    other = tmp_path / f".other.json.{dead.pid}.ghi789.tmp"  # another file's: not ours to touch
+    for path in (stale, live, other):
+        path.write_text("half")
+    atomic_write_json(target, {"ok": True})
+    assert not stale.exists() and live.exists() and other.exists()
+    assert json.loads(target.read_text()) == {"ok": True}
