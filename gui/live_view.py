@@ -41,6 +41,9 @@ from gui.workers.live_worker import LiveWorker
 
 DISPLAY_S = 6.0
 FALLBACK_RATE_HZ = 16000
+RING_S = 20.0                      # the ring buffer holds this much audio
+NO_DEVICE = "No input device found"
+RATE_ROLE = Qt.ItemDataRole.UserRole + 1
 SourceFactory = Callable[[RingBuffer, int], object]
 
 
@@ -174,8 +177,9 @@ class LiveView(QWidget):
             devices = []
         for device in devices:
             self.device_combo.addItem(str(device), device.index)
+            self.device_combo.setItemData(self.device_combo.count() - 1, device.default_sample_rate_hz, RATE_ROLE)
         if not devices:
-            self.device_combo.addItem("No input device found", None)
+            self.device_combo.addItem(NO_DEVICE, None)
         saved = self.settings.get("live/device")
         index = self.device_combo.findText(saved) if saved else -1
         default = next((i for i, d in enumerate(devices) if d.is_default), 0)
@@ -194,10 +198,13 @@ class LiveView(QWidget):
             return True
         classifier = self.catalog.classifier
         rate = int(sample_rate_hz or (classifier.meta.sample_rate_hz if classifier else FALLBACK_RATE_HZ))
-        ring = RingBuffer(int(rate * max(20.0, 3 * DISPLAY_S)))
         try:
-            source = source_factory(ring, rate) if source_factory else self._open_mic(ring, rate)
-            source.start()
+            if source_factory is not None:
+                ring = RingBuffer(int(rate * RING_S))
+                source = source_factory(ring, rate)
+                source.start()
+            else:
+                ring, source, rate = self._start_mic(rate)
         except AudioDeviceError as exc:
             self._show_error(str(exc))
             self.failed.emit(str(exc))
@@ -216,12 +223,25 @@ class LiveView(QWidget):
         self.started.emit()
         return True
 
-    def _open_mic(self, ring: RingBuffer, rate: int) -> MicSource:
+    def _start_mic(self, rate: int) -> tuple[RingBuffer, MicSource, int]:
+        """Open the chosen device at the model's rate, else at the device's own (then resample)."""
         device = self.device_combo.currentData()
-        if device is None and self.device_combo.currentText() == "No input device found":
+        if device is None and self.device_combo.currentText() == NO_DEVICE:
             raise AudioDeviceError("No microphone found. Connect an input device, press ↻, then Start.")
         self.settings.set("live/device", self.device_combo.currentText())
-        return MicSource(ring, rate, device=device)
+        own_rate = self.device_combo.currentData(RATE_ROLE)
+        rates = [rate] + ([int(own_rate)] if own_rate and int(own_rate) != rate else [])
+        first_error = None
+        for candidate in rates:
+            ring = RingBuffer(int(candidate * RING_S))
+            source = MicSource(ring, candidate, device=device)
+            try:
+                source.start()
+            except AudioDeviceError as exc:
+                first_error = first_error or exc
+                continue
+            return ring, source, candidate
+        raise first_error  # type: ignore[misc]
 
     def _make_stream(self, classifier) -> StreamingClassifier | None:
         if classifier is None:

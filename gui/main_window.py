@@ -7,7 +7,15 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QWidget,
+)
 
 from engine.catalog import ModelCatalog
 from engine.model import bundled_model_dir, user_model_dir
@@ -114,6 +122,7 @@ class MainWindow(QMainWindow):
         models = bar.addMenu("&Model")
         self._action(models, "&Reload models", self.catalog.refresh, "F5")
         self._action(models, "&Add model file…", self.models_panel._on_add_clicked)
+        self._action(models, "Choose the &user model folder…", self._on_choose_user_folder)
         models.addSeparator()
         self._action(models, "&Train a new model…", self.open_training_wizard, "Ctrl+T")
         self._action(models, "Open a &past run…", self.open_past_run)
@@ -149,6 +158,19 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Train a new model",
                                     f"Training needs the optional training packages ({exc}). "
                                     "Install them with <code>pip install earmark[train]</code>.")
+
+    def _on_choose_user_folder(self) -> None:
+        current = self.settings.get("models/user_folder") or str(user_model_dir())
+        folder = QFileDialog.getExistingDirectory(self, "Folder with your models", current)
+        if folder:
+            self.set_user_folder(folder)
+
+    def set_user_folder(self, folder: str | Path) -> None:
+        """Look for models in ``folder`` (besides models_onnx/) from now on, and remember it."""
+        self.settings.set("models/user_folder", str(folder))
+        self.catalog.folders = [(k, f) for k, f in self.catalog.folders if k != "user"] + [("user", Path(folder))]
+        self.catalog.refresh()
+        self.show_status(f"Models: {len(self.catalog.entries)} found; your folder is {folder}")
 
     def open_past_run(self) -> None:
         try:

@@ -11,6 +11,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -44,7 +45,11 @@ class ModelsPanel(QWidget):
         buttons = QHBoxLayout()
         for button in (self.use_button, add, reload_button):
             buttons.addWidget(button)
+        self.folders_label = QLabel()
+        self.folders_label.setWordWrap(True)
+        self.folders_label.setStyleSheet("color: #8b949e;")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.folders_label)
         layout.addWidget(self.list, 2)
         layout.addLayout(buttons)
         layout.addWidget(self.details, 3)
@@ -60,6 +65,8 @@ class ModelsPanel(QWidget):
         self._update_list()
 
     def _update_list(self) -> None:
+        self.folders_label.setText("Looking in " + "; ".join(
+            f"{kind}: {html.escape(str(folder))}" for kind, folder in self.catalog.folders))
         selected = self.selected_entry()
         self.list.blockSignals(True)
         self.list.clear()

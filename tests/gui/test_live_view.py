@@ -35,6 +35,7 @@ def test_live_labels_waveform_spectrogram_and_latency(qtbot, main_window):
     assert np.abs(wave).max() > 0.4
     assert view.meter.level_dbfs > -12
     assert len(view.frame_times_s) >= 1
+    assert view._display_reader.dropped_samples == 0 and view.source.overflow_count == 0  # nothing lost
     with qtbot.waitSignal(view.stopped, timeout=3000):
         view.start_button.click()
     assert not view.running and view.start_button.text() == "Start"

@@ -119,3 +119,15 @@ def test_audit_tab_is_there_when_the_audit_view_is_installed(main_window):
     tabs = [main_window.tabs.tabText(i) for i in range(main_window.tabs.count())]
     assert tabs[:2] == ["Live", "File"]
     assert ("Audit" in tabs) == (importlib.util.find_spec("gui.audit_view") is not None)
+
+
+def test_user_model_folder_can_be_chosen_and_is_remembered(qtbot, main_window, tmp_path, settings):
+    from tests.helpers_onnx import write_tone_model
+
+    folder = tmp_path / "my models"
+    write_tone_model(folder / "mine.onnx", tones_hz=(400, 800))
+    main_window.set_user_folder(folder)
+    names = [e.name for e in main_window.catalog.entries]
+    assert "mine" in names and "tones" in names
+    assert str(folder) in main_window.models_panel.folders_label.text()
+    assert settings.get("models/user_folder") == str(folder)
