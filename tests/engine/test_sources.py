@@ -78,3 +78,48 @@ def test_callback_only_copies_and_counts_and_vanishing_is_reported():
     assert isinstance(errors[0], AudioDeviceError) and "disappeared" in str(errors[0])
     with pytest.raises(AudioDeviceError):
         mic.check()
+
+
+_CAPTURE = """
+import sys, time
+import numpy as np
+from engine.ringbuffer import RingBuffer
+from engine.sources import MicSource, list_input_devices
+ring = RingBuffer(4_000_000)
+mic = MicSource(ring, 16000)
+mic.start()
+end = time.monotonic() + 10
+while ring.total_written < 32000 and time.monotonic() < end:
+    time.sleep(0.0005)
+mic.stop()
+np.save(sys.argv[1], np.array(ring.window(32000, 32000)))
+print([d.name for d in list_input_devices()], mic.block_count, mic.overflow_count)
+"""
+
+
+def test_mic_source_captures_the_virtual_microphone_sample_for_sample(tmp_path):
+    """The real PortAudio path (ALSA file plugin): the callback's copies are bit-exact."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    try:
+        import_sounddevice()
+    except AudioDeviceError:
+        pytest.skip("needs the PortAudio library")
+    from tests.gui.test_virtual_mic import ASOUNDRC
+
+    raw = tmp_path / "mic.raw"
+    audio = sine(440, 2.0)
+    audio.astype("<f4").tofile(raw)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".asoundrc").write_text(ASOUNDRC.replace("@RAW_PCM_PATH@", str(raw)))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(root)}
+    env.pop("ALSA_CONFIG_PATH", None)
+    done = subprocess.run([sys.executable, "-c", _CAPTURE, str(tmp_path / "got.npy")], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "default" in done.stdout
+    np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), audio)
