@@ -6,12 +6,15 @@ to skip it.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soundfile as sf
 
 from tests.engine.onnx_fixtures import tone_model
 
@@ -56,6 +59,23 @@ def test_frozen_self_test_finds_the_bundled_model_and_passes(frozen_app):
     assert f"bundled models: {frozen_app / '_internal' / 'models_onnx'} (1 found)" in result.stdout
     assert "tones.onnx on lappen_de.wav (1.82 s): " in result.stdout
     assert "self-test passed: 1 bundled model(s)" in result.stdout
+
+
+def test_frozen_classify_command_labels_files_and_names_a_missing_one(frozen_app, tmp_path):
+    model = frozen_app / "_internal" / "models_onnx" / "tones.onnx"
+    tone = tmp_path / "whistle.wav"
+    n = 16000
+    samples = 0.9 * np.sin(2 * np.pi * 3000.0 * np.arange(n) / 16000)
+    sf.write(tone, samples.astype(np.float32), 16000, subtype="PCM_16")
+    result = subprocess.run([str(frozen_app / "earmark"), "classify", "--json", str(model), str(tone),
+                             str(tmp_path / "missing.wav")], env=app_env(), capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1  # one file could not be classified
+    doc = json.loads(result.stdout)
+    assert doc["labels"] == ["hum", "whistle"]
+    first, second = doc["results"]
+    assert first["label"] == "whistle" and first["confidence"] > 0.9
+    assert "missing.wav" in second["error"]
 
 
 def test_frozen_app_has_no_training_stack_and_fits_the_size_budget(frozen_app):
