@@ -23,6 +23,7 @@ from engine.errors import EarmarkError
 from engine.manifest import EMODB_EMOTIONS, Manifest, read_manifest
 from gui.audit.bars import AuditActionBar, AuditFilterBar
 from gui.audit.keys import command_for, next_label_for_letter
+from gui.audit.saliency import saliency_job
 from gui.audit.side_panel import ClipSidePanel
 from gui.audit.table import COL, ClipFilterProxy, ClipRow, ClipTableModel, make_table, suspicion_from_result
 from gui.audit.worker import AuditWorker
@@ -51,6 +52,7 @@ class AuditView(QWidget):
         self._tasks: list[TaskWorker] = []
         self._unsubscribe = None
         self._result_index: dict[str, int] = {}
+        self.torch_model, self.torch_labels, self.saliency_caption = None, [], ""
         self.player = Player(self, use_device=use_audio_device)
         self.player.moved.connect(lambda s: self.clip_panel.move_cursor(s))
         self.player.noticed.connect(self._show_notice)
@@ -353,22 +355,23 @@ class AuditView(QWidget):
         self._show_notice("Ranking cancelled")
 
     # ---- why: saliency ------------------------------------------------------------------------
+    def set_torch_model(self, model, labels: list[str]) -> None:
+        """Explain clips with Grad-CAM of a torch ``WaveformModel`` (``.frontend`` + ``.classifier``)."""
+        self.torch_model, self.torch_labels = model, list(labels)
+        self._request_saliency()
+
+    def _saliency_job(self, key: str):
+        path = self.model.rows[self.model.row_of(key)].path
+        return saliency_job(key, path, torch_model=self.torch_model, torch_labels=self.torch_labels,
+                            result=self.result, result_index=self._result_index.get(key), max_s=MAX_CLIP_S)
+
     def _request_saliency(self) -> None:
         self.clip_panel.clear_saliency()
         key = self.current_key()
-        result = self.result
-        if (not self.saliency_check.isChecked() or key is None or result is None
-                or not result.fold_models or key not in self._result_index):
+        job = None if key is None or not self.saliency_check.isChecked() else self._saliency_job(key)
+        if job is None:
             return
-        index = self._result_index[key]
-
-        def compute():
-            from trainer.audit import HOP_S, explain, mel_centres_hz
-
-            _logmel, sal = explain(result, index)
-            return key, sal, mel_centres_hz(), HOP_S
-
-        worker = TaskWorker(compute, what="The saliency map", parent=self)
+        worker = TaskWorker(job, what="The saliency map", parent=self)
         worker.completed.connect(self._on_saliency_completed)
         worker.failed.connect(self._show_error)
         worker.finished.connect(lambda w=worker: self._tasks.remove(w) if w in self._tasks else None)
@@ -376,9 +379,11 @@ class AuditView(QWidget):
         worker.start()
 
     def _on_saliency_completed(self, payload) -> None:
-        key, sal, centres, hop_s = payload
+        key, sal, centres, hop_s, caption = payload
         if key == self.current_key() and self.saliency_check.isChecked():
             self.clip_panel.show_saliency(sal, centres, hop_s)
+            self.saliency_check.setToolTip(caption)
+            self.saliency_caption = caption
 
     # ---- export and shutdown ------------------------------------------------------------------
     def export_dialog(self) -> None:

@@ -13,7 +13,8 @@ would take many minutes — and the audit needs a model per fold. ``--model`` us
 ONNX model instead.
 
 This module does not import torch (the app's audit worker imports it lazily); only
-:func:`saliency` (Grad-CAM for a torch classifier) does, inside the function.
+:func:`saliency` (Grad-CAM for a torch classifier, in :mod:`trainer.audit_saliency`) does,
+inside the function.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from engine.audio import load_audio
 from engine.edits import clip_key
 from engine.errors import EarmarkError, ManifestError
 from engine.manifest import Manifest, read_manifest
+from trainer.audit_saliency import occlusion_saliency, saliency  # noqa: F401  (public here too)
 
 FEATURE_RATE_HZ = 16000
 N_FFT = 512
@@ -305,26 +307,6 @@ def run_audit(args) -> int:
 
 
 # ---- why: saliency ------------------------------------------------------------------------------
-def occlusion_saliency(score: Callable[[np.ndarray], np.ndarray], logmel: np.ndarray, *,
-                       patch_mels: int = 8, patch_frames: int = 10) -> np.ndarray:
-    """Drop of the target's score when each time-frequency patch is masked, in [0, 1], ``logmel``'s shape.
-
-    ``score`` maps a batch of log-mels ``[b, n_mels, frames]`` to the target's probability ``[b]``.
-    Works for any model (the on-the-spot one included); masked patches take the clip's floor value.
-    """
-    n_mels, n_frames = logmel.shape
-    floor = float(np.percentile(logmel, 5))
-    boxes = [(m, t) for m in range(0, n_mels, patch_mels) for t in range(0, n_frames, patch_frames)]
-    batch = np.repeat(logmel[None], len(boxes), axis=0)
-    for b, (m, t) in enumerate(boxes):
-        batch[b, m : m + patch_mels, t : t + patch_frames] = floor
-    drops = float(score(logmel[None])[0]) - score(batch)
-    out = np.zeros_like(logmel, dtype=np.float32)
-    for drop, (m, t) in zip(drops, boxes, strict=True):
-        out[m : m + patch_mels, t : t + patch_frames] = max(float(drop), 0.0)
-    return out / out.max() if out.max() > 0 else out
-
-
 def explain(result: AuditResult, index: int, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(log-mel, saliency) of clip ``index`` under the fold model that judged it (CV audits only)."""
     if not result.fold_models or result.fold_of is None:
@@ -343,43 +325,6 @@ def explain(result: AuditResult, index: int, target: int | None = None) -> tuple
         return model.predict_proba(x)[:, column]
 
     return logmel, occlusion_saliency(score, logmel)
-
-
-def saliency(model, logmel, target: int) -> np.ndarray:
-    """Grad-CAM of a torch classifier (input log-mel ``[n_mels, frames]`` or ``[1, 1, n_mels, frames]``).
-
-    Uses the last ``Conv2d``; a model without one gets input-gradient saliency. Returns a
-    ``[n_mels, frames]`` map in [0, 1].
-    """
-    import torch
-    import torch.nn.functional as F
-
-    x = torch.as_tensor(np.asarray(logmel), dtype=torch.float32)
-    shape = x.shape[-2:]
-    x = x.reshape(1, 1, *shape).clone().requires_grad_(True)
-    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
-    store: dict[str, torch.Tensor] = {}
-    hook = None
-    if convs:
-        hook = convs[-1].register_forward_hook(lambda _m, _i, out: store.__setitem__("act", out))
-    was_training = model.training
-    model.eval()
-    try:
-        logits = model(x)
-        if "act" in store:
-            act = store["act"]
-            grad, = torch.autograd.grad(logits[0, target], act)
-            cam = F.relu((grad.mean(dim=(2, 3), keepdim=True) * act).sum(dim=1, keepdim=True))
-            cam = F.interpolate(cam, size=tuple(shape), mode="bilinear", align_corners=False)[0, 0]
-        else:
-            grad, = torch.autograd.grad(logits[0, target], x)
-            cam = grad.abs()[0, 0]
-    finally:
-        if hook is not None:
-            hook.remove()
-        model.train(was_training)
-    cam = cam.detach().cpu().numpy().astype(np.float32)
-    return cam / cam.max() if cam.max() > 0 else cam
 
 
 def _check_cancel(cancel) -> None:

@@ -170,3 +170,20 @@ def test_the_main_window_hosts_the_audit_tab(main_window):
 
     tabs = main_window.tabs
     assert any(isinstance(tabs.widget(i), AuditView) for i in range(tabs.count()))
+
+
+def test_grad_cam_overlay_with_a_torch_model(qtbot, view, emodb):
+    torch = pytest.importorskip("torch")
+    from trainer.frontend import Classifier, LogMel, WaveformModel
+    from trainer.models import create_model
+
+    torch.manual_seed(0)
+    labels = ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]
+    model = WaveformModel(LogMel(8000, n_fft=256, n_mels=16),
+                          Classifier(create_model("cnn", num_classes=7), 1, (16, 32))).eval()
+    view.open_dataset(emodb, "emodb")
+    view.set_torch_model(model, labels)
+    qtbot.waitUntil(lambda: view.clip_panel.saliency_shown, timeout=30000)
+    assert view.saliency_caption.startswith("Grad-CAM for ")
+    image = view.clip_panel.overlay.image
+    assert image.shape[1] == view.clip_panel.freqs_hz.size and np.isfinite(image).all()
