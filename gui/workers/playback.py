@@ -26,7 +26,10 @@ class Player(QObject):
         self.samples = np.zeros(0, dtype=np.float32)
         self.sample_rate_hz = 16000
         self.use_device = use_device
-        self._frame = 0            # next sample to play (advanced by the audio thread)
+        self._frame = 0            # where playback (re)starts
+        self._device_frame = 0     # next sample the output device asks for (audio thread)
+        self.device_frames = 0     # frames the device has taken since load
+        self.device_name: str | None = None
         self._stream = None
         self._clock_start: tuple[float, int] | None = None
         self._timer = QTimer(self)
@@ -63,9 +66,11 @@ class Player(QObject):
             return
         if self._frame >= self.samples.size:
             self._frame = 0
+        self._device_frame = self._frame
         self._stream = self._open_stream() if self.use_device else None
-        if self._stream is None:
-            self._clock_start = (time.monotonic(), self._frame)
+        # The cursor follows the clock: a device buffers ahead of what is heard, and a
+        # device without a clock (ALSA's null) would otherwise swallow the clip at once.
+        self._clock_start = (time.monotonic(), self._frame)
         self._timer.start()
         self.started.emit()
 
@@ -75,6 +80,7 @@ class Player(QObject):
             stream = sd.OutputStream(samplerate=self.sample_rate_hz, channels=1, dtype="float32",
                                      callback=self._callback)
             stream.start()
+            self.device_name = str(sd.query_devices(stream.device)["name"])
             return stream
         except AudioDeviceError as exc:
             self.noticed.emit(f"{exc} Playing silently: the cursor still moves.")
@@ -83,11 +89,12 @@ class Player(QObject):
         return None
 
     def _callback(self, outdata, frames, time_info, status) -> None:
-        start = self._frame
+        start = self._device_frame
         chunk = self.samples[start:start + frames]
         outdata[: chunk.size, 0] = chunk
         outdata[chunk.size:, 0] = 0.0
-        self._frame = start + chunk.size
+        self._device_frame = start + chunk.size
+        self.device_frames += frames
 
     def _current_frame(self) -> int:
         if self._clock_start is not None:
