@@ -11,21 +11,22 @@
 # Installs PyInstaller into the Python it uses ($PYTHON, default .venv/bin/python) when missing,
 # prints the unpacked size and its biggest parts, then runs `earmark --self-test` headless.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+root=$(cd "$(dirname "$0")/.." && pwd)
 
-PYTHON=${PYTHON:-.venv/bin/python}
 PYINSTALLER_SPEC=${PYINSTALLER_SPEC:-"pyinstaller>=6.10,<7"}
-models=models_onnx dist=dist work=build/pyinstaller self_test=1
-while [ $# -gt 0 ]; do
+models=$root/models_onnx dist=$root/dist work=$root/build/pyinstaller self_test=1
+while [ $# -gt 0 ]; do  # paths given here are relative to where build.sh was started
   case "$1" in
-    --models) models=$2; shift 2 ;;
-    --dist) dist=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
+    --models) models=$(realpath -m "$2"); shift 2 ;;
+    --dist) dist=$(realpath -m "$2"); shift 2 ;;
+    --work) work=$(realpath -m "$2"); shift 2 ;;
     --no-self-test) self_test=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+PYTHON=${PYTHON:-$root/.venv/bin/python}
+cd "$root"
 
 if [ ! -x "$PYTHON" ]; then
   echo "build.sh: no Python at $PYTHON; run ./earmark once to make .venv, or set PYTHON" >&2
