@@ -41,13 +41,14 @@ class AuditView(QWidget):
     failed = Signal(str)
     status_message = Signal(str)
 
-    def __init__(self, parent=None, *, use_audio_device: bool = True, folds: int = 5, seed: int = 0) -> None:
+    def __init__(self, parent=None, *, use_audio_device: bool = True, autoplay: bool = True, folds: int = 5,
+                 seed: int = 0) -> None:
         super().__init__(parent)
         self.base: Manifest | None = None
         self.edits: LabelEdits | None = None
         self.result = None
         self.model_path: str | None = None
-        self.folds, self.seed = folds, seed
+        self.folds, self.seed, self._autoplay = folds, seed, autoplay
         self.worker: AuditWorker | None = None
         self._tasks: list[TaskWorker] = []
         self._unsubscribe = None
@@ -84,7 +85,8 @@ class AuditView(QWidget):
         self.side.saliency_toggled.connect(lambda _on: self._request_saliency())
         self.clip_panel, self.label_picker = self.side.clip_panel, self.side.label_picker
         self.prediction_label, self.message_label = self.side.prediction_label, self.side.message_label
-        self.saliency_check = self.side.saliency_check
+        self.saliency_check, self.autoplay_check = self.side.saliency_check, self.side.autoplay_check
+        self.autoplay_check.setChecked(self._autoplay)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.side)
@@ -190,6 +192,8 @@ class AuditView(QWidget):
             self.message_label.clear()
             self.clip_panel.show_audio(audio)
             self.player.load(audio.samples, audio.sample_rate_hz)
+            if self.autoplay_check.isChecked() and self.isVisible():
+                self.player.play()
             self._request_saliency()
         self._update_side()
 

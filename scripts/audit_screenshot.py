@@ -34,7 +34,7 @@ def main(argv=None) -> int:
 
     app = QApplication.instance() or QApplication([])
     pg.setConfigOptions(antialias=True)
-    view = AuditView(use_audio_device=False, folds=5, seed=0)
+    view = AuditView(use_audio_device=False, autoplay=False, folds=5, seed=0)
     view.resize(1600, 900)
     view.setWindowTitle("Earmark — Audit")
     if not view.open_dataset(args.data, args.layout):

@@ -29,6 +29,8 @@ class ClipSidePanel(QWidget):
         self.saliency_check = QCheckBox("Show where the model looked (saliency)")
         self.saliency_check.setChecked(True)
         self.saliency_check.toggled.connect(self.saliency_toggled)
+        self.autoplay_check = QCheckBox("Play on select")
+        self.autoplay_check.setToolTip("Play each clip as it is selected (Space plays/stops)")
         self.message_label = QLabel()
         self.message_label.setWordWrap(True)
         keys = QLabel(KEYS_HELP)
@@ -41,7 +43,13 @@ class ClipSidePanel(QWidget):
         layout.addWidget(self.clip_panel, 1)
         layout.addWidget(self.clip_label)
         layout.addLayout(picker_row)
-        for widget in (self.prediction_label, self.saliency_check, self.message_label, keys):
+        checks = QHBoxLayout()
+        checks.addWidget(self.saliency_check)
+        checks.addWidget(self.autoplay_check)
+        checks.addStretch(1)
+        layout.addWidget(self.prediction_label)
+        layout.addLayout(checks)
+        for widget in (self.message_label, keys):
             layout.addWidget(widget)
 
     def set_labels(self, labels: list[str]) -> None:

@@ -27,7 +27,7 @@ def emodb(tmp_path, write_wav):
 def view(qtbot):
     from gui.audit_view import AuditView
 
-    widget = AuditView(use_audio_device=False, folds=2)
+    widget = AuditView(use_audio_device=False, autoplay=False, folds=2)
     qtbot.addWidget(widget)
     widget.resize(1200, 700)
     widget.show()
@@ -87,6 +87,10 @@ def test_space_plays_and_the_picker_relabels(qtbot, view, emodb):
     assert view.player.playing  # no sound card here: plays silently on a clock, cursor moves
     qtbot.keyClick(view.table, Qt.Key.Key_Space)
     assert not view.player.playing
+    view.autoplay_check.setChecked(True)
+    qtbot.keyClick(view.table, Qt.Key.Key_Down)
+    assert view.player.playing  # selecting a clip plays it
+    qtbot.keyClick(view.table, Qt.Key.Key_Up)
     view.label_picker.activated.emit(view.label_picker.findData("fear"))
     assert view.edits.label_of("wav/03a01Wa.wav") == "fear"
     assert view.label_picker.currentData() == "fear"
