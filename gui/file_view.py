@@ -84,6 +84,7 @@ class FileView(QWidget):
         self.audio: Audio | None = None
         self.predictions: FilePredictions | None = None
         self._workers: list[TaskWorker] = []
+        self._latest: dict[str, TaskWorker] = {}   # the newest load / classify task; older ones are stale
         self.player = Player(self, use_device=use_audio_device)
         self.player.moved.connect(self._on_player_moved)
         self.player.started.connect(lambda: self.play_button.setText("Pause"))
@@ -170,10 +171,11 @@ class FileView(QWidget):
         path = Path(path)
         self.settings.set("file/last_dir", str(path.parent))
         self.status_message.emit(f"Opening {path.name}…")
-        self._run(lambda: _load(path), self._on_load_completed, f"Opening {path.name}")
+        self._run("load", lambda: _load(path), self._on_load_completed, f"Opening {path.name}")
 
-    def _run(self, fn, on_completed, what: str) -> TaskWorker:
+    def _run(self, kind: str, fn, on_completed, what: str) -> TaskWorker:
         worker = TaskWorker(fn, what=what, parent=self)
+        self._latest[kind] = worker
         worker.completed.connect(on_completed)
         worker.failed.connect(self._on_task_failed)
         worker.finished.connect(lambda: self._forget(worker))
@@ -186,12 +188,23 @@ class FileView(QWidget):
             self._workers.remove(worker)
             worker.deleteLater()
 
+    def _is_stale(self, kind: str) -> bool:
+        sender = self.sender()
+        return sender is not None and sender is not self._latest.get(kind)
+
     def _on_task_failed(self, message: str) -> None:
+        if self.sender() not in self._latest.values():
+            return  # a stale task
+        self._show_failure(message)
+
+    def _show_failure(self, message: str) -> None:
         self.error_label.setText(message)
         self.status_message.emit(message)
         self.failed.emit(message)
 
     def _on_load_completed(self, loaded) -> None:
+        if self._is_stale("load"):
+            return  # another file was opened since
         audio, spec = loaded
         self.audio, self.predictions = audio, None
         self.error_label.clear()
@@ -218,10 +231,12 @@ class FileView(QWidget):
         hop_s = self.settings.get("file/hop_s")
         name = self.catalog.current.name
         self.bars.set_message("Classifying…")
-        self._run(lambda: _predict(classifier, name, audio, hop_s), self._on_classify_completed,
+        self._run("classify", lambda: _predict(classifier, name, audio, hop_s), self._on_classify_completed,
                   f"Classifying {audio.path.name if audio.path else 'the clip'}")
 
     def _on_classify_completed(self, predictions: FilePredictions) -> None:
+        if self._is_stale("classify"):
+            return  # the model or the file changed since
         self.predictions = predictions
         self.bars.set_items(predictions.top(5))
         self.timeline.show_windows(predictions.starts_s, predictions.window_probs, predictions.labels,
@@ -251,7 +266,7 @@ class FileView(QWidget):
         try:
             atomic_write_text(path, self.predictions.to_csv())
         except SaveError as exc:
-            self._on_task_failed(str(exc))
+            self._show_failure(str(exc))
             return False
         self.status_message.emit(f"Exported {len(self.predictions.starts_s)} windows to {path}")
         return True

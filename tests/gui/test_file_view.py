@@ -111,3 +111,21 @@ def test_a_corrupt_file_says_so_and_the_app_keeps_running(qtbot, main_window, tm
     assert "broken.wav" in main_window.statusBar().currentMessage()
     _open(qtbot, main_window, two_tone_wav)  # and it still works
     assert view.error_label.text() == ""
+
+
+def test_a_slow_older_file_never_replaces_the_newer_one(qtbot, main_window, write_wav, two_tone_wav):
+    view = main_window.file_view
+    other = write_wav("other.wav", np.zeros(1600, dtype=np.float32) + 0.1)
+    view.open_file(two_tone_wav)
+    with qtbot.waitSignal(view.loaded, timeout=10000) as blocker:
+        view.open_file(other)  # opened second: only this one may be shown
+    qtbot.waitUntil(lambda: not view._workers, timeout=10000)  # the older task has finished too
+    assert blocker.args[0].path == other and view.audio.path == other
+
+
+def test_export_failure_is_shown(qtbot, main_window, two_tone_wav, tmp_path):
+    view, _ = _open(qtbot, main_window, two_tone_wav)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert not view.export_csv(blocker / "sub" / "out.csv")
+    assert "out.csv" in view.error_label.text()
