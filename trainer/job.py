@@ -251,7 +251,9 @@ def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = lambda
         job.split()
         job.build_cache()
         job.train_all()
-        return job.finish()
+        result = job.finish()
+        distributed.barrier(job.ctx)  # other ranks wait while rank 0 exports and writes
+        return result
     finally:
         distributed.teardown(job.ctx)
 

@@ -178,8 +178,12 @@ class Trainer:
         state = load_state(path)
         if state.get("seed") != self.seed:
             raise ValueError(f"{path}: the checkpoint is from seed {state.get('seed')}, not {self.seed}")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise ValueError(f"{path}: cannot resume from this checkpoint; it was made with another "
+                             f"model or settings ({str(exc).splitlines()[0]}). Remove it or drop --resume.") from exc
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         return int(state["epoch"]), dict(state["best"]), list(state["history"])

@@ -78,3 +78,11 @@ def test_device_choice():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA"):
             choose_device("cuda")
+
+
+def test_resume_from_another_models_checkpoint_is_a_clear_error(tmp_path):
+    make_trainer(tmp_path, epochs=1).fit()
+    other = make_trainer(tmp_path, epochs=2)
+    other.model = nn.Sequential(nn.Flatten(), nn.Linear(24, 8), nn.Linear(8, 2))
+    with pytest.raises(ValueError, match="cannot resume"):
+        other.fit(resume=True)
