@@ -182,7 +182,7 @@ class _Run:
         last = [0.0]
         def report(epoch: int, step: int, total: int, loss: float) -> None:
             now = time.monotonic()
-            if now - last[0] < 0.5 and step < total:
+            if now - last[0] < 0.5 and 1 < step < total:  # first and last steps always
                 return
             last[0] = now
             done = index * self.config.epochs * total + (epoch - 1) * total + step
