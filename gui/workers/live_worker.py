@@ -30,19 +30,22 @@ class LiveWorker(QThread):
         self.source = source
         self._stream = stream
         self._pending_stream: list[StreamingClassifier | None] = []
+        self._pending_lock = threading.Lock()   # a switch must never land between pop() and clear()
         self._cancel = threading.Event()
         self.poll_s = poll_s
 
     def set_stream(self, stream: StreamingClassifier | None) -> None:
         """Switch models while running; takes effect before the next window."""
-        self._pending_stream.append(stream)
+        with self._pending_lock:
+            self._pending_stream.append(stream)
 
     def run(self) -> None:
         reader = self.ring.reader()
         while not self._cancel.is_set():
             if self._pending_stream:
-                self._stream = self._pending_stream.pop()
-                self._pending_stream.clear()
+                with self._pending_lock:
+                    self._stream = self._pending_stream.pop()
+                    self._pending_stream.clear()
                 reader = self.ring.reader()
             try:
                 self.source.check()
