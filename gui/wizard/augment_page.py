@@ -100,7 +100,7 @@ class VariantRow(QWidget):
         spec = spectrogram_db(samples, sample_rate_hz, n_fft=512)
         self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
         for plot in (self.wave, self.spec):
-            plot.setMinimumHeight(110)
+            plot.setMinimumHeight(88)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.play_button)

@@ -190,3 +190,58 @@ def test_past_runs_dialog_reopens_a_run(qtbot, main_window, wizard_env):
     assert dialog.panel.displayed()["auc_ovr"] == "n/a"
     assert not dialog.use_button.isEnabled()       # no model.onnx in this run
     dialog.close()
+
+
+def test_audited_labels_are_used_unless_declined(qtbot, main_window, wizard_env, emodb):
+    from engine.edits import LabelEdits
+    from engine.manifest import read_manifest
+
+    original = read_manifest(emodb, use_edits=False)
+    edits = LabelEdits.for_manifest(original)
+    angry = [c for c in original.clips if c.label == "anger"]
+    for clip in angry[:2]:
+        edits.relabel(edits.key(clip.path), "neutral")
+    wizard = make_wizard(qtbot, main_window)
+    page = wizard.data_page
+    assert page.choose(emodb)
+    counts = {page.table.item(r, 0).text(): int(page.table.item(r, 1).text()) for r in range(page.table.rowCount())}
+    assert counts["anger"] == len(angry) - 2 and "Audited label edits" in page.warning_label.text()
+    page.edits_check.setChecked(False)
+    assert wizard.session.manifest.class_counts()["anger"] == len(angry)
+    wizard.next()
+    from gui.wizard.plan import TrainPlan
+
+    plan = TrainPlan(wizard.session, runs_root=wizard_env / "runs")
+    run_dir = plan.prepare()                       # declined edits: the exact clip list is written
+    assert plan.layout == "csv" and (run_dir / "data.csv").is_file()
+    assert read_manifest(run_dir / "data.csv").class_counts()["anger"] == len(angry)
+    wizard.close()
+
+
+def test_kfold_by_a_column_gives_one_job_per_fold(qtbot, main_window, wizard_env, emodb):
+    wizard = make_wizard(qtbot, main_window)
+    wizard.data_page.choose(emodb)
+    wizard.next()
+    split = wizard.split_page
+    split.kfold_radio.setChecked(True)
+    split.k_spin.setValue(4)
+    report = wizard.session.split_report
+    assert len(report["folds"]) == 4 and report["leakage_count"] == 0
+    val_speakers = [tuple(f["val_groups"]) for f in report["folds"]]
+    assert sorted(g for groups in val_speakers for g in groups) == ["03", "08", "09", "10"]
+    split.column_combo.setCurrentIndex(split.column_combo.findData("file"))
+    by_file = wizard.session.split_report
+    assert len(by_file["folds"]) == 4 and by_file["leakage_count"] == 0
+    from engine.manifest import read_manifest
+    from gui.wizard.plan import TrainPlan
+
+    plan = TrainPlan(wizard.session, runs_root=wizard_env / "runs")
+    plan.prepare()
+    assert plan.layout == "csv"
+    trained_on = read_manifest(plan.data)           # what the job reads: groups are the files
+    groups = {c.group for c in trained_on.clips}
+    for i, fold in enumerate(by_file["folds"]):
+        kwargs = plan.job_kwargs(plan.run_dir / f"fold{i}", fold)
+        assert set(kwargs["val_groups"]) <= groups and len(kwargs["val_groups"]) == fold["sizes"]["val"]
+    assert sum(f["sizes"]["val"] for f in by_file["folds"]) == len(trained_on.clips)
+    wizard.close()
