@@ -89,7 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("classify", "synth"):
         from engine import cli
     else:
-        from trainer import cli  # needs the `train` extra (torch)
+        try:
+            from trainer import cli  # needs the `train` extra (torch)
+        except ImportError as exc:
+            print(f"earmark {args.command}: training needs the `train` extra (PyTorch): "
+                  f'pip install "earmark[train]", or run ./earmark ({exc})', file=sys.stderr)
+            return 2
     return getattr(cli, f"run_{args.command}")(args)
 
 
