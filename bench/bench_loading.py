@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from bench import png_pipeline
-from bench.workspace import median, prepared, row, sizes
+from bench.workspace import median, prepared, row, single_threaded, sizes
 
 BATCH_SIZE = 32
 WORKER_COUNTS = (0, 2)
@@ -38,18 +38,12 @@ def earmark_loader(cache, *, batch_size: int = BATCH_SIZE, workers: int = 0, see
 
 
 def measure(make_loader, epochs: int) -> dict:
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)     # as in DataLoader workers; two OpenMP threads on tiny ops stall on a busy machine
-    try:
+    with single_threaded():      # as in DataLoader workers; two OpenMP threads on tiny ops stall on a busy machine
         epoch_seconds(make_loader(-1))              # warm-up: page cache, imports, worker start-up code
         times, count = [], 0
         for epoch in range(epochs):
             seconds, count = epoch_seconds(make_loader(epoch))
             times.append(seconds)
-    finally:
-        torch.set_num_threads(previous)
     return {"epoch_s": median(times), "samples": count, "samples_per_s": count / median(times), "runs": times}
 
 

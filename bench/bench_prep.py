@@ -20,12 +20,13 @@ from bench.workspace import (
     folder_bytes,
     prepared,
     row,
+    single_threaded,
     sizes,
     work_root,
 )
 
 FULL_CLIPS = 2000
-SUBSET_CLIPS = 20      # clips for the secondary measurements (equal settings, lean renderer)
+SUBSET_CLIPS = 8       # clips for the single-process comparisons (one chunk: Earmark runs them serially)
 
 
 def main(quick: bool) -> dict:
@@ -34,20 +35,21 @@ def main(quick: bool) -> dict:
     n = prep.n_clips
     cache_bytes = folder_bytes(prep.cache.folder)
     png_bytes = files_bytes(item.path for item in prep.png_items)
-    subset = min(SUBSET_CLIPS, n)
-    equal_s, colormap_s = _secondary(prep.root, subset, size.clip_s)
+    subset = min(SUBSET_CLIPS, max(2, n))
+    with single_threaded():
+        equal_s, figure_s, colormap_s = _secondary(prep.root, subset, size.clip_s)
     per_clip_e, per_clip_b = prep.earmark_s / n, prep.baseline_s / n
     rows = [
         row(f"prepare {n} clips x 6 (wall s)", prep.earmark_s, prep.baseline_s, "s", higher_is_better=False,
-            target=5.0, baseline_name="PNG pipeline (matplotlib figure renderer)"),
+            target=5.0, baseline_name="PNG pipeline, matplotlib figure renderer",
+            note="Earmark's defaults and worker processes vs. the serial scripts"),
         row("bytes on disk", cache_bytes, png_bytes, "bytes", higher_is_better=False,
             target=1.0, note="float16 log-mels + index vs. PNG files"),
-        row(f"prepare {n} clips x 6, Earmark at the baseline's settings (22,050 Hz, 128 mels)",
-            equal_s, prep.baseline_s, "s", higher_is_better=False,
-            note="same sample rate and mel resolution as the PNGs"),
-        row(f"per clip vs. the lean PNG renderer (colormap + PIL resize; {subset} clips)",
-            per_clip_e, colormap_s / subset, "s/clip", higher_is_better=False,
-            baseline_name="PNG pipeline (colormap renderer)"),
+        row(f"one process, {subset} clips, Earmark at the baseline's settings (22,050 Hz, 128 mels, n_fft 2048)",
+            equal_s, figure_s, "s", higher_is_better=False, baseline_name="PNG pipeline, figure renderer",
+            note="same work per clip, no parallelism: what skipping the pictures saves"),
+        row(f"one process, {subset} clips, same, vs. the lean PNG renderer", equal_s, colormap_s, "s",
+            higher_is_better=False, baseline_name="PNG pipeline, colormap + PIL resize"),
     ]
     extrapolated = {
         "clips": FULL_CLIPS,
@@ -59,7 +61,8 @@ def main(quick: bool) -> dict:
         f"{n} clips ({size.prep_classes} classes x {size.prep_clips_per_class}), {size.clip_s:g} s at 44.1 kHz, written by "
         "engine.synth.write_esc50; every clip gives 6 items (original, noise, pitch_shift, time_stretch, reverb, gain).",
         f"Earmark: trainer.cache.FeatureCache.build with its default frontend (16 kHz, 64 mels, n_fft 1024, "
-        f"hop 256), {os.cpu_count()} worker processes by default; the baseline is one process, as the scripts were.",
+        f"hop 256), {os.cpu_count()} worker processes by default; the baseline is one process, as the scripts were. "
+        "Math libraries run one thread in the preparing process on both sides (see bench.workspace.single_threaded).",
     ]
     if not extrapolated["measured"]:
         notes.append(f"Extrapolated to {FULL_CLIPS} clips (linear, from the per-clip rate measured here - see the "
@@ -71,13 +74,20 @@ def main(quick: bool) -> dict:
                       "cache_bytes_per_item": cache_bytes / (n * 6), "png_bytes_per_item": png_bytes / (n * 6)}}
 
 
-def _secondary(root, subset: int, clip_s: float) -> tuple[float, float]:
-    """Earmark at the baseline's settings on the whole set; the lean PNG renderer on ``subset`` clips."""
+def _secondary(root, subset: int, clip_s: float) -> tuple[float, float, float]:
+    """Single process, ``subset`` clips: Earmark at the baseline's settings, and both PNG renderers."""
+    from engine.synth import write_esc50
+
+    small = write_esc50(work_root() / f"prep_subset_{subset}_{clip_s:g}", n_classes=2,
+                        clips_per_class=max(1, subset // 2), seconds=clip_s)
     started = time.perf_counter()
-    build_cache(root, work_root() / f"cache_equal_{root.name}", equal_to_baseline=True, clip_s=clip_s)
+    build_cache(small, work_root() / f"cache_equal_{subset}", equal_to_baseline=True, workers=1, clip_s=clip_s)
     equal_s = time.perf_counter() - started
-    paths, labels = baseline_inputs(root)
-    started = time.perf_counter()
-    png_pipeline.prepare_dataset(paths[:subset], labels[:subset], work_root() / f"png_colormap_{root.name}",
-                                 renderer="colormap", clip_s=clip_s)
-    return equal_s, time.perf_counter() - started
+    paths, labels = baseline_inputs(small)
+    timings = []
+    for renderer in png_pipeline.RENDERERS:
+        started = time.perf_counter()
+        png_pipeline.prepare_dataset(paths, labels, work_root() / f"png_{renderer}_{subset}", renderer=renderer,
+                                     clip_s=clip_s)
+        timings.append(time.perf_counter() - started)
+    return equal_s, timings[0], timings[1]

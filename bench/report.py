@@ -186,6 +186,12 @@ def _section(name: str, result: dict, images: dict[str, str]) -> list[str]:
                   "|---|---|---|---|---|",
                   f"| {live['p50_s'] * 1000:.1f} ms | {live['p95_s'] * 1000:.1f} ms | {live['max_s'] * 1000:.1f} ms "
                   f"| {live['rtf_median']:.3f} / {live['rtf_p95']:.3f} | {live['cpu_s_per_audio_s']:.3f} |", ""]
+    if live and live.get("session_variants"):
+        lines += ["ONNX Runtime session options, same model and blocks:", "",
+                  "| session | p50 | p95 | real-time factor (median) | CPU s per s of audio |", "|---|---|---|---|---|"]
+        lines += [f"| {label} | {v['p50_s'] * 1000:.1f} ms | {v['p95_s'] * 1000:.1f} ms | {v['rtf_median']:.3f} "
+                  f"| {v['cpu_s_per_audio_s']:.3f} |" for label, v in live["session_variants"].items()]
+        lines += [""]
     if result.get("points"):
         lines += _points_table(result["points"]) + [""]
     lines += [f"- {note}" for note in result.get("notes", [])]

@@ -8,6 +8,7 @@ made once, by :func:`prepared`, and reused by the later benchmarks.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import statistics
@@ -45,8 +46,9 @@ class Sizes:
         return self.prep_classes * self.prep_clips_per_class
 
 
-QUICK = Sizes(prep_classes=10, prep_clips_per_class=20, scaling_clips=(25, 50, 100), train_steps=6,
-              inference_runs=30, live_blocks=300)
+QUICK = Sizes(prep_classes=10, prep_clips_per_class=8, scaling_clips=(20, 40, 80), train_steps=4,
+              inference_runs=20, live_blocks=200, train_models=("cnn", "mobilenetv3_small"),
+              backbones=("cnn", "resnet18", "efficientnet_b0", "mobilenetv3_small"))
 FULL = Sizes(prep_classes=50, prep_clips_per_class=40, scaling_clips=(100, 200, 400, 800), train_steps=20,
              inference_runs=100, live_blocks=600)
 TINY = Sizes(prep_classes=2, prep_clips_per_class=1, scaling_clips=(2, 4, 6), train_steps=1,
@@ -136,16 +138,37 @@ def prepared(quick: bool, *, timed: Callable[[Prepared], None] | None = None) ->
     if key not in _PREPARED:
         root = synthetic_esc50(*key, seconds=size.clip_s)
         tag = f"{key[0]}x{key[1]}"
-        _warm_up(root, size.clip_s)
-        started = time.perf_counter()
-        cache = build_cache(root, work_root() / f"cache_{tag}", clip_s=size.clip_s)
-        earmark_s = time.perf_counter() - started
-        paths, labels = baseline_inputs(root)
-        started = time.perf_counter()
-        items = png_pipeline.prepare_dataset(paths, labels, work_root() / f"png_{tag}", clip_s=size.clip_s)
-        baseline_s = time.perf_counter() - started
+        with single_threaded():
+            _warm_up(root, size.clip_s)
+            started = time.perf_counter()
+            cache = build_cache(root, work_root() / f"cache_{tag}", clip_s=size.clip_s)
+            earmark_s = time.perf_counter() - started
+            paths, labels = baseline_inputs(root)
+            started = time.perf_counter()
+            items = png_pipeline.prepare_dataset(paths, labels, work_root() / f"png_{tag}", clip_s=size.clip_s)
+            baseline_s = time.perf_counter() - started
         _PREPARED[key] = Prepared(root, len(paths), cache, items, earmark_s, baseline_s)
     return _PREPARED[key]
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """One BLAS/OpenMP/torch thread in this process, for both pipelines' data preparation and loading.
+
+    On two cores shared with other work, two-thread BLAS and OpenMP stall on small operations
+    (a 5 s mel spectrogram takes 8x longer); one thread keeps the comparison about the pipelines.
+    Earmark's parallelism comes from its worker processes, which this does not limit.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _warm_up(root: Path, clip_s: float) -> None:
