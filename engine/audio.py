@@ -119,9 +119,9 @@ def _decode_mono(path: Path, info, limit: int) -> np.ndarray:
                         break
                 if len(block) == 0:
                     break
-                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-                if not np.isfinite(mono).all():
+                if not np.isfinite(block).all():
                     raise AudioLoadError(f"{path}: the audio contains NaN or infinite samples")
+                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
                 if known:
                     out[n : n + len(mono)] = mono
                 else:

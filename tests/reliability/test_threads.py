@@ -142,10 +142,9 @@ def _alive(qobject) -> bool:
     return True
 
 
-@pytest.mark.xfail(strict=True, reason="LiveWorker.set_stream and run() race on _pending_stream: a model "
-                   "switch that lands between pop() and clear() in run() is lost (see docs/RELIABILITY.md)")
 def test_a_model_switch_is_never_lost(qtbot, two_models):
-    """Deterministic replay of the race: a switch arrives while the worker is taking the previous one."""
+    """Deterministic replay of a race (found here, fixed in b6ef682): a switch arrives while the worker
+    is taking the previous one, between its pop() and clear()."""
     from engine.model import OnnxClassifier
     from engine.ringbuffer import RingBuffer
     from engine.stream import StreamingClassifier
@@ -176,9 +175,9 @@ def test_a_model_switch_is_never_lost(qtbot, two_models):
         assert worker.stop(int(JOIN_LIMIT_S * 1000))
 
 
-@pytest.mark.xfail(strict=True, reason="FileView shows whichever classification finishes last: a slow "
-                   "result from the previous model overwrites the current model's (see docs/RELIABILITY.md)")
 def test_file_view_shows_the_current_models_result_after_a_switch(qtbot, tmp_path):
+    """A slow classification by the previous model must not overwrite the current model's result
+    (found here, fixed in f73b521)."""
     from gui.file_view import FileView
     from gui.settings import Settings
 
