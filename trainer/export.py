@@ -14,12 +14,14 @@ import json
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 import torch
+from onnx.external_data_helper import uses_external_data
 
 from engine.atomic import atomic_write_bytes
 from engine.errors import EarmarkError, ModelLoadError
@@ -49,10 +51,14 @@ def export_onnx(model: WaveformModel, path: str | os.PathLike, *, metadata: dict
         with torch.no_grad():
             expected = model(example).detach().cpu().numpy()
         _check_metadata(metadata, expected.shape[1], example.shape[1], target)
-        proto = _export_proto(model, example, target)
+        with _temporary_sibling(target) as tmp:
+            _trace_to(model, example, tmp, target)
+            actual = _run_onnxruntime(tmp, example.numpy(), target)
+            proto = onnx.load(tmp, load_external_data=False)
     finally:
         model.train(was_training)
-    actual = _run_onnxruntime(proto.SerializeToString(), example.numpy(), target)
+    if any(uses_external_data(t) for t in proto.graph.initializer):
+        raise ExportError(f"Export to {target}: the model is too large for one ONNX file (over 2 GB)")
     error = _max_abs_error(expected, actual, target)
     if not error <= tolerance:
         raise ExportError(
@@ -75,11 +81,24 @@ def _check_example(example: torch.Tensor, target: Path) -> torch.Tensor:
     return example
 
 
-def _export_proto(model: WaveformModel, example: torch.Tensor, target: Path) -> onnx.ModelProto:
-    """Trace ``model`` to a temporary file beside ``target`` and load it back (always removed)."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".export.onnx", dir=target.parent)
+@contextlib.contextmanager
+def _temporary_sibling(target: Path) -> Iterator[str]:
+    """A temporary file name in ``target``'s folder, removed afterwards whatever happens."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".export.onnx", dir=target.parent)
+    except OSError as exc:
+        raise ExportError(f"Cannot write {target}: {exc.strerror or exc}") from exc
     os.close(fd)
+    try:
+        yield tmp_name
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+
+
+def _trace_to(model: WaveformModel, example: torch.Tensor, tmp_name: str, target: Path) -> None:
+    """Trace ``model`` on ``example`` into the ONNX file ``tmp_name`` (opset 17, dynamic batch)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # legacy-exporter and tracer notes, not problems here
@@ -89,12 +108,8 @@ def _export_proto(model: WaveformModel, example: torch.Tensor, target: Path) -> 
                 dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
                 do_constant_folding=True,
             )
-        return onnx.load(tmp_name, load_external_data=False)
     except Exception as exc:
         raise ExportError(f"Export to {target} failed while tracing the model: {exc}") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
 
 
 def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
@@ -103,16 +118,16 @@ def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
     onnx.helper.set_model_props(proto, props)
 
 
-def _run_onnxruntime(model_bytes: bytes, example: np.ndarray, target: Path) -> np.ndarray:
+def _run_onnxruntime(model_file: str, example: np.ndarray, target: Path) -> np.ndarray:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
+    options.intra_op_num_threads = 1      # one run: threads buy nothing, and spinning hurts on a busy CPU
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
         return session.run([OUTPUT_NAME], {INPUT_NAME: example})[0]
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ExportError(f"Export to {target}: ONNX Runtime cannot run the exported graph: {exc}") from exc

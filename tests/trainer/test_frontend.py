@@ -16,6 +16,14 @@ from trainer.frontend import Classifier, LogMel, WaveformModel, mel_filterbank
 
 SR = 16000
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and spinning threads crawl on a shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
 
 def _chirp(seconds: float = 1.0, sample_rate_hz: int = SR, noise: float = 0.01, seed: int = 0) -> np.ndarray:
     """A 50 Hz -> 7 kHz chirp over a faint noise floor, so every mel band carries signal."""
