@@ -38,6 +38,7 @@ def _cache_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("EARMARK_CACHE_DIR", str(tmp_path / "cache"))
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch, sklearn, matplotlib, onnx (~15 s idle)
 def test_python_main_train_exits_0_and_writes_the_outputs(esc50, tmp_path):
     out = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
