@@ -164,8 +164,9 @@ class FileSource:
 
     def __init__(self, ring: RingBuffer, samples: np.ndarray, sample_rate_hz: int, *,
                  block_size: int = 512, speed: float | None = 1.0, loop: bool = False,
-                 on_finished: Callable[[], None] | None = None) -> None:
+                 on_finished: Callable[[], None] | None = None, name: str = "file source") -> None:
         self.ring = ring
+        self.name = name
         self.samples = np.ascontiguousarray(samples, dtype=np.float32)
         self.sample_rate_hz = int(sample_rate_hz)
         self.block_size = int(block_size)
@@ -181,7 +182,7 @@ class FileSource:
 
     @property
     def device_name(self) -> str:
-        return "file source"
+        return self.name
 
     @property
     def running(self) -> bool:

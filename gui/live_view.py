@@ -43,6 +43,7 @@ DISPLAY_S = 6.0
 FALLBACK_RATE_HZ = 16000
 RING_S = 20.0                      # the ring buffer holds this much audio
 NO_DEVICE = "No input device found"
+SOURCE_ITEM = "<source>"
 RATE_ROLE = Qt.ItemDataRole.UserRole + 1
 SourceFactory = Callable[[RingBuffer, int], object]
 
@@ -210,6 +211,9 @@ class LiveView(QWidget):
             self.failed.emit(str(exc))
             return False
         self.ring, self.source, self.sample_rate_hz = ring, source, rate
+        if source_factory is not None:  # say what is being heard instead of the device list's choice
+            self.device_combo.insertItem(0, getattr(source, "device_name", "custom source"), SOURCE_ITEM)
+            self.device_combo.setCurrentIndex(0)
         self._reset_display(rate)
         self.worker = LiveWorker(ring, source, self._make_stream(classifier))
         self.worker.classified.connect(self._on_worker_classified)
@@ -218,6 +222,7 @@ class LiveView(QWidget):
         self._timer.start()
         self._show_error("")
         self.start_button.setText("Stop")
+        self.device_combo.setEnabled(False)
         self.record_panel.attach(ring, rate)
         self.status_message.emit(f"Listening to {getattr(source, 'device_name', 'the input')} at {rate} Hz")
         self.started.emit()
@@ -261,7 +266,11 @@ class LiveView(QWidget):
         worker, self.worker = self.worker, None
         worker.stop()
         self.source.stop()
+        if self.device_combo.itemData(0) == SOURCE_ITEM:
+            self.device_combo.removeItem(0)
+            self.refresh_devices()
         self.start_button.setText("Start")
+        self.device_combo.setEnabled(True)
         self.meter.reset()
         self.status_message.emit(message)
         self.stopped.emit()

@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     gap = np.zeros(int(0.4 * rate), dtype=np.float32)
     stream = np.concatenate([np.concatenate([load_audio(c, rate).samples, gap]) for c in clips])
     window.tabs.setCurrentWidget(window.live_view)
-    window.live_view.start(lambda ring, r: FileSource(ring, stream, r, block_size=512, speed=1.0, loop=True))
+    window.live_view.start(lambda ring, r: FileSource(ring, stream, r, block_size=512, speed=1.0, loop=True,
+                                                             name="EmoDB clips (file source)"))
     _wait(app, lambda: False, 6.5)
     _wait(app, lambda: window.live_view.meter.level_dbfs > -30, 4.0)  # grab while someone speaks
     window.grab().save(str(out / "live_view.png"))
