@@ -117,6 +117,7 @@ class Trainer:
         self.model = model.to(device)
         if self.cuda:
             self.model = self.model.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its kernels
         self.net = self._wrap(self.model)
         self.per_rank_batch = max(1, config.batch_size // self.ctx.world_size)
         self.steps_per_epoch = max(1, len(self._loader(0)))
