@@ -86,9 +86,14 @@ def _spin(value: float) -> QDoubleSpinBox:
 
 
 class VariantRow(QWidget):
-    """One variant of the preview clip: name, Play, waveform and spectrogram."""
+    """One variant of the preview clip: name, Play, waveform and spectrogram.
 
-    def __init__(self, title: str, samples: np.ndarray, sample_rate_hz: int, on_play, parent=None) -> None:
+    Rows share one amplitude range and one colour scale (``peak``, ``top_db``), so a
+    gain or a noise floor is seen as it is, not normalised away.
+    """
+
+    def __init__(self, title: str, samples: np.ndarray, sample_rate_hz: int, on_play, *, peak: float,
+                 top_db: float, parent=None) -> None:
         super().__init__(parent)
         self.samples, self.sample_rate_hz = samples, sample_rate_hz
         self.play_button = QPushButton(f"▶ {title}")
@@ -96,9 +101,12 @@ class VariantRow(QWidget):
         self.play_button.clicked.connect(lambda: on_play(self))
         self.wave = ClipWaveform()
         self.wave.show_clip(samples, sample_rate_hz)
+        self.wave.setYRange(-peak, peak, padding=0.05)
         self.spec = ClipSpectrogram()
+        self.spec.getPlotItem().setLabel("left", "Hz")
         spec = spectrogram_db(samples, sample_rate_hz, n_fft=512)
         self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
+        self.spec.item.setLevels((top_db - 80.0, top_db))
         for plot in (self.wave, self.spec):
             plot.setMinimumHeight(88)
         layout = QHBoxLayout(self)
@@ -233,7 +241,10 @@ class AugmentPage(QWizardPage):
         for row in self.rows:
             self.preview_box.removeWidget(row)
             row.deleteLater()
-        self.rows = [VariantRow(name, samples, rate_hz, self._on_play) for name, samples, rate_hz in variants]
+        peak = max(0.05, *(float(np.max(np.abs(v[1]))) for v in variants if v[1].size))
+        top_db = max(float(np.percentile(spectrogram_db(v[1], v[2], n_fft=512).db, 99.5)) for v in variants)
+        self.rows = [VariantRow(name, samples, rate_hz, self._on_play, peak=peak, top_db=top_db)
+                     for name, samples, rate_hz in variants]
         for row in self.rows:
             self.preview_box.addWidget(row)
 

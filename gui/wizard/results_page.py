@@ -97,8 +97,9 @@ class ResultsPanel(QWidget):
         self.predictions: list[Prediction] = []
         self.header_label = QLabel("")
         self.header_label.setWordWrap(True)
-        self.summary_table = _table(["metric", "mean ± std over seeds"])
-        self.recall_table = _table(["class", "recall (mean ± std)"])
+        self.summary_table = _table(["metric", "mean ± std"])
+        self.summary_table.setFixedHeight(4 * self.summary_table.verticalHeader().defaultSectionSize() + 8)
+        self.recall_table = _table(["class", "recall, mean ± std"])
         self.matrix_choice = QComboBox()
         self.matrix_choice.currentIndexChanged.connect(self._on_matrix_choice_changed)
         self.matrix = ConfusionMatrixView()
@@ -130,6 +131,7 @@ class ResultsPanel(QWidget):
             holder.setLayout(box)
             splitter.addWidget(holder)
             splitter.setStretchFactor(splitter.count() - 1, stretch)
+        splitter.setSizes([330, 620, 260])
         layout = QVBoxLayout(self)
         layout.addWidget(self.header_label)
         layout.addWidget(splitter, 1)
@@ -149,6 +151,12 @@ class ResultsPanel(QWidget):
         for i, entry in enumerate(self.metrics.get("per_seed", [])):
             fold = f" fold {entry['fold']}" if "fold" in entry else ""
             self.matrix_choice.addItem(f"seed {entry['seed']}{fold}", i)
+        exported = next((i for i, e in enumerate(self.metrics.get("per_seed", []))
+                         if e.get("seed") == self.metrics.get("best_seed")
+                         and e.get("fold", self.metrics.get("best_fold")) == self.metrics.get("best_fold")), None)
+        if exported is not None and self.predictions:   # the clips listed on click are this model's
+            self.matrix_choice.setItemText(exported + 1, self.matrix_choice.itemText(exported + 1) + " (exported)")
+            self.matrix_choice.setCurrentIndex(exported + 1)
         self.matrix_choice.blockSignals(False)
         self._on_matrix_choice_changed()
 

@@ -169,7 +169,7 @@ class TrainPage(QWizardPage):
 
     # ---- worker -> view (GUI thread) ------------------------------------------------------------
     def _on_worker_progressed(self, progress) -> None:
-        self.stage_label.setText(f"<b>{STAGES.get(progress.stage, progress.stage)}</b>")
+        self.stage_label.setText(f"<b>{STAGES.get(progress.stage, progress.stage)}</b>{self._where(progress)}")
         self.message_label.setText(progress.message)
         if progress.eta_s is not None:
             self.eta_label.setText(format_eta(progress.eta_s))
@@ -177,6 +177,13 @@ class TrainPage(QWizardPage):
         metrics = progress.metrics or {}
         if "val_loss" in metrics and progress.seed is not None:
             self.curves.add_epoch(f"seed {progress.seed}", metrics)
+
+    def _where(self, p) -> str:
+        seeds = self.session.model.seeds
+        if p.stage != "train" or p.seed not in seeds:
+            return ""
+        return (f" · seed {p.seed} ({seeds.index(p.seed) + 1} of {len(seeds)}) · "
+                f"epoch {p.epoch} of {self.session.model.epochs}")
 
     def _fraction(self, p) -> float:
         model = self.session.model

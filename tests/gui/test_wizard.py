@@ -140,8 +140,12 @@ def test_walk_the_whole_wizard_then_classify_live(qtbot, main_window, wizard_env
     for label, entry in metrics["summary"]["per_class_recall"].items():
         expected = "n/a" if entry["mean"] is None else f"{entry['mean']:.3f} ± {entry['std']:.3f}"
         assert shown[f"recall:{label}"] == expected
+    assert results.matrix_choice.count() == 3      # summed + each seed; the exported seed's is shown first
+    exported = [m for m in metrics["per_seed"] if m["seed"] == metrics["best_seed"]][0]
+    assert results.matrix.matrix == exported["confusion_matrix"]
+    assert "(exported)" in results.matrix_choice.currentText()
+    results.matrix_choice.setCurrentIndex(0)
     assert results.matrix.matrix == metrics["summary"]["confusion_matrix"]
-    assert results.matrix_choice.count() == 3      # summed + each seed
     row = next(i for i, r in enumerate(results.matrix.matrix) if sum(r))
     col = int(np.argmax(results.matrix.matrix[row]))
     results.matrix.cellClicked.emit(row, col)
