@@ -95,25 +95,7 @@ class FileView(QWidget):
         catalog.subscribe("current", self._on_catalog_current)
 
     def _build(self) -> None:
-        bar = QHBoxLayout()
-        buttons = [("Open…", self.open_dialog, "Open an audio file (Ctrl+O), or drop one here"),
-                   ("Play", self.player.toggle, "Play or pause (Space)"),
-                   ("Stop", self.player.stop, "Stop and go back to the start"),
-                   ("Zoom in", lambda: self.zoom(0.5), "Zoom in (Ctrl++)"),
-                   ("Zoom out", lambda: self.zoom(2.0), "Zoom out (Ctrl+-)"),
-                   ("Fit", self.zoom_fit, "Show the whole clip (Ctrl+0)"),
-                   ("Classify", self.classify, "Classify with the current model"),
-                   ("Export CSV…", self.export_dialog, "Save the window predictions as CSV")]
-        for text, slot, tip in buttons:
-            button = QPushButton(text)
-            button.setToolTip(tip)
-            button.clicked.connect(slot)
-            bar.addWidget(button)
-            setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
-        bar.addStretch(1)
-        self.file_label = QLabel("Open a file, or drop one here")
-        bar.addWidget(self.file_label)
-
+        bar = self._build_toolbar()
         self.waveform = ClipWaveform()
         self.spectrogram = ClipSpectrogram()
         self.timeline = PredictionTimeline()
@@ -150,6 +132,27 @@ class FileView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addLayout(body, 1)
+
+    def _build_toolbar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        buttons = [("Open…", self.open_dialog, "Open an audio file (Ctrl+O), or drop one here"),
+                   ("Play", self.player.toggle, "Play or pause (Space)"),
+                   ("Stop", self.player.stop, "Stop and go back to the start"),
+                   ("Zoom in", lambda: self.zoom(0.5), "Zoom in (Ctrl++)"),
+                   ("Zoom out", lambda: self.zoom(2.0), "Zoom out (Ctrl+-)"),
+                   ("Fit", self.zoom_fit, "Show the whole clip (Ctrl+0)"),
+                   ("Classify", self.classify, "Classify with the current model"),
+                   ("Export CSV…", self.export_dialog, "Save the window predictions as CSV")]
+        for text, slot, tip in buttons:
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+            setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
+        bar.addStretch(1)
+        self.file_label = QLabel("Open a file, or drop one here")
+        bar.addWidget(self.file_label)
+        return bar
 
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:

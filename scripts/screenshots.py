@@ -53,6 +53,44 @@ def _catalog(model: str | None, scratch: Path):
     return catalog
 
 
+def shoot_file_view(app, window, clips: list[Path], scratch: Path, target: Path) -> None:
+    """Three clips back to back (one file), classified window by window, cursor mid-way."""
+    import numpy as np
+
+    from engine.audio import load_audio, save_audio
+
+    first = load_audio(clips[0])
+    joined = np.concatenate([load_audio(c, first.sample_rate_hz).samples for c in clips[:3]])
+    file_path = scratch / ("emodb-" + "+".join(c.stem for c in clips[:3]) + ".wav")
+    save_audio(file_path, joined, first.sample_rate_hz)
+    window.tabs.setCurrentWidget(window.file_view)
+    done = []
+    window.file_view.classified.connect(done.append)
+    window.file_view.open_file(file_path)
+    _wait(app, lambda: bool(done), 30)
+    window.file_view.player.seek(2.6)
+    _wait(app, lambda: False, 0.5)
+    window.grab().save(str(target))
+
+
+def shoot_live_view(app, window, clips: list[Path], rate: int, target: Path) -> None:
+    """The clips, back to back, heard in real time through a file source."""
+    import numpy as np
+
+    from engine.audio import load_audio
+    from engine.sources import FileSource
+
+    gap = np.zeros(int(0.4 * rate), dtype=np.float32)
+    stream = np.concatenate([np.concatenate([load_audio(c, rate).samples, gap]) for c in clips])
+    window.tabs.setCurrentWidget(window.live_view)
+    window.live_view.start(lambda ring, r: FileSource(ring, stream, r, block_size=512, speed=1.0, loop=True,
+                                                      name="EmoDB clips (file source)"))
+    _wait(app, lambda: False, 6.5)
+    _wait(app, lambda: window.live_view.meter.level_dbfs > -30, 4.0)  # grab while someone speaks
+    window.grab().save(str(target))
+    window.live_view.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None)
@@ -60,11 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     args = parser.parse_args(argv)
 
-    import numpy as np
     from PySide6.QtWidgets import QApplication
 
-    from engine.audio import load_audio
-    from engine.sources import FileSource
     from gui.main_window import MainWindow
     from gui.settings import Settings
 
@@ -83,32 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not clips:
         parser.error(f"no WAV clips in {args.data}")
 
-    # File view: three clips back to back (one file), classified window by window
-    from engine.audio import save_audio
-
-    first = load_audio(clips[0])
-    joined = np.concatenate([load_audio(c, first.sample_rate_hz).samples for c in clips[:3]])
-    file_path = scratch / ("emodb-" + "+".join(c.stem for c in clips[:3]) + ".wav")
-    save_audio(file_path, joined, first.sample_rate_hz)
-    window.tabs.setCurrentWidget(window.file_view)
-    done = []
-    window.file_view.classified.connect(done.append)
-    window.file_view.open_file(file_path)
-    _wait(app, lambda: bool(done), 30)
-    window.file_view.player.seek(2.6)
-    _wait(app, lambda: False, 0.5)
-    window.grab().save(str(out / "file_view.png"))
-
-    # Live view: the clips, back to back, in real time through a file source
-    gap = np.zeros(int(0.4 * rate), dtype=np.float32)
-    stream = np.concatenate([np.concatenate([load_audio(c, rate).samples, gap]) for c in clips])
-    window.tabs.setCurrentWidget(window.live_view)
-    window.live_view.start(lambda ring, r: FileSource(ring, stream, r, block_size=512, speed=1.0, loop=True,
-                                                             name="EmoDB clips (file source)"))
-    _wait(app, lambda: False, 6.5)
-    _wait(app, lambda: window.live_view.meter.level_dbfs > -30, 4.0)  # grab while someone speaks
-    window.grab().save(str(out / "live_view.png"))
-    window.live_view.stop()
+    shoot_file_view(app, window, clips, scratch, out / "file_view.png")
+    shoot_live_view(app, window, clips, rate, out / "live_view.png")
     window.close()
     print(f"wrote {out / 'live_view.png'} and {out / 'file_view.png'} with model {catalog.current.name}")
     return 0
