@@ -131,3 +131,33 @@ def test_user_model_folder_can_be_chosen_and_is_remembered(qtbot, main_window, t
     assert "mine" in names and "tones" in names
     assert str(folder) in main_window.models_panel.folders_label.text()
     assert settings.get("models/user_folder") == str(folder)
+
+
+def test_app_main_opens_the_window_and_quits_cleanly(qtbot, tmp_path, monkeypatch, model_dir):
+    import sys
+    import threading
+
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gui import app as app_module
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)        # restored after the test
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+    monkeypatch.setenv("EARMARK_USER_MODELS", str(model_dir))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
+    seen = []
+
+    def close_when_shown():
+        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
+        if not windows:
+            QTimer.singleShot(50, close_when_shown)
+            return
+        seen.append([e.name for e in windows[0].catalog.entries])
+        windows[0].close()
+        QApplication.instance().quit()
+
+    QTimer.singleShot(50, close_when_shown)
+    assert app_module.main([]) == 0
+    assert "tones" in seen[0]
+    assert sys.excepthook.__self__.__class__.__name__ == "ErrorReporter"
