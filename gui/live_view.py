@@ -14,7 +14,6 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -37,6 +36,7 @@ from gui.widgets.label_bars import LabelBars
 from gui.widgets.level_meter import LevelMeter
 from gui.widgets.plots import ScrollingSpectrogram, ScrollingWaveform
 from gui.widgets.record_panel import RecordPanel
+from gui.widgets.spin import double_spin
 from gui.workers.live_worker import LiveWorker
 
 DISPLAY_S = 6.0
@@ -64,6 +64,7 @@ class LiveView(QWidget):
         self.worker: LiveWorker | None = None
         self.sample_rate_hz = FALLBACK_RATE_HZ
         self.last_result = None
+        self._overflows_reported = 0
         self.frame_times_s: deque[float] = deque(maxlen=600)
         self._spectro: StreamingSpectrogram | None = None
         self._display_reader = None
@@ -150,14 +151,14 @@ class LiveView(QWidget):
     def _build_classify_box(self) -> QGroupBox:
         box = QGroupBox("Classification")
         s = self.settings
-        self.window_spin = _spin(0.0, 30.0, s.get("live/window_s"), 0.25, "s", "0 = the model's clip length")
+        self.window_spin = double_spin(0.0, RING_S * 0.75, s.get("live/window_s"), 0.25, "s", "0 = the model's clip length")
         self.window_spin.setSpecialValueText("model's clip")
-        self.hop_spin = _spin(0.05, 10.0, s.get("live/hop_s"), 0.05, "s", "how often a new label is made")
+        self.hop_spin = double_spin(0.05, 10.0, s.get("live/hop_s"), 0.05, "s", "how often a new label is made")
         self.smoothing_spin = QSpinBox()
         self.smoothing_spin.setRange(1, 20)
         self.smoothing_spin.setValue(s.get("live/smoothing"))
         self.smoothing_spin.setToolTip("average the probabilities of the last N windows")
-        self.gate_spin = _spin(-120.0, 0.0, s.get("live/silence_dbfs"), 1.0, "dBFS",
+        self.gate_spin = double_spin(-120.0, 0.0, s.get("live/silence_dbfs"), 1.0, "dBFS",
                                "windows quieter than this are labelled silence")
         for widget in (self.window_spin, self.hop_spin, self.smoothing_spin, self.gate_spin):
             widget.valueChanged.connect(self._on_classify_settings_changed)
@@ -215,6 +216,7 @@ class LiveView(QWidget):
             self.device_combo.insertItem(0, getattr(source, "device_name", "custom source"), SOURCE_ITEM)
             self.device_combo.setCurrentIndex(0)
         self._reset_display(rate)
+        self._overflows_reported = 0
         self.worker = LiveWorker(ring, source, self._make_stream(classifier))
         self.worker.classified.connect(self._on_worker_classified)
         self.worker.failed.connect(self._on_worker_failed)
@@ -306,6 +308,9 @@ class LiveView(QWidget):
         if self.sender() is not self.worker:
             return  # queued from a worker that was stopped since
         self.last_result = result
+        if result.dropped_samples:
+            self.status_message.emit(f"Classification fell behind: skipped "
+                                     f"{result.dropped_samples / self.sample_rate_hz:.1f} s of audio to stay live")
         self.labelled.emit(result)
 
     def _on_worker_failed(self, message: str) -> None:
@@ -355,10 +360,18 @@ class LiveView(QWidget):
             self.now_label.setText(result.label)
             self.bars.set_items(result.top)
         overflows = getattr(self.source, "overflow_count", 0)
+        self._report_overflows(overflows)
         self.latency_label.setText(
             f"Latency (block → label): <b>{result.latency_s * 1000:.0f} ms</b><br>"
             f"Inference: {result.inference_s * 1000:.1f} ms · real-time factor {result.real_time_factor:.3f}<br>"
             f"Dropped: {result.dropped_samples / self.sample_rate_hz:.1f} s · overflows: {overflows}")
+
+    def _report_overflows(self, overflows: int) -> None:
+        """Overflows go to the status bar, never swallowed (once per new overflow)."""
+        if overflows > self._overflows_reported:
+            self._overflows_reported = overflows
+            self.status_message.emit(f"Input overflow: the sound card dropped audio {overflows} time(s); "
+                                     "the computer may be too busy")
 
     # ---- recording (the Record box does the work) --------------------------------------
     @property
@@ -375,14 +388,3 @@ class LiveView(QWidget):
         self.stop()
         self.catalog.unsubscribe("current", self._on_catalog_current)
 
-
-def _spin(low: float, high: float, value: float, step: float, suffix: str, tip: str) -> QDoubleSpinBox:
-    spin = QDoubleSpinBox()
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    spin.setDecimals(2)
-    spin.setValue(value)
-    spin.setSuffix(f" {suffix}")
-    spin.setToolTip(tip)
-    spin.setAlignment(Qt.AlignmentFlag.AlignRight)
-    return spin

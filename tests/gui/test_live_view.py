@@ -157,3 +157,15 @@ def test_a_device_that_vanishes_while_recording(qtbot, main_window, tmp_path):
 
 def test_device_errors_are_typed():
     assert issubclass(AudioDeviceError, Exception)
+
+
+def test_overflows_and_skipped_audio_reach_the_status_bar(qtbot, main_window):
+    view = main_window.live_view
+    view.start(_file_source(sine(300, 1.0)))
+    qtbot.waitUntil(lambda: view.last_result is not None, timeout=8000)
+    view.source.overflow_count = 2  # as MicSource counts PortAudio's input_overflow flags
+    qtbot.waitUntil(lambda: "overflow" in main_window.statusBar().currentMessage(), timeout=3000)
+    assert "2 time(s)" in main_window.statusBar().currentMessage()
+    view.ring.write(np.zeros(16000 * 3, dtype=np.float32) + 0.1)  # a burst: more than 2 hops behind
+    qtbot.waitUntil(lambda: "fell behind" in main_window.statusBar().currentMessage(), timeout=3000)
+    view.stop()
