@@ -249,3 +249,26 @@ def test_kfold_by_a_column_gives_one_job_per_fold(qtbot, main_window, wizard_env
         assert set(kwargs["val_groups"]) <= groups and len(kwargs["val_groups"]) == fold["sizes"]["val"]
     assert sum(f["sizes"]["val"] for f in by_file["folds"]) == len(trained_on.clips)
     wizard.close()
+
+
+def test_kfold_runs_are_pooled_into_one_metrics_json(tmp_path):
+    from gui.wizard.plan import combine_folds
+
+    def fold_doc(accuracies, matrix):
+        per_seed = [{"seed": s, "accuracy": a, "macro_f1": a, "auc_ovr": None, "confusion_matrix": matrix,
+                     "per_class_recall": {"a": a, "b": None}} for s, a in zip((1, 2), accuracies, strict=True)]
+        return {"labels": ["a", "b"], "per_seed": per_seed, "seeds": [1, 2], "model": "cnn", "layout": "csv",
+                "summary": {"accuracy": {"mean": sum(accuracies) / 2}}, "split": {"val_groups": ["g"]},
+                "split_sizes": {"train_clips": 6, "val_clips": 2}, "leakage_count": 0, "best_seed": 2,
+                "export": {"seed": 2, "parity_max_abs_err": 1e-6}}
+
+    docs = [fold_doc((0.5, 0.7), [[1, 0], [1, 0]]), fold_doc((0.9, 1.0), [[1, 0], [0, 1]])]
+    for i in (1, 2):
+        (tmp_path / f"fold{i}").mkdir()
+        (tmp_path / f"fold{i}" / "model.onnx").write_bytes(f"model of fold {i}".encode())
+    doc = combine_folds(docs, tmp_path)
+    assert (tmp_path / "model.onnx").read_bytes() == b"model of fold 2" and doc["best_fold"] == 2
+    assert doc["summary"]["n_seeds"] == 4
+    assert doc["summary"]["accuracy"]["mean"] == pytest.approx(0.775)
+    assert doc["summary"]["confusion_matrix"] == [[4, 0], [2, 2]]
+    assert json.loads((tmp_path / "metrics.json").read_text()) == doc
