@@ -272,3 +272,17 @@ def test_kfold_runs_are_pooled_into_one_metrics_json(tmp_path):
     assert doc["summary"]["accuracy"]["mean"] == pytest.approx(0.775)
     assert doc["summary"]["confusion_matrix"] == [[4, 0], [2, 2]]
     assert json.loads((tmp_path / "metrics.json").read_text()) == doc
+
+
+def test_without_torch_the_wizard_explains_how_to_install_it(qtbot, main_window, monkeypatch):
+    import sys
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.wizard import open_wizard
+
+    shown = []
+    monkeypatch.setitem(sys.modules, "trainer.job", None)         # import trainer.job -> ImportError
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    assert open_wizard(main_window) is None
+    assert "pip install .[train]" in shown[0] and "./earmark" in shown[0]
