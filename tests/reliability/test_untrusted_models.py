@@ -131,7 +131,7 @@ def externalise(tensor: TensorProto, folder: Path, location: str, data_file: Pat
 
 # ---- external data ----------------------------------------------------------------------------
 
-def test_external_data_inside_the_folder_is_allowed_and_correct(tmp_path):
+def test_external_data_inside_the_folder_is_allowed_and_correct(tmp_path, ort_spy):
     inline = save(make_model(), tmp_path / "inline" / "m.onnx")
     model = make_model()
     externalise(model.graph.initializer[0], tmp_path / "ext", "weights/basis.bin")
@@ -139,6 +139,7 @@ def test_external_data_inside_the_folder_is_allowed_and_correct(tmp_path):
     clip = np.random.default_rng(1).standard_normal(N_SAMPLES).astype(np.float32)
     expected = OnnxClassifier.load(inline, threads=1).classify(clip)
     assert np.allclose(OnnxClassifier.load(external, threads=1).classify(clip), expected, atol=1e-6)
+    assert len(ort_spy) == 2  # the spy sees real loads, so "ort_spy == []" elsewhere means something
 
 
 @pytest.mark.parametrize("location", ["../secret.bin", "weights/../../secret.bin", "a/../../../secret.bin"])
