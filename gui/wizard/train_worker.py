@@ -18,6 +18,7 @@ from engine.errors import EarmarkError
 
 THROTTLE_S = 0.1                    # progress reaches the GUI at most ~10 times a second
 IMPORTANT_STAGES = ("done", "export", "evaluate")
+_STILL_STOPPING: set[TrainWorker] = set()   # workers past their join limit: kept alive until they end
 
 
 class Plan(Protocol):
@@ -76,9 +77,18 @@ class TrainWorker(QObject):
         return bool(self._thread.wait(int(timeout_s * 1000)))
 
     def close(self, timeout_s: float = 10.0) -> bool:
-        """Cancel and join with a time limit (called when the wizard closes)."""
+        """Cancel and join with a time limit (called when the wizard closes).
+
+        A worker still running after ``timeout_s`` is kept referenced until its thread ends,
+        so Qt never destroys a running thread.
+        """
         self.cancel()
-        return self.wait(timeout_s)
+        ended = self.wait(timeout_s)
+        if not ended and self._thread is not None:
+            self.setParent(None)
+            _STILL_STOPPING.add(self)
+            self._thread.finished.connect(lambda: _STILL_STOPPING.discard(self))
+        return ended
 
     # ---- worker thread ------------------------------------------------------------------------
     def _run(self) -> None:
