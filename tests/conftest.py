@@ -6,7 +6,9 @@ import os
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("OMP_NUM_THREADS", "2")
+# One intra-op thread: on 2 cores, 2 torch threads per test process oversubscribe badly
+# (a tiny training step measured 10 ms with 1 thread vs 220-745 ms with 2 under load).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
 
