@@ -44,7 +44,8 @@ class ErrorReporter:
         self._box = box
 
 
-def main(argv: list[str] | None = None) -> int:
+def start(argv: list[str] | None = None):
+    """Everything ``main()`` does before the event loop: app, error handler, main window shown."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("Earmark")
@@ -54,5 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     from gui.main_window import MainWindow
 
     window = MainWindow()
+    window.reporter = reporter
     window.show()
-    return app.exec()
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    window = start(argv)
+    code = QApplication.instance().exec()
+    del window
+    return code

@@ -133,12 +133,13 @@ def test_user_model_folder_can_be_chosen_and_is_remembered(qtbot, main_window, t
     assert settings.get("models/user_folder") == str(folder)
 
 
-def test_app_main_opens_the_window_and_quits_cleanly(qtbot, tmp_path, monkeypatch, model_dir):
+def test_app_start_opens_the_window_with_the_models_it_finds(qtbot, tmp_path, monkeypatch, model_dir):
+    """``main()`` = ``start()`` + the event loop (not run here: its aboutToQuit makes pyqtgraph
+    delete every plot scene in the process)."""
     import sys
     import threading
 
-    from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QSettings
 
     from gui import app as app_module
 
@@ -146,18 +147,8 @@ def test_app_main_opens_the_window_and_quits_cleanly(qtbot, tmp_path, monkeypatc
     monkeypatch.setattr(threading, "excepthook", threading.excepthook)
     monkeypatch.setenv("EARMARK_USER_MODELS", str(model_dir))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
-    seen = []
-
-    def close_when_shown():
-        windows = [w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow" and w.isVisible()]
-        if not windows:
-            QTimer.singleShot(50, close_when_shown)
-            return
-        seen.append([e.name for e in windows[0].catalog.entries])
-        windows[0].close()
-        QApplication.instance().quit()
-
-    QTimer.singleShot(50, close_when_shown)
-    assert app_module.main([]) == 0
-    assert "tones" in seen[0]
-    assert sys.excepthook.__self__.__class__.__name__ == "ErrorReporter"
+    window = app_module.start([])
+    qtbot.addWidget(window)
+    assert window.isVisible() and "tones" in [e.name for e in window.catalog.entries]
+    assert sys.excepthook == window.reporter.handle
+    window.close()
