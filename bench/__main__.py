@@ -2,8 +2,9 @@
 
     python -m bench [--quick] [--only NAME ...]
 
-One benchmark failing is reported and the others still run. When ``bench.report`` is
-present the results become ``docs/BENCHMARKS.md``; they are always printed as JSON.
+One benchmark failing is reported and the others still run. A full run (no ``--only``)
+writes ``docs/BENCHMARKS.md`` through ``bench.report`` when it is present; the results are
+always printed as JSON (a partial run never overwrites the full report).
 """
 
 from __future__ import annotations
@@ -57,14 +58,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results, errors = run(names, args.quick)
     elapsed_s = time.perf_counter() - started
-    if not args.no_report:
+    if not args.no_report and not args.only:
         try:
             from bench.report import write_report
         except ImportError:
             write_report = None
         if write_report is not None:
-            command = "python -m bench" + (" --quick" if args.quick else "") + (
-                f" --only {' '.join(args.only)}" if args.only else "")
+            command = "python -m bench" + (" --quick" if args.quick else "")
             path = write_report(results, quick=args.quick, command=command, started_utc=started_utc,
                                 elapsed_s=elapsed_s, errors=errors)
             print(f"wrote {path}")
