@@ -10,30 +10,30 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSpinBox,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from engine.audio import load_audio
 from engine.catalog import ModelCatalog
-from engine.errors import AudioDeviceError
+from engine.errors import AudioDeviceError, AudioLoadError
 from engine.ringbuffer import RingBuffer
-from engine.sources import MicSource, list_input_devices
+from engine.sources import FileSource
 from engine.spectrogram import StreamingSpectrogram
 from engine.stream import StreamingClassifier, level_dbfs
 from gui.settings import Settings
+from gui.widgets.input_panel import InputPanel
 from gui.widgets.label_bars import LabelBars
-from gui.widgets.level_meter import LevelMeter
 from gui.widgets.plots import ScrollingSpectrogram, ScrollingWaveform
 from gui.widgets.record_panel import RecordPanel
 from gui.widgets.spin import double_spin
@@ -42,9 +42,6 @@ from gui.workers.live_worker import LiveWorker
 DISPLAY_S = 6.0
 FALLBACK_RATE_HZ = 16000
 RING_S = 20.0                      # the ring buffer holds this much audio
-NO_DEVICE = "No input device found"
-SOURCE_ITEM = "<source>"
-RATE_ROLE = Qt.ItemDataRole.UserRole + 1
 SourceFactory = Callable[[RingBuffer, int], object]
 
 
@@ -79,7 +76,12 @@ class LiveView(QWidget):
     # ---- layout -------------------------------------------------------------------
     def _build(self) -> None:
         controls = QVBoxLayout()
-        controls.addWidget(self._build_input_box())
+        self.input_panel = InputPanel(self.settings)
+        self.input_panel.start_button.clicked.connect(self._on_start_clicked)
+        panel = self.input_panel
+        self.device_combo, self.start_button = panel.device_combo, panel.start_button
+        self.meter, self.message_label = panel.meter, panel.message_label
+        controls.addWidget(panel)
         controls.addWidget(self._build_classify_box())
         self.record_panel = RecordPanel(self.settings)
         self.record_panel.status_message.connect(self.status_message)
@@ -123,31 +125,6 @@ class LiveView(QWidget):
         layout.addLayout(plots, 1)
         layout.addWidget(right_widget)
 
-    def _build_input_box(self) -> QGroupBox:
-        box = QGroupBox("Input")
-        self.device_combo = QComboBox()
-        self.device_combo.setToolTip("The microphone or line input to listen to")
-        refresh = QToolButton()
-        refresh.setText("↻")
-        refresh.setToolTip("Look for input devices again")
-        refresh.clicked.connect(self.refresh_devices)
-        row = QHBoxLayout()
-        row.addWidget(self.device_combo, 1)
-        row.addWidget(refresh)
-        self.start_button = QPushButton("Start")
-        self.start_button.setToolTip("Start or stop listening")
-        self.start_button.clicked.connect(self._on_start_clicked)
-        self.meter = LevelMeter()
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setStyleSheet("color: #f85149;")
-        form = QVBoxLayout(box)
-        form.addLayout(row)
-        form.addWidget(self.start_button)
-        form.addWidget(self.meter)
-        form.addWidget(self.message_label)
-        return box
-
     def _build_classify_box(self) -> QGroupBox:
         box = QGroupBox("Classification")
         s = self.settings
@@ -171,28 +148,36 @@ class LiveView(QWidget):
 
     # ---- devices and start/stop -------------------------------------------------------
     def refresh_devices(self) -> None:
-        self.device_combo.clear()
-        try:
-            devices = list_input_devices()
-        except AudioDeviceError as exc:
-            self._show_error(str(exc))
-            devices = []
-        for device in devices:
-            self.device_combo.addItem(str(device), device.index)
-            self.device_combo.setItemData(self.device_combo.count() - 1, device.default_sample_rate_hz, RATE_ROLE)
-        if not devices:
-            self.device_combo.addItem(NO_DEVICE, None)
-        saved = self.settings.get("live/device")
-        index = self.device_combo.findText(saved) if saved else -1
-        default = next((i for i, d in enumerate(devices) if d.is_default), 0)
-        self.device_combo.setCurrentIndex(index if index >= 0 else default)
+        self.input_panel.refresh_devices()
 
     @property
     def running(self) -> bool:
         return self.worker is not None
 
     def _on_start_clicked(self) -> None:
-        self.stop() if self.running else self.start()
+        if self.running:
+            self.stop()
+        elif self.input_panel.wants_file:
+            path, _ = QFileDialog.getOpenFileName(self, "Play a file as the input", self.settings.get("file/last_dir"),
+                                                  "Audio (*.wav *.flac *.ogg);;All files (*)")
+            if path:
+                self.start_file_input(path)
+        else:
+            self.start()
+
+    def start_file_input(self, path: str | Path, *, speed: float = 1.0) -> bool:
+        """Listen to an audio file, looped in real time, as if it were a microphone."""
+        path = Path(path)
+        classifier = self.catalog.classifier
+        rate = classifier.meta.sample_rate_hz if classifier else FALLBACK_RATE_HZ
+        try:
+            samples = load_audio(path, rate).samples
+        except AudioLoadError as exc:
+            self._show_error(str(exc))
+            self.failed.emit(str(exc))
+            return False
+        return self.start(lambda ring, r: FileSource(ring, samples, r, block_size=max(1, r // 100), speed=speed,
+                                                     loop=True, name=f"{path.name} (file)"), rate)
 
     def start(self, source_factory: SourceFactory | None = None, sample_rate_hz: int | None = None) -> bool:
         """Start listening (to the chosen device, or to ``source_factory(ring, rate)``)."""
@@ -206,15 +191,14 @@ class LiveView(QWidget):
                 source = source_factory(ring, rate)
                 source.start()
             else:
-                ring, source, rate = self._start_mic(rate)
+                ring, source, rate = self.input_panel.open_mic(rate, RING_S)
         except AudioDeviceError as exc:
             self._show_error(str(exc))
             self.failed.emit(str(exc))
             return False
         self.ring, self.source, self.sample_rate_hz = ring, source, rate
-        if source_factory is not None:  # say what is being heard instead of the device list's choice
-            self.device_combo.insertItem(0, getattr(source, "device_name", "custom source"), SOURCE_ITEM)
-            self.device_combo.setCurrentIndex(0)
+        # a custom source (a file) is named in the device list while it plays
+        self.input_panel.set_running(True, getattr(source, "device_name", "custom source") if source_factory else None)
         self._reset_display(rate)
         self._overflows_reported = 0
         self.worker = LiveWorker(ring, source, self._make_stream(classifier))
@@ -223,32 +207,10 @@ class LiveView(QWidget):
         self.worker.start()
         self._timer.start()
         self._show_error("")
-        self.start_button.setText("Stop")
-        self.device_combo.setEnabled(False)
         self.record_panel.attach(ring, rate)
         self.status_message.emit(f"Listening to {getattr(source, 'device_name', 'the input')} at {rate} Hz")
         self.started.emit()
         return True
-
-    def _start_mic(self, rate: int) -> tuple[RingBuffer, MicSource, int]:
-        """Open the chosen device at the model's rate, else at the device's own (then resample)."""
-        device = self.device_combo.currentData()
-        if device is None and self.device_combo.currentText() == NO_DEVICE:
-            raise AudioDeviceError("No microphone found. Connect an input device, press ↻, then Start.")
-        self.settings.set("live/device", self.device_combo.currentText())
-        own_rate = self.device_combo.currentData(RATE_ROLE)
-        rates = [rate] + ([int(own_rate)] if own_rate and int(own_rate) != rate else [])
-        first_error = None
-        for candidate in rates:
-            ring = RingBuffer(int(candidate * RING_S))
-            source = MicSource(ring, candidate, device=device)
-            try:
-                source.start()
-            except AudioDeviceError as exc:
-                first_error = first_error or exc
-                continue
-            return ring, source, candidate
-        raise first_error  # type: ignore[misc]
 
     def _make_stream(self, classifier) -> StreamingClassifier | None:
         if classifier is None:
@@ -268,12 +230,7 @@ class LiveView(QWidget):
         worker, self.worker = self.worker, None
         worker.stop()
         self.source.stop()
-        if self.device_combo.itemData(0) == SOURCE_ITEM:
-            self.device_combo.removeItem(0)
-            self.refresh_devices()
-        self.start_button.setText("Start")
-        self.device_combo.setEnabled(True)
-        self.meter.reset()
+        self.input_panel.set_running(False)
         self.status_message.emit(message)
         self.stopped.emit()
 

@@ -169,3 +169,18 @@ def test_overflows_and_skipped_audio_reach_the_status_bar(qtbot, main_window):
     view.ring.write(np.zeros(16000 * 3, dtype=np.float32) + 0.1)  # a burst: more than 2 hops behind
     qtbot.waitUntil(lambda: "fell behind" in main_window.statusBar().currentMessage(), timeout=3000)
     view.stop()
+
+
+def test_a_file_can_be_the_input_when_there_is_no_microphone(qtbot, main_window, write_wav, tmp_path):
+    view = main_window.live_view
+    assert view.device_combo.findText("Play an audio file as the input…") >= 0
+    wav = write_wav("speech_stand_in.wav", sine(3500, 1.0, 16000))
+    assert view.start_file_input(wav, speed=4.0)
+    assert view.device_combo.currentText() == "speech_stand_in.wav (file)" and not view.device_combo.isEnabled()
+    qtbot.waitUntil(lambda: view.now_label.text() == "tone_3500hz", timeout=8000)
+    view.stop()
+    assert view.device_combo.findText("speech_stand_in.wav (file)") < 0 and view.device_combo.isEnabled()
+    bad = tmp_path / "not_audio.wav"
+    bad.write_text("hello")
+    assert not view.start_file_input(bad)
+    assert "not_audio.wav" in view.message_label.text()
