@@ -49,33 +49,39 @@ def measure_size(n_clips: int, clip_s: float = 5.0) -> dict:
 def main(quick: bool) -> dict:
     size = sizes(quick)
     points = [measure_size(n, size.clip_s) for n in size.scaling_clips]
+    return summarise(points)
+
+
+def summarise(points: list[dict]) -> dict:
+    """Rows, notes and fits for the measured sizes."""
     clips = [p["clips"] for p in points]
     prep_fit = linear_fit(clips, [p["prep_s"] for p in points])
-    epoch_fit = linear_fit(clips, [p["epoch_s"] for p in points])
+    epoch_fit = linear_fit([p["items"] for p in points], [p["epoch_s"] for p in points])
     small, large = points[0], points[-1]
-    grows = large["cache_bytes"] / small["cache_bytes"]
-    memory_ratio = (large["epoch_rss_growth_bytes"] + 1) / (small["epoch_rss_growth_bytes"] + 1)
+    mib = 2**20
     rows = [
-        row(f"preparation: per-clip cost at {large['clips']} vs. {small['clips']} clips (s/clip)",
-            large["prep_s"] / large["clips"], small["prep_s"] / small["clips"], "s/clip", higher_is_better=False,
-            note=f"linear fit R^2 = {prep_fit['r2']:.3f}; ratio near 1 (or above) = linear (or better)"),
-        row(f"epoch: per-item cost at {large['items']} vs. {small['items']} items (s/item)",
-            large["epoch_s"] / large["items"], small["epoch_s"] / small["items"], "s/item", higher_is_better=False,
+        row(f"preparation: marginal cost per clip (slope; fixed start-up cost {max(0.0, prep_fit['intercept']):.1f} s)",
+            prep_fit["slope"], None, "s/clip", higher_is_better=False, note=f"linear fit R^2 = {prep_fit['r2']:.3f}"),
+        row("epoch: marginal cost per item (slope)", epoch_fit["slope"], None, "s/item", higher_is_better=False,
             note=f"linear fit R^2 = {epoch_fit['r2']:.3f}"),
+        row(f"memory growth reading an epoch of {large['items']} items (cache file "
+            f"{large['cache_bytes'] / mib:.1f} MiB)", float(large["epoch_rss_growth_bytes"]), None, "bytes",
+            higher_is_better=False, note="anonymous resident memory; memory-mapped pages are not in it"),
     ]
-    rows.insert(0, row("preparation: marginal cost per clip (slope of the fit; the fixed start-up cost is "
-                       f"{max(0.0, prep_fit['intercept']):.1f} s)", prep_fit["slope"], None, "s/clip",
-                       higher_is_better=False, note=f"R^2 = {prep_fit['r2']:.3f}"))
     notes = [
         f"Sizes: {', '.join(str(c) for c in clips)} clips, 6 items per clip; a fresh cache for each size.",
         f"Preparation time = {max(0.0, prep_fit['intercept']):.1f} s + {prep_fit['slope'] * 1000:.0f} ms x clips "
-        "(least squares). The fixed part is the worker processes' start-up (spawn, imports, librosa's JIT) paid by "
-        "every build; at small sizes it dominates, at ESC-50 size the marginal cost does.",
-        f"The cache grows {grows:.1f}x on disk from the smallest to the largest size; the epoch's anonymous "
-        f"memory growth changes {memory_ratio:.2f}x ({small['epoch_rss_growth_bytes'] / 2**20:.1f} MiB -> "
-        f"{large['epoch_rss_growth_bytes'] / 2**20:.1f} MiB): the cache is read through a memory map, "
-        "not loaded whole.",
-        "Preparation memory is the parent process only (decoding and augmentation run in worker processes).",
+        f"(least squares, R^2 {prep_fit['r2']:.3f}). The fixed part is the worker processes' start-up (spawn, "
+        "imports, librosa's first pitch shift) paid by every build; at small sizes it dominates, at ESC-50 size "
+        "the marginal cost does.",
+        f"The cache grows {large['cache_bytes'] / small['cache_bytes']:.1f}x on disk from {small['clips']} to "
+        f"{large['clips']} clips while the memory an epoch adds stays at "
+        f"{small['epoch_rss_growth_bytes'] / mib:.1f} -> {large['epoch_rss_growth_bytes'] / mib:.1f} MiB: the "
+        "cache is read through a memory map, not loaded whole.",
+        f"Preparation memory in the parent process stays between "
+        f"{min(p['prep_rss_growth_bytes'] for p in points) / mib:.0f} and "
+        f"{max(p['prep_rss_growth_bytes'] for p in points) / mib:.0f} MiB at every size (one chunk of waveforms "
+        "and its STFT at a time); decoding and augmentation run in worker processes, not counted here.",
     ]
     return {"name": "scaling", "title": "5. Scaling", "rows": rows, "notes": notes,
             "points": points, "fits": {"prep": prep_fit, "epoch": epoch_fit}}
