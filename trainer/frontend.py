@@ -105,12 +105,14 @@ class LogMel(nn.Module):
         return spec.real.pow(2) + spec.imag.pow(2)
 
     def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        power = self._power_spectrogram(waveform)                       # [b, freq, frames]
-        mel = torch.matmul(self.mel_fb, power)                           # [b, n_mels, frames]
-        db = 10.0 * torch.log10(torch.clamp(mel, min=AMIN))
-        if self.top_db is not None:
-            peak = db.amax(dim=(1, 2), keepdim=True)
-            db = torch.maximum(db, peak - self.top_db)
+        # float32 throughout, even under mixed precision: mel power overflows float16.
+        with torch.autocast(device_type=waveform.device.type, enabled=False):
+            power = self._power_spectrogram(waveform.float())           # [b, freq, frames]
+            mel = torch.matmul(self.mel_fb, power)                       # [b, n_mels, frames]
+            db = 10.0 * torch.log10(torch.clamp(mel, min=AMIN))
+            if self.top_db is not None:
+                peak = db.amax(dim=(1, 2), keepdim=True)
+                db = torch.maximum(db, peak - self.top_db)
         return db.unsqueeze(1)
 
 

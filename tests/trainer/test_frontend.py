@@ -78,6 +78,15 @@ def test_top_db_floor_is_per_example():
     assert no_floor[0].min().item() < no_floor[0].max().item() - 80.0
 
 
+def test_logmel_stays_float32_under_mixed_precision():
+    frontend = LogMel(SR, n_fft=512, hop_length=128, n_mels=32)
+    waveform = torch.from_numpy(100.0 * _chirp(0.5))[None]     # mel power far above float16's 65504
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16):
+        db = frontend(waveform)
+    assert db.dtype == torch.float32 and torch.isfinite(db).all()
+    torch.testing.assert_close(db, frontend(waveform))
+
+
 def test_logmel_onnx_graph_matches_pytorch_within_1e4_db():
     """1e-4 dB within 40 dB of each clip's peak; float32 FFT rounding allows 1e-3 dB further down."""
     frontend = LogMel(SR, n_fft=512, hop_length=128, n_mels=64).eval()
