@@ -13,7 +13,14 @@ from torch import nn
 from engine.model import build_metadata
 from trainer.export import export_onnx
 from trainer.frontend import Classifier, LogMel, WaveformModel
-from trainer.models import PretrainedWeightsError, create_attn, create_model, list_models, model_info
+from trainer.models import (
+    PretrainedWeightsError,
+    create_attn,
+    create_model,
+    find_pretrained_weights,
+    list_models,
+    model_info,
+)
 from trainer.models.alexnet import AdaptiveAvgPool2d
 from trainer.models.attention import CBAM, SE
 
@@ -74,6 +81,7 @@ def test_registry_has_every_documented_model():
     assert list_models() == sorted(list_models())
     assert model_info("cnn").default_in_chans == 1
     assert all(model_info(n).default_in_chans == 3 for n in EXPECTED - {"cnn"})
+    assert [n for n in list_models() if not model_info(n).has_pretrained] == ["cnn"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -155,11 +163,15 @@ def test_pretrained_without_weights_names_where_it_looked(tmp_path, monkeypatch)
     assert str(tmp_path / "hub" / "checkpoints" / "resnet18-f37072fd.pth") in message
     assert "weights_path" in message and "pretrained=False" in message
     assert isinstance(info.value, FileNotFoundError)
+    with pytest.raises(PretrainedWeightsError, match="resnet50-11ad3fa6.pth"):   # the cheap check, same message
+        find_pretrained_weights("resnet50_cbam")
     missing = tmp_path / "nope.pth"
     with pytest.raises(PretrainedWeightsError, match=str(missing)):
         create_model("resnet18", num_classes=3, weights_path=missing)
     with pytest.raises(PretrainedWeightsError, match="no pretrained weights"):
         create_model("cnn", num_classes=3, pretrained=True)
+    with pytest.raises(PretrainedWeightsError, match="no pretrained weights"):
+        find_pretrained_weights("cnn")
 
 
 def _imagenet_resnet18(path) -> dict:
@@ -185,6 +197,7 @@ def test_pretrained_found_in_torchvisions_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     (tmp_path / "checkpoints").mkdir()
     state = _imagenet_resnet18(tmp_path / "checkpoints" / "resnet18-f37072fd.pth")
+    assert find_pretrained_weights("resnet18_se") == tmp_path / "checkpoints" / "resnet18-f37072fd.pth"
     model = create_model("resnet18_cbam", num_classes=4, pretrained=True)
     torch.testing.assert_close(model.layer2[0].downsample[0].weight, state["layer2.0.downsample.0.weight"])
 

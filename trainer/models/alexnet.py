@@ -42,7 +42,7 @@ class AdaptiveAvgPool2d(nn.Module):
         return torch.matmul(torch.matmul(rows, x), cols.t())
 
 
-@register_model(min_input_size=64)
+@register_model(min_input_size=64, weights=AlexNet_Weights)
 def alexnet(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None,
             drop_rate: float = 0.5) -> nn.Module:
     model = tv_alexnet(weights=None, dropout=drop_rate)

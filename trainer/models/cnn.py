@@ -44,7 +44,7 @@ class SmallCNN(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-@register_model(default_in_chans=1, min_input_size=16, has_pretrained=False)
+@register_model(default_in_chans=1, min_input_size=16)
 def cnn(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None, **kw) -> SmallCNN:
     if pretrained:
         raise PretrainedWeightsError("Model 'cnn' has no pretrained weights; use pretrained=False.")

@@ -10,7 +10,7 @@ from trainer.models.pretrained import adapt_input_conv, load_pretrained, new_hea
 from trainer.models.registry import register_model
 
 
-@register_model(min_input_size=32)
+@register_model(min_input_size=32, weights=EfficientNet_B0_Weights)
 def efficientnet_b0(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None,
                     drop_rate: float = 0.2) -> nn.Module:
     model = tv_efficientnet_b0(weights=None, dropout=drop_rate)

@@ -21,7 +21,7 @@ def _mobilenetv3(name: str, build, weights_enum, *, num_classes: int, in_chans: 
     return model
 
 
-@register_model(min_input_size=32)
+@register_model(min_input_size=32, weights=MobileNet_V3_Small_Weights)
 def mobilenetv3_small(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None,
                       drop_rate: float = 0.2) -> nn.Module:
     return _mobilenetv3("mobilenetv3_small", tv_mobilenet_v3_small, MobileNet_V3_Small_Weights,
@@ -29,7 +29,7 @@ def mobilenetv3_small(*, num_classes: int, in_chans: int, pretrained: bool, weig
                         weights_path=weights_path, drop_rate=drop_rate)
 
 
-@register_model(min_input_size=32)
+@register_model(min_input_size=32, weights=MobileNet_V3_Large_Weights)
 def mobilenetv3_large(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None,
                       drop_rate: float = 0.2) -> nn.Module:
     return _mobilenetv3("mobilenetv3_large", tv_mobilenet_v3_large, MobileNet_V3_Large_Weights,

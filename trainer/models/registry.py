@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -20,20 +21,21 @@ class ModelInfo:
     default_in_chans: int       # 1 for models trained from scratch on log-mels, 3 for ImageNet backbones
     min_input_size: int         # the smallest input side (pixels) that builds, trains and exports
     has_pretrained: bool        # whether ImageNet weights exist for it (torchvision)
+    weights: Any = None         # the torchvision weights enum whose files the cache may hold
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
 def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | None = None,
-                   default_in_chans: int = 3, min_input_size: int = 32, has_pretrained: bool = True):
+                   default_in_chans: int = 3, min_input_size: int = 32, weights: Any = None):
     """Register a builder under its function name (or ``name``); usable bare or with arguments."""
 
     def _register(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         key = name or builder.__name__
         if key in _REGISTRY:
             raise ValueError(f"Model {key!r} is registered twice")
-        _REGISTRY[key] = ModelInfo(key, builder, default_in_chans, min_input_size, has_pretrained)
+        _REGISTRY[key] = ModelInfo(key, builder, default_in_chans, min_input_size, weights is not None, weights)
         return builder
 
     return _register(fn) if fn is not None else _register
@@ -74,3 +76,16 @@ def create_model(name: str, *, num_classes: int, in_chans: int | None = None, pr
     model.in_chans = in_chans
     model.num_classes = int(num_classes)
     return model
+
+
+def find_pretrained_weights(name: str, weights_path: str | Path | None = None) -> Path:
+    """The weights file ``create_model(name, pretrained=True)`` would load, without building the model.
+
+    Raises ``PretrainedWeightsError`` naming where it looked (or saying the model has none).
+    """
+    from trainer.models.pretrained import PretrainedWeightsError, find_weights
+
+    info = model_info(name)
+    if info.weights is None:
+        raise PretrainedWeightsError(f"Model {name!r} has no pretrained weights; use pretrained=False.")
+    return find_weights(name, info.weights, weights_path)

@@ -92,31 +92,31 @@ def _resnet(name: str, depth: str, attn: str | None, *, num_classes: int, in_cha
     return model
 
 
-@register_model
+@register_model(weights=ResNet18_Weights)
 def resnet18(**kw) -> ResNet:
     return _resnet("resnet18", "resnet18", kw.pop("attn", None), **kw)
 
 
-@register_model
+@register_model(weights=ResNet18_Weights)
 def resnet18_se(**kw) -> ResNet:
     return _resnet("resnet18_se", "resnet18", "se", **kw)
 
 
-@register_model
+@register_model(weights=ResNet18_Weights)
 def resnet18_cbam(**kw) -> ResNet:
     return _resnet("resnet18_cbam", "resnet18", "cbam", **kw)
 
 
-@register_model
+@register_model(weights=ResNet50_Weights)
 def resnet50(**kw) -> ResNet:
     return _resnet("resnet50", "resnet50", kw.pop("attn", None), **kw)
 
 
-@register_model
+@register_model(weights=ResNet50_Weights)
 def resnet50_se(**kw) -> ResNet:
     return _resnet("resnet50_se", "resnet50", "se", **kw)
 
 
-@register_model
+@register_model(weights=ResNet50_Weights)
 def resnet50_cbam(**kw) -> ResNet:
     return _resnet("resnet50_cbam", "resnet50", "cbam", **kw)
