@@ -72,7 +72,7 @@ def parse_metadata(text: str | None, *, source: str | os.PathLike) -> ModelMeta:
     if text is None:
         raise ModelLoadError(
             f"{source}: the model has no Earmark metadata (labels, sample rate, clip length); "
-            "export it with `main.py train` or add a JSON '{METADATA_KEY}' entry to metadata_props"
+            f"export it with `main.py train` or add a JSON '{METADATA_KEY}' entry to metadata_props"
         )
     if len(text.encode("utf-8", "replace")) > MAX_METADATA_BYTES:
         raise ModelLoadError(f"{source}: the model's metadata is over {MAX_METADATA_BYTES} bytes")
