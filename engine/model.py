@@ -139,6 +139,10 @@ class OnnxClassifier:
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
+        # No spin-waiting between ops: on a busy two-core machine spinning threads took CPU
+        # from the GUI and the capture thread (resnet18 2 threads: 39 ms spinning, 34 ms not;
+        # docs/MODELS.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             session = ort.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
