@@ -62,8 +62,9 @@ def summarise(points: list[dict]) -> dict:
     rows = [
         row(f"preparation: marginal cost per clip (slope; fixed start-up cost {max(0.0, prep_fit['intercept']):.1f} s)",
             prep_fit["slope"], None, "s/clip", higher_is_better=False, note=f"linear fit R^2 = {prep_fit['r2']:.3f}"),
-        row("epoch: marginal cost per item (slope)", epoch_fit["slope"], None, "s/item", higher_is_better=False,
-            note=f"linear fit R^2 = {epoch_fit['r2']:.3f}"),
+        row(f"epoch: time per item at {large['items']} items", large["epoch_s"] / large["items"], None, "s/item",
+            higher_is_better=False, note=f"linear fit over the sizes R^2 = {epoch_fit['r2']:.3f} (epochs of "
+            f"{small['epoch_s'] * 1000:.0f}-{large['epoch_s'] * 1000:.0f} ms are noisy on a shared machine)"),
         row(f"memory growth reading an epoch of {large['items']} items (cache file "
             f"{large['cache_bytes'] / mib:.1f} MiB)", float(large["epoch_rss_growth_bytes"]), None, "bytes",
             higher_is_better=False, note="anonymous resident memory; memory-mapped pages are not in it"),
@@ -78,10 +79,10 @@ def summarise(points: list[dict]) -> dict:
         f"{large['clips']} clips while the memory an epoch adds stays at "
         f"{small['epoch_rss_growth_bytes'] / mib:.1f} -> {large['epoch_rss_growth_bytes'] / mib:.1f} MiB: the "
         "cache is read through a memory map, not loaded whole.",
-        f"Preparation memory in the parent process stays between "
-        f"{min(p['prep_rss_growth_bytes'] for p in points) / mib:.0f} and "
-        f"{max(p['prep_rss_growth_bytes'] for p in points) / mib:.0f} MiB at every size (one chunk of waveforms "
-        "and its STFT at a time); decoding and augmentation run in worker processes, not counted here.",
+        "Preparation memory in the parent process (workers not counted): "
+        + ", ".join(f"{p['prep_rss_growth_bytes'] / mib:.0f} MiB at {p['clips']} clips" for p in points)
+        + ". The builder submits every chunk to the pool at once, so finished chunks can queue in the parent "
+        "while its frontend catches up; bounding the chunks in flight would bound this too.",
     ]
     return {"name": "scaling", "title": "5. Scaling", "rows": rows, "notes": notes,
             "points": points, "fits": {"prep": prep_fit, "epoch": epoch_fit}}

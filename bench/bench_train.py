@@ -26,6 +26,7 @@ from bench.bench_loading import earmark_loader
 from bench.workspace import prepared, row, sizes
 
 EARMARK_WORKERS = 0       # trainer.loop.LoopConfig's default
+REPEATS = 2               # each configuration is timed this many times; the best run counts
 
 
 def amp_dtype_for(device: torch.device) -> torch.dtype:
@@ -118,14 +119,17 @@ def _earmark_runs(prep, device: torch.device, steps: int, n_classes: int, *, amp
         loader = cycle(lambda e: earmark_loader(prep.cache, batch_size=batch_size, workers=workers, seed=e,
                                                 pin_memory=pin))
         model = earmark_model(name, prep.cache, n_classes, imagenet_size=imagenet)
-        e2e = train_throughput(model, loader, device=device, amp=amp, channels_last=channels_last, steps=steps)
         torch.manual_seed(0)
-        model = earmark_model(name, prep.cache, n_classes, imagenet_size=imagenet)
+        twin = earmark_model(name, prep.cache, n_classes, imagenet_size=imagenet)
         ready = on_device(cycle(lambda e: earmark_loader(prep.cache, batch_size=batch_size, seed=e)),
                           steps + 2, device)
-        resident = train_throughput(model, ready, device=device, amp=amp, channels_last=channels_last,
-                                    steps=steps)
-        runs[name] = {"end_to_end": e2e, "on_device": resident}
+        e2e, resident = [], []
+        for _ in range(REPEATS):       # alternate, keep the best: a shared machine only ever slows a run down
+            e2e.append(train_throughput(model, loader, device=device, amp=amp, channels_last=channels_last,
+                                        steps=steps))
+            resident.append(train_throughput(twin, ready, device=device, amp=amp, channels_last=channels_last,
+                                             steps=steps))
+        runs[name] = {"end_to_end": best(e2e), "on_device": best(resident)}
     return runs
 
 
@@ -137,7 +141,12 @@ def _baseline_run(prep, device: torch.device, steps: int, n_classes: int, *, mod
     loader = cycle(lambda e: png_pipeline.png_loader(prep.png_items, batch_size=batch_size, seed=e,
                                                      workers=workers, pin_memory=device.type == "cuda"))
     model = create_model(model_name, num_classes=n_classes, in_chans=3)
-    return train_throughput(model, loader, device=device, amp=amp, channels_last=channels_last, steps=steps)
+    return best([train_throughput(model, loader, device=device, amp=amp, channels_last=channels_last, steps=steps)
+                 for _ in range(REPEATS)])
+
+
+def best(runs: list[dict]) -> dict:
+    return max(runs, key=lambda r: r["samples_per_s"])
 
 
 def main(quick: bool) -> dict:
@@ -167,7 +176,7 @@ def main(quick: bool) -> dict:
                         "samples/s", higher_is_better=True, baseline_name="same model, data pre-loaded",
                         note="ratio = share of the data-free throughput the pipeline reaches"))
     gpu = gpu_section(prep, steps * 3, n_classes, models, batch, workers=size.loader_workers)
-    notes = [f"Batch {batch}, {steps} timed steps after 2 warm-up steps, AdamW, cross-entropy; "
+    notes = [f"Batch {batch}, {steps} timed steps after 2 warm-up steps, best of {REPEATS} runs, AdamW, cross-entropy; "
              f"the baseline's DataLoader (the PNG scripts used workers to hide decoding) with {size.loader_workers} "
              f"workers, Earmark with {EARMARK_WORKERS} (trainer.loop's default).",
              "The real loop also applies SpecAugment and mixup on the fly (cheap tensor ops, not timed here)."]
