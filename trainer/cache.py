@@ -14,7 +14,9 @@ runs in batches in this process. Unreadable clips are skipped and reported.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -162,7 +164,7 @@ def cache_key(manifest, config: FrontendConfig, specs, seed: int) -> str:
 class _Builder:
     def __init__(self, manifest, config, specs, seed, workers, on_progress, cancel, device):
         self.manifest, self.config, self.specs, self.seed = manifest, config, specs, seed
-        self.workers = default_workers() if workers is None else max(1, int(workers))
+        self.workers = default_workers(len(manifest.clips)) if workers is None else max(1, int(workers))
         self.on_progress = on_progress or (lambda step, total, message: None)
         self.cancel, self.device = cancel, device
         self.names = [ORIGINAL] + [name for name, _ in specs]
@@ -239,12 +241,20 @@ class _Builder:
 
         # spawn, not fork: the parent may run threads (a GUI, torch's pools)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=min(self.workers, len(chunks)), mp_context=context) as pool:
-            futures = [pool.submit(prepare_chunk, chunk, *args) for chunk in chunks]
+        workers = min(self.workers, len(chunks))
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            # At most two chunks per worker in flight: the parent's memory stays bounded
+            # however large the data set (all-at-once submission grew it by 75-369 MiB).
+            pending = iter(chunks)
+            futures = collections.deque(
+                pool.submit(prepare_chunk, chunk, *args) for chunk in itertools.islice(pending, 2 * workers))
             try:
-                for future in futures:
+                while futures:
                     self._check_cancel()
-                    yield future.result()
+                    result = futures.popleft().result()
+                    for chunk in itertools.islice(pending, 1):
+                        futures.append(pool.submit(prepare_chunk, chunk, *args))
+                    yield result
             except BaseException:
                 for future in futures:
                     future.cancel()
@@ -255,7 +265,16 @@ class _Builder:
             self.cancel.raise_if_cancelled()
 
 
-def default_workers() -> int:
+# A spawned worker pays ~6.5 s (12 s under load) importing librosa for its first pitch
+# shift, while one clip with five variants takes ~0.1 s in-process (bench/bench_scaling.py):
+# two workers only win past ~130 clips on two cores, so smaller sets prepare in-process
+# (24 clips: 2.8-3.1 s in-process vs 7.9-16.4 s with 2 workers; docs/BENCHMARKS.md).
+IN_PROCESS_MAX_CLIPS = 200
+
+
+def default_workers(n_clips: int | None = None) -> int:
+    if n_clips is not None and n_clips < IN_PROCESS_MAX_CLIPS:
+        return 1
     return max(1, min(4, os.cpu_count() or 1))
 
 
