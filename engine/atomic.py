@@ -79,9 +79,26 @@ def _make_temp(target: Path, suffix: str) -> tuple[int, Path]:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(target)
         fd, name = tempfile.mkstemp(prefix=_temp_prefix(target), suffix=suffix, dir=target.parent)
+        _set_mode(fd, target)
     except OSError as exc:
         raise SaveError(f"Cannot write {target}: {_reason(exc)}") from exc
     return fd, Path(name)
+
+
+# Read once at import (os.umask can only be read by setting it, which is not thread-safe).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+def _set_mode(fd: int, target: Path) -> None:
+    """mkstemp makes 0600 files: give the new file the old file's mode, else 0666 less the umask."""
+    if not hasattr(os, "fchmod"):
+        return
+    try:
+        mode = target.stat().st_mode & 0o7777
+    except OSError:
+        mode = 0o666 & ~_UMASK
+    os.fchmod(fd, mode)
 
 
 def _temp_prefix(target: Path, pid: int | None = None) -> str:

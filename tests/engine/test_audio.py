@@ -84,3 +84,19 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
         save_audio(path, sine(880, 0.2), 16000)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["keep.wav"]
+
+
+def test_saved_files_get_ordinary_permissions(tmp_path):
+    import os
+    import stat
+
+    from engine.atomic import atomic_write_text
+
+    path = tmp_path / "notes.json"
+    atomic_write_text(path, "{}")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    path.chmod(0o640)
+    atomic_write_text(path, "{}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
