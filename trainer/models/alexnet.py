@@ -36,7 +36,8 @@ class AdaptiveAvgPool2d(nn.Module):
         height, width = int(x.shape[-2]), int(x.shape[-1])
         out_h, out_w = self.output_size
         if height % out_h == 0 and width % out_w == 0:
-            return F.adaptive_avg_pool2d(x, self.output_size)
+            # plain avg_pool2d: adaptive_avg_pool2d failed to export at 224x224 with a dynamic batch
+            return F.avg_pool2d(x, kernel_size=(height // out_h, width // out_w))
         rows = _pool_matrix(height, out_h, x)
         cols = _pool_matrix(width, out_w, x)
         return torch.matmul(torch.matmul(rows, x), cols.t())
