@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -35,6 +36,16 @@ def _no_leaked_threads():
             break
         time.sleep(0.05)
     assert not leaked, f"test left threads running: {leaked}"
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One torch intra-op thread in every test (OMP_NUM_THREADS above covers a fresh import;
+    this covers a test that changed it). Never imports torch itself."""
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)
+    yield
 
 
 @pytest.fixture

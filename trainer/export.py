@@ -23,7 +23,7 @@ import onnx
 import torch
 from onnx.external_data_helper import uses_external_data
 
-from engine.atomic import atomic_write_bytes
+from engine.atomic import atomic_write_bytes, json_default
 from engine.errors import EarmarkError, ModelLoadError
 from engine.model import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, parse_metadata
 from trainer.frontend import WaveformModel
@@ -114,7 +114,7 @@ def _trace_to(model: WaveformModel, example: torch.Tensor, tmp_name: str, target
 
 def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
     props = {p.key: p.value for p in proto.metadata_props}
-    props[METADATA_KEY] = json.dumps(meta, default=_json_default, allow_nan=False)
+    props[METADATA_KEY] = json.dumps(meta, default=json_default, allow_nan=False)
     onnx.helper.set_model_props(proto, props)
 
 
@@ -143,7 +143,7 @@ def _max_abs_error(expected: np.ndarray, actual: np.ndarray, target: Path) -> fl
 def _check_metadata(meta: dict[str, Any], n_classes: int, n_samples: int, target: Path) -> None:
     """Refuse metadata the engine would refuse when loading the file."""
     try:
-        parsed = parse_metadata(json.dumps(meta, default=_json_default), source=target)
+        parsed = parse_metadata(json.dumps(meta, default=json_default), source=target)
     except (ModelLoadError, TypeError, ValueError) as exc:
         raise ExportError(f"Export to {target}: bad metadata: {exc}") from exc
     if len(parsed.labels) != n_classes:
@@ -153,10 +153,3 @@ def _check_metadata(meta: dict[str, Any], n_classes: int, n_samples: int, target
         raise ExportError(f"Export to {target}: the example has {n_samples} samples but the metadata says "
                           f"{parsed.clip_s} s at {parsed.sample_rate_hz} Hz ({parsed.n_samples} samples)")
 
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")

@@ -9,23 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 import main
 from engine.synth import write_emodb, write_esc50
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["--epochs", "1", "--seeds", "3", "--batch-size", "4", "--n-mels", "16", "--workers", "1"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a busy two-core machine more threads only spin and wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 
 @pytest.fixture

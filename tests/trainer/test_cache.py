@@ -17,16 +17,6 @@ from trainer.job import Cancelled, CancelToken
 CONFIG = FrontendConfig(sample_rate_hz=8000, clip_s=0.5, n_mels=16, n_fft=256)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a busy two-core machine more threads only spin and wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 @pytest.fixture
 def manifest(tmp_path):
     write_esc50(tmp_path / "esc", n_classes=2, clips_per_class=4, seconds=0.5, sample_rate_hz=8000)

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 import main
 from engine.synth import write_esc50
@@ -17,16 +16,6 @@ from engine.synth import write_esc50
 REPO = Path(__file__).resolve().parents[2]
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 TINY = ["--epochs", "2", "--seeds", "7", "--batch-size", "4", "--n-mels", "16", "--workers", "1"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a busy two-core machine more threads only spin and wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 
 def _outputs(run_dir: Path) -> set[str]:

@@ -16,15 +16,6 @@ from trainer.frontend import Classifier, LogMel, WaveformModel, mel_filterbank
 
 SR = 16000
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and spinning threads crawl on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _chirp(seconds: float = 1.0, sample_rate_hz: int = SR, noise: float = 0.01, seed: int = 0) -> np.ndarray:
     """A 50 Hz -> 7 kHz chirp over a faint noise floor, so every mel band carries signal."""
     rng = np.random.default_rng(seed)
@@ -98,7 +89,8 @@ def test_logmel_onnx_graph_matches_pytorch_within_1e4_db():
                           input_names=["waveform"], output_names=["logmel"],
                           dynamic_axes={"waveform": {0: "batch"}, "logmel": {0: "batch"}})
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
-    assert any(node.op_type == "STFT" for node in _graph_nodes(buffer.getvalue()))
+    ops = {node.op_type for node in _graph_nodes(buffer.getvalue())}
+    assert "Conv" in ops and "STFT" not in ops      # exported as a DFT-basis Conv1d
     batch3 = torch.from_numpy(np.stack([_chirp(1.0, seed=s) * (0.3 + s) for s in range(3)]))
     for waveforms in (example, batch3):                # the batch axis is dynamic
         got = session.run(None, {"waveform": waveforms.numpy()})[0]
@@ -148,3 +140,13 @@ def test_waveform_model_returns_probabilities():
 def test_logmel_rejects_bad_settings(kwargs):
     with pytest.raises(ValueError):
         LogMel(**kwargs)
+
+
+def test_the_exported_dft_form_equals_torch_stft():
+    """The Conv1d-over-a-DFT-basis power spectrogram (what is exported) equals torch.stft's."""
+    frontend = LogMel(SR, n_fft=512, hop_length=128, n_mels=64).eval()
+    waveforms = torch.from_numpy(np.stack([_chirp(1.0, seed=3), 0.01 * _chirp(1.0, seed=4)]))
+    stft = frontend._power_spectrogram(waveforms)
+    dft = frontend._dft_power_spectrogram(waveforms)
+    assert dft.shape == stft.shape
+    np.testing.assert_allclose(dft.numpy(), stft.numpy(), rtol=1e-3, atol=1e-6 * float(stft.max()))

@@ -18,16 +18,6 @@ from trainer.job import Cancelled, CancelToken, Progress, TrainConfig, run
 from trainer.splits import LeakageError
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a busy two-core machine more threads only spin and wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 def tiny_config(data, out, cache, **kw) -> TrainConfig:
     base = {"epochs": 2, "seeds": (1,), "batch_size": 8, "n_mels": 16, "workers": 1, "patience": 5}
     return TrainConfig(data=str(data), out=str(out), cache_dir=str(cache), **{**base, **kw})

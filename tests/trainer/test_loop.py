@@ -10,16 +10,6 @@ from torch.utils.data import Dataset
 from trainer.loop import LoopConfig, Trainer, choose_device, load_state
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a busy two-core machine more threads only spin and wait."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-
 class Blobs(Dataset):
     """Two classes of [1, 4, 6] 'log-mels' around different means."""
 

@@ -30,15 +30,6 @@ INPUT_SIZE = 32
 EXPECTED = {"cnn", "alexnet", "resnet18", "resnet50", "resnet18_se", "resnet18_cbam", "resnet50_se",
             "resnet50_cbam", "efficientnet_b0", "mobilenetv3_small", "mobilenetv3_large"}
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and spinning threads crawl on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _waveforms(n: int = 4, seed: int = 0) -> torch.Tensor:
     """Tones, a chirp and a burst over noise: real-ish clips that a model can tell apart."""
     rng = np.random.default_rng(seed)
