@@ -47,6 +47,9 @@ class LoopConfig:
     min_epochs: int | None = None
     loader_workers: int = 0
     amp: bool = True
+    # The GPU recipe (mixed precision, channels-last). None: on CUDA only. True on a CPU runs
+    # the same branches with bfloat16 autocast, which is how tests cover the GPU path here.
+    accelerated: bool | None = None
 
 
 @dataclass
@@ -113,10 +116,12 @@ class Trainer:
         self.on_epoch = on_epoch or (lambda r: None)
         self.cancel = cancel
         self.cuda = device.type == "cuda"
-        self.amp_dtype = _amp_dtype(device) if config.amp else None
+        self.accelerated = self.cuda if config.accelerated is None else bool(config.accelerated)
+        self.amp_dtype = _amp_dtype(device) if config.amp and self.accelerated else None
         self.model = model.to(device)
-        if self.cuda:
+        if self.accelerated:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if self.cuda:
             torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its kernels
         self.net = self._wrap(self.model)
         self.per_rank_batch = max(1, config.batch_size // self.ctx.world_size)
@@ -258,7 +263,7 @@ class Trainer:
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         x = x.to(self.device, non_blocking=True)
-        return x.contiguous(memory_format=torch.channels_last) if self.cuda else x
+        return x.contiguous(memory_format=torch.channels_last) if self.accelerated else x
 
     @torch.no_grad()
     def predict(self, dataset: Dataset | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -312,9 +317,9 @@ class Trainer:
         writer.flush()
 
 
-def _amp_dtype(device: torch.device) -> torch.dtype | None:
+def _amp_dtype(device: torch.device) -> torch.dtype:
     if device.type != "cuda":
-        return None
+        return torch.bfloat16  # CPU autocast supports bfloat16 only
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 

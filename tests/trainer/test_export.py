@@ -60,7 +60,7 @@ def test_metadata_round_trips_through_onnx_and_onnxruntime(tmp_path):
     assert [o.name for o in session.get_outputs()] == ["probs"]
     assert session.get_inputs()[0].shape[1] == N_SAMPLES
     assert proto.opset_import[0].version == 17
-    assert any(node.op_type == "Conv" for node in proto.graph.node)   # the DFT-basis frontend
+    assert any(node.op_type == "MatMul" for node in proto.graph.node)  # the factorised-DFT frontend
     assert not any(node.op_type == "STFT" for node in proto.graph.node)
 
     loaded = OnnxClassifier.load(path)               # the engine accepts it as is

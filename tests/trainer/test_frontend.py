@@ -90,7 +90,7 @@ def test_logmel_onnx_graph_matches_pytorch_within_1e4_db():
                           dynamic_axes={"waveform": {0: "batch"}, "logmel": {0: "batch"}})
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     ops = {node.op_type for node in _graph_nodes(buffer.getvalue())}
-    assert "Conv" in ops and "STFT" not in ops      # exported as a DFT-basis Conv1d
+    assert "MatMul" in ops and "STFT" not in ops    # exported as a factorised DFT
     batch3 = torch.from_numpy(np.stack([_chirp(1.0, seed=s) * (0.3 + s) for s in range(3)]))
     for waveforms in (example, batch3):                # the batch axis is dynamic
         got = session.run(None, {"waveform": waveforms.numpy()})[0]
@@ -142,9 +142,11 @@ def test_logmel_rejects_bad_settings(kwargs):
         LogMel(**kwargs)
 
 
-def test_the_exported_dft_form_equals_torch_stft():
-    """The Conv1d-over-a-DFT-basis power spectrogram (what is exported) equals torch.stft's."""
-    frontend = LogMel(SR, n_fft=512, hop_length=128, n_mels=64).eval()
+@pytest.mark.parametrize("n_fft, hop", [(512, 128), (1024, 256), (400, 160), (257, 64)],
+                         ids=["factorised-512", "factorised-1024", "conv-hop-does-not-divide", "conv-prime"])
+def test_the_exported_dft_forms_equal_torch_stft(n_fft, hop):
+    """Both exported forms (factorised DFT, DFT-basis Conv1d) equal torch.stft's power spectrogram."""
+    frontend = LogMel(SR, n_fft=n_fft, hop_length=hop, n_mels=32).eval()
     waveforms = torch.from_numpy(np.stack([_chirp(1.0, seed=3), 0.01 * _chirp(1.0, seed=4)]))
     stft = frontend._power_spectrogram(waveforms)
     dft = frontend._dft_power_spectrogram(waveforms)

@@ -76,3 +76,29 @@ def test_resume_from_another_models_checkpoint_is_a_clear_error(tmp_path):
     other.model = nn.Sequential(nn.Flatten(), nn.Linear(24, 8), nn.Linear(8, 2))
     with pytest.raises(ValueError, match="cannot resume"):
         other.fit(resume=True)
+
+
+def test_the_gpu_recipe_runs_on_the_cpu(tmp_path):
+    """Mixed precision and channels-last: the branches a CUDA run takes, here with bfloat16."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(1, 4, 3, padding=1)
+    model = nn.Sequential(conv, nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    model.num_classes = 2
+    seen = []
+    conv.register_forward_hook(lambda m, i, o: seen.append((o.dtype, i[0].is_contiguous(
+        memory_format=torch.channels_last))))
+    config = LoopConfig(epochs=3, batch_size=8, spec_augment=False, mixup_alpha=0.0, lr=0.05, accelerated=True)
+    trainer = Trainer(model, Blobs(32, 0), Blobs(16, 1), config, seed=0, device=torch.device("cpu"),
+                      checkpoint_dir=tmp_path / "ckpt")
+    assert trainer.amp_dtype == torch.bfloat16
+    before = conv.weight.detach().clone()
+    fit = trainer.fit()
+    assert seen and all(dtype == torch.bfloat16 for dtype, _ in seen)   # autocast was on
+    assert all(channels_last for _, channels_last in seen[:3])           # training batches went in channels-last
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not torch.equal(before, conv.weight.detach()) and fit.history[-1]["train_loss"] == fit.history[-1]["train_loss"]
+
+
+def test_the_gpu_recipe_is_off_on_the_cpu_by_default(tmp_path):
+    trainer = make_trainer(tmp_path)
+    assert trainer.amp_dtype is None and not trainer.accelerated
