@@ -18,6 +18,7 @@ from typing import Any
 import soundfile as sf
 
 from trainer.cache import FrontendConfig
+from trainer.loop import LoopConfig
 
 DEFAULT_SAMPLE_RATE_HZ = 16000
 MAX_CLIP_S = 10.0
@@ -30,17 +31,18 @@ class TrainConfig:
     out: str
     layout: str | None = None
     model: str = "cnn"
-    epochs: int = 30
+    # The loop's settings take the loop's defaults (one source of truth: trainer/loop.py).
+    epochs: int = LoopConfig.epochs
     seeds: tuple[int, ...] = (42, 123, 999)
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    mixup_alpha: float = 0.2
-    spec_augment: bool = True
-    patience: int = 8
-    min_epochs: int | None = None      # early stopping engages from here (default: half the epochs)
+    batch_size: int = LoopConfig.batch_size
+    lr: float = LoopConfig.lr
+    weight_decay: float = LoopConfig.weight_decay
+    warmup_epochs: float = LoopConfig.warmup_epochs
+    label_smoothing: float = LoopConfig.label_smoothing
+    mixup_alpha: float = LoopConfig.mixup_alpha
+    spec_augment: bool = LoopConfig.spec_augment
+    patience: int = LoopConfig.patience
+    min_epochs: int | None = LoopConfig.min_epochs  # early stopping engages from here (default: half)
     sample_rate_hz: int | None = None
     clip_s: float | None = None
     n_mels: int = 64
@@ -56,7 +58,7 @@ class TrainConfig:
     weights: str | None = None
     attn: str | None = None
     workers: int | None = None
-    loader_workers: int = 0
+    loader_workers: int = LoopConfig.loader_workers
     resume: bool = False
     cache_dir: str | None = None       # default: $EARMARK_CACHE_DIR or the user cache folder
     export_tolerance: float = 1e-4
@@ -136,6 +138,11 @@ class TrainConfig:
             raise ValueError("resolve() the config before asking for its frontend")
         return FrontendConfig(sample_rate_hz=self.sample_rate_hz, clip_s=self.clip_s, n_mels=self.n_mels,
                               n_fft=self.n_fft or 1024)
+
+    def loop_config(self) -> LoopConfig:
+        """The loop's settings of this run (the fields the two configs share)."""
+        return LoopConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(LoopConfig)
+                             if hasattr(self, f.name)})
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

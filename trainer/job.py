@@ -150,15 +150,11 @@ class _Run:
         return model
 
     def train_seed(self, index: int, seed: int) -> dict[str, Any]:
-        from trainer.loop import LoopConfig, Trainer, seed_everything
+        from trainer.loop import Trainer, seed_everything
 
         c = self.config
         seed_everything(seed)
-        loop = LoopConfig(epochs=c.epochs, batch_size=c.batch_size, lr=c.lr, weight_decay=c.weight_decay,
-                          warmup_epochs=c.warmup_epochs, label_smoothing=c.label_smoothing,
-                          mixup_alpha=c.mixup_alpha, spec_augment=c.spec_augment, patience=c.patience,
-                          min_epochs=c.min_epochs,
-                          loader_workers=c.loader_workers)
+        loop = c.loop_config()
         trainer = Trainer(self.build_model(), self.cache.dataset(self.train_items),
                           self.cache.dataset(self.val_items), loop, seed=seed, device=self.device,
                           checkpoint_dir=self.out / "checkpoints" / f"seed{seed}",
