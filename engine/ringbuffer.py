@@ -143,12 +143,28 @@ class RingReader:
         return skipped
 
     def next_hop(self, hop: int, window: int) -> tuple[np.ndarray, int] | None:
-        """Consume ``hop`` samples; return (the ``window`` samples ending there, end index)."""
-        self.skip_lapped()
-        if self.available < hop:
-            return None
-        self.cursor += hop
-        return self.ring.window(self.cursor, window), self.cursor
+        """Consume ``hop`` samples; return (the ``window`` samples ending there, end index).
+
+        A reader the writer has lapped skips ahead (counted in ``dropped_samples``) far
+        enough that the whole window is still held, so it never asks for lost audio.
+        """
+        for _ in range(3):
+            self.skip_lapped()
+            oldest = self.ring.oldest_index()
+            if oldest > 0 and self.cursor + hop - window < oldest:
+                lost = oldest + window - hop - self.cursor
+                self.cursor += lost
+                self.dropped_samples += lost
+            if self.available < hop:
+                return None
+            end = self.cursor + hop
+            try:
+                view = self.ring.window(end, window)
+            except IndexError:
+                continue  # the writer lapped us between the check and the read: skip again
+            self.cursor = end
+            return view, end
+        return None
 
     def read(self, max_samples: int | None = None) -> np.ndarray:
         """Consume everything new (up to ``max_samples``) as a copy."""

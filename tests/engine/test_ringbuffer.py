@@ -66,3 +66,15 @@ def test_arrival_time_of_the_block_holding_a_sample():
     assert ring.arrival_time(100) == 1.0
     assert ring.arrival_time(101) == 2.0
     assert ring.arrival_time(300) == 3.0
+
+
+def test_a_lapped_reader_skips_ahead_instead_of_asking_for_lost_audio():
+    ring = RingBuffer(1000)
+    reader = ring.reader()
+    ring.write(np.arange(2500, dtype=np.float32))      # the writer laps the reader twice over
+    got = reader.next_hop(100, 400)
+    assert got is not None
+    window, end = got
+    assert end - 400 >= ring.oldest_index()            # the whole window is still held
+    assert np.array_equal(window, np.arange(end - 400, end, dtype=np.float32))
+    assert reader.dropped_samples == end - 100         # everything before this hop was dropped, counted

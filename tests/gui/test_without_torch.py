@@ -23,6 +23,7 @@ window = gui.app.start([])
 app = QApplication.instance()
 labels = []
 window.file_view.classified.connect(lambda p: (labels.append(p.top(1)[0][0]), app.quit()))
+window.catalog.select(sys.argv[2])   # the test's model, not the shipped one
 window.file_view.open_file(sys.argv[1])
 QTimer.singleShot(60000, app.quit)
 app.exec()
@@ -41,7 +42,8 @@ def test_app_opens_without_torch_and_never_loads_the_trainer(tmp_path):
     sf.write(wav, sine(600, 1.0, 16000), 16000)  # one of the tone model's tones
     env = {"QT_QPA_PLATFORM": "offscreen", "EARMARK_USER_MODELS": str(models), "HOME": str(tmp_path),
            "XDG_CONFIG_HOME": str(tmp_path / "config"), "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([sys.executable, "-c", PROBE, str(wav)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", PROBE, str(wav), str(models / "tone.onnx")],
+                          capture_output=True, text=True,
                           timeout=120, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
