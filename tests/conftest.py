@@ -49,6 +49,22 @@ def _one_torch_thread():
 
 
 @pytest.fixture
+def portaudio_missing(monkeypatch):
+    """Make ``import sounddevice`` fail as it does when libportaudio2 is not installed."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("cannot load library 'libportaudio.so.2': PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+
+
+@pytest.fixture
 def write_wav(tmp_path):
     """Write a WAV under tmp_path: write_wav(name, samples, sample_rate_hz)."""
 

@@ -1,4 +1,3 @@
-import builtins
 import sys
 
 import numpy as np
@@ -37,16 +36,7 @@ def test_looping_file_source_runs_until_stopped():
     assert source.feed(10) == 500 and not source.finished
 
 
-def test_missing_portaudio_becomes_a_device_error(monkeypatch):
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "sounddevice":
-            raise OSError("PortAudio library not found")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+def test_missing_portaudio_becomes_a_device_error(portaudio_missing):
     with pytest.raises(AudioDeviceError, match="libportaudio2"):
         import_sounddevice()
     with pytest.raises(AudioDeviceError, match="PortAudio"):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
-import sys
 import threading
 from types import SimpleNamespace
 
@@ -94,16 +92,7 @@ def test_no_microphone_is_said_and_the_app_keeps_running(qtbot, main_window):
     view.stop()
 
 
-def test_missing_portaudio_is_said_in_the_window(qtbot, main_window, monkeypatch):
-    real_import = builtins.__import__
-
-    def no_portaudio(name, *args, **kwargs):
-        if name == "sounddevice":
-            raise OSError("cannot load library 'libportaudio.so.2'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
-    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+def test_missing_portaudio_is_said_in_the_window(qtbot, main_window, portaudio_missing):
     view = main_window.live_view
     view.refresh_devices()
     assert "libportaudio2" in view.message_label.text()
