@@ -31,6 +31,7 @@ from engine.errors import SaveError
 from engine.spectrogram import Spectrogram, spectrogram_db
 from gui.settings import Settings
 from gui.widgets.label_bars import LabelBars
+from gui.widgets.layout import side_column
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
@@ -116,15 +117,7 @@ class FileView(QWidget):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #f85149;")
-        side = QVBoxLayout()
-        side.addWidget(QLabel("<b>Whole clip</b>"))
-        side.addWidget(self.bars)
-        side.addWidget(self.info_label)
-        side.addWidget(self.error_label)
-        side.addStretch(1)
-        side_widget = QWidget()
-        side_widget.setLayout(side)
-        side_widget.setFixedWidth(300)
+        side_widget = side_column(QLabel("<b>Whole clip</b>"), self.bars, self.info_label, self.error_label)
 
         body = QHBoxLayout()
         body.addWidget(splitter, 1)

@@ -34,6 +34,7 @@ from engine.stream import StreamingClassifier, level_dbfs
 from gui.settings import Settings
 from gui.widgets.input_panel import InputPanel
 from gui.widgets.label_bars import LabelBars
+from gui.widgets.layout import side_column
 from gui.widgets.plots import ScrollingSpectrogram, ScrollingWaveform
 from gui.widgets.record_panel import RecordPanel
 from gui.widgets.spin import double_spin
@@ -109,16 +110,8 @@ class LiveView(QWidget):
         self.bars.set_message("Press Start to listen")
         self.latency_label = QLabel("Latency: —")
         self.latency_label.setWordWrap(True)
-        right = QVBoxLayout()
-        right.addWidget(QLabel("<b>Now hearing</b>"))
-        right.addWidget(self.now_label)
-        right.addWidget(self.bars)
-        right.addWidget(self.latency_label)
-        right.addWidget(self.model_label)
-        right.addStretch(1)
-        right_widget = QWidget()
-        right_widget.setLayout(right)
-        right_widget.setFixedWidth(300)
+        right_widget = side_column(QLabel("<b>Now hearing</b>"), self.now_label, self.bars,
+                                   self.latency_label, self.model_label)
 
         layout = QHBoxLayout(self)
         layout.addWidget(left)

@@ -8,11 +8,12 @@ loop in real time.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QPushButton, QVBoxLayout
 
 from engine.errors import AudioDeviceError
 from engine.ringbuffer import RingBuffer
 from engine.sources import MicSource, list_input_devices
+from gui.widgets.layout import with_tool_button
 from gui.widgets.level_meter import LevelMeter
 
 NO_DEVICE = "No input device found"
@@ -28,13 +29,7 @@ class InputPanel(QGroupBox):
         self.settings = settings
         self.device_combo = QComboBox()
         self.device_combo.setToolTip("The microphone or line input to listen to")
-        refresh = QToolButton()
-        refresh.setText("↻")
-        refresh.setToolTip("Look for input devices again")
-        refresh.clicked.connect(self.refresh_devices)
-        row = QHBoxLayout()
-        row.addWidget(self.device_combo, 1)
-        row.addWidget(refresh)
+        row = with_tool_button(self.device_combo, "↻", "Look for input devices again", self.refresh_devices)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Start or stop listening (Ctrl+L)")
         self.meter = LevelMeter()

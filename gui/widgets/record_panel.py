@@ -8,16 +8,15 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QToolButton,
 )
 
 from engine.errors import SaveError
 from engine.recorder import Recorder
 from engine.ringbuffer import RingBuffer
+from gui.widgets.layout import with_tool_button
 
 
 class RecordPanel(QGroupBox):
@@ -31,13 +30,8 @@ class RecordPanel(QGroupBox):
         self._ring: RingBuffer | None = None
         self._rate_hz = 0
         self.folder_edit = QLineEdit(settings.get("record/folder"))
-        browse = QToolButton()
-        browse.setText("…")
-        browse.setToolTip("Choose the folder recordings go to")
-        browse.clicked.connect(self._on_browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.folder_edit, 1)
-        row.addWidget(browse)
+        row = with_tool_button(self.folder_edit, "…", "Choose the folder recordings go to",
+                               self._on_browse_clicked)
         self.format_combo = QComboBox()
         self.format_combo.addItems(["wav", "flac"])
         self.format_combo.setCurrentText(settings.get("record/format"))
