@@ -47,7 +47,8 @@ app="$dist/earmark"
 cp installer/earmark.desktop installer/install_linux.sh "$app/"
 echo "build.sh: built $app in $(( $(date +%s) - start_s )) s; unpacked size $(du -sh "$app" | cut -f1)"
 echo "build.sh: biggest parts:"
-du -s "$app"/_internal/* | sort -rn | head -12 | awk '{printf "  %6.1f MB  %s\n", $1 / 1024, $2}'
+# awk stops printing rather than reading (head would close the pipe and, under pipefail, fail the build)
+du -s "$app"/_internal/* | sort -rn | awk 'NR <= 12 {printf "  %6.1f MB  %s\n", $1 / 1024, $2}'
 
 if [ "$self_test" = 1 ]; then
   env -u EARMARK_BUNDLED_MODELS "$app/earmark" --self-test
