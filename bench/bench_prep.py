@@ -9,7 +9,6 @@ memory-mapped file) and the baseline of :mod:`bench.png_pipeline` (librosa at
 
 from __future__ import annotations
 
-import os
 import time
 
 from bench import png_pipeline
@@ -24,6 +23,7 @@ from bench.workspace import (
     sizes,
     work_root,
 )
+from trainer.cache import IN_PROCESS_MAX_CLIPS, default_workers
 
 FULL_CLIPS = 2000
 SUBSET_CLIPS = 8       # clips for the single-process comparisons (one chunk: Earmark runs them serially)
@@ -45,7 +45,7 @@ def main(quick: bool) -> dict:
     rows = [
         row(f"prepare {n} clips x 6 (wall s)", prep.earmark_s, prep.baseline_s, "s", higher_is_better=False,
             target=5.0, baseline_name="PNG pipeline, matplotlib figure renderer",
-            note="Earmark's defaults and worker processes vs. the serial scripts"),
+            note="Earmark's defaults vs. the serial scripts"),
         row(f"prepare {n} clips x 6, Earmark in this process (workers=1: no worker start-up)", in_process_s,
             prep.baseline_s, "s", higher_is_better=False, target=5.0,
             baseline_name="PNG pipeline, matplotlib figure renderer",
@@ -68,8 +68,13 @@ def main(quick: bool) -> dict:
         f"{n} clips ({size.prep_classes} classes x {size.prep_clips_per_class}), {size.clip_s:g} s at 44.1 kHz, written by "
         "engine.synth.write_esc50; every clip gives 6 items (original, noise, pitch_shift, time_stretch, reverb, gain).",
         f"Earmark: trainer.cache.FeatureCache.build with its default frontend (16 kHz, 64 mels, n_fft 1024, "
-        f"hop 256), {os.cpu_count()} worker processes by default; the baseline is one process, as the scripts were. "
-        "Math libraries run one thread in the preparing process on both sides (see bench.workspace.single_threaded).",
+        f"hop 256) and its default workers: in this process below {IN_PROCESS_MAX_CLIPS} clips (a worker's start-up "
+        f"costs more than it saves there), else up to {default_workers()} worker processes on this machine; the "
+        "baseline is one process, as the scripts were. Math libraries run one thread in the preparing process on "
+        "both sides (see bench.workspace.single_threaded).",
+        "Earmark's time stretch and pitch shift are librosa's algorithm with a vectorised phase vocoder "
+        "(trainer.augment.vocoder), and clip preparation keeps freed memory for reuse (trainer.prepare."
+        "keep_freed_memory); the baseline calls librosa.effects as the scripts did.",
     ]
     if not extrapolated["measured"]:
         notes.append(f"Extrapolated to {FULL_CLIPS} clips from the per-clip rates measured here: Earmark "

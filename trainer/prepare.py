@@ -6,6 +6,9 @@ soundfile and soxr, not torch.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -28,7 +31,38 @@ def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int
     return out
 
 
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MALLOC_TUNED = False
+
+
+def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20) -> bool:
+    """Let glibc reuse freed blocks instead of handing them back to the system (once per process).
+
+    Preparing a clip makes dozens of short-lived arrays of a few MB (spectrograms, variants).
+    By default glibc maps each large one afresh and unmaps it when freed, so every array is
+    page-faulted in again, and page faults are slow on virtual machines: on the 2-core build
+    machine this setting took a clip with five variants from 63-83 ms to 42-56 ms (three
+    alternating runs each, 2026-12-01). Blocks under ``mmap_threshold`` come from the heap and
+    up to ``trim_threshold`` of free heap is kept. Only on glibc; elsewhere nothing changes.
+    Returns whether the setting is in force.
+    """
+    global _MALLOC_TUNED
+    if _MALLOC_TUNED or not sys.platform.startswith("linux"):
+        return _MALLOC_TUNED
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if not hasattr(libc, "gnu_get_libc_version"):  # glibc only: musl's mallopt is a stub
+            return False
+        _MALLOC_TUNED = bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
+            libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+    except (OSError, AttributeError):
+        _MALLOC_TUNED = False
+    return _MALLOC_TUNED
+
+
 def prepare_chunk(tasks, sample_rate_hz, n_samples, specs, seed):
+    keep_freed_memory()
     results = []
     for clip_index, path in tasks:
         try:

@@ -1,10 +1,11 @@
-"""Pitch shift by a number of semitones drawn from a range, length kept (librosa)."""
+"""Pitch shift by a number of semitones drawn from a range, length kept (librosa's algorithm)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from trainer.augment.base import Augmentation, check_range
+from trainer.augment.vocoder import pitch_shift
 
 
 class PitchShift(Augmentation):
@@ -18,12 +19,8 @@ class PitchShift(Augmentation):
         return float(rng.uniform(*self.semitones))
 
     def _transform(self, samples, sample_rate_hz, rng):
-        import librosa  # heavy import, only where used
-
         steps = self.draw_semitones(rng)
-        n_fft = _n_fft_for(len(samples))
-        return librosa.effects.pitch_shift(samples, sr=sample_rate_hz, n_steps=steps, n_fft=n_fft,
-                                           res_type="soxr_hq")
+        return pitch_shift(samples, sample_rate_hz=sample_rate_hz, n_steps=steps, n_fft=_n_fft_for(len(samples)))
 
 
 def _n_fft_for(n_samples: int) -> int:

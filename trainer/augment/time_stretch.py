@@ -6,6 +6,7 @@ import numpy as np
 
 from trainer.augment.base import Augmentation, check_range
 from trainer.augment.pitch_shift import _n_fft_for
+from trainer.augment.vocoder import time_stretch
 
 
 class TimeStretch(Augmentation):
@@ -19,7 +20,5 @@ class TimeStretch(Augmentation):
         return float(rng.uniform(*self.rate))
 
     def _transform(self, samples, sample_rate_hz, rng):
-        import librosa  # heavy import, only where used
-
         rate = self.draw_rate(rng)  # > 1 is faster (events earlier), < 1 slower
-        return librosa.effects.time_stretch(samples, rate=rate, n_fft=_n_fft_for(len(samples)))
+        return time_stretch(samples, rate=rate, n_fft=_n_fft_for(len(samples)))
