@@ -35,6 +35,9 @@ def _expected_label(i: int) -> str:
 
 
 def _check(path: Path, previous_len: int) -> int:
+    if not path.exists():  # killed before its first save finished (a loaded machine): the old state is no file
+        assert previous_len == 0, f"{path} vanished after {previous_len} saved changes"
+        return 0
     doc = json.loads(path.read_text(encoding="utf-8"))  # never half a file
     history = doc["history"]
     assert len(history) >= previous_len  # the old state or a newer one
