@@ -16,6 +16,8 @@ import numpy as np
 
 from bench.bench_loading import earmark_loader, epoch_seconds
 from bench.workspace import PeakMemory, build_cache, folder_bytes, row, sizes, synthetic_esc50, work_root
+from trainer.cache import IN_PROCESS_MAX_CLIPS
+from trainer.prepare import KEPT_FREE_BYTES
 
 CLASSES = 5
 
@@ -72,17 +74,18 @@ def summarise(points: list[dict]) -> dict:
     notes = [
         f"Sizes: {', '.join(str(c) for c in clips)} clips, 6 items per clip; a fresh cache for each size.",
         f"Preparation time = {max(0.0, prep_fit['intercept']):.1f} s + {prep_fit['slope'] * 1000:.0f} ms x clips "
-        f"(least squares, R^2 {prep_fit['r2']:.3f}). The fixed part is the worker processes' start-up (spawn, "
-        "imports, librosa's first pitch shift) paid by every build; at small sizes it dominates, at ESC-50 size "
-        "the marginal cost does.",
+        f"(least squares, R^2 {prep_fit['r2']:.3f}). The fixed part is start-up paid by every build (imports, "
+        f"librosa's first STFT; from {IN_PROCESS_MAX_CLIPS} clips on also the worker processes' spawn); at small "
+        "sizes it dominates, at ESC-50 size the marginal cost does.",
         f"The cache grows {large['cache_bytes'] / small['cache_bytes']:.1f}x on disk from {small['clips']} to "
         f"{large['clips']} clips while the memory an epoch adds stays at "
         f"{small['epoch_rss_growth_bytes'] / mib:.1f} -> {large['epoch_rss_growth_bytes'] / mib:.1f} MiB: the "
         "cache is read through a memory map, not loaded whole.",
         "Preparation memory in the parent process (workers not counted): "
         + ", ".join(f"{p['prep_rss_growth_bytes'] / mib:.0f} MiB at {p['clips']} clips" for p in points)
-        + ". The builder submits every chunk to the pool at once, so finished chunks can queue in the parent "
-        "while its frontend catches up; bounding the chunks in flight would bound this too.",
+        + f". These sizes prepare in this process (below {IN_PROCESS_MAX_CLIPS} clips), so the figures include "
+        f"the freed memory that glibc keeps for reuse, at most {KEPT_FREE_BYTES >> 20} MiB (trainer.prepare."
+        "keep_freed_memory), counted once per process; with workers at most two chunks per worker are in flight.",
     ]
     return {"name": "scaling", "title": "5. Scaling", "rows": rows, "notes": notes,
             "points": points, "fits": {"prep": prep_fit, "epoch": epoch_fit}}

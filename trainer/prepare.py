@@ -34,17 +34,20 @@ def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int
 # glibc's mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MALLOC_TUNED = False
+KEPT_FREE_BYTES = 64 << 20     # free heap glibc may keep for reuse (keep_freed_memory)
 
 
-def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 256 << 20) -> bool:
+def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = KEPT_FREE_BYTES) -> bool:
     """Let glibc reuse freed blocks instead of handing them back to the system (once per process).
 
     Preparing a clip makes dozens of short-lived arrays of a few MB (spectrograms, variants).
     By default glibc maps each large one afresh and unmaps it when freed, so every array is
     page-faulted in again, and page faults are slow on virtual machines: on the 2-core build
-    machine this setting took a clip with five variants from 63-83 ms to 42-56 ms (three
-    alternating runs each, 2026-12-01). Blocks under ``mmap_threshold`` come from the heap and
-    up to ``trim_threshold`` of free heap is kept. Only on glibc; elsewhere nothing changes.
+    machine this setting took a clip with five variants from 71-85 ms to 42-47 ms (two
+    alternating runs each, 2026-12-01; a 256 MiB trim threshold was no faster than 64 MiB).
+    Blocks under ``mmap_threshold`` come from the heap and at most ``trim_threshold`` of free
+    heap is kept: the process holds up to that much more memory than it uses. Only on glibc;
+    elsewhere nothing changes.
     Returns whether the setting is in force.
     """
     global _MALLOC_TUNED
