@@ -83,9 +83,10 @@ def summarise(points: list[dict]) -> dict:
         "cache is read through a memory map, not loaded whole.",
         "Preparation memory in the parent process (workers not counted): "
         + ", ".join(f"{p['prep_rss_growth_bytes'] / mib:.0f} MiB at {p['clips']} clips" for p in points)
-        + f". These sizes prepare in this process (below {IN_PROCESS_MAX_CLIPS} clips), so the figures include "
-        f"the freed memory that glibc keeps for reuse, at most {KEPT_FREE_BYTES >> 20} MiB (trainer.prepare."
-        "keep_freed_memory), counted once per process; with workers at most two chunks per worker are in flight.",
+        + f". These sizes prepare in this process (below {IN_PROCESS_MAX_CLIPS} clips): the figures include what "
+        f"the allocator keeps for reuse (trainer.prepare.keep_freed_memory: up to {KEPT_FREE_BYTES >> 20} MiB of "
+        "free heap) and depend on what ran before in the process, so they are not a per-clip cost; with worker "
+        "processes at most two chunks per worker are in flight.",
     ]
     return {"name": "scaling", "title": "5. Scaling", "rows": rows, "notes": notes,
             "points": points, "fits": {"prep": prep_fit, "epoch": epoch_fit}}
