@@ -3,8 +3,9 @@
 - The shipped model (the first ``models_onnx/*.onnx``; when there is none, a freshly
   exported ``cnn`` model of the same kind, said so in the report) and each backbone
   (waveform in, probabilities out, the log-mel frontend inside): batch 1, two CPU
-  threads on both sides, median latency over five alternating blocks of runs per side. The eager side is the same architecture
-  rebuilt from the file's metadata (random weights time the same).
+  threads on both sides, median latency over five alternating blocks of runs per side.
+  The eager side is the same architecture rebuilt from the file's metadata (random
+  weights time the same).
 - Live: 100 ms blocks go into the engine's ring buffer; ``StreamingClassifier``
   windows, classifies (ONNX Runtime) and smooths. Block-to-label latency is the
   time from a block's arrival to its label (p50/p95); the real-time factor is

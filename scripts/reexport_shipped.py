@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from engine.audio import fit_length, load_audio  # noqa: E402
-from engine.model import METADATA_KEY, OnnxClassifier  # noqa: E402
+from engine.model import OnnxClassifier  # noqa: E402
 from trainer.export import export_onnx  # noqa: E402
 from trainer.frontend import Classifier, LogMel, WaveformModel  # noqa: E402
 from trainer.models import create_model  # noqa: E402
@@ -74,14 +74,13 @@ def main() -> int:
     parser.add_argument("--clips", type=Path, required=True, help="a folder of real WAV clips to check on")
     parser.add_argument("--out", type=Path, help="where to write (default: over MODEL)")
     args = parser.parse_args()
-    proto = onnx.load(str(args.model))
-    meta = json.loads(next(p.value for p in proto.metadata_props if p.key == METADATA_KEY))
     old = OnnxClassifier.load(args.model, threads=2)
+    meta = dict(old.meta.raw)
     paths = sorted(args.clips.glob("*.wav"))
     n = old.meta.n_samples
     waves = np.stack([fit_length(load_audio(p, old.meta.sample_rate_hz).samples, n) for p in paths])
     before = old.predict(waves)
-    model = rebuild(proto, meta)
+    model = rebuild(onnx.load(str(args.model)), meta)
     with torch.no_grad():
         rebuilt = model(torch.from_numpy(waves)).numpy()
     rebuild_err = float(np.abs(rebuilt - before).max())

@@ -33,7 +33,7 @@ from torch.utils.data import Dataset
 
 from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
-from trainer.prepare import prepare_chunk
+from trainer.prepare import keep_freed_memory, prepare_chunk
 
 CACHE_VERSION = 1
 ORIGINAL = "original"
@@ -233,6 +233,7 @@ class _Builder:
         chunks = [tasks[i : i + CHUNK_CLIPS] for i in range(0, len(tasks), CHUNK_CLIPS)]
         args = (self.config.sample_rate_hz, self.config.n_samples, self.specs, self.seed)
         if self.workers <= 1 or len(chunks) <= 1:
+            keep_freed_memory()
             for chunk in chunks:
                 self._check_cancel()
                 yield prepare_chunk(chunk, *args)
@@ -242,7 +243,7 @@ class _Builder:
         # spawn, not fork: the parent may run threads (a GUI, torch's pools)
         context = multiprocessing.get_context("spawn")
         workers = min(self.workers, len(chunks))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=keep_freed_memory) as pool:
             # At most two chunks per worker in flight: the parent's memory stays bounded
             # however large the data set (all-at-once submission grew it by 75-369 MiB).
             pending = iter(chunks)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import sys
 from collections.abc import Sequence
 
@@ -31,13 +32,14 @@ def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int
     return out
 
 
-# glibc's mallopt parameters (malloc.h)
+# glibc's mallopt parameters (malloc.h) and the values keep_freed_memory sets
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MALLOC_TUNED = False
-KEPT_FREE_BYTES = 64 << 20     # free heap glibc may keep for reuse (keep_freed_memory)
+HEAP_BLOCK_BYTES = 32 << 20    # blocks below this come from the heap, not from mmap
+KEPT_FREE_BYTES = 64 << 20     # free heap glibc may keep for reuse
 
 
-def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = KEPT_FREE_BYTES) -> bool:
+@functools.cache
+def keep_freed_memory() -> bool:
     """Let glibc reuse freed blocks instead of handing them back to the system (once per process).
 
     Preparing a clip makes dozens of short-lived arrays of a few MB (spectrograms, variants).
@@ -45,27 +47,23 @@ def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = KEPT
     page-faulted in again, and page faults are slow on virtual machines: on the 2-core build
     machine this setting took a clip with five variants from 71-85 ms to 42-47 ms (two
     alternating runs each, 2026-12-01; a 256 MiB trim threshold was no faster than 64 MiB).
-    Blocks under ``mmap_threshold`` come from the heap and at most ``trim_threshold`` of free
+    Blocks under ``HEAP_BLOCK_BYTES`` come from the heap and at most ``KEPT_FREE_BYTES`` of free
     heap is kept: the process holds up to that much more memory than it uses. Only on glibc;
-    elsewhere nothing changes.
-    Returns whether the setting is in force.
+    elsewhere nothing changes. Returns whether the setting is in force.
     """
-    global _MALLOC_TUNED
-    if _MALLOC_TUNED or not sys.platform.startswith("linux"):
-        return _MALLOC_TUNED
+    if not sys.platform.startswith("linux"):
+        return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        if not hasattr(libc, "gnu_get_libc_version"):  # glibc only: musl's mallopt is a stub
-            return False
-        _MALLOC_TUNED = bool(libc.mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(
-            libc.mallopt(_M_TRIM_THRESHOLD, trim_threshold))
-    except (OSError, AttributeError):
-        _MALLOC_TUNED = False
-    return _MALLOC_TUNED
+    except OSError:
+        return False
+    if not hasattr(libc, "gnu_get_libc_version"):  # glibc only: musl's mallopt is a stub
+        return False
+    return bool(libc.mallopt(_M_MMAP_THRESHOLD, HEAP_BLOCK_BYTES)) and bool(
+        libc.mallopt(_M_TRIM_THRESHOLD, KEPT_FREE_BYTES))
 
 
 def prepare_chunk(tasks, sample_rate_hz, n_samples, specs, seed):
-    keep_freed_memory()
     results = []
     for clip_index, path in tasks:
         try:
