@@ -7,6 +7,7 @@ No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTUR
     python main.py train --data DIR --layout esc50 --model cnn --seeds 42 123 999 --out RUN_DIR
     python main.py audit --data DIR --layout emodb --out suspects.csv
     python main.py synth --layout esc50 --out DIR
+    python main.py clips --audio REC.wav --labels REC.txt --out DIR   # a data set from annotated regions
     python main.py --self-test              # classify a bundled clip headless; exit 0 when it works
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from engine import clips_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
 
@@ -81,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None)
     p.add_argument("--sample-rate", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
+
+    clips_cli.add_arguments(sub.add_parser("clips", help="cut labelled regions of recordings into a data set"))
     return parser
 
 
@@ -94,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import main as app_main
 
         return app_main()
+    if args.command == "clips":
+        return clips_cli.run_clips(args)
     if args.command in ("classify", "synth"):
         from engine import cli
     else:
