@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine import clips_cli
+from engine import clips_cli, segments_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", help="audio files (WAV, FLAC, OGG)")
     p.add_argument("--json", action="store_true", help="print one JSON document for machines")
     p.add_argument("--top", type=int, default=3, help="labels to show per file (default 3)")
+    segments_cli.add_arguments(p)
 
     p = sub.add_parser("train", help="train, evaluate and export a model")
     p.add_argument("--data", required=True, help="data set folder (or CSV file for --layout csv)")

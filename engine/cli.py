@@ -11,6 +11,8 @@ from engine.model import OnnxClassifier
 
 
 def run_classify(args) -> int:
+    if getattr(args, "segments", False):
+        return _run_segments(args)
     try:
         model = OnnxClassifier.load(args.model)
     except ModelLoadError as exc:
@@ -38,6 +40,13 @@ def run_classify(args) -> int:
     if failed:
         print(f"{failed} of {len(results)} file(s) could not be classified", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _run_segments(args) -> int:
+    """``--segments``: segment tables per file, streamed (engine.segments_cli)."""
+    from engine.segments_cli import run_segments
+
+    return run_segments(args)
 
 
 def run_synth(args) -> int:
