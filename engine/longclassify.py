@@ -22,6 +22,7 @@ from engine.interchange.stream import SUFFIXES, TableWriter
 from engine.jobs import CancelToken, Progress, ignore_progress
 from engine.longaudio import LongAudio
 from engine.model import OnnxClassifier
+from engine.regions import Region
 from engine.segments import SegmentMerger, SegmentParams, clip_to
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
@@ -89,31 +90,40 @@ def _batch(starts: list[int], windows: list[np.ndarray], sample_rate_hz: int) ->
     return np.asarray(starts, dtype=np.float64) / sample_rate_hz, np.stack(windows)
 
 
+def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams, *, hop_s: float | None = None,
+                  cancel: CancelToken | None = None,
+                  on_progress: Callable[[Progress], None] = ignore_progress) -> Iterator[list[Region]]:
+    """Batches of closed segments (pending suggestions) in the order they close."""
+    meta = model.meta
+    merger = SegmentMerger(model.labels, meta.clip_s, params)
+    for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
+        if cancel is not None:
+            cancel.raise_if_cancelled(f"classifying {audio.path}")
+        yield clip_to(merger.push(starts_s, model.predict(windows)), audio.duration_s)
+        on_progress(Progress("segments", fraction=min(1.0, float(starts_s[-1]) / max(audio.duration_s, 1e-9)),
+                             message=str(audio.path)))
+    yield clip_to(merger.finish(), audio.duration_s)
+
+
 def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, params: SegmentParams, *,
                  hop_s: float | None = None, cancel: CancelToken | None = None,
                  on_progress: Callable[[Progress], None] = ignore_progress) -> SegmentFileResult:
-    meta = model.meta
-    hop_s = hop_s or meta.clip_s / 2
     result = SegmentFileResult(path, table)
     with LongAudio(path) as audio, TableWriter(table, fmt) as writer:
         result.duration_s = audio.duration_s
-        merger = SegmentMerger(model.labels, meta.clip_s, params)
-
-        def emit(regions) -> None:
-            regions = clip_to(regions, audio.duration_s)
+        for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress):
             writer.write(regions)
             for r in regions:
                 result.counts[r.label] = result.counts.get(r.label, 0) + 1
-
-        for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s):
-            if cancel is not None:
-                cancel.raise_if_cancelled(f"classifying {path}")
-            emit(merger.push(starts_s, model.predict(windows)))
-            on_progress(Progress("segments", fraction=min(1.0, float(starts_s[-1]) / max(audio.duration_s, 1e-9)),
-                                 message=str(path)))
-        emit(merger.finish())
         result.segments = writer.rows
     return result
+
+
+def suggest_regions(model: OnnxClassifier, path: str | os.PathLike, params: SegmentParams, *,
+                    hop_s: float | None = None, cancel: CancelToken | None = None) -> list[Region]:
+    """All segments of one file, for a suggestion track (segments are few; windows are not kept)."""
+    with LongAudio(path) as audio:
+        return [r for batch in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel) for r in batch]
 
 
 def table_path(path: Path, root: Path, out_dir: Path, fmt: str) -> Path:
