@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import ModelCatalog
 from engine.model import bundled_model_dir, user_model_dir
 from gui.about import show_about
+from gui.file.annotate_view import AnnotateView
 from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
@@ -52,6 +53,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.live_view, "Live")
         self.tabs.addTab(self.file_view, "File")
         self.audit_view = self._make_audit_view()
+        self.annotate_view = AnnotateView(self.catalog, self.settings, use_audio_device=use_audio_device)
+        self.tabs.addTab(self.annotate_view, "Annotate")
         self.setCentralWidget(self.tabs)
         self.models_panel = ModelsPanel(self.catalog)
         dock = QDockWidget("Models", self)
@@ -62,7 +65,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
         self.model_status = QLabel()
         self.statusBar().addPermanentWidget(self.model_status)
-        for source in (self.live_view, self.file_view, self.models_panel):
+        for source in (self.live_view, self.file_view, self.models_panel, self.annotate_view):
             source.status_message.connect(self.show_status)
         self._build_menus()
         self._restore()
@@ -85,6 +88,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(view, "Audit")
         return view
 
+    def _on_annotate(self) -> None:
+        self.tabs.setCurrentWidget(self.annotate_view)
+        self.annotate_view.open_dialog()
+
     # ---- menus -------------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -103,6 +110,8 @@ class MainWindow(QMainWindow):
                                         "Open an audio file in the File tab")
         self.export_action = self._action(file_menu, "&Export predictions as CSV…", self.file_view.export_dialog,
                                           "Ctrl+E")
+        self._action(file_menu, "&Annotate a recording…", self._on_annotate, "Ctrl+Shift+O",
+                     "Open a recording of any length to mark, label and export regions")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -216,6 +225,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.live_view.shutdown()
         self.file_view.shutdown()
+        self.annotate_view.shutdown()
         if self.wizard is not None:
             self.wizard.close()
         for view in (self.audit_view,):

@@ -1,0 +1,418 @@
+"""Annotate a recording of any length: see it, play it, mark and label regions, take suggestions.
+
+The file is read from disk on demand (:class:`engine.longaudio.LongAudio`); what the plots
+show is computed for the visible range at screen resolution by a :class:`RangeWorker`
+thread, so opening a four-hour file costs what opening a ten-minute one does. Regions live
+in an :class:`engine.regions.RegionTrack` saved beside the audio after every edit; the
+label lane and the suggestion lane edit it (see :mod:`gui.file.region_lane`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.catalog import ModelCatalog
+from engine.errors import EarmarkError
+from engine.interchange import FORMATS, read_regions, write_regions
+from engine.longaudio import LongAudio
+from engine.longview import N_FFT_CHOICES
+from engine.regions import RegionTrack
+from gui.file.chunk_player import ChunkPlayback
+from gui.file.range_worker import RangeWorker
+from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
+from gui.file.time_plots import COLORMAPS, SpectrogramPlot, WaveformPlot
+from gui.settings import Settings
+from gui.workers.playback import Player
+from gui.workers.task import TaskWorker
+
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
+LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
+                 "csv": "CSV (*.csv)"}
+MIN_SPAN_S = 0.01
+REQUEST_DELAY_MS = 40
+
+
+class AnnotateView(QWidget):
+    opened = Signal(object)          # the audio path
+    range_shown = Signal(object)     # engine.longview.RangeData, once drawn
+    suggested = Signal(int)          # suggestions added
+    failed = Signal(str)
+    status_message = Signal(str)
+
+    def __init__(self, catalog: ModelCatalog, settings: Settings, parent=None, *, use_audio_device=True) -> None:
+        super().__init__(parent)
+        self.catalog, self.settings = catalog, settings
+        self.audio: LongAudio | None = None
+        self.track: RegionTrack | None = None
+        self.selection: tuple[float, float] | None = None
+        self.worker: RangeWorker | None = None
+        self._tasks: list[TaskWorker] = []
+        self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
+        self.playback.moved.connect(self._on_playback_moved)
+        self.playback.started.connect(lambda: self.play_button.setText("Pause"))
+        self.playback.stopped.connect(lambda: self.play_button.setText("Play"))
+        self.playback.player.noticed.connect(self.status_message)
+        self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
+        self._request_timer.timeout.connect(self._request_range)
+        self._build()
+        self._shortcut(QKeySequence.StandardKey.Undo, self.undo)
+        self._shortcut(QKeySequence.StandardKey.Redo, self.redo)
+        self._shortcut("Ctrl+Shift+Z", self.redo)
+
+    # ---- layout ---------------------------------------------------------------------
+    def _build(self) -> None:
+        self.waveform, self.spectrogram = WaveformPlot(), SpectrogramPlot()
+        self.spectrogram.setXLink(self.waveform)
+        self.label_lane, self.suggestion_lane = RegionLane(LABELS), RegionLane(SUGGESTIONS)
+        self.readout = QLabel("Open a recording of any length")
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_toolbar())
+        layout.addLayout(self._build_settings_row())
+        layout.addWidget(self.waveform, 1)
+        layout.addWidget(self.spectrogram, 3)
+        layout.addWidget(self.label_lane)
+        layout.addWidget(self.suggestion_lane)
+        layout.addWidget(self.readout)
+        for plot in (self.waveform, self.spectrogram):
+            plot.box.clicked.connect(self._on_plot_clicked)
+            plot.box.selecting.connect(self._on_plot_selecting)
+            plot.box.hovered.connect(lambda t, y, p=plot: self._update_readout(p, t, y))
+        self.waveform.box.sigXRangeChanged.connect(self._on_view_range_changed)
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.edited.connect(self.status_message)
+
+    def _build_toolbar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        for name, text, slot, tip in [
+            ("open", "Open…", self.open_dialog, "Open a recording (any length)"),
+            ("play", "Play", self.playback.toggle, "Play or pause from the cursor (click a plot to move it)"),
+            ("fit", "Fit", self.zoom_fit, "Show the whole recording"),
+            ("suggest", "Suggest", self.suggest, "Let the current model suggest regions"),
+            ("import", "Import labels…", self.import_dialog, "Add regions from an Audacity, Raven or CSV file"),
+            ("export", "Export labels…", self.export_dialog, "Save the accepted regions as Audacity, Raven or CSV"),
+        ]:
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+            setattr(self, f"{name}_button", button)
+        self.loop_box = QCheckBox("Loop selection")
+        self.loop_box.toggled.connect(self._update_loop)
+        self.follow_box = QCheckBox("Follow")
+        self.follow_box.setChecked(True)
+        self.follow_box.setToolTip("Page the view along with playback")
+        bar.addWidget(self.loop_box)
+        bar.addWidget(self.follow_box)
+        bar.addStretch(1)
+        self.file_label = QLabel("")
+        bar.addWidget(self.file_label)
+        return bar
+
+    def _build_settings_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Labels"))
+        self.labels_edit = QLineEdit(self.settings.get("annotate/labels"))
+        self.labels_edit.setPlaceholderText("comma-separated, e.g. song, call, noise (keys 1–9 and first letters)")
+        self.labels_edit.editingFinished.connect(self._on_labels_edited)
+        row.addWidget(self.labels_edit, 1)
+        self.fft_box = QComboBox()
+        self.fft_box.addItems([str(n) for n in N_FFT_CHOICES])
+        self.fft_box.setCurrentText(str(self.settings.get("annotate/n_fft")))
+        self.db_box = QDoubleSpinBox(minimum=20.0, maximum=140.0, singleStep=10.0, suffix=" dB", decimals=0)
+        self.db_box.setValue(self.settings.get("annotate/db_range"))
+        self.cmap_box = QComboBox()
+        self.cmap_box.addItems(COLORMAPS)
+        self.cmap_box.setCurrentText(self.settings.get("annotate/colormap"))
+        self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
+        self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
+        for text, widget in (("FFT", self.fft_box), ("range", self.db_box), ("colours", self.cmap_box),
+                             ("min confidence", self.confidence_box)):
+            row.addWidget(QLabel(text))
+            row.addWidget(widget)
+        self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
+        self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.spectrogram.db_range = self.db_box.value()
+        self.spectrogram.set_colormap(self.cmap_box.currentText())
+        self._on_labels_edited()
+        return row
+
+    def _shortcut(self, keys, slot) -> None:
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
+
+    # ---- opening --------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", self.settings.get("file/last_dir"),
+                                              AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            audio = LongAudio(path)
+            track = RegionTrack.open(path)
+        except EarmarkError as exc:
+            self._show_failure(str(exc))
+            return False
+        self._close_file()
+        self.settings.set("file/last_dir", str(path.parent))
+        self.audio, self.track, self.selection = audio, track, None
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.set_track(track)
+        self._merge_track_labels()
+        self.playback.set_audio(audio)
+        self.worker = RangeWorker(path, self)
+        self.worker.computed.connect(self._on_range_computed)
+        self.worker.failed.connect(self._show_failure)
+        self.worker.start()
+        for plot in (self.waveform, self.spectrogram):
+            plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
+            plot.show_selection(None)
+        hours, rest = divmod(audio.duration_s, 3600)
+        self.file_label.setText(f"{path.name} · {int(hours)}:{int(rest // 60):02d}:{rest % 60:04.1f} · "
+                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {len(track.regions)} regions")
+        self.zoom_fit()
+        self._request_range()
+        self.status_message.emit(f"Opened {path}")
+        self.opened.emit(path)
+        return True
+
+    def _close_file(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker.deleteLater()
+            self.worker = None
+        self.playback.set_audio(None)
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
+
+    def _merge_track_labels(self) -> None:
+        known = self.labels()
+        extra = [r.label for r in self.track.regions if r.label and r.label not in known] if self.track else []
+        if extra:
+            self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
+            self._on_labels_edited()
+
+    def labels(self) -> list[str]:
+        return [t.strip() for t in self.labels_edit.text().split(",") if t.strip()]
+
+    def _on_labels_edited(self) -> None:
+        labels = list(dict.fromkeys(self.labels()))
+        self.settings.set("annotate/labels", ", ".join(labels))
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.labels = labels
+            lane.update()
+
+    # ---- the visible range ----------------------------------------------------------
+    def visible_range(self) -> tuple[float, float]:
+        (x0, x1), _ = self.waveform.viewRange()
+        return float(x0), float(x1)
+
+    def _on_view_range_changed(self, *_args) -> None:
+        x0, x1 = self.visible_range()
+        box = self.waveform.box
+        offset = self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x()
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.set_range(x0, x1, offset, box.sceneBoundingRect().width())
+        self._request_timer.start()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._on_view_range_changed)  # after the plots took their new size
+
+    def _request_range(self) -> None:
+        if self.worker is None:
+            return
+        x0, x1 = self.visible_range()
+        columns = max(64, int(self.spectrogram.box.sceneBoundingRect().width()))
+        self.worker.request(x0, x1, columns, int(self.fft_box.currentText()))
+
+    def _on_range_computed(self, data) -> None:
+        if self.sender() is not self.worker:
+            return  # a file closed since
+        self.waveform.show_range(data)
+        self.spectrogram.show_range(data)
+        self.range_shown.emit(data)
+
+    def _on_spectrogram_settings_changed(self, *_args) -> None:
+        self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
+        self.settings.set("annotate/db_range", float(self.db_box.value()))
+        self.settings.set("annotate/colormap", self.cmap_box.currentText())
+        self.spectrogram.db_range = self.db_box.value()
+        self.spectrogram.set_colormap(self.cmap_box.currentText())
+        self._request_range()
+
+    def zoom_to(self, start_s: float, end_s: float) -> None:
+        self.waveform.setXRange(start_s, end_s, padding=0)
+
+    def zoom(self, factor: float) -> None:
+        x0, x1 = self.visible_range()
+        centre = self.playback.position_s if self.playback.playing else (x0 + x1) / 2
+        half = max((x1 - x0) * factor / 2, MIN_SPAN_S / 2)
+        self.zoom_to(centre - half, centre + half)
+
+    def zoom_fit(self) -> None:
+        self.zoom_to(0.0, self.audio.duration_s if self.audio else 1.0)
+
+    # ---- mouse on the plots -----------------------------------------------------------
+    def _on_plot_clicked(self, time_s: float) -> None:
+        self.playback.seek(time_s)
+
+    def _on_plot_selecting(self, start_s: float, end_s: float, finished: bool) -> None:
+        if self.audio is None:
+            return
+        start_s, end_s = max(start_s, 0.0), min(end_s, self.audio.duration_s)
+        self.set_selection((start_s, end_s) if end_s > start_s else None)
+        if finished and self.selection:
+            self.status_message.emit(f"Selected {start_s:.3f}–{end_s:.3f} s: N on the label track makes a region")
+
+    def set_selection(self, span: tuple[float, float] | None) -> None:
+        self.selection = span
+        for plot in (self.waveform, self.spectrogram):
+            plot.show_selection(span)
+        self.label_lane.selection = span
+        self._update_loop()
+
+    def _update_loop(self, *_args) -> None:
+        self.playback.loop = self.selection if self.loop_box.isChecked() and self.selection else None
+
+    def _update_readout(self, plot, time_s: float, y: float) -> None:
+        if self.audio is None:
+            return
+        text = f"{time_s:.3f} s"
+        if plot is self.spectrogram:
+            level = self.spectrogram.level_at(time_s, y)
+            text += f" · {y:.0f} Hz" + (f" · {level:.1f} dB" if level is not None else "")
+        else:
+            text += f" · amplitude {y:+.3f}"
+        regions = self.track.at(time_s) if self.track else []
+        if regions:
+            text += " · " + ", ".join(r.label or "?" for r in regions)
+        self.readout.setText(text)
+
+    # ---- playback ---------------------------------------------------------------------
+    def _on_playback_moved(self, position_s: float) -> None:
+        for plot in (self.waveform, self.spectrogram):
+            plot.cursor.setValue(position_s)
+        if self.follow_box.isChecked() and self.playback.playing:
+            x0, x1 = self.visible_range()
+            if not x0 <= position_s <= x1:
+                self.zoom_to(position_s, position_s + (x1 - x0))
+
+    # ---- regions ----------------------------------------------------------------------
+    def undo(self) -> None:
+        if self.track is not None and self.track.undo():
+            self.status_message.emit("Undone")
+
+    def redo(self) -> None:
+        if self.track is not None and self.track.redo():
+            self.status_message.emit("Redone")
+
+    def suggest(self) -> None:
+        classifier = self.catalog.classifier
+        if self.audio is None or classifier is None:
+            self.status_message.emit("Open a recording and choose a usable model to get suggestions")
+            return
+        from engine.longclassify import suggest_regions
+        from engine.segments import SegmentParams
+
+        self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
+        params, path = SegmentParams(threshold=self.confidence_box.value()), self.audio.path
+        worker = TaskWorker(lambda: suggest_regions(classifier, path, params), what=f"Suggesting for {path.name}",
+                            parent=self)
+        worker.completed.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))
+        worker.failed.connect(self._show_failure)
+        worker.finished.connect(lambda w=worker: self._forget(w))
+        self._tasks.append(worker)
+        self.status_message.emit(f"Suggesting regions with {self.catalog.current.name}…")
+        worker.start()
+
+    def _on_suggest_completed(self, path: Path, regions) -> None:
+        if self.track is None or self.track.audio_path != path:
+            return  # another file was opened since
+        labels = self.labels()
+        new = [r.label for r in regions if r.label not in labels]
+        if new:
+            self.labels_edit.setText(", ".join(dict.fromkeys(labels + new)))
+            self._on_labels_edited()
+        added = self.track.suggest(regions)
+        self.suggestion_lane.select_next()
+        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects")
+        self.suggested.emit(len(added))
+
+    def _forget(self, worker: TaskWorker) -> None:
+        if worker in self._tasks:
+            self._tasks.remove(worker)
+            worker.deleteLater()
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
+                                              "Label files (*.txt *.csv *.json);;All files (*)")
+        if path:
+            self.import_labels(path)
+
+    def import_labels(self, path: str | Path) -> int:
+        if self.track is None:
+            return 0
+        try:
+            by_file = read_regions(path)
+        except EarmarkError as exc:
+            self._show_failure(str(exc))
+            return 0
+        name = self.track.audio_path.name.lower()
+        regions = [r for key, rs in by_file.items() if key is None or key.lower() == name for r in rs]
+        self.track.replace_all(regions, "import")
+        self._merge_track_labels()
+        self.status_message.emit(f"Imported {len(regions)} region(s) from {path}")
+        return len(regions)
+
+    def export_dialog(self) -> None:
+        if self.track is None:
+            return
+        filters = ";;".join(LABEL_FILTERS[f] for f in FORMATS)
+        path, chosen = QFileDialog.getSaveFileName(self, "Export labels",
+                                                   str(self.track.audio_path.with_suffix(".txt")), filters)
+        if path:
+            fmt = next((f for f, text in LABEL_FILTERS.items() if text == chosen), "audacity")
+            self.export_labels(path, fmt)
+
+    def export_labels(self, path: str | Path, fmt: str) -> bool:
+        try:
+            write_regions(path, self.track.accepted(), fmt,
+                          max_freq_hz=self.audio.sample_rate_hz / 2 if self.audio else None)
+        except EarmarkError as exc:
+            self._show_failure(str(exc))
+            return False
+        self.status_message.emit(f"Exported {len(self.track.accepted())} region(s) to {path}")
+        return True
+
+    def _show_failure(self, message: str) -> None:
+        self.readout.setText(message)
+        self.status_message.emit(message)
+        self.failed.emit(message)
+
+    def shutdown(self) -> None:
+        self._request_timer.stop()
+        self._close_file()
+        for worker in list(self._tasks):
+            worker.close()

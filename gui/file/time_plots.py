@@ -1,0 +1,145 @@
+"""Plots of a long recording on one time axis: a min/max waveform and a range spectrogram.
+
+Both use :class:`TimeViewBox`: a left click seeks, a left drag selects a time span,
+shift+drag or a middle drag pans, the wheel zooms time. They draw whatever
+:class:`engine.longview.RangeData` the range worker sends for the visible range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+
+from engine.longview import RangeData
+from gui.widgets.plots import BACKGROUND, LEFT_AXIS_PX
+
+COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
+SELECTION_BRUSH = pg.mkBrush(88, 166, 255, 50)
+
+
+class TimeViewBox(pg.ViewBox):
+    clicked = Signal(float)                  # time (s)
+    selecting = Signal(float, float, bool)   # start, end (s), finished
+    hovered = Signal(float, float)           # time (s), y in data units
+
+    def __init__(self) -> None:
+        super().__init__(enableMenu=False)
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(float(self.mapSceneToView(ev.scenePos()).x()))
+        else:
+            super().mouseClickEvent(ev)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
+        plain_left = ev.button() == Qt.MouseButton.LeftButton and not (
+            ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if not plain_left:
+            if ev.button() == Qt.MouseButton.MiddleButton:
+                ev.accept()
+                delta = self.mapToView(ev.lastPos()).x() - self.mapToView(ev.pos()).x()
+                self.translateBy(x=delta)
+                return
+            super().mouseDragEvent(ev, axis)
+            return
+        ev.accept()
+        start = float(self.mapToView(ev.buttonDownPos()).x())
+        end = float(self.mapToView(ev.pos()).x())
+        self.selecting.emit(min(start, end), max(start, end), bool(ev.isFinish()))
+
+
+def _style(plot: pg.PlotWidget, left: str, bottom: str | None = None) -> None:
+    plot.setBackground(BACKGROUND)
+    item = plot.getPlotItem()
+    item.setLabel("left", left)
+    if bottom:
+        item.setLabel("bottom", bottom)
+    item.showGrid(x=True, y=False, alpha=0.15)
+    item.hideButtons()
+    for name in ("left", "bottom"):
+        item.getAxis(name).enableAutoSIPrefix(False)
+    item.getAxis("left").setWidth(LEFT_AXIS_PX)
+
+
+class _TimePlot(pg.PlotWidget):
+    def __init__(self, left: str, bottom: str | None = None, parent=None) -> None:
+        self.box = TimeViewBox()
+        super().__init__(parent, viewBox=self.box)
+        _style(self, left, bottom)
+        self.cursor = pg.InfiniteLine(0.0, pen=pg.mkPen("#f0f6fc", width=1))
+        self.selection = pg.LinearRegionItem((0, 0), movable=False, brush=SELECTION_BRUSH)
+        self.selection.setZValue(5)
+        self.selection.hide()
+        self.addItem(self.selection)
+        self.addItem(self.cursor)
+        self.scene().sigMouseMoved.connect(self._on_scene_moved)
+
+    def _on_scene_moved(self, pos) -> None:
+        if self.box.sceneBoundingRect().contains(pos):
+            point = self.box.mapSceneToView(pos)
+            self.box.hovered.emit(float(point.x()), float(point.y()))
+
+    def show_selection(self, span: tuple[float, float] | None) -> None:
+        if span is None or span[1] <= span[0]:
+            self.selection.hide()
+            return
+        self.selection.setRegion(span)
+        self.selection.show()
+
+
+class WaveformPlot(_TimePlot):
+    """Min/max envelope per pixel column of the visible range."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("amplitude", parent=parent)
+        pen = pg.mkPen("#58a6ff", width=1)
+        self.upper = self.plot(pen=pen)
+        self.lower = self.plot(pen=pen)
+        self.fill = pg.FillBetweenItem(self.upper, self.lower, brush=pg.mkBrush(88, 166, 255, 120))
+        self.addItem(self.fill)
+        self.setYRange(-1.0, 1.0, padding=0.02)
+        self.data: RangeData | None = None
+
+    def show_range(self, data: RangeData) -> None:
+        self.data = data
+        x = data.start_s + (np.arange(data.n_columns) + 0.5) * data.column_s
+        self.upper.setData(x, data.maxs)
+        self.lower.setData(x, data.mins)
+        peak = float(max(np.abs(data.mins).max(initial=0), np.abs(data.maxs).max(initial=0)))
+        self.setYRange(-max(peak, 0.05), max(peak, 0.05), padding=0.05)
+
+
+class SpectrogramPlot(_TimePlot):
+    """The visible range's spectrogram, one column per pixel, recomputed on every zoom."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__("frequency (Hz)", parent=parent)
+        self.item = pg.ImageItem(axisOrder="col-major")
+        self.addItem(self.item)
+        self.item.setZValue(-10)
+        self.db_range = 80.0
+        self.set_colormap(COLORMAPS[0])
+        self.data: RangeData | None = None
+
+    def set_colormap(self, name: str) -> None:
+        self.colormap_name = name
+        self.item.setColorMap(pg.colormap.get(name))
+
+    def show_range(self, data: RangeData) -> None:
+        self.data = data
+        top = float(np.percentile(data.db, 99.5)) if data.db.size else 0.0
+        self.item.setImage(data.db, levels=(top - self.db_range, top), autoLevels=False)
+        self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), data.max_freq_hz)
+        self.setYRange(0, data.max_freq_hz, padding=0)
+
+    def level_at(self, time_s: float, freq_hz: float) -> float | None:
+        """dB of the drawn spectrogram under a point, or None outside it."""
+        data = self.data
+        if data is None or not (data.start_s <= time_s < data.end_s) or not 0 <= freq_hz <= data.max_freq_hz:
+            return None
+        col = min(int((time_s - data.start_s) / data.column_s), data.n_columns - 1)
+        row = min(int(round(freq_hz / data.max_freq_hz * (data.db.shape[1] - 1))), data.db.shape[1] - 1)
+        return float(data.db[col, row])
