@@ -26,6 +26,7 @@ class SegmentParams:
     class_thresholds: Mapping[str, float] | None = None  # per class, overriding ``threshold``
     min_duration_s: float = 0.0
     merge_gap_s: float = 0.0
+    skip_labels: tuple[str, ...] = ()  # classes never suggested (e.g. a background class)
 
     def __post_init__(self) -> None:
         for name, value in {"threshold": self.threshold, **(self.class_thresholds or {})}.items():
@@ -39,7 +40,9 @@ class SegmentParams:
         unknown = sorted(set(extra) - set(labels))
         if unknown:
             raise ValueError(f"thresholds for unknown classes {', '.join(unknown)}; the model's: {', '.join(labels)}")
-        return np.array([extra.get(label, self.threshold) for label in labels], dtype=np.float64)
+        # a threshold above 1 is never reached: skipped classes never make segments
+        return np.array([2.0 if label in self.skip_labels else extra.get(label, self.threshold) for label in labels],
+                        dtype=np.float64)
 
 
 class SegmentMerger:

@@ -31,7 +31,7 @@ from engine.errors import EarmarkError
 from engine.interchange import FORMATS, read_regions, write_regions
 from engine.longaudio import LongAudio
 from engine.longview import N_FFT_CHOICES
-from engine.regions import RegionTrack
+from engine.regions import PENDING, RegionTrack
 from gui.file.chunk_player import ChunkPlayback
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
@@ -45,6 +45,7 @@ LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selectio
                  "csv": "CSV (*.csv)"}
 MIN_SPAN_S = 0.01
 REQUEST_DELAY_MS = 40
+SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
 
 
 class AnnotateView(QWidget):
@@ -187,14 +188,24 @@ class AnnotateView(QWidget):
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
             plot.show_selection(None)
-        hours, rest = divmod(audio.duration_s, 3600)
-        self.file_label.setText(f"{path.name} · {int(hours)}:{int(rest // 60):02d}:{rest % 60:04.1f} · "
-                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {len(track.regions)} regions")
+        track.subscribe(lambda _change: self._update_file_label())
+        self._update_file_label()
         self.zoom_fit()
         self._request_range()
         self.status_message.emit(f"Opened {path}")
         self.opened.emit(path)
         return True
+
+    def _update_file_label(self) -> None:
+        audio, track = self.audio, self.track
+        if audio is None or track is None:
+            self.file_label.clear()
+            return
+        hours, rest = divmod(audio.duration_s, 3600)
+        pending = len(track.suggestions(PENDING))
+        self.file_label.setText(f"{audio.path.name} · {int(hours)}:{int(rest // 60):02d}:{rest % 60:04.1f} · "
+                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {len(track.accepted())} regions"
+                                + (f" · {pending} to review" if pending else ""))
 
     def _close_file(self) -> None:
         if self.worker is not None:
@@ -337,7 +348,8 @@ class AnnotateView(QWidget):
         from engine.segments import SegmentParams
 
         self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
-        params, path = SegmentParams(threshold=self.confidence_box.value()), self.audio.path
+        params = SegmentParams(threshold=self.confidence_box.value(), skip_labels=SKIP_LABELS)
+        path = self.audio.path
         worker = TaskWorker(lambda: suggest_regions(classifier, path, params), what=f"Suggesting for {path.name}",
                             parent=self)
         worker.completed.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))

@@ -300,7 +300,10 @@ class RegionLane(QWidget):
             painter.setPen(QColor("#f0f6fc"))
             painter.drawText(rect.adjusted(4, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
                              text)
-        painter.setPen(QColor("#8b949e"))
-        painter.drawText(self.rect().adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                         "labels" if self.kind == LABELS else "suggestions")
+        margin = int(self._x_offset)
+        if margin > 0:  # the lane's name in the plots' axis margin
+            painter.fillRect(0, 0, margin, h, QColor("#101114"))
+            painter.setPen(QColor("#8b949e"))
+            painter.drawText(QRectF(0, 0, margin - 6, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             "labels" if self.kind == LABELS else "suggestions")
         painter.end()

@@ -130,7 +130,7 @@ class SpectrogramPlot(_TimePlot):
 
     def show_range(self, data: RangeData) -> None:
         self.data = data
-        top = float(np.percentile(data.db, 99.5)) if data.db.size else 0.0
+        top = float(data.db.max()) if data.db.size else 0.0  # the loudest point; silence draws black
         self.item.setImage(data.db, levels=(top - self.db_range, top), autoLevels=False)
         self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), data.max_freq_hz)
         self.setYRange(0, data.max_freq_hz, padding=0)

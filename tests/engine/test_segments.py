@@ -35,6 +35,8 @@ def test_windows_over_the_threshold_merge_into_segments_per_class():
     # a per-class threshold
     segs = merge_windows(starts, _probs(a, b), LABELS, 1.0, SegmentParams(class_thresholds={"b": 0.75}))
     assert [(s.label, s.start_s) for s in segs] == [("a", 0.0), ("a", 2.5), ("b", 4.5)]
+    segs = merge_windows(starts, _probs(a, b), LABELS, 1.0, SegmentParams(skip_labels=("a",)))
+    assert [s.label for s in segs] == ["b", "b"]  # a skipped class (a background) is never suggested
     with pytest.raises(ValueError, match="unknown classes c"):
         merge_windows(starts, _probs(a, b), LABELS, 1.0, SegmentParams(class_thresholds={"c": 0.5}))
 

@@ -186,7 +186,18 @@ def test_suggestions_are_accepted_rejected_and_relabelled_by_key(qtbot, view, re
     assert [c["action"] for c in doc["history"]].count("reject") == 1
 
 
-def test_click_seeks_drag_selects_and_the_readout_follows_the_mouse(qtbot, view, recording):
+@pytest.fixture
+def every_mouse_move():
+    """pyqtgraph drops mouse moves closer than 10 ms apart; a test's moves are all meant."""
+    import pyqtgraph as pg
+
+    old = pg.getConfigOption("mouseRateLimit")
+    pg.setConfigOptions(mouseRateLimit=-1)
+    yield
+    pg.setConfigOptions(mouseRateLimit=old)
+
+
+def test_click_seeks_drag_selects_and_the_readout_follows_the_mouse(qtbot, view, recording, every_mouse_move):
     _open(qtbot, view, recording)
     plot = view.spectrogram
     box = plot.box
