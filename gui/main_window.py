@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.audit_view = self._make_audit_view()
         self.annotate_view = AnnotateView(self.catalog, self.settings, use_audio_device=use_audio_device)
         self.tabs.addTab(self.annotate_view, "Annotate")
+        self.file_view.long_file.connect(self._on_annotate_file)
         self.setCentralWidget(self.tabs)
         self.models_panel = ModelsPanel(self.catalog)
         dock = QDockWidget("Models", self)
@@ -87,6 +88,10 @@ class MainWindow(QMainWindow):
             return None
         self.tabs.addTab(view, "Audit")
         return view
+
+    def _on_annotate_file(self, path) -> None:
+        self.tabs.setCurrentWidget(self.annotate_view)
+        self.annotate_view.open_file(path)
 
     def _on_annotate(self) -> None:
         self.tabs.setCurrentWidget(self.annotate_view)

@@ -238,3 +238,14 @@ def test_loop_plays_the_selection_again_and_follow_pages_the_view(qtbot, view, r
     view.playback.play()
     qtbot.waitUntil(lambda: view.visible_range()[0] >= 1.0, timeout=5000)  # paged along
     view.playback.pause()
+
+
+def test_a_recording_too_long_for_the_file_tab_opens_in_the_annotate_tab(qtbot, main_window, tmp_path):
+    from tests.helpers_longwav import write_long_wav
+
+    long = write_long_wav(tmp_path / "night.wav", 3600, sample_rate_hz=8000, channels=1)
+    with qtbot.waitSignal(main_window.annotate_view.range_shown, timeout=10000):
+        main_window.file_view.open_file(long)
+    assert main_window.tabs.currentWidget() is main_window.annotate_view
+    assert main_window.annotate_view.audio.duration_s == 3600
+    assert "Annotate tab" in main_window.file_view.error_label.text()
