@@ -92,6 +92,19 @@ def _audio_for(label_path: Path, file_name: str | None, audio_paths, by_name, by
                      f"recording, e.g. {audio_paths[0].stem}.txt)")
 
 
+def annotated_beside(audio_path: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """(recording, its region sidecar) for every annotated recording in ``audio_path``'s folder."""
+    from engine.regions import SIDECAR_SUFFIX
+
+    folder = Path(audio_path).parent
+    out = []
+    for sidecar in sorted(folder.glob("*" + SIDECAR_SUFFIX)):
+        audio = sidecar.with_name(sidecar.name[: -len(SIDECAR_SUFFIX)])
+        if audio.is_file():
+            out.append((audio, sidecar))
+    return out
+
+
 def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[str | os.PathLike],
                out_dir: str | os.PathLike, *, padding_s: float = 0.0, background: str | None = None,
                background_s: float | None = None, on_progress: Callable[[Progress], None] = ignore_progress,

@@ -52,6 +52,7 @@ class AnnotateView(QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.longview.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
+    dataset_made = Signal(object)    # engine.clips.ClipsResult
     failed = Signal(str)
     status_message = Signal(str)
 
@@ -106,6 +107,8 @@ class AnnotateView(QWidget):
             ("suggest", "Suggest", self.suggest, "Let the current model suggest regions"),
             ("import", "Import labels…", self.import_dialog, "Add regions from an Audacity, Raven or CSV file"),
             ("export", "Export labels…", self.export_dialog, "Save the accepted regions as Audacity, Raven or CSV"),
+            ("dataset", "Make data set…", self.dataset_dialog,
+             "Cut the labelled regions of every annotated recording in this folder into a data set for training"),
         ]:
             button = QPushButton(text)
             button.setToolTip(tip)
@@ -417,6 +420,36 @@ class AnnotateView(QWidget):
             return False
         self.status_message.emit(f"Exported {len(self.track.accepted())} region(s) to {path}")
         return True
+
+    def dataset_dialog(self) -> None:
+        if self.audio is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the data set", str(self.audio.path.parent))
+        if folder:
+            self.make_dataset(folder)
+
+    def make_dataset(self, out_dir: str | Path) -> None:
+        """``main.py clips`` for the annotated recordings beside this one, in a worker."""
+        from engine.clips import annotated_beside, make_clips
+
+        if self.audio is None:
+            return
+        pairs = annotated_beside(self.audio.path)
+        audio, labels = [a for a, _ in pairs], [s for _, s in pairs]
+        worker = TaskWorker(lambda: make_clips(audio, labels, out_dir, background=SKIP_LABELS[0]),
+                            what="Making the data set", parent=self)
+        worker.completed.connect(self._on_dataset_completed)
+        worker.failed.connect(self._show_failure)
+        worker.finished.connect(lambda w=worker: self._forget(w))
+        self._tasks.append(worker)
+        self.status_message.emit(f"Cutting the regions of {len(pairs)} annotated recording(s)…")
+        worker.start()
+
+    def _on_dataset_completed(self, result) -> None:
+        counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items()))
+        self.status_message.emit(f"Wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({counts}) to "
+                                 f"{result.csv_path}: train on it with Model → Train a new model…")
+        self.dataset_made.emit(result)
 
     def _show_failure(self, message: str) -> None:
         self.readout.setText(message)

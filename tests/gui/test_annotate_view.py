@@ -249,3 +249,24 @@ def test_a_recording_too_long_for_the_file_tab_opens_in_the_annotate_tab(qtbot, 
     assert main_window.tabs.currentWidget() is main_window.annotate_view
     assert main_window.annotate_view.audio.duration_s == 3600
     assert "Annotate tab" in main_window.file_view.error_label.text()
+
+
+def test_make_data_set_cuts_every_annotated_recording_in_the_folder(qtbot, view, write_wav, tmp_path):
+    import csv
+
+    from tests.helpers_regions import annotated_recordings
+
+    audio, labels = annotated_recordings(write_wav, tmp_path, n=3)
+    from engine.interchange import read_regions
+    from engine.regions import RegionTrack
+
+    for path, label_file in zip(audio, labels, strict=True):  # annotate each as the view would
+        track = RegionTrack.open(path)
+        track.replace_all(read_regions(label_file)[None])
+    _open(qtbot, view, audio[0])
+    with qtbot.waitSignal(view.dataset_made, timeout=20000) as blocker:
+        view.make_dataset(tmp_path / "ds")
+    result = blocker.args[0]
+    rows = list(csv.DictReader(open(result.csv_path, newline="")))
+    assert {r["group"] for r in rows} == {"site0", "site1", "site2"}
+    assert {r["label"] for r in rows} == {"low", "high", "background"}
