@@ -90,3 +90,28 @@ def test_folders_are_searched_recursively_and_mirrored_in_the_output(tmp_path):
     assert [r.label for r in a] == ["low"] and [r.label for r in b] == ["high"]
     assert a[0].confidence is not None and 0.5 <= a[0].confidence <= 1.0
     assert not (tmp_path / "out" / "site1" / "broken.selections.txt").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_ctrl_c_keeps_the_segments_written_so_far(tmp_path):
+    import signal
+
+    from tests.helpers_longwav import write_long_wav
+
+    tones = {float(60 * k): 300.0 for k in range(1, 120)}  # a tone every minute for two hours
+    long = write_long_wav(tmp_path / "night.wav", 7200, sample_rate_hz=8000, channels=1, tones=tones)
+    model = tone_model(tmp_path / "m.onnx")
+    table = tmp_path / "out" / "night.csv"
+    proc = _main("classify", model, long, "--segments", "--format", "csv", "--out", tmp_path / "out",
+                 "--min-confidence", "0.9")
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if table.is_file() and len(table.read_text().splitlines()) >= 3:  # header and two segments
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "kept" in stderr
+    segs = read_regions(table)[None]  # a whole, readable table
+    assert 2 <= len(segs) < 119 and all(r.label == "low" for r in segs)
