@@ -47,6 +47,38 @@ class RangeData:
         return np.linspace(0.0, self.max_freq_hz, self.db.shape[1])
 
 
+def hz_to_mel(hz):
+    """The HTK mel scale."""
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
+
+
+def mel_to_hz(mel):
+    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
+
+
+def mel_rows(db: np.ndarray, max_freq_hz: float, n_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """``db`` [columns, linear bins] resampled to ``n_rows`` rows equally spaced in mel.
+
+    Each row is the loudest bin between its neighbours' centres (so a narrow tone is never
+    lost between rows at high frequencies) or, where rows are closer than bins, the
+    interpolated level. Returns the image and each row's centre frequency (Hz).
+    """
+    n_bins = db.shape[1]
+    centres_hz = mel_to_hz(np.linspace(0.0, hz_to_mel(max_freq_hz), n_rows))
+    bins = centres_hz / max_freq_hz * (n_bins - 1)
+    out = np.empty((db.shape[0], n_rows), dtype=np.float32)
+    edges = np.concatenate([[0.0], (bins[1:] + bins[:-1]) / 2, [n_bins - 1.0]])
+    for i in range(n_rows):
+        lo, hi = int(np.ceil(edges[i])), int(np.floor(edges[i + 1]))
+        if hi >= lo:
+            out[:, i] = db[:, lo:hi + 1].max(axis=1)
+        else:
+            k = min(int(bins[i]), n_bins - 2)
+            frac = bins[i] - k
+            out[:, i] = (1 - frac) * db[:, k] + frac * db[:, k + 1]
+    return out, centres_hz
+
+
 def _window(n_fft: int) -> np.ndarray:
     win = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
     return win / win.sum() * 2.0  # a full-scale sine reads about 0 dB

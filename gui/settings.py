@@ -20,6 +20,7 @@ DEFAULTS = {
     "annotate/n_fft": 1024,
     "annotate/db_range": 80.0,
     "annotate/colormap": "inferno",
+    "annotate/freq_axis": "linear",
     "annotate/min_confidence": 0.5,
     "models/current": "",
     "models/user_folder": "",

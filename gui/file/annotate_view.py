@@ -35,7 +35,7 @@ from engine.regions import PENDING, RegionTrack
 from gui.file.chunk_player import ChunkPlayback
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
-from gui.file.time_plots import COLORMAPS, SpectrogramPlot, WaveformPlot
+from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
@@ -142,16 +142,21 @@ class AnnotateView(QWidget):
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(COLORMAPS)
         self.cmap_box.setCurrentText(self.settings.get("annotate/colormap"))
+        self.axis_box = QComboBox()
+        self.axis_box.addItems(FREQ_AXES)
+        self.axis_box.setCurrentText(self.settings.get("annotate/freq_axis"))
         self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
         self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
         self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
         for text, widget in (("FFT", self.fft_box), ("range", self.db_box), ("colours", self.cmap_box),
-                             ("min confidence", self.confidence_box)):
+                             ("axis", self.axis_box), ("min confidence", self.confidence_box)):
             row.addWidget(QLabel(text))
             row.addWidget(widget)
         self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
         self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
         self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.axis_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.spectrogram.freq_axis = self.axis_box.currentText()
         self.spectrogram.db_range = self.db_box.value()
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._on_labels_edited()
@@ -272,6 +277,8 @@ class AnnotateView(QWidget):
         self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
         self.settings.set("annotate/db_range", float(self.db_box.value()))
         self.settings.set("annotate/colormap", self.cmap_box.currentText())
+        self.settings.set("annotate/freq_axis", self.axis_box.currentText())
+        self.spectrogram.freq_axis = self.axis_box.currentText()
         self.spectrogram.db_range = self.db_box.value()
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._request_range()
@@ -315,8 +322,9 @@ class AnnotateView(QWidget):
             return
         text = f"{time_s:.3f} s"
         if plot is self.spectrogram:
-            level = self.spectrogram.level_at(time_s, y)
-            text += f" · {y:.0f} Hz" + (f" · {level:.1f} dB" if level is not None else "")
+            freq_hz = self.spectrogram.freq_of(y)
+            level = self.spectrogram.level_at(time_s, freq_hz)
+            text += f" · {freq_hz:.0f} Hz" + (f" · {level:.1f} dB" if level is not None else "")
         else:
             text += f" · amplitude {y:+.3f}"
         regions = self.track.at(time_s) if self.track else []

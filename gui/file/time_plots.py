@@ -11,10 +11,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 
-from engine.longview import RangeData
+from engine.longview import RangeData, hz_to_mel, mel_rows, mel_to_hz
 from gui.widgets.plots import BACKGROUND, LEFT_AXIS_PX
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
+FREQ_AXES = ("linear", "mel")
+MEL_ROWS = 256
+MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000, 16000)
 SELECTION_BRUSH = pg.mkBrush(88, 166, 255, 50)
 
 
@@ -121,8 +124,10 @@ class SpectrogramPlot(_TimePlot):
         self.addItem(self.item)
         self.item.setZValue(-10)
         self.db_range = 80.0
+        self.freq_axis = "linear"
         self.set_colormap(COLORMAPS[0])
         self.data: RangeData | None = None
+        self.image_db = None  # what is drawn: linear bins, or mel rows
 
     def set_colormap(self, name: str) -> None:
         self.colormap_name = name
@@ -130,13 +135,25 @@ class SpectrogramPlot(_TimePlot):
 
     def show_range(self, data: RangeData) -> None:
         self.data = data
-        top = float(data.db.max()) if data.db.size else 0.0  # the loudest point; silence draws black
-        self.item.setImage(data.db, levels=(top - self.db_range, top), autoLevels=False)
-        self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), data.max_freq_hz)
-        self.setYRange(0, data.max_freq_hz, padding=0)
+        if self.freq_axis == "mel":
+            self.image_db, _ = mel_rows(data.db, data.max_freq_hz, MEL_ROWS)
+            height = float(hz_to_mel(data.max_freq_hz))
+            axis = self.getPlotItem().getAxis("left")
+            axis.setTicks([[(float(hz_to_mel(f)), f"{f:g}") for f in MEL_TICKS_HZ if f <= data.max_freq_hz]])
+        else:
+            self.image_db, height = data.db, data.max_freq_hz
+            self.getPlotItem().getAxis("left").setTicks(None)
+        top = float(self.image_db.max()) if self.image_db.size else 0.0  # the loudest point; silence draws black
+        self.item.setImage(self.image_db, levels=(top - self.db_range, top), autoLevels=False)
+        self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), height)
+        self.setYRange(0, height, padding=0)
+
+    def freq_of(self, y: float) -> float:
+        """The frequency (Hz) at height ``y`` of the plot (mel units on a mel axis)."""
+        return float(mel_to_hz(y)) if self.freq_axis == "mel" else float(y)
 
     def level_at(self, time_s: float, freq_hz: float) -> float | None:
-        """dB of the drawn spectrogram under a point, or None outside it."""
+        """dB of the analysed spectrum under a point, or None outside it."""
         data = self.data
         if data is None or not (data.start_s <= time_s < data.end_s) or not 0 <= freq_hz <= data.max_freq_hz:
             return None

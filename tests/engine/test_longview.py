@@ -37,3 +37,15 @@ def test_a_range_past_the_end_is_clamped_and_short_ranges_have_one_frame_per_col
         data = compute_range(audio, -1.0, 9.0, 1000, n_fft=256)
     assert data.start_s == 0.0 and abs(data.end_s - 0.05) < 1e-9
     assert data.db.shape == (1000, 129) and data.mins.shape == (1000,) and data.exact
+
+
+def test_mel_rows_keep_a_narrow_high_tone_and_interpolate_low_rows():
+    from engine.longview import hz_to_mel, mel_rows
+
+    db = np.full((4, 513), -100.0, dtype=np.float32)
+    db[:, 400] = 0.0  # one bin at 400/512 of 22.05 kHz: many bins share a mel row up there
+    rows, freqs = mel_rows(db, 22050.0, 128)
+    assert rows.shape == (4, 128) and freqs[0] == 0.0 and abs(freqs[-1] - 22050.0) < 1e-6
+    hit = int(np.argmax(rows[0]))
+    assert rows[0, hit] == 0.0 and abs(freqs[hit] - 400 / 512 * 22050) < (freqs[hit] - freqs[hit - 1])
+    assert np.allclose(np.diff(hz_to_mel(freqs)), hz_to_mel(22050.0) / 127)

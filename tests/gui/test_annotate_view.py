@@ -96,6 +96,26 @@ def test_zooming_from_the_whole_file_to_one_second_recomputes_the_spectrogram(qt
     assert view.spectrogram.item.image.shape[1] == 129 and view.settings.get("annotate/n_fft") == 256
 
 
+def test_a_mel_axis_draws_rows_equally_spaced_in_mel_and_reads_out_hz(qtbot, view, recording, every_mouse_move):
+    from engine.longview import hz_to_mel
+
+    _open(qtbot, view, recording)
+    view.zoom_to(4.5, 5.5)  # inside the 300 Hz tone
+    _shown(qtbot, view, 4.5, 5.5)
+    view.axis_box.setCurrentText("mel")
+    qtbot.waitUntil(lambda: view.spectrogram.item.image.shape[1] == 256, timeout=10000)
+    image = view.spectrogram.item.image
+    top_mel = float(hz_to_mel(SR / 2))
+    loudest_row = int(np.median(image.argmax(axis=1)))
+    assert abs(loudest_row / 255 * top_mel - float(hz_to_mel(300))) < top_mel / 255 * 2
+    rect = view.spectrogram.item.mapRectToParent(view.spectrogram.item.boundingRect())
+    assert abs(rect.height() - top_mel) < 1e-3 and view.settings.get("annotate/freq_axis") == "mel"
+    plot, box = view.spectrogram, view.spectrogram.box
+    qtbot.mouseMove(plot.viewport(), plot.mapFromScene(box.mapViewToScene(QPointF(5.0, float(hz_to_mel(300))))))
+    freq = float(view.readout.text().split("·")[1].split("Hz")[0])
+    assert abs(freq - 300) < 15
+
+
 def test_regions_by_mouse_and_keys_and_the_sidecar_says_exactly_what_was_done(qtbot, view, recording):
     _open(qtbot, view, recording)
     view.labels_edit.setText("song, call, noise")
