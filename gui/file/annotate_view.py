@@ -28,27 +28,25 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import ModelCatalog
 from engine.errors import EarmarkError
-from engine.interchange import FORMATS, read_regions, write_regions
 from engine.longaudio import LongAudio
 from engine.longview import N_FFT_CHOICES
 from engine.regions import PENDING, RegionTrack
+from gui.file.annotate_actions import RegionActions
 from gui.file.chunk_player import ChunkPlayback
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
+from gui.file.region_overlay import RegionOverlay
 from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
-LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
-                 "csv": "CSV (*.csv)"}
 MIN_SPAN_S = 0.01
 REQUEST_DELAY_MS = 40
-SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
 
 
-class AnnotateView(QWidget):
+class AnnotateView(RegionActions, QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.longview.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
@@ -62,6 +60,7 @@ class AnnotateView(QWidget):
         self.audio: LongAudio | None = None
         self.track: RegionTrack | None = None
         self.selection: tuple[float, float] | None = None
+        self.selection_band: tuple[float, float] | None = None  # Hz, from a Ctrl+drag on the spectrogram
         self.worker: RangeWorker | None = None
         self._tasks: list[TaskWorker] = []
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
@@ -81,6 +80,7 @@ class AnnotateView(QWidget):
         self.waveform, self.spectrogram = WaveformPlot(), SpectrogramPlot()
         self.spectrogram.setXLink(self.waveform)
         self.label_lane, self.suggestion_lane = RegionLane(LABELS), RegionLane(SUGGESTIONS)
+        self.overlay = RegionOverlay(self.spectrogram, self.label_lane.color_of)
         self.readout = QLabel("Open a recording of any length")
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_toolbar())
@@ -196,7 +196,7 @@ class AnnotateView(QWidget):
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
             plot.show_selection(None)
-        track.subscribe(lambda _change: self._update_file_label())
+        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay()))
         self._update_file_label()
         self.zoom_fit()
         self._request_range()
@@ -221,6 +221,8 @@ class AnnotateView(QWidget):
             self.worker.deleteLater()
             self.worker = None
         self.playback.set_audio(None)
+        self.overlay.clear()
+        self.spectrogram.data = None
         if self.audio is not None:
             self.audio.close()
             self.audio = None
@@ -271,7 +273,13 @@ class AnnotateView(QWidget):
             return  # a file closed since
         self.waveform.show_range(data)
         self.spectrogram.show_range(data)
+        self._update_overlay()
         self.range_shown.emit(data)
+
+    def _update_overlay(self) -> None:
+        data = self.spectrogram.data
+        if data is not None:
+            self.overlay.update(self.track, data.start_s, data.end_s, data.max_freq_hz)
 
     def _on_spectrogram_settings_changed(self, *_args) -> None:
         self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
@@ -299,19 +307,27 @@ class AnnotateView(QWidget):
     def _on_plot_clicked(self, time_s: float) -> None:
         self.playback.seek(time_s)
 
-    def _on_plot_selecting(self, start_s: float, end_s: float, finished: bool) -> None:
+    def _on_plot_selecting(self, start_s: float, end_s: float, y0: float, y1: float, finished: bool,
+                           with_band: bool) -> None:
         if self.audio is None:
             return
         start_s, end_s = max(start_s, 0.0), min(end_s, self.audio.duration_s)
-        self.set_selection((start_s, end_s) if end_s > start_s else None)
+        band = None
+        if with_band and self.sender() is self.spectrogram.box:  # Ctrl+drag on the spectrogram: a box
+            nyquist = self.audio.sample_rate_hz / 2
+            band = tuple(min(max(self.spectrogram.freq_of(y), 0.0), nyquist) for y in (y0, y1))
+            band = band if band[1] > band[0] else None
+        self.set_selection((start_s, end_s) if end_s > start_s else None, band)
         if finished and self.selection:
-            self.status_message.emit(f"Selected {start_s:.3f}–{end_s:.3f} s: N on the label track makes a region")
+            where = f" × {band[0]:.0f}–{band[1]:.0f} Hz" if band else ""
+            self.status_message.emit(f"Selected {start_s:.3f}–{end_s:.3f} s{where}: "
+                                     "N on the label track makes a region")
 
-    def set_selection(self, span: tuple[float, float] | None) -> None:
-        self.selection = span
-        for plot in (self.waveform, self.spectrogram):
-            plot.show_selection(span)
-        self.label_lane.selection = span
+    def set_selection(self, span: tuple[float, float] | None, band: tuple[float, float] | None = None) -> None:
+        self.selection, self.selection_band = span, (band if span else None)
+        self.waveform.show_selection(span)
+        self.spectrogram.show_selection(span, self.selection_band)
+        self.label_lane.selection, self.label_lane.selection_band = span, self.selection_band
         self._update_loop()
 
     def _update_loop(self, *_args) -> None:
@@ -349,115 +365,6 @@ class AnnotateView(QWidget):
     def redo(self) -> None:
         if self.track is not None and self.track.redo():
             self.status_message.emit("Redone")
-
-    def suggest(self) -> None:
-        classifier = self.catalog.classifier
-        if self.audio is None or classifier is None:
-            self.status_message.emit("Open a recording and choose a usable model to get suggestions")
-            return
-        from engine.longclassify import suggest_regions
-        from engine.segments import SegmentParams
-
-        self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
-        params = SegmentParams(threshold=self.confidence_box.value(), skip_labels=SKIP_LABELS)
-        path = self.audio.path
-        worker = TaskWorker(lambda: suggest_regions(classifier, path, params), what=f"Suggesting for {path.name}",
-                            parent=self)
-        worker.completed.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))
-        worker.failed.connect(self._show_failure)
-        worker.finished.connect(lambda w=worker: self._forget(w))
-        self._tasks.append(worker)
-        self.status_message.emit(f"Suggesting regions with {self.catalog.current.name}…")
-        worker.start()
-
-    def _on_suggest_completed(self, path: Path, regions) -> None:
-        if self.track is None or self.track.audio_path != path:
-            return  # another file was opened since
-        labels = self.labels()
-        new = [r.label for r in regions if r.label not in labels]
-        if new:
-            self.labels_edit.setText(", ".join(dict.fromkeys(labels + new)))
-            self._on_labels_edited()
-        added = self.track.suggest(regions)
-        self.suggestion_lane.select_next()
-        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects")
-        self.suggested.emit(len(added))
-
-    def _forget(self, worker: TaskWorker) -> None:
-        if worker in self._tasks:
-            self._tasks.remove(worker)
-            worker.deleteLater()
-
-    def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
-                                              "Label files (*.txt *.csv *.json);;All files (*)")
-        if path:
-            self.import_labels(path)
-
-    def import_labels(self, path: str | Path) -> int:
-        if self.track is None:
-            return 0
-        try:
-            by_file = read_regions(path)
-        except EarmarkError as exc:
-            self._show_failure(str(exc))
-            return 0
-        name = self.track.audio_path.name.lower()
-        regions = [r for key, rs in by_file.items() if key is None or key.lower() == name for r in rs]
-        self.track.replace_all(regions, "import")
-        self._merge_track_labels()
-        self.status_message.emit(f"Imported {len(regions)} region(s) from {path}")
-        return len(regions)
-
-    def export_dialog(self) -> None:
-        if self.track is None:
-            return
-        filters = ";;".join(LABEL_FILTERS[f] for f in FORMATS)
-        path, chosen = QFileDialog.getSaveFileName(self, "Export labels",
-                                                   str(self.track.audio_path.with_suffix(".txt")), filters)
-        if path:
-            fmt = next((f for f, text in LABEL_FILTERS.items() if text == chosen), "audacity")
-            self.export_labels(path, fmt)
-
-    def export_labels(self, path: str | Path, fmt: str) -> bool:
-        try:
-            write_regions(path, self.track.accepted(), fmt,
-                          max_freq_hz=self.audio.sample_rate_hz / 2 if self.audio else None)
-        except EarmarkError as exc:
-            self._show_failure(str(exc))
-            return False
-        self.status_message.emit(f"Exported {len(self.track.accepted())} region(s) to {path}")
-        return True
-
-    def dataset_dialog(self) -> None:
-        if self.audio is None:
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the data set", str(self.audio.path.parent))
-        if folder:
-            self.make_dataset(folder)
-
-    def make_dataset(self, out_dir: str | Path) -> None:
-        """``main.py clips`` for the annotated recordings beside this one, in a worker."""
-        from engine.clips import annotated_beside, make_clips
-
-        if self.audio is None:
-            return
-        pairs = annotated_beside(self.audio.path)
-        audio, labels = [a for a, _ in pairs], [s for _, s in pairs]
-        worker = TaskWorker(lambda: make_clips(audio, labels, out_dir, background=SKIP_LABELS[0]),
-                            what="Making the data set", parent=self)
-        worker.completed.connect(self._on_dataset_completed)
-        worker.failed.connect(self._show_failure)
-        worker.finished.connect(lambda w=worker: self._forget(w))
-        self._tasks.append(worker)
-        self.status_message.emit(f"Cutting the regions of {len(pairs)} annotated recording(s)…")
-        worker.start()
-
-    def _on_dataset_completed(self, result) -> None:
-        counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items()))
-        self.status_message.emit(f"Wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({counts}) to "
-                                 f"{result.csv_path}: train on it with Model → Train a new model…")
-        self.dataset_made.emit(result)
 
     def _show_failure(self, message: str) -> None:
         self.readout.setText(message)

@@ -39,6 +39,7 @@ class RegionLane(QWidget):
         self.track: RegionTrack | None = None
         self.labels: list[str] = []
         self.selection: tuple[float, float] | None = None  # the view's time selection, for "N"
+        self.selection_band: tuple[float, float] | None = None  # and its frequency band (Hz), if any
         self.selected_id: str | None = None
         self.picker: QMenu | None = None
         self._range = (0.0, 1.0)
@@ -178,7 +179,8 @@ class RegionLane(QWidget):
 
     def _label_key(self, key: int, text: str) -> bool:
         if key == Qt.Key.Key_N and self.selection and self.selection[1] > self.selection[0]:
-            region = self.track.add(*self.selection, "")
+            band = {"low_hz": self.selection_band[0], "high_hz": self.selection_band[1]} if self.selection_band else {}
+            region = self.track.add(*self.selection, "", **band)
             self.select(region.id)
             self.edited.emit("New region from the selection: press 1–9 or a letter to label it")
             return True

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsRectItem
 
 from engine.longview import RangeData, hz_to_mel, mel_rows, mel_to_hz
 from gui.widgets.plots import BACKGROUND, LEFT_AXIS_PX
@@ -23,7 +24,7 @@ SELECTION_BRUSH = pg.mkBrush(88, 166, 255, 50)
 
 class TimeViewBox(pg.ViewBox):
     clicked = Signal(float)                  # time (s)
-    selecting = Signal(float, float, bool)   # start, end (s), finished
+    selecting = Signal(float, float, float, float, bool, bool)  # start, end (s), y0, y1, finished, with band (Ctrl)
     hovered = Signal(float, float)           # time (s), y in data units
 
     def __init__(self) -> None:
@@ -49,9 +50,11 @@ class TimeViewBox(pg.ViewBox):
             super().mouseDragEvent(ev, axis)
             return
         ev.accept()
-        start = float(self.mapToView(ev.buttonDownPos()).x())
-        end = float(self.mapToView(ev.pos()).x())
-        self.selecting.emit(min(start, end), max(start, end), bool(ev.isFinish()))
+        down, now = self.mapToView(ev.buttonDownPos()), self.mapToView(ev.pos())
+        start, end = sorted((float(down.x()), float(now.x())))
+        y0, y1 = sorted((float(down.y()), float(now.y())))
+        with_band = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        self.selecting.emit(start, end, y0, y1, bool(ev.isFinish()), with_band)
 
 
 def _style(plot: pg.PlotWidget, left: str, bottom: str | None = None) -> None:
@@ -85,7 +88,7 @@ class _TimePlot(pg.PlotWidget):
             point = self.box.mapSceneToView(pos)
             self.box.hovered.emit(float(point.x()), float(point.y()))
 
-    def show_selection(self, span: tuple[float, float] | None) -> None:
+    def show_selection(self, span: tuple[float, float] | None, band: tuple[float, float] | None = None) -> None:
         if span is None or span[1] <= span[0]:
             self.selection.hide()
             return
@@ -128,6 +131,12 @@ class SpectrogramPlot(_TimePlot):
         self.set_colormap(COLORMAPS[0])
         self.data: RangeData | None = None
         self.image_db = None  # what is drawn: linear bins, or mel rows
+        self.band_box = QGraphicsRectItem()
+        self.band_box.setPen(pg.mkPen("#58a6ff", width=0))
+        self.band_box.setBrush(SELECTION_BRUSH)
+        self.band_box.setZValue(5)
+        self.band_box.hide()
+        self.addItem(self.band_box)
 
     def set_colormap(self, name: str) -> None:
         self.colormap_name = name
@@ -147,6 +156,20 @@ class SpectrogramPlot(_TimePlot):
         self.item.setImage(self.image_db, levels=(top - self.db_range, top), autoLevels=False)
         self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), height)
         self.setYRange(0, height, padding=0)
+
+    def show_selection(self, span: tuple[float, float] | None, band: tuple[float, float] | None = None) -> None:
+        """A time span (the whole height), or with ``band`` (Hz) a box."""
+        super().show_selection(None if band else span)
+        if span is None or band is None:
+            self.band_box.hide()
+            return
+        y0, y1 = self.y_of(band[0]), self.y_of(band[1])
+        self.band_box.setRect(QRectF(span[0], y0, span[1] - span[0], y1 - y0))
+        self.band_box.show()
+
+    def y_of(self, freq_hz: float) -> float:
+        """The height of ``freq_hz`` on the plot (mel units on a mel axis)."""
+        return float(hz_to_mel(freq_hz)) if self.freq_axis == "mel" else float(freq_hz)
 
     def freq_of(self, y: float) -> float:
         """The frequency (Hz) at height ``y`` of the plot (mel units on a mel axis)."""

@@ -54,19 +54,19 @@ def _shown(qtbot, view, start_s, end_s):
     return view.spectrogram.data
 
 
-def _mouse(widget, kind, pos, buttons=Qt.MouseButton.LeftButton):
+def _mouse(widget, kind, pos, buttons=Qt.MouseButton.LeftButton, modifiers=Qt.KeyboardModifier.NoModifier):
     button = Qt.MouseButton.LeftButton if kind != QEvent.Type.MouseMove else Qt.MouseButton.NoButton
     held = buttons if kind != QEvent.Type.MouseButtonRelease else Qt.MouseButton.NoButton
     local = QPointF(pos)
-    event = QMouseEvent(kind, local, widget.mapToGlobal(local), button, held, Qt.KeyboardModifier.NoModifier)
+    event = QMouseEvent(kind, local, widget.mapToGlobal(local), button, held, modifiers)
     QApplication.sendEvent(widget, event)
 
 
-def _drag(widget, start: QPoint, end: QPoint, steps: int = 6):
-    _mouse(widget, QEvent.Type.MouseButtonPress, start)
+def _drag(widget, start: QPoint, end: QPoint, steps: int = 6, modifiers=Qt.KeyboardModifier.NoModifier):
+    _mouse(widget, QEvent.Type.MouseButtonPress, start, modifiers=modifiers)
     for k in range(1, steps + 1):
-        _mouse(widget, QEvent.Type.MouseMove, start + (end - start) * (k / steps))
-    _mouse(widget, QEvent.Type.MouseButtonRelease, end)
+        _mouse(widget, QEvent.Type.MouseMove, start + (end - start) * (k / steps), modifiers=modifiers)
+    _mouse(widget, QEvent.Type.MouseButtonRelease, end, modifiers=modifiers)
 
 
 def _x(lane, t):
@@ -236,6 +236,16 @@ def test_click_seeks_drag_selects_and_the_readout_follows_the_mouse(qtbot, view,
     text = view.readout.text()
     assert abs(float(text.split(" s")[0]) - 5.0) < 0.02 and " Hz" in text and "dB" in text
     level = float(text.split("·")[2].strip().split()[0])
+    # Ctrl+drag on the spectrogram selects a box; N on the label lane makes a region with that band
+    _drag(viewport, at(12.2, 1500.0), at(12.8, 2500.0), steps=8, modifiers=Qt.KeyboardModifier.ControlModifier)
+    assert view.selection_band is not None and view.spectrogram.band_box.isVisible()
+    assert abs(view.selection_band[0] - 1500) < 30 and abs(view.selection_band[1] - 2500) < 30
+    view.label_lane.setFocus()
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_N)
+    boxed = view.track.get(view.label_lane.selected_id)
+    assert boxed.has_band and abs(boxed.low_hz - 1500) < 30 and abs(boxed.start_s - 12.2) < 0.05
+    outline = next(i for i in view.overlay.items if i.data(0) == boxed.id)  # drawn as its box
+    assert abs(outline.rect().top() - boxed.low_hz) < 1e-6 and abs(outline.rect().height() - 1000) < 60
     qtbot.mouseMove(viewport, at(9.0, 300.0))
     quiet = float(view.readout.text().split("·")[2].strip().split()[0])
     assert level > quiet + 30  # the 300 Hz tone reads louder than the silence
@@ -290,3 +300,22 @@ def test_make_data_set_cuts_every_annotated_recording_in_the_folder(qtbot, view,
     rows = list(csv.DictReader(open(result.csv_path, newline="")))
     assert {r["group"] for r in rows} == {"site0", "site1", "site2"}
     assert {r["label"] for r in rows} == {"low", "high", "background"}
+
+
+def test_labels_import_onto_the_track_and_export_in_each_format(qtbot, view, recording, tmp_path):
+    from engine.interchange import read_regions
+
+    _open(qtbot, view, recording)
+    audacity = tmp_path / "from_audacity.txt"
+    audacity.write_text("4.000000\t6.000000\tlow hum\n\\\t200.000000\t400.000000\n12.0\t13.0\twhistle\n")
+    assert view.import_labels(audacity) == 2
+    assert [(r.label, r.low_hz) for r in view.label_lane.visible_regions()] == [("low hum", 200.0), ("whistle", None)]
+    assert view.labels()[-2:] == ["low hum", "whistle"]  # the labels a key can give
+    assert len(view.overlay.items) == 2
+    for fmt in ("audacity", "raven", "csv"):
+        out = tmp_path / f"out.{fmt}"
+        assert view.export_labels(out, fmt)
+        regions = read_regions(out, fmt)[None]
+        assert [(r.start_s, r.end_s, r.label) for r in regions] == [(4.0, 6.0, "low hum"), (12.0, 13.0, "whistle")]
+    qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the import is one undoable change
+    assert view.track.regions == []
