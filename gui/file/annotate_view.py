@@ -61,6 +61,8 @@ class AnnotateView(RegionActions, QWidget):
         self.track: RegionTrack | None = None
         self.selection: tuple[float, float] | None = None
         self.selection_band: tuple[float, float] | None = None  # Hz, from a Ctrl+drag on the spectrogram
+        self._selected_region: str | None = None
+        self._selected_lane: RegionLane | None = None
         self.worker: RangeWorker | None = None
         self._tasks: list[TaskWorker] = []
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
@@ -82,6 +84,10 @@ class AnnotateView(RegionActions, QWidget):
         self.label_lane, self.suggestion_lane = RegionLane(LABELS), RegionLane(SUGGESTIONS)
         self.overlay = RegionOverlay(self.spectrogram, self.label_lane.color_of)
         self.readout = QLabel("Open a recording of any length")
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("note on the selected region")
+        self.note_edit.setEnabled(False)
+        self.note_edit.editingFinished.connect(self._on_note_edited)
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_toolbar())
         layout.addLayout(self._build_settings_row())
@@ -89,7 +95,11 @@ class AnnotateView(RegionActions, QWidget):
         layout.addWidget(self.spectrogram, 3)
         layout.addWidget(self.label_lane)
         layout.addWidget(self.suggestion_lane)
-        layout.addWidget(self.readout)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.readout, 2)
+        bottom.addWidget(QLabel("Note"))
+        bottom.addWidget(self.note_edit, 1)
+        layout.addLayout(bottom)
         for plot in (self.waveform, self.spectrogram):
             plot.box.clicked.connect(self._on_plot_clicked)
             plot.box.selecting.connect(self._on_plot_selecting)
@@ -97,6 +107,7 @@ class AnnotateView(RegionActions, QWidget):
         self.waveform.box.sigXRangeChanged.connect(self._on_view_range_changed)
         for lane in (self.label_lane, self.suggestion_lane):
             lane.edited.connect(self.status_message)
+            lane.selected.connect(lambda region_id, source=lane: self._on_lane_selected(source, region_id))
 
     def _build_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -196,7 +207,7 @@ class AnnotateView(RegionActions, QWidget):
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
             plot.show_selection(None)
-        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay()))
+        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note()))
         self._update_file_label()
         self.zoom_fit()
         self._request_range()
@@ -275,6 +286,33 @@ class AnnotateView(RegionActions, QWidget):
         self.spectrogram.show_range(data)
         self._update_overlay()
         self.range_shown.emit(data)
+
+    def _on_lane_selected(self, lane: RegionLane, region_id: str | None) -> None:
+        """One region is selected at a time, on either lane; its note is editable below."""
+        if region_id is None:
+            if self._selected_lane is lane:
+                self._selected_region = self._selected_lane = None
+        else:
+            self._selected_region, self._selected_lane = region_id, lane
+            other = self.suggestion_lane if lane is self.label_lane else self.label_lane
+            if other.selected_id is not None:
+                other.select(None)
+        self._update_note()
+
+    def _update_note(self) -> None:
+        region_id = self._selected_region
+        region = self.track.get(region_id) if self.track is not None and region_id in {
+            r.id for r in self.track.regions} else None
+        self.note_edit.setEnabled(region is not None)
+        self.note_edit.setText(region.note if region is not None else "")
+
+    def _on_note_edited(self) -> None:
+        region_id = self._selected_region
+        if self.track is None or region_id is None or region_id not in {r.id for r in self.track.regions}:
+            return
+        if self.note_edit.text() != self.track.get(region_id).note:
+            self.track.update(region_id, note=self.note_edit.text())
+            self.status_message.emit("Note saved")
 
     def _update_overlay(self) -> None:
         data = self.spectrogram.data

@@ -81,11 +81,23 @@ class _TimePlot(pg.PlotWidget):
         self.selection.hide()
         self.addItem(self.selection)
         self.addItem(self.cursor)
+        crosshair_pen = pg.mkPen(255, 255, 255, 90, width=1, style=Qt.PenStyle.DashLine)
+        self.crosshair = (pg.InfiniteLine(angle=90, pen=crosshair_pen, movable=False),
+                          pg.InfiniteLine(angle=0, pen=crosshair_pen, movable=False))
+        for line in self.crosshair:
+            line.setZValue(6)
+            line.hide()
+            self.addItem(line, ignoreBounds=True)
         self.scene().sigMouseMoved.connect(self._on_scene_moved)
 
     def _on_scene_moved(self, pos) -> None:
-        if self.box.sceneBoundingRect().contains(pos):
+        inside = self.box.sceneBoundingRect().contains(pos)
+        for line in self.crosshair:
+            line.setVisible(inside)
+        if inside:
             point = self.box.mapSceneToView(pos)
+            self.crosshair[0].setValue(point.x())
+            self.crosshair[1].setValue(point.y())
             self.box.hovered.emit(float(point.x()), float(point.y()))
 
     def show_selection(self, span: tuple[float, float] | None, band: tuple[float, float] | None = None) -> None:

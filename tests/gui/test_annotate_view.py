@@ -147,6 +147,11 @@ def test_regions_by_mouse_and_keys_and_the_sidecar_says_exactly_what_was_done(qt
     next(a for a in menu.actions() if a.text().endswith("noise")).trigger()
     menu.close()
     assert view.track.get(created.id).label == "noise"
+    assert view.note_edit.isEnabled() and view.note_edit.text() == ""  # a note on the selected region
+    view.note_edit.setText("two calls overlapping")
+    view.note_edit.editingFinished.emit()
+    assert view.track.get(created.id).note == "two calls overlapping"
+    lane.setFocus()
     qtbot.keyClick(lane, Qt.Key.Key_Delete)
     assert [r.id for r in view.track.regions] == [region.id]
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the delete
@@ -154,14 +159,15 @@ def test_regions_by_mouse_and_keys_and_the_sidecar_says_exactly_what_was_done(qt
 
     doc = json.loads(sidecar_path(recording).read_text())
     assert _history(recording) == [("add", None), ("label", None), ("label", None), ("update", None),
-                                   ("update", None), ("add", None), ("label", None), ("remove", None),
-                                   ("remove", "undo")]
+                                   ("update", None), ("add", None), ("label", None), ("update", None),
+                                   ("remove", None), ("remove", "undo")]
     labels = [c["after"][0]["label"] for c in doc["history"] if c["action"] == "label"]
     assert labels == ["call", "song", "noise"]
     assert sorted((r["label"], round(r["start_s"], 6)) for r in doc["regions"]) == [
         ("noise", 12.0), ("song", round(moved.start_s, 6))]
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert _history(recording)[-1] == ("remove", "redo") and len(view.track.regions) == 1
+    assert doc["history"][-3]["after"][0]["note"] == "two calls overlapping"
 
 
 def test_suggestions_are_accepted_rejected_and_relabelled_by_key(qtbot, view, recording, catalog):
@@ -234,7 +240,9 @@ def test_click_seeks_drag_selects_and_the_readout_follows_the_mouse(qtbot, view,
     assert view.label_lane.selection == view.selection and plot.selection.isVisible()
     qtbot.mouseMove(viewport, at(5.0, 300.0))
     text = view.readout.text()
-    assert abs(float(text.split(" s")[0]) - 5.0) < 0.02 and " Hz" in text and "dB" in text
+    assert abs(float(text.split(" s")[0]) - 5.0) < 0.02
+    vertical, horizontal = plot.crosshair  # a crosshair under the mouse
+    assert vertical.isVisible() and abs(vertical.value() - 5.0) < 0.02 and abs(horizontal.value() - 300) < 20 and " Hz" in text and "dB" in text
     level = float(text.split("·")[2].strip().split()[0])
     # Ctrl+drag on the spectrogram selects a box; N on the label lane makes a region with that band
     _drag(viewport, at(12.2, 1500.0), at(12.8, 2500.0), steps=8, modifiers=Qt.KeyboardModifier.ControlModifier)
