@@ -16,7 +16,8 @@ from engine.interchange import FORMATS, read_regions, write_regions
 from gui.workers.task import TaskWorker
 
 LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
-                 "csv": "CSV (*.csv)"}
+                 "csv": "CSV (*.csv)", "sonic": "Sonic Visualiser layer (*.svl)",
+                 "labelstudio": "Label Studio JSON (*.json)"}
 SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
 
 
@@ -61,7 +62,7 @@ class RegionActions:
 
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
-                                              "Label files (*.txt *.csv *.json);;All files (*)")
+                                              "Label files (*.txt *.csv *.svl *.json);;All files (*)")
         if path:
             self.import_labels(path)
 
@@ -92,8 +93,9 @@ class RegionActions:
 
     def export_labels(self, path: str | Path, fmt: str) -> bool:
         try:
-            write_regions(path, self.track.accepted(), fmt,
-                          max_freq_hz=self.audio.sample_rate_hz / 2 if self.audio else None)
+            rate = self.audio.sample_rate_hz if self.audio else None
+            write_regions(path, self.track.accepted(), fmt, max_freq_hz=rate / 2 if rate else None,
+                          sample_rate_hz=rate)
         except EarmarkError as exc:
             self._show_failure(str(exc))
             return False

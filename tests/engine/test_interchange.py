@@ -145,3 +145,75 @@ def test_bad_files_name_the_file_and_line(tmp_path):
         read_regions(csv_path)
     with pytest.raises(InterchangeError, match="one recording"):
         audacity.write(tmp_path / "x.txt", {"a": [], "b": []})
+
+
+# A Sonic Visualiser region layer as SV saves it (File > Export Annotation Layer, .svl).
+SONIC_DOC = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE sonic-visualiser>
+<sv>
+  <data>
+    <model id="3" name="" sampleRate="48000" start="48000" end="240000" type="sparse" dimensions="3" resolution="1"
+      notifyOnAdd="true" dataset="2" subtype="region" valueQuantization="0" minimum="1" maximum="1" units=""/>
+    <dataset id="2" dimensions="3">
+      <point frame="48000" value="1" duration="24000" label="wren" />
+      <point frame="192000" value="1" duration="48000" label="" />
+    </dataset>
+  </data>
+  <display>
+    <layer id="4" type="regions" name="Regions" model="3" verticalScale="0" plotStyle="0" />
+  </display>
+</sv>
+"""
+
+# A Label Studio project's JSON export of an audio task with <Labels> on <Audio>.
+LABEL_STUDIO_DOC = """[
+  {
+    "id": 12,
+    "data": {"audio": "/data/upload/3/8f2d1c-dawn%20chorus.wav"},
+    "annotations": [
+      {"id": 7, "completed_by": 1, "result": [
+        {"id": "wsA1", "type": "labels", "from_name": "label", "to_name": "audio", "origin": "manual",
+         "value": {"start": 1.25, "end": 3.5, "channel": 0, "labels": ["Robin"]}},
+        {"id": "wsA1", "type": "textarea", "from_name": "note", "to_name": "audio",
+         "value": {"start": 1.25, "end": 3.5, "text": ["faint"]}}
+      ]}
+    ],
+    "predictions": [
+      {"model_version": "v1", "score": 0.7, "result": [
+        {"id": "p1", "type": "labels", "from_name": "label", "to_name": "audio", "score": 0.82,
+         "value": {"start": 6.0, "end": 7.0, "labels": ["Wren"]}}
+      ]}
+    ]
+  }
+]
+"""
+
+
+def test_a_sonic_visualiser_region_layer_imports(tmp_path):
+    path = tmp_path / "regions.svl"
+    path.write_text(SONIC_DOC, encoding="utf-8")
+    assert detect_format(path) == "sonic"
+    assert _spans(read_regions(path)[None]) == [(1.0, 1.5, "wren", None, None), (4.0, 5.0, "", None, None)]
+
+
+def test_a_label_studio_export_imports_annotations_and_predictions(tmp_path):
+    path = tmp_path / "project-3-at-2026.json"
+    path.write_text(LABEL_STUDIO_DOC, encoding="utf-8")
+    assert detect_format(path) == "labelstudio"
+    by_file = read_regions(path)
+    (regions,) = by_file.values()
+    assert list(by_file) == ["8f2d1c-dawn chorus.wav"]
+    assert _spans(regions) == [(1.25, 3.5, "Robin", None, None), (6.0, 7.0, "Wren", None, None)]
+    assert (regions[1].source, regions[1].state, regions[1].confidence) == (SUGGESTION, PENDING, 0.82)
+
+
+@pytest.mark.parametrize("fmt", ["sonic", "labelstudio"])
+def test_optional_formats_round_trip(tmp_path, fmt):
+    regions = [Region(0.5, 1.25, "a"), Region(2.0, 2.0, "b c")]  # times on whole samples at 48 kHz
+    path = tmp_path / ("out.svl" if fmt == "sonic" else "out.json")
+    write_regions(path, {"rec.wav": regions} if fmt == "labelstudio" else regions, fmt, sample_rate_hz=48000)
+    back = next(iter(read_regions(path).values()))
+    assert _spans(back) == _spans(regions)
+    again = tmp_path / ("again" + path.suffix)
+    write_regions(again, {"rec.wav": back} if fmt == "labelstudio" else back, fmt, sample_rate_hz=48000)
+    assert again.read_bytes() == path.read_bytes()
