@@ -113,7 +113,8 @@ class AnnotateView(RegionActions, QWidget):
         bar = QHBoxLayout()
         for name, text, slot, tip in [
             ("open", "Open…", self.open_dialog, "Open a recording (any length)"),
-            ("play", "Play", self.playback.toggle, "Play or pause from the cursor (click a plot to move it)"),
+            ("play", "Play", self.playback.toggle,
+             "Play or pause: the selection if there is one, else from the cursor (click a plot to move it)"),
             ("fit", "Fit", self.zoom_fit, "Show the whole recording"),
             ("suggest", "Suggest", self.suggest, "Let the current model suggest regions"),
             ("import", "Import labels…", self.import_dialog, "Add regions from an Audacity, Raven or CSV file"),
@@ -343,6 +344,8 @@ class AnnotateView(RegionActions, QWidget):
 
     # ---- mouse on the plots -----------------------------------------------------------
     def _on_plot_clicked(self, time_s: float) -> None:
+        """A click puts the cursor there and clears the selection (Play then plays from the cursor)."""
+        self.set_selection(None)
         self.playback.seek(time_s)
 
     def _on_plot_selecting(self, start_s: float, end_s: float, y0: float, y1: float, finished: bool,
@@ -369,7 +372,8 @@ class AnnotateView(RegionActions, QWidget):
         self._update_loop()
 
     def _update_loop(self, *_args) -> None:
-        self.playback.loop = self.selection if self.loop_box.isChecked() and self.selection else None
+        self.playback.span = self.selection
+        self.playback.loop = self.loop_box.isChecked()
 
     def _update_readout(self, plot, time_s: float, y: float) -> None:
         if self.audio is None:

@@ -1,8 +1,9 @@
 """Play a recording of any length through :class:`gui.workers.playback.Player`, a chunk at a time.
 
 The player holds one chunk (``CHUNK_S`` seconds read from disk at the file's rate); when it
-reaches the chunk's end the next chunk is loaded and playback goes on. With a loop span,
-playback repeats that span. Positions are absolute seconds in the file.
+reaches the chunk's end the next chunk is loaded and playback goes on. With a ``span`` (the
+selection) playback plays just that span, and with ``loop`` repeats it. Positions are
+absolute seconds in the file.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ class ChunkPlayback(QObject):
         super().__init__(parent)
         self.player = player
         self.audio: LongAudio | None = None
-        self.loop: tuple[float, float] | None = None
+        self.span: tuple[float, float] | None = None  # play only this (the selection)
+        self.loop = False                              # and repeat it
         self._position = 0.0
         self._chunk = (0.0, 0.0)
         self._internal = False   # our own load/pause: not the person's
@@ -43,7 +45,7 @@ class ChunkPlayback(QObject):
 
     def set_audio(self, audio: LongAudio | None) -> None:
         self._quiet(self.player.stop)
-        self.audio, self.loop, self._position, self._chunk = audio, None, 0.0, (0.0, 0.0)
+        self.audio, self.span, self._position, self._chunk = audio, None, 0.0, (0.0, 0.0)
         self.moved.emit(0.0)
 
     def _quiet(self, fn, *args) -> None:
@@ -71,8 +73,8 @@ class ChunkPlayback(QObject):
         if self.audio is None or self.playing:
             return
         start = self._position
-        if self.loop is not None and not (self.loop[0] <= start < self.loop[1] - END_EPS_S):
-            start = self.loop[0]
+        if self.span is not None and not (self.span[0] <= start < self.span[1] - END_EPS_S):
+            start = self.span[0]
         elif start >= self.audio.duration_s - END_EPS_S:
             start = 0.0
         self._start_at(start)
@@ -82,12 +84,12 @@ class ChunkPlayback(QObject):
 
     def stop(self) -> None:
         self._quiet(self.player.pause)
-        self._position = self.loop[0] if self.loop else 0.0
+        self._position = self.span[0] if self.span else 0.0
         self.moved.emit(self._position)
         self.stopped.emit()
 
     def _limit(self) -> float:
-        return self.loop[1] if self.loop is not None else self.audio.duration_s
+        return self.span[1] if self.span is not None else self.audio.duration_s
 
     def _start_at(self, start_s: float) -> None:
         end_s = min(start_s + CHUNK_S, self._limit())
@@ -111,7 +113,7 @@ class ChunkPlayback(QObject):
             if self._chunk[1] < self._limit() - END_EPS_S:
                 self._start_at(self._chunk[1])
                 return
-            if self.loop is not None:
-                self._start_at(self.loop[0])
+            if self.span is not None and self.loop:
+                self._start_at(self.span[0])
                 return
         self.stopped.emit()

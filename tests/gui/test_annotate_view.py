@@ -254,13 +254,19 @@ def test_click_seeks_drag_selects_and_the_readout_follows_the_mouse(qtbot, view,
     assert boxed.has_band and abs(boxed.low_hz - 1500) < 30 and abs(boxed.start_s - 12.2) < 0.05
     outline = next(i for i in view.overlay.items if i.data(0) == boxed.id)  # drawn as its box
     assert abs(outline.rect().top() - boxed.low_hz) < 1e-6 and abs(outline.rect().height() - 1000) < 60
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=at(1.0, 500.0))  # a click clears the selection
+    assert view.selection is None and not plot.band_box.isVisible() and abs(view.playback.position_s - 1.0) < 0.05
     qtbot.mouseMove(viewport, at(9.0, 300.0))
     quiet = float(view.readout.text().split("·")[2].strip().split()[0])
     assert level > quiet + 30  # the 300 Hz tone reads louder than the silence
 
 
-def test_loop_plays_the_selection_again_and_follow_pages_the_view(qtbot, view, recording):
+def test_play_plays_the_selection_loop_repeats_it_and_follow_pages_the_view(qtbot, view, recording):
     _open(qtbot, view, recording)
+    view.set_selection((2.0, 2.2))  # without loop: the selection once, then stop at its end
+    with qtbot.waitSignal(view.playback.stopped, timeout=5000):
+        view.playback.play()
+    assert 2.15 <= view.playback.position_s <= 2.2 + 1e-6 and not view.playback.playing
     view.set_selection((4.0, 4.3))
     view.loop_box.setChecked(True)
     view.playback.play()
