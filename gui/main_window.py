@@ -155,6 +155,8 @@ class MainWindow(QMainWindow):
     def _on_play(self) -> None:
         if self.tabs.currentWidget() is self.file_view:
             self.file_view.player.toggle()
+        elif self.tabs.currentWidget() is self.annotate_view:
+            self.annotate_view.playback.toggle()
 
     def open_training_wizard(self) -> None:
         try:

@@ -333,3 +333,14 @@ def test_labels_import_onto_the_track_and_export_in_each_format(qtbot, view, rec
         assert [(r.start_s, r.end_s, r.label) for r in regions] == [(4.0, 6.0, "low hum"), (12.0, 13.0, "whistle")]
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # the import is one undoable change
     assert view.track.regions == []
+
+
+def test_space_plays_and_pauses_in_the_annotate_tab(qtbot, main_window, recording):
+    view = main_window.annotate_view
+    main_window.tabs.setCurrentWidget(view)
+    _open(qtbot, view, recording)
+    with qtbot.waitSignal(view.playback.started, timeout=3000):
+        main_window.play_action.trigger()
+    with qtbot.waitSignal(view.playback.stopped, timeout=3000):
+        main_window.play_action.trigger()
+    assert not view.playback.playing and view.play_button.text() == "Play"
