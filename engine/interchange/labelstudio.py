@@ -26,15 +26,20 @@ def read(path: Path) -> dict[str | None, list[Region]]:
     tasks = doc if isinstance(doc, list) else [doc]
     out: dict[str | None, list[Region]] = {}
     for t, task in enumerate(tasks, start=1):
-        if not isinstance(task, dict):
-            raise InterchangeError(f"{path}: task {t} is not an object")
-        regions = out.setdefault(_file_of(task.get("data") or {}), [])
-        for kind, extra in (("annotations", {}), ("predictions", {"source": SUGGESTION, "state": PENDING})):
-            for item in task.get(kind) or []:
-                for result in item.get("result") or []:
-                    if result.get("type") == "labels":
-                        regions.append(_region(result, extra, f"{path}, task {t}"))
+        try:
+            _read_task(task, out, f"{path}, task {t}")
+        except (AttributeError, TypeError) as exc:  # a list where an object belongs, and the like
+            raise InterchangeError(f"{path}, task {t}: not a Label Studio task ({exc})") from None
     return out
+
+
+def _read_task(task: dict, out: dict[str | None, list[Region]], where: str) -> None:
+    regions = out.setdefault(_file_of(task.get("data") or {}), [])
+    for kind, extra in (("annotations", {}), ("predictions", {"source": SUGGESTION, "state": PENDING})):
+        for item in task.get(kind) or []:
+            for result in item.get("result") or []:
+                if result.get("type") == "labels":
+                    regions.append(_region(result, extra, where))
 
 
 def _file_of(data: dict) -> str | None:
@@ -50,9 +55,10 @@ def _region(result: dict, extra: dict, where: str) -> Region:
     try:
         if result.get("id"):
             extra = {**extra, "id": str(result["id"])}  # Label Studio's region id, kept for a round trip
+        score = result.get("score")
         return Region(float(value["start"]), float(value["end"]), str(labels[0]),
-                      confidence=result.get("score"), **extra)
-    except (KeyError, TypeError, ValueError, RegionError) as exc:
+                      confidence=None if score is None else float(score), **extra)
+    except (KeyError, TypeError, ValueError, IndexError, RegionError) as exc:
         raise InterchangeError(f"{where}: a labels result without usable start/end ({exc})") from None
 
 

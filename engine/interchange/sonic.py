@@ -27,7 +27,7 @@ def looks_like_svl(head: str) -> bool:
 def read(path: Path) -> dict[str | None, list[Region]]:
     try:
         root = ElementTree.parse(path).getroot()
-    except (OSError, ElementTree.ParseError) as exc:
+    except (OSError, ElementTree.ParseError, LookupError, ValueError) as exc:  # LookupError: a bad encoding
         raise InterchangeError(f"{path}: not a readable Sonic Visualiser layer ({exc})") from exc
     model = root.find("./data/model")
     if model is None or root.find("./data/dataset") is None:

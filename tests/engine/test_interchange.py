@@ -217,3 +217,32 @@ def test_optional_formats_round_trip(tmp_path, fmt):
     again = tmp_path / ("again" + path.suffix)
     write_regions(again, {"rec.wav": back} if fmt == "labelstudio" else back, fmt, sample_rate_hz=48000)
     assert again.read_bytes() == path.read_bytes()
+
+
+@pytest.mark.parametrize("fmt", ["audacity", "raven", "csv", "sonic", "labelstudio"])
+def test_damaged_files_raise_a_named_error_never_anything_else(tmp_path, fmt):
+    import numpy as np
+
+    source = {"audacity": AUDACITY_DOC, "raven": RAVEN_MULTI, "csv": "start,end,label\n0.5,1.25,bird\n",
+              "sonic": SONIC_DOC, "labelstudio": LABEL_STUDIO_DOC}[fmt].encode()
+    rng = np.random.default_rng(11)
+    path = tmp_path / "damaged"
+    for _ in range(150):
+        data = bytearray(source)
+        for _ in range(int(rng.integers(1, 8))):  # flip, delete or insert a few bytes
+            i = int(rng.integers(0, len(data)))
+            kind = rng.integers(0, 3)
+            if kind == 0:
+                data[i] = int(rng.integers(0, 256))
+            elif kind == 1:
+                del data[i]
+            else:
+                data.insert(i, int(rng.choice(list(b"\t\n\\,.-e<>\"{}[]0123456789"))))
+        data = data[: int(rng.integers(1, len(data) + 1))] if rng.random() < 0.3 else data
+        path.write_bytes(bytes(data))
+        try:
+            regions = read_regions(path, fmt)
+        except InterchangeError as exc:
+            assert "damaged" in str(exc)
+        else:
+            assert all(0 <= r.start_s <= r.end_s for rs in regions.values() for r in rs)
