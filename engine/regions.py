@@ -162,8 +162,10 @@ class RegionTrack:
                 raise RegionError(f"{self.path}: written by a newer Earmark (version {doc.get('version')})")
             regions = [Region.from_json(r) for r in doc.get("regions", [])]
             self.history = [RegionChange.from_json(c) for c in doc.get("history", [])]
-        except RegionError:
-            raise
+        except RegionError as exc:
+            if str(exc).startswith(str(self.path)):
+                raise
+            raise RegionError(f"{self.path}: {exc}") from None
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise RegionError(f"{self.path}: unreadable region file ({exc})") from exc
         self._regions = {r.id: r for r in regions}

@@ -120,3 +120,23 @@ def test_a_failed_save_keeps_the_old_file_and_the_old_state(audio, monkeypatch):
         track.add(1.0, 2.0, "frog")
     assert [r.label for r in track.regions] == ["bird"] and len(track.history) == 1
     assert sidecar_path(audio).read_bytes() == before
+
+
+def test_a_damaged_sidecar_is_refused_by_name_never_with_another_error(audio):
+    track = RegionTrack.open(audio)
+    track.add(0.5, 1.0, "bird", low_hz=100.0, high_hz=900.0, note="n")
+    track.update(track.regions[0].id, label="frog")
+    good = sidecar_path(audio).read_bytes()
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        data = bytearray(good)
+        for _ in range(int(rng.integers(1, 6))):
+            i = int(rng.integers(0, len(data)))
+            data[i] = int(rng.choice(list(b'{}[]",:0123456789.-truefalsn ')))
+        sidecar_path(audio).write_bytes(bytes(data))
+        try:
+            opened = RegionTrack.open(audio)
+        except RegionError as exc:
+            assert sidecar_path(audio).name in str(exc)
+        else:
+            assert all(0 <= r.start_s <= r.end_s for r in opened.regions)
