@@ -224,7 +224,7 @@ class AnnotateView(RegionActions, QWidget):
         hours, rest = divmod(audio.duration_s, 3600)
         pending = len(track.suggestions(PENDING))
         self.file_label.setText(f"{audio.path.name} · {int(hours)}:{int(rest // 60):02d}:{rest % 60:04.1f} · "
-                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {len(track.accepted())} regions"
+                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {_count(len(track.accepted()), 'region')}"
                                 + (f" · {pending} to review" if pending else ""))
 
     def _close_file(self) -> None:
@@ -418,3 +418,7 @@ class AnnotateView(RegionActions, QWidget):
         self._close_file()
         for worker in list(self._tasks):
             worker.close()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
