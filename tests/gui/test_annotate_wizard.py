@@ -1,4 +1,4 @@
-"""The wizard trains on a data set cut by `clips` from annotated recordings, grouped by recording."""
+"""The wizard trains on, and the audit opens, a data set cut by `clips` from annotated recordings."""
 
 from __future__ import annotations
 
@@ -43,3 +43,15 @@ def test_the_wizard_trains_on_a_clips_data_set(qtbot, main_window, wizard_env, w
     record = json.loads((wizard.session.run_dir / "wizard.json").read_text())
     assert record["split"]["leakage_count"] == 0
     wizard.reject()
+
+
+def test_the_audit_opens_a_clips_data_set(qtbot, write_wav, tmp_path):
+    from gui.audit_view import AuditView
+
+    audio, labels = annotated_recordings(write_wav, tmp_path, n=3)
+    result = make_clips(audio, labels, tmp_path / "ds")
+    view = AuditView(use_audio_device=False, autoplay=False)
+    qtbot.addWidget(view)
+    assert view.open_dataset(result.csv_path, "csv")
+    assert len(view.base.clips) == 6 and {c.group for c in view.base.clips} == {"site0", "site1", "site2"}
+    view.shutdown()
