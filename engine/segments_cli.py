@@ -15,6 +15,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="folder for the segment tables (with --segments)")
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="a window counts for a class from this probability on (default 0.5)")
+    p.add_argument("--class-threshold", action="append", default=[], metavar="LABEL=P",
+                   help="a class's own threshold, overriding --min-confidence (repeatable)")
+    p.add_argument("--skip-label", action="append", default=[], metavar="LABEL",
+                   help="never make segments of this class, e.g. background (repeatable)")
     p.add_argument("--min-duration", type=float, default=0.0, help="drop segments shorter than this (s)")
     p.add_argument("--merge-gap", type=float, default=0.0, help="merge segments of a class this close (s)")
     p.add_argument("--hop", type=float, default=None, help="seconds between windows (default: half a clip)")
@@ -30,9 +34,11 @@ def run_segments(args: argparse.Namespace) -> int:
         print("error: --segments needs --out DIR for the tables", file=sys.stderr)
         return 2
     try:
-        params = SegmentParams(threshold=args.min_confidence, min_duration_s=args.min_duration,
-                               merge_gap_s=args.merge_gap)
+        params = SegmentParams(threshold=args.min_confidence, class_thresholds=_class_thresholds(args.class_threshold),
+                               min_duration_s=args.min_duration, merge_gap_s=args.merge_gap,
+                               skip_labels=tuple(args.skip_label))
         model = OnnxClassifier.load(args.model)
+        params.thresholds(model.labels)  # unknown class names are refused before any file is read
     except (ValueError, ModelLoadError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -55,3 +61,16 @@ def run_segments(args: argparse.Namespace) -> int:
     if failed:
         print(f"{failed} of {len(results)} file(s) could not be classified", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _class_thresholds(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        label, sep, value = item.rpartition("=")
+        try:
+            out[label] = float(value)
+        except ValueError:
+            raise ValueError(f"--class-threshold {item!r}: expected LABEL=P, e.g. song=0.7") from None
+        if not sep or not label:
+            raise ValueError(f"--class-threshold {item!r}: expected LABEL=P, e.g. song=0.7")
+    return out

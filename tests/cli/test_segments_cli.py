@@ -115,3 +115,20 @@ def test_ctrl_c_keeps_the_segments_written_so_far(tmp_path):
     assert proc.returncode == 130 and "kept" in stderr
     segs = read_regions(table)[None]  # a whole, readable table
     assert 2 <= len(segs) < 119 and all(r.label == "low" for r in segs)
+
+
+def test_class_thresholds_and_skipped_classes_from_the_command_line(tmp_path):
+    model = tone_model(tmp_path / "m.onnx")
+    x = np.concatenate([sine(300, 2.0, 8000), np.zeros(8000, np.float32), sine(2000, 2.0, 8000)])
+    sf.write(tmp_path / "r.wav", x, 8000)
+    out = tmp_path / "out"
+    proc = _main("classify", model, tmp_path / "r.wav", "--segments", "--out", out, "--class-threshold", "high=1.0",
+                 "--min-confidence", "0.9")
+    assert proc.communicate(timeout=60) and proc.returncode == 0
+    assert [r.label for r in read_regions(out / "r.csv")[None]] == ["low"]  # "high" can never reach 1.0 here
+    proc = _main("classify", model, tmp_path / "r.wav", "--segments", "--out", out, "--skip-label", "low")
+    proc.communicate(timeout=60)
+    assert [r.label for r in read_regions(out / "r.csv")[None]] == ["high"]
+    proc = _main("classify", model, tmp_path / "r.wav", "--segments", "--out", out, "--class-threshold", "owl=0.5")
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "unknown classes owl" in stderr
