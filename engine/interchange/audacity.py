@@ -74,10 +74,13 @@ def write(path: Path, regions, **_: object) -> None:
     atomic_write_text(path, dumps(regions))
 
 
+def region_text(r: Region) -> str:
+    """One region's line, and its frequency line when it has a band."""
+    text = f"{fmt_number(r.start_s)}\t{fmt_number(r.end_s)}\t{clean_text(r.label)}\n"
+    if r.has_band:
+        text += f"\\\t{fmt_number(r.low_hz)}\t{fmt_number(r.high_hz)}\n"
+    return text
+
+
 def dumps(regions) -> str:
-    lines = []
-    for r in sorted(regions, key=lambda r: (r.start_s, r.end_s)):
-        lines.append(f"{fmt_number(r.start_s)}\t{fmt_number(r.end_s)}\t{clean_text(r.label)}")
-        if r.has_band:
-            lines.append(f"\\\t{fmt_number(r.low_hz)}\t{fmt_number(r.high_hz)}")
-    return "".join(line + "\n" for line in lines)
+    return "".join(region_text(r) for r in sorted(regions, key=lambda r: (r.start_s, r.end_s)))

@@ -90,23 +90,28 @@ def write(path: Path, regions, *, max_freq_hz: float | None = None, **_: object)
     atomic_write_text(path, dumps(regions, max_freq_hz=max_freq_hz))
 
 
+def header(*, multi: bool, with_conf: bool, with_note: bool) -> list[str]:
+    names = ["Selection", "View", "Channel", BEGIN, END, LOW, HIGH] + ([FILE] if multi else []) + ["Annotation"]
+    return names + ([CONFIDENCE] if with_conf else []) + (["Note"] if with_note else [])
+
+
+def row(number: int, r: Region, *, file: str | None = None, multi: bool = False, with_conf: bool = False,
+        with_note: bool = False, max_freq_hz: float | None = None) -> list[str]:
+    low, high = (r.low_hz, r.high_hz) if r.has_band else (
+        (0.0, max_freq_hz) if max_freq_hz is not None else (None, None))
+    cells = [str(number), VIEW, "1", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(low), fmt_number(high)]
+    cells += [clean_text(file or "")] if multi else []
+    cells += [clean_text(r.label)]
+    cells += [fmt_number(r.confidence)] if with_conf else []
+    return cells + ([clean_text(r.note)] if with_note else [])
+
+
 def dumps(regions, *, max_freq_hz: float | None = None) -> str:
     by_file = regions if isinstance(regions, dict) else {None: list(regions)}
     multi = any(name is not None for name in by_file)
     rows = [(name, r) for name, rs in by_file.items() for r in sorted(rs, key=lambda r: (r.start_s, r.end_s))]
-    with_conf = any(r.confidence is not None for _, r in rows)
-    with_note = any(r.note for _, r in rows)
-    header = ["Selection", "View", "Channel", BEGIN, END, LOW, HIGH]
-    header += [FILE] if multi else []
-    header += ["Annotation"] + ([CONFIDENCE] if with_conf else []) + (["Note"] if with_note else [])
-    lines = ["\t".join(header)]
-    for number, (name, r) in enumerate(rows, start=1):
-        low, high = (r.low_hz, r.high_hz) if r.has_band else (
-            (0.0, max_freq_hz) if max_freq_hz is not None else (None, None))
-        cells = [str(number), VIEW, "1", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(low), fmt_number(high)]
-        cells += [clean_text(name or "")] if multi else []
-        cells += [clean_text(r.label)]
-        cells += [fmt_number(r.confidence)] if with_conf else []
-        cells += [clean_text(r.note)] if with_note else []
-        lines.append("\t".join(cells))
-    return "".join(line + "\n" for line in lines)
+    flags = {"multi": multi, "with_conf": any(r.confidence is not None for _, r in rows),
+             "with_note": any(r.note for _, r in rows)}
+    lines = [header(**flags)] + [row(n, r, file=name, max_freq_hz=max_freq_hz, **flags)
+                                 for n, (name, r) in enumerate(rows, start=1)]
+    return "".join("\t".join(cells) + "\n" for cells in lines)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from engine.interchange import raven, table
-from engine.interchange.common import InterchangeError, clean_text, fmt_number
+from engine.interchange import audacity, raven, table
+from engine.interchange.common import InterchangeError
 from engine.regions import Region
 
 SUFFIXES = {"audacity": ".txt", "raven": ".selections.txt", "csv": ".csv"}
@@ -30,8 +30,7 @@ class TableWriter:
             raise InterchangeError(f"{self.path}: cannot write the table ({exc.strerror or exc})") from exc
         self._csv = csv.writer(self._handle, lineterminator="\n") if fmt == "csv" else None
         if fmt == "raven":
-            self._handle.write("\t".join(["Selection", "View", "Channel", raven.BEGIN, raven.END, raven.LOW,
-                                          raven.HIGH, "Annotation", raven.CONFIDENCE]) + "\n")
+            self._handle.write("\t".join(raven.header(multi=False, with_conf=True, with_note=False)) + "\n")
         elif fmt == "csv":
             self._csv.writerow(table.COLUMNS)
         self._handle.flush()
@@ -40,18 +39,11 @@ class TableWriter:
         for r in regions:
             self.rows += 1
             if self.fmt == "audacity":
-                self._handle.write(f"{fmt_number(r.start_s)}\t{fmt_number(r.end_s)}\t{clean_text(r.label)}\n")
-                if r.has_band:
-                    self._handle.write(f"\\\t{fmt_number(r.low_hz)}\t{fmt_number(r.high_hz)}\n")
+                self._handle.write(audacity.region_text(r))
             elif self.fmt == "raven":
-                low, high = (r.low_hz, r.high_hz) if r.has_band else (None, None)
-                self._handle.write("\t".join([str(self.rows), raven.VIEW, "1", fmt_number(r.start_s),
-                                              fmt_number(r.end_s), fmt_number(low), fmt_number(high),
-                                              clean_text(r.label), fmt_number(r.confidence)]) + "\n")
+                self._handle.write("\t".join(raven.row(self.rows, r, with_conf=True)) + "\n")
             else:
-                self._csv.writerow(["", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(r.low_hz),
-                                    fmt_number(r.high_hz), r.label, r.note, r.source, r.state,
-                                    fmt_number(r.confidence)])
+                self._csv.writerow(table.row(None, r))
         self._handle.flush()
 
     def close(self) -> None:

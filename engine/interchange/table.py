@@ -66,6 +66,10 @@ def dumps(regions) -> str:
     writer.writerow(COLUMNS)
     for name, rs in by_file.items():
         for r in sorted(rs, key=lambda r: (r.start_s, r.end_s)):
-            writer.writerow([name or "", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(r.low_hz),
-                             fmt_number(r.high_hz), r.label, r.note, r.source, r.state, fmt_number(r.confidence)])
+            writer.writerow(row(name, r))
     return buffer.getvalue()
+
+
+def row(name: str | None, r: Region) -> list[str]:
+    return [name or "", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(r.low_hz), fmt_number(r.high_hz),
+            r.label, r.note, r.source, r.state, fmt_number(r.confidence)]
