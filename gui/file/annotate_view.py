@@ -196,18 +196,20 @@ class AnnotateView(RegionActions, QWidget):
             return False
         self._close_file()
         self.settings.set("file/last_dir", str(path.parent))
-        self.audio, self.track, self.selection = audio, track, None
+        self.audio, self.track = audio, track
+        self._selected_region = self._selected_lane = None
         for lane in (self.label_lane, self.suggestion_lane):
             lane.set_track(track)
         self._merge_track_labels()
         self.playback.set_audio(audio)
+        self.set_selection(None)
+        self._update_note()
         self.worker = RangeWorker(path, self)
         self.worker.computed.connect(self._on_range_computed)
         self.worker.failed.connect(self._show_failure)
         self.worker.start()
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
-            plot.show_selection(None)
         track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note()))
         self._update_file_label()
         self.zoom_fit()
