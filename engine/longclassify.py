@@ -26,7 +26,7 @@ from engine.regions import Region
 from engine.segments import SegmentMerger, SegmentParams, clip_to
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
-BATCH_WINDOWS = 64
+BATCH_WINDOWS = 32  # windows per model call: a cancel is seen within ~0.6 s even for a ResNet-18
 
 
 @dataclass
@@ -120,10 +120,12 @@ def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, param
 
 
 def suggest_regions(model: OnnxClassifier, path: str | os.PathLike, params: SegmentParams, *,
-                    hop_s: float | None = None, cancel: CancelToken | None = None) -> list[Region]:
+                    hop_s: float | None = None, cancel: CancelToken | None = None,
+                    on_progress: Callable[[Progress], None] = ignore_progress) -> list[Region]:
     """All segments of one file, for a suggestion track (segments are few; windows are not kept)."""
     with LongAudio(path) as audio:
-        return [r for batch in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel) for r in batch]
+        return [r for batch in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel,
+                                             on_progress=on_progress) for r in batch]
 
 
 def table_path(path: Path, root: Path, out_dir: Path, fmt: str) -> Path:

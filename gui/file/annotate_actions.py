@@ -23,24 +23,37 @@ SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: n
 
 class RegionActions:
     def suggest(self) -> None:
+        """Start suggesting with the current model; while it runs, the same button cancels."""
+        if self.suggest_worker is not None:
+            self.suggest_worker.cancel()
+            self.status_message.emit("Cancelling the suggestions…")
+            return
         classifier = self.catalog.classifier
         if self.audio is None or classifier is None:
             self.status_message.emit("Open a recording and choose a usable model to get suggestions")
             return
-        from engine.longclassify import suggest_regions
         from engine.segments import SegmentParams
+        from gui.file.suggest_worker import SuggestWorker
 
         self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
         params = SegmentParams(threshold=self.confidence_box.value(), skip_labels=SKIP_LABELS)
-        path = self.audio.path
-        worker = TaskWorker(lambda: suggest_regions(classifier, path, params), what=f"Suggesting for {path.name}",
-                            parent=self)
+        path, name = self.audio.path, self.catalog.current.name
+        worker = SuggestWorker(classifier, path, params, parent=self)
+        worker.progressed.connect(lambda f: self.status_message.emit(f"Suggesting regions with {name}… {f:.0%}"))
         worker.completed.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))
+        worker.cancelled.connect(lambda: self.status_message.emit("Suggestions cancelled: nothing was changed"))
         worker.failed.connect(self._show_failure)
-        worker.finished.connect(lambda w=worker: self._forget(w))
-        self._tasks.append(worker)
-        self.status_message.emit(f"Suggesting regions with {self.catalog.current.name}…")
+        worker.finished.connect(lambda w=worker: self._on_suggest_finished(w))
+        self.suggest_worker = worker
+        self.suggest_button.setText("Cancel")
+        self.status_message.emit(f"Suggesting regions with {name}…")
         worker.start()
+
+    def _on_suggest_finished(self, worker) -> None:
+        if self.suggest_worker is worker:
+            self.suggest_worker = None
+            self.suggest_button.setText("Suggest")
+        worker.deleteLater()
 
     def _on_suggest_completed(self, path: Path, regions) -> None:
         if self.track is None or self.track.audio_path != path:

@@ -65,6 +65,7 @@ class AnnotateView(RegionActions, QWidget):
         self._selected_lane: RegionLane | None = None
         self.worker: RangeWorker | None = None
         self._tasks: list[TaskWorker] = []
+        self.suggest_worker = None  # gui.file.suggest_worker.SuggestWorker while suggestions are computed
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
         self.playback.moved.connect(self._on_playback_moved)
         self.playback.started.connect(lambda: self.play_button.setText("Pause"))
@@ -417,6 +418,8 @@ class AnnotateView(RegionActions, QWidget):
 
     def shutdown(self) -> None:
         self._request_timer.stop()
+        if self.suggest_worker is not None:
+            self.suggest_worker.close()
         self._close_file()
         for worker in list(self._tasks):
             worker.close()

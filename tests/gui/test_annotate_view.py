@@ -344,3 +344,22 @@ def test_space_plays_and_pauses_in_the_annotate_tab(qtbot, main_window, recordin
     with qtbot.waitSignal(view.playback.stopped, timeout=3000):
         main_window.play_action.trigger()
     assert not view.playback.playing and view.play_button.text() == "Play"
+
+
+def test_suggestions_show_progress_and_the_button_cancels_them(qtbot, view, catalog, tmp_path):
+    from tests.helpers_longwav import write_long_wav
+
+    catalog.refresh()
+    catalog.select(next(e.path for e in catalog.entries if e.path.name == "tones.onnx"))
+    long = write_long_wav(tmp_path / "night.wav", 4 * 3600, sample_rate_hz=SR, channels=1)
+    _open(qtbot, view, long)
+    with qtbot.waitSignal(view.status_message, timeout=10000,
+                          check_params_cb=lambda m: m.endswith("%") and "Suggesting" in m):
+        view.suggest_button.click()
+    assert view.suggest_button.text() == "Cancel"
+    worker = view.suggest_worker
+    with qtbot.waitSignal(worker.cancelled, timeout=10000):
+        view.suggest_button.click()
+    qtbot.waitUntil(lambda: view.suggest_worker is None, timeout=5000)
+    assert view.suggest_button.text() == "Suggest" and view.track.regions == []
+    assert not sidecar_path(long).exists()  # nothing was changed, nothing saved
