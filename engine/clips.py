@@ -33,6 +33,7 @@ from engine.regions import ACCEPTED, REJECTED, Region
 
 CSV_NAME = "data.csv"
 CLIPS_FOLDER = "clips"
+COPY_BLOCK_FRAMES = 1 << 20
 
 
 class ClipsError(EarmarkError):
@@ -160,13 +161,25 @@ def _cut_recording(path: Path, regions: list[Region], out: Path, padding_s: floa
     with sf.SoundFile(os.fspath(path)) as src:
         for n, cut in enumerate(sorted(cuts, key=lambda c: c.start_s), start=1):
             first, last = int(round(cut.start_s * info.samplerate)), int(round(cut.end_s * info.samplerate))
-            src.seek(first)
-            data = src.read(last - first, dtype="float32", always_2d=True)
             clip = folder / f"{n:04d}_{_safe(cut.label)}.wav"
-            sf.write(os.fspath(clip), data, info.samplerate, subtype=subtype)
+            _copy_frames(src, first, last, clip, info, subtype)
             rows.append((clip.relative_to(out).as_posix(), cut.label, path.stem, path.name,
                          f"{cut.start_s:.6f}", f"{cut.end_s:.6f}"))
     return rows
+
+
+def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: Path, info, subtype: str) -> None:
+    """Frames ``first..last`` of ``src`` into a new WAV, a block at a time (a region may be hours long)."""
+    src.seek(first)
+    with sf.SoundFile(os.fspath(clip), "w", samplerate=info.samplerate, channels=info.channels,
+                      subtype=subtype, format="WAV") as out:
+        position = first
+        while position < last:
+            block = src.read(min(COPY_BLOCK_FRAMES, last - position), dtype="float32", always_2d=True)
+            if not len(block):
+                break
+            out.write(block)
+            position += len(block)
 
 
 def _background_cuts(regions: list[Region], duration_s: float, length_s: float, most: int, label: str) -> list[_Cut]:

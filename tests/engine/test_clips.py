@@ -66,3 +66,15 @@ def test_a_label_file_that_names_no_recording_is_refused(recordings, tmp_path):
     with pytest.raises(ClipsError, match="elsewhere.txt: no --audio file is named like it"):
         make_clips(audio, [stray], tmp_path / "ds")
     assert main.main(["clips", "--audio", *map(str, audio), "--labels", str(stray), "--out", str(tmp_path / "d")]) == 2
+
+
+def test_a_long_region_is_copied_block_by_block_exactly(recordings, tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.clips.COPY_BLOCK_FRAMES", 997)  # many blocks, none aligned
+    audio, _ = recordings
+    track = RegionTrack.open(audio[0])
+    track.add(0.3, 5.9, "long")
+    result = make_clips(audio[:1], [track.path], tmp_path / "ds")
+    row = next(csv.DictReader(open(result.csv_path, newline="")))
+    clip, _ = sf.read(tmp_path / "ds" / row["path"], dtype="float32")
+    source, _ = sf.read(audio[0], dtype="float32")
+    assert np.array_equal(clip, source[int(round(0.3 * SR)):int(round(5.9 * SR))])
