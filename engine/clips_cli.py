@@ -1,6 +1,6 @@
 """``main.py clips``: cut labelled regions of recordings into a CSV-layout data set.
 
-Kept apart from :mod:`engine.clips` so that building the command line imports nothing heavy.
+Kept apart from :mod:`engine.region_clips` so that building the command line imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_clips(args: argparse.Namespace) -> int:
-    from engine.clips import make_clips
     from engine.errors import EarmarkError
+    from engine.region_clips import make_clips
 
     try:
         result = make_clips(args.audio, args.labels, args.out, padding_s=args.padding,

@@ -124,7 +124,7 @@ class RegionActions:
 
     def make_dataset(self, out_dir: str | Path) -> None:
         """``main.py clips`` for the annotated recordings beside this one, in a worker."""
-        from engine.clips import annotated_beside, make_clips
+        from engine.region_clips import annotated_beside, make_clips
 
         if self.audio is None:
             return

@@ -50,7 +50,7 @@ class AnnotateView(RegionActions, QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.longview.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
-    dataset_made = Signal(object)    # engine.clips.ClipsResult
+    dataset_made = Signal(object)    # engine.region_clips.ClipsResult
     failed = Signal(str)
     status_message = Signal(str)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import main
-from engine.clips import make_clips
 from engine.manifest import read_manifest
+from engine.region_clips import make_clips
 from tests.helpers_regions import annotated_recordings
 from trainer.splits import grouped_split
 

@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 
 import main
-from engine.clips import ClipsError, make_clips
 from engine.interchange import write_regions
+from engine.region_clips import ClipsError, make_clips
 from engine.regions import Region, RegionTrack
 from tests.helpers_regions import annotated_recordings
 
@@ -69,7 +69,7 @@ def test_a_label_file_that_names_no_recording_is_refused(recordings, tmp_path):
 
 
 def test_a_long_region_is_copied_block_by_block_exactly(recordings, tmp_path, monkeypatch):
-    monkeypatch.setattr("engine.clips.COPY_BLOCK_FRAMES", 997)  # many blocks, none aligned
+    monkeypatch.setattr("engine.region_clips.COPY_BLOCK_FRAMES", 997)  # many blocks, none aligned
     audio, _ = recordings
     track = RegionTrack.open(audio[0])
     track.add(0.3, 5.9, "long")
