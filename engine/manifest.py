@@ -221,10 +221,10 @@ def _skipped_text(skipped: dict[str, int], prefix: str) -> str:
     return f"{prefix}{sum(skipped.values())} file(s) or row(s): {', '.join(parts)}"
 
 
-def _checked_label(label: str, where: str) -> str:
+def _checked_label(label: str, where: str, what: str = "the label") -> str:
     problem = label_problem(label)
     if problem:
-        raise ManifestError(f"{where}: the label {shown_label(label)} {problem}")
+        raise ManifestError(f"{where}: {what} {shown_label(label)} {problem}")
     return label
 
 
@@ -284,7 +284,7 @@ def _read_folders(root: Path) -> Manifest:
         if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES and not path.name.startswith("."):
             reading.skip(OUTSIDE, str(path))
     for folder in _class_folders(root):
-        label = _checked_label(folder.name, f"{folder}: the folder name, used as the label")
+        label = _checked_label(folder.name, str(folder), "the folder name, used as the label,")
         for path in reading.walk(folder):
             try:
                 inside = path.relative_to(folder.resolve()).with_suffix("").as_posix()
