@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import tempfile
 import time
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import SaveError
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -38,6 +41,7 @@ except ImportError:
     msvcrt = None
 
 LOW_SPACE_BYTES = 64 * 1024  # a writer that fails with less free space than this ran out of disk
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 LOCK_TIMEOUT_S = 30.0  # a lock held longer than this by another process is reported, not waited on
 
 
@@ -56,16 +60,18 @@ def file_lock(path: str | os.PathLike, timeout_s: float = LOCK_TIMEOUT_S) -> Ite
     except OSError as exc:
         raise SaveError(f"Cannot write {target}: {_reason(exc)}") from exc
     try:
-        _acquire(fd, target, timeout_s)
+        locked = _acquire(fd, target, timeout_s)
         try:
             yield
         finally:
-            _release(fd)
+            if locked:
+                _release(fd)
     finally:
         os.close(fd)
 
 
-def _acquire(fd: int, target: Path, timeout_s: float) -> None:
+def _acquire(fd: int, target: Path, timeout_s: float) -> bool:
+    """Take the lock (True); False where the file system has no locks at all (saves stay atomic)."""
     deadline = time.monotonic() + timeout_s
     delay_s = 0.001
     while True:
@@ -74,10 +80,14 @@ def _acquire(fd: int, target: Path, timeout_s: float) -> None:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             elif msvcrt is not None:  # pragma: no cover - Windows
                 msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-            return
+            return True
         except BlockingIOError:
             pass
         except OSError as exc:
+            if exc.errno in _NO_LOCKS:
+                log.warning("%s: this file system cannot lock files (%s); saves from two processes at "
+                            "once may not merge", target, exc.strerror)
+                return False
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EDEADLK):
                 raise SaveError(f"Cannot lock {target}: {_reason(exc)}") from exc
         if time.monotonic() >= deadline:

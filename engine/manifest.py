@@ -281,7 +281,9 @@ def _read_folders(root: Path) -> Manifest:
     """A folder per class; clips in its subfolders too (the label is the top folder's name)."""
     reading = _Reading(root)
     for path in sorted(root.iterdir()):
-        if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES and not path.name.startswith("."):
+        if path.name.startswith(".") and path.is_dir():
+            reading.skip(HIDDEN, f"{path}{os.sep}")
+        elif path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES and not path.name.startswith("."):
             reading.skip(OUTSIDE, str(path))
     for folder in _class_folders(root):
         label = _checked_label(folder.name, str(folder), "the folder name, used as the label,")

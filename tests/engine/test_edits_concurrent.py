@@ -153,3 +153,32 @@ def test_an_open_editor_sees_what_another_process_saved(emodb):
     assert (undone.old, undone.new, undone.via) == ("sadness", "anger", "undo")
     assert first.label_of("wav/03a01Wa.wav") == "anger"
     assert first.label_of("wav/08b01Na.wav") == "boredom"
+
+
+HOLDER = """
+import sys, time
+from engine.atomic import file_lock
+with file_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_lock_holder_killed_mid_save_blocks_nobody(emodb):
+    from engine.atomic import file_lock
+    from engine.errors import SaveError
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(emodb / EDITS_FILENAME)], stdout=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(SaveError, match="another process has held it"), file_lock(emodb / EDITS_FILENAME,
+                                                                                     timeout_s=0.3):
+            pass
+    finally:
+        holder.kill()  # SIGKILL: the kernel drops its lock
+        holder.wait(timeout=10)
+        holder.stdout.close()
+    edits = LabelEdits.for_manifest(read_manifest(emodb, "emodb", use_edits=False))
+    assert edits.relabel("wav/03a01Wa.wav", "fear") is not None
+    assert LabelEdits.open(emodb).label_of("wav/03a01Wa.wav") == "fear"

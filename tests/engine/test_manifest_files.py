@@ -54,10 +54,10 @@ def test_folders_recurse_read_every_loader_format_and_count_what_they_leave_out(
                    ("dog/d.mp3", "dog"), ("dog/session2/b.wav", "dog"), ("dog/session2/deeper/c.flac", "dog")]
     assert {c.group for c in manifest.clips if c.label == "dog"} == {
         "dog/a", "dog/d", "dog/session2/b", "dog/session2/deeper/c"}
-    assert manifest.skipped == {"hidden": 2, "AppleDouble": 2, "not audio": 1, "outside a class folder": 1}
+    assert manifest.skipped == {"hidden": 3, "AppleDouble": 2, "not audio": 1, "outside a class folder": 1}
     [warning] = manifest.warnings
     assert warning.code == "skipped-files"
-    assert "left out 6 file(s)" in warning.message and "2 macOS AppleDouble" in warning.message
+    assert "left out 7 file(s)" in warning.message and "2 macOS AppleDouble" in warning.message
     assert str(root) in warning.message
     for clip in manifest.clips:  # every clip it lists, the loader reads
         assert len(load_audio(clip.path, 16000).samples) > 1000
