@@ -91,10 +91,10 @@ def read_manifest(
     if not manifest.clips:
         raise ManifestError(f"{root}: the data set holds no clips" + _skipped_text(manifest.skipped, " (left out: ")
                             + (")" if manifest.skipped else ""))
-    if use_edits:
-        manifest = _apply_edits(manifest)
     for warning in manifest.warnings:
         log.warning("%s", warning.message)
+    if use_edits:
+        manifest = _apply_edits(manifest)  # engine.edits logs its own warnings
     return manifest
 
 
