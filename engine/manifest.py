@@ -43,7 +43,7 @@ HIDDEN, APPLEDOUBLE, NOT_AUDIO, NOT_REGULAR, OUTSIDE, DUPLICATE = (
 _REASON_TEXT = {
     HIDDEN: "hidden", APPLEDOUBLE: "macOS AppleDouble (._*)", NOT_AUDIO: "not a format the loader reads",
     NOT_REGULAR: "not a regular file", OUTSIDE: "audio beside the class folders, in none of them",
-    DUPLICATE: "a repeated row",
+    DUPLICATE: "repeated row(s)",
 }
 
 

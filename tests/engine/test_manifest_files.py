@@ -112,7 +112,7 @@ def test_repeated_csv_rows_are_read_once_and_reported(tmp_path):
     assert [(c.path.name, c.label) for c in manifest.clips] == [("a.wav", "dog"), ("b.wav", "cat")]
     assert manifest.skipped == {"duplicate row": 2}
     [warning] = manifest.warnings
-    assert "2 a repeated row" in warning.message and f"{listing}, line 4 repeats {listing}, line 2" in warning.message
+    assert "2 repeated row(s)" in warning.message and f"{listing}, line 4 repeats {listing}, line 2" in warning.message
 
 
 def test_one_clip_under_two_labels_is_refused_naming_the_file_and_both_labels(tmp_path):
