@@ -124,11 +124,12 @@ class LabelEdits:
         except DamagedEdits as exc:
             if locked:
                 return self._set_aside(exc)
+            damage = exc
         try:  # confirm under the lock: another process may have replaced the file meanwhile
             with file_lock(self.path):
                 return self._read(locked=True)
         except SaveError as exc:  # a read-only folder: leave the file, use the original labels
-            self._warn(f"{exc}; opened with the original labels, the edits file was left as it is")
+            self._warn(f"{damage}. Opened with the original labels; the file was left as it is ({exc})")
             return None
 
     def _set_aside(self, damage: DamagedEdits) -> None:

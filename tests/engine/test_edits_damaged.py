@@ -126,3 +126,22 @@ def test_relabelling_to_a_bad_label_is_refused_before_saving(folders):
         with pytest.raises(ValueError, match="dog/a.wav: the label"):
             edits.relabel("dog/a.wav", bad)
     assert not (folders / EDITS_FILENAME).exists()
+
+
+def test_a_damaged_file_that_cannot_be_set_aside_is_never_written_over(folders, monkeypatch):
+    from engine.errors import SaveError
+
+    def refuse(_path):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("engine.edits.set_aside", refuse)
+    (folders / EDITS_FILENAME).write_bytes(b"{damaged")
+    manifest = read_manifest(folders, "folders")
+    assert sorted(c.label for c in manifest.clips) == ["cat", "dog"]
+    [warning] = manifest.warnings
+    assert "could not be set aside" in warning.message and "left as it is" in warning.message
+    edits = LabelEdits.for_manifest(read_manifest(folders, "folders", use_edits=False))
+    with pytest.raises(SaveError, match="nothing was written over it"):
+        edits.relabel("dog/a.wav", "cat")
+    assert (folders / EDITS_FILENAME).read_bytes() == b"{damaged"
+    assert edits.label_of("dog/a.wav") == "dog" and edits.history == []
