@@ -55,8 +55,14 @@ def file_lock(path: str | os.PathLike, timeout_s: float = LOCK_TIMEOUT_S) -> Ite
     """
     target = Path(path)
     lock_path = target.parent / f".{target.name}.lock"
+    cloexec = getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666 & ~_UMASK)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | cloexec, 0o666 & ~_UMASK)
+    except PermissionError as denied:  # another user's lock file: flock works on a read-only descriptor too
+        try:
+            fd = os.open(lock_path, os.O_RDONLY | cloexec)
+        except OSError:
+            raise SaveError(f"Cannot write {target}: {_reason(denied)}") from denied
     except OSError as exc:
         raise SaveError(f"Cannot write {target}: {_reason(exc)}") from exc
     try:
