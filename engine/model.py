@@ -225,19 +225,37 @@ class OnnxClassifier:
                 raise ModelLoadError(f"{self.path}: the model {problem} for {name}")
 
     def classify(self, samples: np.ndarray) -> np.ndarray:
-        """Probabilities for one clip of any length (windows of a clip, half-clip hop, averaged)."""
-        _, probs = self.windows(samples, hop_s=self.meta.clip_s / 2)
-        return probs.mean(axis=0)
+        """Probabilities for one clip of any length (windows of a clip, half-clip hop, averaged).
+
+        Windows are run a batch at a time, so memory does not grow with the clip's length.
+        Raises ModelLoadError when the model answers something that is not probabilities.
+        """
+        total, count = None, 0
+        for _, probs in self.iter_windows(samples, hop_s=self.meta.clip_s / 2):
+            problem = check_probabilities(probs, len(self.labels))
+            if problem is not None:
+                raise ModelLoadError(f"{self.path}: the model {problem}")
+            batch_sum = probs.sum(axis=0, dtype=np.float64)
+            total = batch_sum if total is None else total + batch_sum
+            count += len(probs)
+        return (total / max(count, 1)).astype(np.float32)
 
     def windows(self, samples: np.ndarray, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Start times (s) and probabilities of clip-length windows every ``hop_s`` seconds."""
+        parts = list(self.iter_windows(samples, hop_s))
+        return np.concatenate([s for s, _ in parts]), np.concatenate([p for _, p in parts], axis=0)
+
+    def iter_windows(self, samples: np.ndarray, hop_s: float):
+        """``(starts_s, probs)`` for consecutive batches of the windows :meth:`windows` returns."""
         n = self.meta.n_samples
         hop = max(1, int(round(hop_s * self.meta.sample_rate_hz)))
         starts = list(range(0, max(len(samples) - n, 0) + 1, hop))
         if len(samples) > n and starts[-1] + n < len(samples):
             starts.append(len(samples) - n)
-        batch = np.stack([fit_length(samples[s : s + n], n) for s in starts])
-        return np.asarray(starts, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
+        for i in range(0, len(starts), self._max_batch):
+            chunk = starts[i : i + self._max_batch]
+            batch = np.stack([fit_length(samples[s : s + n], n) for s in chunk])
+            yield np.asarray(chunk, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
 
 
 def _check_signature(session: Any, meta: ModelMeta, path: Path) -> None:

@@ -166,3 +166,33 @@ def write_proto(model: onnx.ModelProto, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, path)
     return path
+
+
+def nan_when_loud_proto(threshold: float = 0.6) -> onnx.ModelProto:
+    """Probabilities for quiet input (silence and the load-time noise probe pass), NaN once
+    the audio peaks above ``threshold``: log(threshold - max|x|) turns NaN."""
+    inits = [numpy_helper.from_array(np.array(threshold, np.float32), "limit")]
+    nodes = [helper.make_node("Abs", [INPUT_NAME], ["mag"]),
+             helper.make_node("ReduceMax", ["mag"], ["peak"], keepdims=0),
+             helper.make_node("Sub", ["limit", "peak"], ["room"]),
+             helper.make_node("Log", ["room"], ["hostile"])]
+    return _hostile_model(nodes, inits)
+
+
+def tone_tail_proto(op_type: str, **kwargs) -> onnx.ModelProto:
+    """The tone classifier with its Softmax replaced by ``op_type`` ("Identity": logits,
+    "Sigmoid": scores in [0, 1] that do not sum to 1)."""
+    model = tone_model_proto(**kwargs)
+    for node in model.graph.node:
+        if node.op_type == "Softmax":
+            node.op_type = op_type
+            del node.attribute[:]
+    return model
+
+
+def with_labels(model: onnx.ModelProto, labels: list[str]) -> onnx.ModelProto:
+    """``model`` with its metadata's labels replaced (unvalidated: tests feed bad labels)."""
+    meta = json.loads(next(p.value for p in model.metadata_props if p.key == METADATA_KEY))
+    meta["labels"] = list(labels)
+    helper.set_model_props(model, {METADATA_KEY: json.dumps(meta)})
+    return model
