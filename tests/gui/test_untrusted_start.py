@@ -110,7 +110,8 @@ def _window(qtbot, settings, folder):
     window = MainWindow(settings, ModelCatalog([("shipped", folder)], threads=1), use_audio_device=False)
     qtbot.addWidget(window)
     window.show()
-    qtbot.waitUntil(lambda: window.catalog.settled and window.catalog.current is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: getattr(window.catalog, "settled", True) and window.catalog.current is not None,
+                    timeout=60_000)
     return window
 
 
