@@ -15,15 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.audio import is_silent, load_audio
+from engine.audio import AUDIO_SUFFIXES, is_silent, load_audio
 from engine.errors import AudioLoadError, ModelLoadError
 from engine.model import OnnxClassifier
 
-# What engine.audio.load_audio decodes (libsndfile with MP3 and Opus, as soundfile ships it).
-AUDIO_SUFFIXES = frozenset({
-    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc", ".au",
-    ".snd", ".caf", ".w64", ".rf64", ".wavex",
-})
 CONSTANT_DBFS = -90.0  # what varies less than this around its mean is a constant (or DC) signal
 
 
