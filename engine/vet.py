@@ -18,8 +18,11 @@ both before the model is opened in the caller's process:
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,46 +118,109 @@ def first_run_in_sandbox(path: Path, *, threads: int, limits: Limits | None = No
 def _run_child(path: Path, threads: int, limits: Limits, cancel) -> str | None:
     from engine.jobs import Cancelled
 
-    context = multiprocessing.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_child_main, args=(os.fspath(path), threads, limits.memory_bytes, sender),
-                            name="earmark-model-vet", daemon=True)
-    child.start()
-    sender.close()
+    child = _Sandbox(path, threads, limits.memory_bytes)
     with _lock:
         _children.add(child)
     try:
-        message = None
-        waited = 0.0
+        message, waited = None, 0.0
         while waited < limits.budget_s:
             step = min(0.1, limits.budget_s - waited)
-            if receiver.poll(step):
-                try:
-                    message = receiver.recv()
-                except EOFError:  # the child died without a word
-                    message = None
+            ready, message = child.wait_message(step)
+            if ready:
                 break
             waited += step
             if cancel is not None and cancel.is_set():
                 raise Cancelled(f"vetting {path} was cancelled")
-            if not child.is_alive() and not receiver.poll():
-                break
         else:
             return (f"{path}: the model did not answer within {limits.budget_s:g} s on its first run "
                     "(a graph that never finishes is refused); stopped it")
     finally:
-        if child.is_alive():
-            child.kill()
-        child.join(5)
-        receiver.close()
+        child.stop()
         with _lock:
             _children.discard(child)
     if message is None:
-        child.join(1)
         return (f"{path}: the model crashed ONNX Runtime on its first run (exit code {child.exitcode}); "
                 f"it may need more than {limits.memory_bytes >> 20} MiB")
     status, text = message
     return None if status == "ok" else text
+
+
+class _Sandbox:
+    """The child process. A plain ``python -c`` where there is an interpreter (it never
+    re-runs the caller's ``__main__``, which a ``spawn`` child does), else (a frozen app,
+    Windows) a ``multiprocessing`` spawn child, which ``freeze_support`` starts."""
+
+    def __init__(self, path: Path, threads: int, memory_bytes: int) -> None:
+        args = (os.fspath(path), threads, memory_bytes)
+        self._proc = self._mp = self._receiver = None
+        if getattr(sys, "frozen", False) or os.name != "posix":
+            context = multiprocessing.get_context("spawn")
+            self._receiver, sender = context.Pipe(duplex=False)
+            self._mp = context.Process(target=_child_main, args=(*args, sender.send),
+                                       name="earmark-model-vet", daemon=True)
+            self._mp.start()
+            sender.close()
+        else:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", "import sys; from engine.vet import _child_stdout; _child_stdout(sys.argv[1:])",
+                 *map(str, args)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                start_new_session=True)  # a Ctrl-C meant for the caller is the caller's to handle
+        self._buffer = b""
+
+    def wait_message(self, timeout_s: float):
+        """(True, message) when the child answered or died (message None), else (False, None)."""
+        if self._mp is not None:
+            if self._receiver.poll(timeout_s):
+                try:
+                    return True, self._receiver.recv()
+                except EOFError:
+                    return True, None
+            return (not self._mp.is_alive() and not self._receiver.poll()), None
+        import select
+
+        readable, _, _ = select.select([self._proc.stdout], [], [], timeout_s)
+        if readable:
+            chunk = os.read(self._proc.stdout.fileno(), 65536)
+            if chunk:
+                self._buffer += chunk
+                if b"\n" not in self._buffer:
+                    return False, None
+            line = self._buffer.split(b"\n", 1)[0]
+            try:
+                return True, tuple(json.loads(line)) if line else None
+            except ValueError:
+                return True, None
+        return False, None
+
+    @property
+    def exitcode(self):
+        return self._mp.exitcode if self._mp is not None else self._proc.returncode
+
+    def alive(self) -> bool:
+        return self._mp.is_alive() if self._mp is not None else self._proc.poll() is None
+
+    def stop(self) -> None:
+        if self._mp is not None:
+            if self._mp.is_alive():
+                self._mp.kill()
+            self._mp.join(5)
+            self._receiver.close()
+            return
+        if self._proc.poll() is None:
+            self._proc.kill()
+        try:
+            self._proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._proc.stdout.close()
+
+
+def running() -> int:
+    """How many sandboxes are running now (tests, and a window checking it quit cleanly)."""
+    with _lock:
+        return sum(child.alive() for child in _children)
 
 
 def kill_all() -> None:
@@ -162,11 +228,20 @@ def kill_all() -> None:
     with _lock:
         children = list(_children)
     for child in children:
-        if child.is_alive():
-            child.kill()
+        child.stop()
 
 
-def _child_main(path: str, threads: int, memory_bytes: int, sender) -> None:
+def _child_stdout(argv: list[str]) -> None:
+    """``python -c`` entry: run :func:`_child_main`, print its verdict as one JSON line."""
+    def send(message) -> None:
+        sys.stdout.write(json.dumps(list(message)) + "\n")
+        sys.stdout.flush()
+
+    _child_main(argv[0], int(argv[1]), int(argv[2]), send)
+    os._exit(0)  # no interpreter teardown: the verdict is out
+
+
+def _child_main(path: str, threads: int, memory_bytes: int, send) -> None:
     """In the child: cap the address space, open the model, probe it, report one verdict."""
     try:
         import numpy  # noqa: F401 - imported before the cap: their own mappings are not the model's
@@ -183,15 +258,13 @@ def _child_main(path: str, threads: int, memory_bytes: int, sender) -> None:
         if "failed to allocate" in text.lower() or "bad_alloc" in text.lower():
             text = (f"{path}: the model needs more than {memory_bytes >> 20} MiB of memory on its "
                     "first run; refused")
-        sender.send(("refused", text))
+        send(("refused", text))
     except MemoryError:
-        sender.send(("refused", f"{path}: the model needs more than {memory_bytes >> 20} MiB on its first run"))
+        send(("refused", f"{path}: the model needs more than {memory_bytes >> 20} MiB on its first run"))
     except BaseException as exc:  # noqa: BLE001 - whatever it was, the verdict is "refused"
-        sender.send(("refused", f"{path}: cannot be used ({type(exc).__name__}: {str(exc)[:300]})"))
+        send(("refused", f"{path}: cannot be used ({type(exc).__name__}: {str(exc)[:300]})"))
     else:
-        sender.send(("ok", ""))
-    finally:
-        sender.close()
+        send(("ok", ""))
 
 
 def _cap_address_space(extra_bytes: int) -> None:
