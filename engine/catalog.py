@@ -212,16 +212,42 @@ class ModelCatalog:
         self._workers = [w for w in self._workers if w.is_alive()]
 
     # ---- choosing ------------------------------------------------------------------------------
-    def add_file(self, path: str | os.PathLike) -> ModelEntry:
-        """Add one model file from anywhere; it is listed even when it cannot be used."""
+    def add_file(self, path: str | os.PathLike, *, background: bool = False, select: bool = False) -> ModelEntry:
+        """Add one model file from anywhere; it is listed even when it cannot be used.
+
+        ``background`` (with a dispatcher): list it as pending and vet it in a thread; with
+        ``select`` it becomes current once it proves usable (a file chosen in a dialog)."""
         path = Path(path)
         existing = self.find(path)
         if existing is not None:
             return existing
-        entry = self._load(path, "added")
+        if not (background and self._dispatch is not None):
+            entry = self._load(path, "added")
+            self.entries.append(entry)
+            self._emit("entries", self.entries)
+            return entry
+        entry = ModelEntry(path, "added", pending=True)
         self.entries.append(entry)
         self._emit("entries", self.entries)
+        generation, cancel = self._generation, self._cancel
+
+        def work() -> None:
+            try:
+                result = self._probe(path, cancel)
+            except Cancelled:
+                return
+            self._post(lambda: self._apply_added(generation, entry, result, select))
+
+        worker = threading.Thread(target=work, name="earmark-model-add", daemon=True)
+        self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+        worker.start()
         return entry
+
+    def _apply_added(self, generation: int, entry: ModelEntry, result, select: bool) -> None:
+        self._apply(generation, entry, result)
+        if select and entry.usable and entry in self.entries:
+            self._decided = True
+            self._set_current(entry)
 
     def remove(self, path: str | os.PathLike) -> None:
         """Forget an entry (a broken file the person removed from the list). A file in a

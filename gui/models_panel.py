@@ -154,7 +154,17 @@ class ModelsPanel(QWidget):
     def _on_add_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Add a model", str(Path.home()), "ONNX models (*.onnx)")
         if path:
-            self.add_model(path)
+            self.add_model_in_background(path)
+
+    def add_model_in_background(self, path: str | Path) -> ModelEntry:
+        """Add a file chosen by the person: listed at once, vetted off the GUI thread, used
+        when it proves usable, its reason shown when not."""
+        entry = self.catalog.add_file(path, background=True, select=True)
+        if entry in self.catalog.entries:
+            self.list.setCurrentRow(self.catalog.entries.index(entry))
+        self.status_message.emit(f"Checking {entry.name}…" if entry.pending else
+                                 (entry.error or f"Using model {entry.name}"))
+        return entry
 
     def add_model(self, path: str | Path) -> ModelEntry:
         entry = self.catalog.add_file(path)

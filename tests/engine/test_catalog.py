@@ -148,3 +148,20 @@ def test_remove_takes_a_broken_entry_off_the_list(tmp_path):
     catalog.remove(folder / "broken.onnx")
     assert [e.name for e in catalog.entries] == ["a"] and events == [["a"]]
     assert (folder / "broken.onnx").exists()  # the file itself is never touched
+
+
+def test_a_file_added_in_the_background_is_listed_at_once_and_used_once_vetted(tmp_path):
+    folder = tmp_path / "models"
+    write_tone_model(folder / "a.onnx")
+    catalog = ModelCatalog([("user", folder)], threads=1, limits=Limits(budget_s=2.0))
+    owner = OwnerThread()
+    catalog.set_dispatcher(owner.post)
+    catalog.refresh()
+    owner.drain_until(lambda: catalog.settled)
+    slow = catalog.add_file(write_proto(slow_model_proto(), tmp_path / "x" / "slow.onnx"), background=True,
+                            select=True)
+    assert slow.pending and catalog.current.name == "a"
+    good = catalog.add_file(write_tone_model(tmp_path / "y" / "b.onnx"), background=True, select=True)
+    owner.drain_until(lambda: catalog.settled)
+    assert "did not answer within 2 s" in slow.error and catalog.current is good
+    catalog.shutdown()

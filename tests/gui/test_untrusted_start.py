@@ -158,3 +158,22 @@ def test_broken_entries_can_be_removed_and_metadata_reads_as_text(qtbot, main_wi
     text = panel.details.toPlainText()
     assert "{" not in text and '":' not in text and "[[" not in text
     assert "per class recall" in text and "0.9123" in text and "9 1; 2 8" in text and "s1, s2" in text
+
+
+def test_adding_a_never_finishing_model_from_the_dialog_keeps_the_window_live(qtbot, main_window, tmp_path,
+                                                                              monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setenv("EARMARK_MODEL_BUDGET_S", "3")
+    path = write_proto(slow_model_proto(), tmp_path / "never_finishes.onnx")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(path), "ONNX models (*.onnx)"))
+    before = main_window.catalog.current
+    beat = Heartbeat()
+    beat.start()
+    main_window.models_panel._on_add_clicked()
+    entry = main_window.catalog.find(path)
+    assert entry is not None and entry.pending  # listed at once, vetted off the GUI thread
+    qtbot.waitUntil(lambda: not entry.pending, timeout=60_000)
+    beat.stop()
+    assert "did not answer within 3 s" in entry.error and main_window.catalog.current is before
+    assert beat.longest_gap_s < 1.0, beat.longest_gap_s
