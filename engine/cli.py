@@ -35,7 +35,9 @@ def run_classify(args) -> int:
     try:
         model = OnnxClassifier.load(args.model)
     except ModelLoadError as exc:
-        _say(f"error: {exc}")
+        from engine.textsafe import printable
+
+        _say(f"error: {printable(exc)}")
         return EXIT_MODEL_REFUSED
     except KeyboardInterrupt:
         _say("interrupted while checking the model; nothing was classified")
