@@ -3,6 +3,11 @@
 An Earmark model takes mono float32 audio ``[batch, n_samples]`` at its own sample rate
 and returns class probabilities ``[batch, n_classes]``. Its ``metadata_props`` carry a
 JSON object under :data:`METADATA_KEY`; a file without it is refused.
+
+A model file is untrusted: :meth:`OnnxClassifier.load` scans it before ONNX Runtime sees it
+(:mod:`engine.model_scan`: external data, operators against :mod:`engine.vet`'s allow-list),
+runs its first inferences in a bounded child process, and every answer is checked to be
+probabilities (finite, in [0, 1], summing to 1).
 """
 
 from __future__ import annotations

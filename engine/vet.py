@@ -82,7 +82,7 @@ def limits_from_env() -> Limits:
 
 _verdicts: dict[tuple[str, int], str | None] = {}  # (sha256, limits) -> None (passed) or the refusal
 _lock = threading.Lock()
-_children: set = set()  # running sandboxes, so a shutdown can kill them
+_children: set = set()  # running sandboxes (see running())
 
 
 def _digest(path: Path) -> str:
@@ -221,14 +221,6 @@ def running() -> int:
     """How many sandboxes are running now (tests, and a window checking it quit cleanly)."""
     with _lock:
         return sum(child.alive() for child in _children)
-
-
-def kill_all() -> None:
-    """Kill every running sandbox (a window closing); their callers get a refusal at once."""
-    with _lock:
-        children = list(_children)
-    for child in children:
-        child.stop()
 
 
 def _child_stdout(argv: list[str]) -> None:
