@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import fit_length
+from engine.classify import iter_audio_files
 from engine.errors import AudioLoadError, EarmarkError
 from engine.interchange.stream import SUFFIXES, TableWriter
 from engine.jobs import CancelToken, Progress, ignore_progress
@@ -25,7 +26,6 @@ from engine.model import OnnxClassifier
 from engine.regions import Region
 from engine.segments import SegmentMerger, SegmentParams, clip_to
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff")
 BATCH_WINDOWS = 32  # windows per model call: a cancel is seen within ~0.6 s even for a ResNet-18
 
 
@@ -40,14 +40,12 @@ class SegmentFileResult:
 
 
 def find_audio(inputs: Sequence[str | os.PathLike]) -> list[tuple[Path, Path]]:
-    """(file, folder it was found under) for files and, recursively, folders, in a stable order."""
+    """(file, folder it was found under) for files and, recursively, folders (walked as
+    ``classify`` walks them: :func:`engine.classify.iter_audio_files`)."""
     out = []
     for item in map(Path, inputs):
-        if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-            out += [(p, item) for p in found]
-        else:
-            out.append((item, item.parent))
+        root = item if item.is_dir() else item.parent
+        out += [(path, root) for path in iter_audio_files([item])]
     return out
 
 
