@@ -10,7 +10,7 @@ trains; only rank 0 writes.
 
 from __future__ import annotations
 
-import threading
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,47 +20,19 @@ from typing import Any
 import torch
 
 from engine.atomic import atomic_write_json
+from engine.errors import EarmarkError
+from engine.jobs import Cancelled, CancelToken, Progress, ignore_progress
 from engine.manifest import read_manifest
 from trainer import distributed, metrics, outputs
 from trainer.cache import ORIGINAL, FeatureCache
 from trainer.config import TrainConfig
 from trainer.splits import grouped_split, leakage_audit
 
-__all__ = ["CancelToken", "Cancelled", "Progress", "RunResult", "TrainConfig", "run"]
+__all__ = ["CancelToken", "Cancelled", "Progress", "ResumeMismatch", "RunResult", "TrainConfig", "run"]
 
 
-@dataclass(frozen=True)
-class Progress:
-    stage: str            # "prepare" | "split" | "cache" | "train" | "evaluate" | "export" | "done"
-    step: int
-    total: int
-    message: str = ""
-    epoch: int | None = None
-    seed: int | None = None
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    eta_s: float | None = None
-
-
-class Cancelled(Exception):
-    """The job was cancelled; what was saved so far (best checkpoints) is kept."""
-
-
-class CancelToken:
-    """Thread-safe cancellation flag, checked by the job at least every second."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise Cancelled("training was cancelled")
+class ResumeMismatch(EarmarkError):
+    """``--resume`` asked to continue a run with another configuration than the one it started with."""
 
 
 @dataclass
@@ -83,6 +55,23 @@ class _Run:
         if self.ctx.is_main:
             self._emit(Progress(stage, step, total, message, **kw))
 
+    def check_resume(self) -> None:
+        """Refuse ``resume`` when the run folder's config.json says it was started otherwise."""
+        saved_path = self.out / "config.json"
+        if not self.config.resume or not saved_path.is_file():
+            return
+        try:
+            saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResumeMismatch(f"{saved_path}: cannot read the configuration the run started with ({exc}); "
+                                 "drop --resume to start afresh") from exc
+        differ = self.config.differences(saved)
+        if differ:
+            raise ResumeMismatch(
+                f"{self.out}: --resume would continue a run started with another configuration; "
+                f"these settings differ (saved -> now): {'; '.join(differ)}. Use the same settings, "
+                "or another --out folder to start a new run")
+
     def prepare(self) -> None:
         from trainer.loop import choose_device
 
@@ -94,6 +83,7 @@ class _Run:
             raise ValueError(f"{self.config.data}: training needs at least two classes, "
                              f"found {self.manifest.labels}")
         self.config = self.config.resolve(self.manifest)
+        self.check_resume()
         if self.ctx.is_main:
             atomic_write_json(self.out / "config.json", self.config.to_json())
         self.emit("prepare", 1, 1, f"{len(self.manifest.clips)} clips, {len(self.manifest.labels)} classes, "
@@ -111,8 +101,8 @@ class _Run:
 
     def build_cache(self) -> None:
         c = self.config
-        def progress(step, total, message):
-            self.emit("cache", step, total, message)
+        def progress(p: Progress) -> None:
+            self.emit(p.stage, p.step, p.total, p.message, fraction=0.05 * p.step / max(1, p.total))
         kwargs = {"frontend_config": c.frontend(), "variants": c.variants, "out_dir": c.cache_root(),
                   "workers": c.workers, "seed": c.split_seed, "on_progress": progress, "cancel": self.cancel,
                   "device": str(self.device)}  # the frontend runs on the GPU when there is one
@@ -183,14 +173,15 @@ class _Run:
             last[0] = now
             done = index * self.config.epochs * total + (epoch - 1) * total + step
             all_steps = len(self.config.seeds) * self.config.epochs * total
-            eta_s = (now - self.train_started) / done * (all_steps - done) if done else None
+            eta_s = self.eta.update(done, all_steps, now)
             self.emit("train", step, total, f"seed {seed} epoch {epoch}: step {step}/{total} loss {loss:.4f}",
-                      epoch=epoch, seed=seed, metrics={"train_loss": loss}, eta_s=eta_s)
+                      epoch=epoch, seed=seed, metrics={"train_loss": loss}, eta_s=eta_s,
+                      fraction=0.05 + 0.9 * done / all_steps)
         return report
 
     def train_all(self) -> None:
         self.histories, self.models, self.per_seed = {}, {}, []
-        self.train_started = time.monotonic()
+        self.eta = EtaEstimator()
         for index, seed in enumerate(self.config.seeds):
             self.per_seed.append(self.train_seed(index, seed))
 
@@ -237,7 +228,26 @@ class _Run:
         return self.out / "model.onnx"
 
 
-def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = lambda p: None,
+class EtaEstimator:
+    """Time left from the pace of the steps run *in this process*: a resumed run starts at a
+    later step, and counting the steps done before the resume as done now would make it look
+    many times faster than it is (the ETA after ``--resume`` was far too short)."""
+
+    def __init__(self) -> None:
+        self._origin: tuple[int, float] | None = None   # (position, time) of the first report
+
+    def update(self, position: int, total: int, now: float) -> float | None:
+        if self._origin is None:
+            self._origin = (position, now)
+            return None
+        start, t0 = self._origin
+        run = position - start
+        if run <= 0:
+            return None
+        return (now - t0) / run * max(0, total - position)
+
+
+def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = ignore_progress,
         cancel: CancelToken | None = None) -> RunResult:
     """Train, evaluate and export as configured; raises ``Cancelled`` when ``cancel`` fires."""
     job = _Run(config, on_progress, cancel or CancelToken())

@@ -48,13 +48,14 @@ class AuditWorker(QThread):
 
     def run(self) -> None:
         try:
-            from trainer.audit import AuditCancelled, rank_suspects
+            from trainer.api import AuditRequest, audit
+            from trainer.api import Cancelled as AuditCancelled
         except ImportError as exc:
             self.failed.emit(f"Ranking needs the training extras (pip install .[train]): {exc}")
             return
         try:
-            result = rank_suspects(self.manifest, model_path=self.model_path, folds=self.folds,
-                                   seed=self.seed, on_progress=self._on_progress, cancel=self._stop)
+            result = audit(AuditRequest(self.manifest, self.model_path, self.folds, self.seed),
+                           on_progress=self._on_progress, cancel=self._stop)
         except AuditCancelled:
             self.cancelled.emit()
         except EarmarkError as exc:
