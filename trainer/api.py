@@ -35,7 +35,7 @@ __all__ = ["AuditRequest", "Cancelled", "CancelToken", "JobWarning", "ModelSumma
            "TrainRequest", "TrainingEnvironment", "Variant", "VariantsRequest", "RESUMABLE_FIELDS",
            "audit", "augmentations", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
            "gradcam_clip", "list_models", "load_run", "missing_training_packages", "preview_split",
-           "render_variants", "train", "warm_up", "write_suspects"]
+           "render_variants", "train", "warm_up", "warm_up_now", "write_suspects"]
 
 ProgressFn = Callable[[Progress], None]
 TRAINING_PACKAGES = ("torch", "torchvision", "sklearn", "onnx", "cleanlab")
@@ -147,6 +147,11 @@ def warm_up(request: Any = None, *, on_progress: ProgressFn = ignore_progress,
     env = TrainingEnvironment(best, devices, tuple(list_models()))
     on_progress(Progress("prepare", 1, 1, f"training packages loaded; device {best}", fraction=1.0))
     return env
+
+
+def warm_up_now() -> TrainingEnvironment:
+    """:func:`warm_up` without progress or cancel (for a worker that runs a plain function)."""
+    return warm_up()
 
 
 def check_pretrained(name: str) -> None:
