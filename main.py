@@ -51,8 +51,8 @@ def _version() -> str:
     return __version__
 
 
-def _add_train_parser(sub) -> None:
-    d = _train_defaults()
+def _add_train_parser(sub, with_defaults: bool) -> None:
+    d = _train_defaults() if with_defaults else {}
     p = sub.add_parser("train", help="train, evaluate and export a model", formatter_class=_HelpFormatter,
                        description="Train, evaluate and export a model. Defaults are the recipe's "
                                    "(trainer/recipe.py), shared with the training wizard.")
@@ -109,7 +109,9 @@ def _add_train_parser(sub) -> None:
                    help="feature cache folder (default: $EARMARK_CACHE_DIR or the user cache folder)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
+    """The command line. ``train_defaults=False`` leaves the trainer unimported (the recipe's
+    defaults live in trainer/recipe.py); ``main`` loads them only for ``train``."""
     parser = argparse.ArgumentParser(prog="earmark", description="Sound and speech-emotion workbench.",
                                      formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"earmark {_version()}",
@@ -123,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document for machines")
     p.add_argument("--top", type=int, default=3, help="labels to show per file")
 
-    _add_train_parser(sub)
+    _add_train_parser(sub, train_defaults)
 
     p = sub.add_parser("audit", help="rank clips by how likely their label is wrong", formatter_class=_HelpFormatter)
     p.add_argument("--data", required=True, help="data set folder (or CSV file for --layout csv)")
@@ -148,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(train_defaults="train" in argv)   # classify and the app never import trainer
     args = parser.parse_args(argv)
     if args.command == "train" and not args.list_models and not (args.data and args.out):
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
