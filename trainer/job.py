@@ -53,7 +53,13 @@ class _Run:
 
     def emit(self, stage: str, step: int, total: int, message: str = "", **kw) -> None:
         if self.ctx.is_main:
+            kw.setdefault("fraction", STAGE_FRACTION.get(stage))
             self._emit(Progress(stage, step, total, message, **kw))
+
+    def trained_fraction(self, index: int, epochs_done: float) -> float:
+        """The whole run's share done after ``epochs_done`` epochs of seed ``index``."""
+        c = self.config
+        return 0.05 + 0.9 * min(1.0, (index * c.epochs + epochs_done) / (len(c.seeds) * c.epochs))
 
     def check_resume(self) -> None:
         """Refuse ``resume`` when the run folder's config.json says it was started otherwise."""
@@ -152,10 +158,12 @@ class _Run:
                           on_step=self._step_reporter(index, seed),
                           on_epoch=lambda r: self.emit("train", int(r["epoch"]), c.epochs,
                                                        _epoch_line(seed, r, c.epochs), epoch=int(r["epoch"]),
-                                                       seed=seed, metrics=dict(r)))
+                                                       seed=seed, metrics=dict(r),
+                                                       fraction=self.trained_fraction(index, int(r["epoch"]))))
         fit = trainer.fit(resume=c.resume)
         trainer.load_best()
-        self.emit("evaluate", index + 1, len(c.seeds), f"seed {seed}: evaluating epoch {fit.best_epoch}", seed=seed)
+        self.emit("evaluate", index + 1, len(c.seeds), f"seed {seed}: evaluating epoch {fit.best_epoch}", seed=seed,
+                  fraction=self.trained_fraction(index + 1, 0))
         probs, y_true = trainer.predict()
         result = metrics.evaluate(y_true, probs, self.manifest.labels)
         result.update(seed=seed, best_epoch=fit.best_epoch, best_val_loss=fit.best_val_loss,
@@ -176,7 +184,7 @@ class _Run:
             eta_s = self.eta.update(done, all_steps, now)
             self.emit("train", step, total, f"seed {seed} epoch {epoch}: step {step}/{total} loss {loss:.4f}",
                       epoch=epoch, seed=seed, metrics={"train_loss": loss}, eta_s=eta_s,
-                      fraction=0.05 + 0.9 * done / all_steps)
+                      fraction=self.trained_fraction(index, (epoch - 1) + step / total))
         return report
 
     def train_all(self) -> None:
@@ -226,6 +234,10 @@ class _Run:
         doc["export"] = {"seed": seed, "parity_max_abs_err": err, "path": "model.onnx"}
         self.emit("export", 1, 1, f"exported (ONNX Runtime parity {err:.2g})")
         return self.out / "model.onnx"
+
+
+# the whole run's share done when a stage reports (training reports its own, 0.05 to 0.95)
+STAGE_FRACTION = {"prepare": 0.0, "split": 0.0, "cache": 0.05, "export": 0.96, "done": 1.0}
 
 
 class EtaEstimator:

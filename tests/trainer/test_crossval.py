@@ -46,7 +46,11 @@ def wizard_run(data, runs_root, cache):
     plan = TrainPlan(session, runs_root=runs_root,
                      job_overrides={"workers": 1, "n_mels": N_MELS, "patience": 5, "cache_dir": str(cache)})
     run_dir = plan.prepare()
-    result = plan.execute(on_progress=lambda p: None, cancel=CancelToken())
+    reports = []
+    result = plan.execute(on_progress=reports.append, cancel=CancelToken())
+    fractions = [p.fraction for p in reports]
+    assert None not in fractions and fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(p.message.startswith("fold 4/4: ") for p in reports)
     assert result["run_dir"] == run_dir and (run_dir / "model.onnx").is_file()
     return session.split_report, json.loads((run_dir / "metrics.json").read_text())
 

@@ -199,3 +199,10 @@ def test_the_eta_after_resume_follows_this_process_s_pace(emodb, tmp_path, monke
     for p in timed:
         left = (4 - p.epoch) * steps + (steps - p.step)             # steps left, one second each
         assert p.eta_s == pytest.approx(left, abs=1e-6), (p.epoch, p.step, p.eta_s)
+
+
+def test_every_report_says_how_much_of_the_whole_run_is_done(finished):
+    _, events, _ = finished
+    fractions = [p.fraction for p in events]
+    assert all(f is not None for f in fractions), [p.stage for p in events if p.fraction is None]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
