@@ -36,6 +36,19 @@ class _HelpFormatter(argparse.HelpFormatter):
         return f"{text} (default: {default})"
 
 
+def _audit_defaults(load: bool) -> dict:
+    """``trainer.api.AuditRequest``'s defaults; {} when not loaded or not installed."""
+    if not load:
+        return {}
+    try:
+        import dataclasses
+
+        from trainer.api import AuditRequest
+    except ImportError:
+        return {}
+    return {f.name: f.default for f in dataclasses.fields(AuditRequest) if f.default is not dataclasses.MISSING}
+
+
 def _train_defaults() -> dict:
     """The recipe's defaults (trainer/recipe.py, torch-free); {} where the trainer is not installed."""
     try:
@@ -111,7 +124,8 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
 
 def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     """The command line. ``train_defaults=False`` leaves the trainer unimported (the recipe's
-    defaults live in trainer/recipe.py); ``main`` loads them only for ``train``."""
+    defaults live in trainer/recipe.py and trainer/api.py); ``main`` loads them only for
+    ``train`` and ``audit``."""
     parser = argparse.ArgumentParser(prog="earmark", description="Sound and speech-emotion workbench.",
                                      formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"earmark {_version()}",
@@ -133,8 +147,9 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="CSV of suspects to write, most suspect first")
     p.add_argument("--model", default=None,
                    help="score with this ONNX model instead of cross-validation (default: cross-validation)")
-    p.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds")
-    p.add_argument("--seed", type=int, default=0, help="seed of the folds and the model")
+    a = _audit_defaults(train_defaults)
+    p.add_argument("--folds", type=int, default=a.get("folds"), help="grouped cross-validation folds")
+    p.add_argument("--seed", type=int, default=a.get("seed"), help="seed of the folds and the model")
 
     p = sub.add_parser("synth", help="write a deterministic synthetic data set", formatter_class=_HelpFormatter)
     p.add_argument("--layout", choices=("esc50", "emodb"), required=True, help="data layout to write")
@@ -151,7 +166,8 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(train_defaults="train" in argv)   # classify and the app never import trainer
+    # the recipe's defaults are the trainer's: classify, synth and the app never import it
+    parser = build_parser(train_defaults=bool({"train", "audit"} & set(argv)))
     args = parser.parse_args(argv)
     if args.command == "train" and not args.list_models and not (args.data and args.out):
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.jobs import Cancelled, CancelToken, JobWarning, Progress, ignore_progress
-from trainer.recipe import RESUMABLE_FIELDS, TrainRequest
+from trainer.recipe import DEFAULT_CV_FOLDS, RESUMABLE_FIELDS, TrainRequest
 
 __all__ = ["AuditRequest", "Cancelled", "CancelToken", "JobWarning", "ModelSummary", "Progress", "SplitRequest",
-           "TrainRequest", "TrainingEnvironment", "Variant", "VariantsRequest", "RESUMABLE_FIELDS",
+           "DEFAULT_CV_FOLDS", "TrainRequest", "TrainingEnvironment", "Variant", "VariantsRequest", "RESUMABLE_FIELDS",
            "audit", "augmentations", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
            "gradcam_clip", "list_models", "load_run", "missing_training_packages", "preview_split",
            "render_variants", "train", "warm_up", "warm_up_now", "write_suspects"]
@@ -53,7 +53,7 @@ class SplitRequest:
     column: str = "native"             # what the person chose to group by (for the report)
     mode: str = "holdout"              # "holdout" | "kfold"
     val_fraction: float = TrainRequest.val_fraction
-    k: int = 5
+    k: int = DEFAULT_CV_FOLDS
     val_fold: int | None = None
     seed: int = TrainRequest.split_seed
 
@@ -87,7 +87,7 @@ class AuditRequest:
 
     manifest: Any
     model_path: Path | None = None
-    folds: int = 5
+    folds: int = 5           # grouped cross-validation folds (main.py audit's defaults too)
     seed: int = 0
 
 

@@ -33,9 +33,9 @@ from threadpoolctl import threadpool_limits
 from engine.atomic import atomic_write_text
 from engine.audio import load_audio
 from engine.edits import clip_key
-from engine.errors import EarmarkError, ManifestError
+from engine.errors import ManifestError
 from engine.jobs import Cancelled, Progress
-from engine.manifest import Manifest, read_manifest
+from engine.manifest import Manifest
 from trainer.audit_saliency import occlusion_saliency, saliency  # noqa: F401  (public here too)
 
 log = logging.getLogger(__name__)
@@ -295,24 +295,6 @@ def write_suspects(result: AuditResult, path) -> Path:
     writer.writerows(result.rows())
     atomic_write_text(path, buffer.getvalue())
     return Path(path)
-
-
-def run_audit(args) -> int:
-    """``main.py audit``: write suspects.csv, most suspect first."""
-    try:
-        manifest = read_manifest(args.data, getattr(args, "layout", None))
-        result = rank_suspects(manifest, model_path=getattr(args, "model", None),
-                               folds=getattr(args, "folds", 5), seed=getattr(args, "seed", 0))
-        write_suspects(result, args.out)
-    except EarmarkError as exc:
-        import sys
-
-        print(f"earmark audit: {exc}", file=sys.stderr)
-        return 2
-    n_issues = int(result.is_issue.sum())
-    print(f"{len(result.keys)} clips scored ({result.source}); {n_issues} likely label issues; "
-          f"suspects written to {args.out}")
-    return 0
 
 
 # ---- why: saliency ------------------------------------------------------------------------------

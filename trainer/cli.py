@@ -1,4 +1,6 @@
-"""Headless commands that need torch: ``train`` and ``audit`` (see main.py for the options)."""
+"""Headless commands that need the trainer: ``train`` and ``audit`` (see main.py for the options).
+
+Both go through :mod:`trainer.api`, as the app does."""
 
 from __future__ import annotations
 
@@ -11,9 +13,23 @@ PRINT_INTERVAL_S = 2.0
 
 
 def run_audit(args) -> int:
-    from trainer.audit import run_audit as _run_audit
+    """``main.py audit``: write suspects.csv, most suspect first (``trainer.api.audit``)."""
+    from engine.manifest import read_manifest
+    from trainer import api
 
-    return _run_audit(args)
+    chosen = {name: getattr(args, name, None) for name in ("folds", "seed")}
+    try:
+        manifest = read_manifest(args.data, getattr(args, "layout", None))
+        request = api.AuditRequest(manifest, model_path=getattr(args, "model", None),
+                                   **{k: v for k, v in chosen.items() if v is not None})
+        result = api.audit(request)
+        api.write_suspects(result, args.out)
+    except EarmarkError as exc:
+        print(f"earmark audit: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(result.keys)} clips scored ({result.source}); {int(result.is_issue.sum())} likely label issues; "
+          f"suspects written to {args.out}")
+    return 0
 
 
 class _ProgressPrinter:

@@ -24,6 +24,7 @@ DEFAULT_SAMPLE_RATE_HZ = 16000
 MAX_CLIP_S = 10.0
 IMAGENET_INPUT_SIZE = (224, 224)
 CV_BY = ("group", "fold")
+DEFAULT_CV_FOLDS = 5       # what the wizard's k-fold offers first
 # Fields that may change between a run and its ``--resume``: where and how fast it runs,
 # not what it learns.
 RESUMABLE_FIELDS = frozenset({"out", "resume", "device", "workers", "loader_workers", "cache_dir",

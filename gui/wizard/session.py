@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.manifest import Manifest, read_manifest
-from trainer.api import TrainRequest  # torch-free: the recipe and its defaults
+from trainer.api import DEFAULT_CV_FOLDS, TrainRequest  # torch-free: the recipe and its defaults
 
 TINY_CLASS_CLIPS = 5          # fewer clips than this in a class: warn
 UNBALANCED_RATIO = 3.0        # largest / smallest class above this: warn
@@ -110,7 +110,7 @@ class SplitChoice:
     column: str = NATIVE
     mode: str = "holdout"                  # "holdout" | "kfold"
     val_fraction: float = TrainRequest.val_fraction
-    k: int = 5
+    k: int = DEFAULT_CV_FOLDS
     val_fold: int | None = None
     seed: int = TrainRequest.split_seed
 

@@ -41,8 +41,9 @@ class SplitPage(QWizardPage):
         self._modes = QButtonGroup(self)
         self._modes.addButton(self.holdout_radio)
         self._modes.addButton(self.kfold_radio)
-        self.fraction_spin = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05, value=0.2)
-        self.k_spin = QSpinBox(minimum=2, maximum=10, value=5)
+        self.fraction_spin = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05,
+                                            value=session.split.val_fraction)
+        self.k_spin = QSpinBox(minimum=2, maximum=10, value=session.split.k)
         self.fold_combo = QComboBox()
         self.audit_label = QLabel("")
         self.audit_label.setWordWrap(True)
