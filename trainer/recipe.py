@@ -93,6 +93,9 @@ class TrainRequest:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.folds is not None and self.folds < 2:
             raise ValueError(f"folds must be >= 2 for cross-validation, got {self.folds}")
+        if self.folds is not None and (self.val_groups or self.val_fold is not None):
+            raise ValueError("cross-validation (folds) chooses every fold's validation groups itself; "
+                             "drop val_groups / val_fold, or drop folds for one hold-out split")
         if self.cv_by not in CV_BY:
             raise ValueError(f"cv_by must be one of {', '.join(CV_BY)}, got {self.cv_by!r}")
         self.variants = tuple(tuple(v) if isinstance(v, list) else v for v in (self.variants or ()))

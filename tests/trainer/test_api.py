@@ -40,6 +40,15 @@ def test_the_loop_and_the_request_share_their_defaults():
     assert request.loop_config() == LoopConfig()
 
 
+def test_a_request_refuses_contradicting_settings():
+    with pytest.raises(ValueError, match="folds must be >= 2"):
+        api.TrainRequest(data="d", out="o", folds=1)
+    with pytest.raises(ValueError, match="val_groups"):
+        api.TrainRequest(data="d", out="o", folds=4, val_groups=("03",))
+    with pytest.raises(ValueError, match="cv_by"):
+        api.TrainRequest(data="d", out="o", folds=4, cv_by="speaker")
+
+
 def test_a_request_names_what_differs_from_a_saved_config():
     saved = api.TrainRequest(data="d", out="o", lr=1e-3).to_json()
     assert api.TrainRequest(data="d", out="elsewhere", workers=4, resume=True).differences(saved) == []
