@@ -147,6 +147,7 @@ def warm_up(request: Any = None, *, on_progress: ProgressFn = ignore_progress,
 
         best = choose_device("auto").type
         models = tuple(list_models())
+        _warm_augmentations()
     devices = (best, "cpu") if best != "cpu" else ("cpu",)
     env = TrainingEnvironment(best, devices, models)
     on_progress(Progress("prepare", 1, 1, f"training packages loaded; device {best}", fraction=1.0))
@@ -211,6 +212,17 @@ def _preload_torch_libraries() -> None:
                 libc.dlopen(path.encode(), os.RTLD_NOW)   # a ctypes call: the GIL is released
     except (OSError, AttributeError, ValueError, ImportError):
         return
+
+
+def _warm_augmentations() -> None:
+    """Load librosa and its numba-compiled functions (pitch shift, time stretch) now, in the
+    warm-up's thread and without collections: their first load holds the GIL 0.1-0.3 s at a
+    time, which otherwise froze the window during the first augmentation preview."""
+    import numpy as np
+
+    from trainer.augment.vocoder import pitch_shift
+
+    pitch_shift(np.zeros(4096, dtype=np.float32), sample_rate_hz=16000, n_steps=1.0, n_fft=512)
 
 
 def warm_up_now() -> TrainingEnvironment:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -37,6 +38,7 @@ from gui.wizard.session import TrainSession
 from trainer import api
 
 PREVIEW_N_FFT = 512
+ROW_HEIGHT_PX = 104
 
 class AugmentationEditor(QGroupBox):
     """A checkable box with a (min, max) pair of spin boxes per range argument."""
@@ -83,27 +85,34 @@ class VariantRow(QWidget):
     gain or a noise floor is seen as it is, not normalised away.
     """
 
-    def __init__(self, title: str, samples: np.ndarray, sample_rate_hz: int, on_play, *, spec, peak: float,
-                 top_db: float, parent=None) -> None:
+    def __init__(self, on_play, parent=None) -> None:
         super().__init__(parent)
-        self.samples, self.sample_rate_hz = samples, sample_rate_hz
-        self.play_button = QPushButton(f"▶ {title}")
+        self.samples, self.sample_rate_hz = np.zeros(0, dtype=np.float32), 1
+        self.play_button = QPushButton("▶")
         self.play_button.setMinimumWidth(140)
         self.play_button.clicked.connect(lambda: on_play(self))
         self.wave = ClipWaveform()
-        self.wave.show_clip(samples, sample_rate_hz)
-        self.wave.setYRange(-peak, peak, padding=0.05)
+        self.wave.setDownsampling(auto=True, mode="peak")   # a 5 s clip is 80,000 points
+        self.wave.setClipToView(True)
         self.spec = ClipSpectrogram()
         self.spec.getPlotItem().setLabel("left", "Hz")
-        self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
-        self.spec.item.setLevels((top_db - 80.0, top_db))
         for plot in (self.wave, self.spec):
             plot.setMinimumHeight(88)
+        self.setFixedHeight(ROW_HEIGHT_PX)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.play_button)
         layout.addWidget(self.wave, 2)
         layout.addWidget(self.spec, 3)
+
+    def show_variant(self, title: str, samples: np.ndarray, sample_rate_hz: int, *, spec, peak: float,
+                     top_db: float) -> None:
+        self.samples, self.sample_rate_hz = samples, sample_rate_hz
+        self.play_button.setText(f"▶ {title}")
+        self.wave.show_clip(samples, sample_rate_hz)
+        self.wave.setYRange(-peak, peak, padding=0.05)
+        self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
+        self.spec.item.setLevels((top_db - 80.0, top_db))
 
 
 class AugmentPage(QWizardPage):
@@ -117,6 +126,10 @@ class AugmentPage(QWizardPage):
         self.jobs = BackgroundJobs(self)
         self.jobs.delivered.connect(self._on_jobs_delivered)
         self.jobs.failed.connect(self._on_jobs_failed)
+        self._preview: Preview | None = None
+        self._next_row = 0
+        self._fill_timer = QTimer(self, singleShot=True, interval=0)   # one row per event-loop turn
+        self._fill_timer.timeout.connect(self._update_next_row)
         self.clip_combo = QComboBox()
         self.preview_button = QPushButton("Preview variants")
         self.preview_button.clicked.connect(self._on_preview_clicked)
@@ -135,6 +148,7 @@ class AugmentPage(QWizardPage):
             editors.addWidget(editor)
         editors.addStretch(1)
         self.preview_box = QVBoxLayout()
+        self.preview_box.addStretch(1)      # rows keep their height: adding one repaints only it
         preview_widget = QWidget()
         preview_widget.setLayout(self.preview_box)
         scroll = QScrollArea()
@@ -204,7 +218,8 @@ class AugmentPage(QWizardPage):
         self.jobs.submit("preview", lambda: render_preview(request), what="The augmentation preview")
 
     def busy(self) -> bool:
-        return self.jobs.busy("preview")
+        """Rendering in the worker, or rows still being drawn."""
+        return self.jobs.busy("preview") or self._fill_timer.isActive()
 
     def shutdown(self, timeout_s: float = 5.0) -> bool:
         return self.jobs.shutdown(timeout_s)
@@ -226,13 +241,29 @@ class AugmentPage(QWizardPage):
 
     # ---- model -> view --------------------------------------------------------------------------
     def _update_preview(self, preview) -> None:
-        for row in self.rows:
+        """Show ``preview``: rows are reused, and drawn one per event-loop turn, so the window
+        never waits for a dozen plots at once."""
+        while len(self.rows) > len(preview.rows):
+            row = self.rows.pop()
             self.preview_box.removeWidget(row)
             row.deleteLater()
-        self.rows = [VariantRow(v.name, v.samples, v.sample_rate_hz, self._on_play, spec=spec, peak=preview.peak,
-                                top_db=preview.top_db) for v, spec in preview.rows]
-        for row in self.rows:
-            self.preview_box.addWidget(row)
+        self._preview, self._next_row = preview, 0
+        self._update_next_row()
+
+    def _update_next_row(self) -> None:
+        preview, i = self._preview, self._next_row
+        if preview is None or i >= len(preview.rows):
+            return
+        if i == len(self.rows):
+            row = VariantRow(self._on_play)
+            self.rows.append(row)
+            self.preview_box.insertWidget(len(self.rows) - 1, row)
+        variant, spec = preview.rows[i]
+        self.rows[i].show_variant(variant.name, variant.samples, variant.sample_rate_hz, spec=spec,
+                                  peak=preview.peak, top_db=preview.top_db)
+        self._next_row += 1
+        if self._next_row < len(preview.rows):
+            self._fill_timer.start()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
         return not self._invalid
