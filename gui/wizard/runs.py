@@ -96,10 +96,9 @@ def _looks_like_run(path: Path) -> bool:
 
 
 def _record(path: Path) -> RunRecord:
-    from trainer.api import load_run  # torch-free
-
-    run = load_run(path)
-    wizard, config, metrics = run["wizard"] or {}, run["config"] or {}, run["metrics"]
+    wizard = read_json(path / WIZARD_FILE) or {}
+    config = read_json(path / "config.json") or {}
+    metrics = read_metrics(path)
     status = "finished" if metrics else wizard.get("status", "incomplete")
     accuracy = "—"
     if metrics:
