@@ -296,3 +296,39 @@ def test_without_torch_the_wizard_explains_how_to_install_it(qtbot, main_window,
     monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
     assert open_wizard(main_window) is None
     assert "pip install .[train]" in shown[0] and "./earmark" in shown[0]
+
+
+def test_past_runs_open_where_the_trainer_is_not_installed(tmp_path):
+    """The frozen app ships without ``trainer``: "Open a past run…" must still work there."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    run = tmp_path / "runs" / "20261201-000000-cnn"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"labels": ["a", "b"], "summary": {
+        "accuracy": {"mean": 0.5, "std": 0.0}}}))
+    code = r"""
+import importlib.abc, sys
+class NoTrainer(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "trainer" or name.startswith(("trainer.", "torch")):
+            raise ImportError(f"No module named {name!r} (not installed)")
+sys.meta_path.insert(0, NoTrainer())
+from PySide6.QtWidgets import QApplication, QWidget
+app = QApplication([])
+from gui.wizard import open_past_run, torch_missing_reason
+assert torch_missing_reason() is not None
+parent = QWidget()
+dialog = open_past_run(parent)
+print(len(dialog.records), dialog.records[0].accuracy)
+dialog.close()
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(repo),
+           "EARMARK_RUNS_DIR": str(tmp_path / "runs")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "1 0.500 ± 0.000"
