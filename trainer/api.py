@@ -34,7 +34,7 @@ from trainer.recipe import DEFAULT_CV_FOLDS, RESUMABLE_FIELDS, TrainRequest
 
 __all__ = ["AuditRequest", "Cancelled", "CancelToken", "JobWarning", "ModelSummary", "Progress", "SplitRequest",
            "DEFAULT_CV_FOLDS", "TrainRequest", "TrainingEnvironment", "Variant", "VariantsRequest", "RESUMABLE_FIELDS",
-           "audit", "augmentations", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
+           "AuditCancelled", "audit", "augmentations", "rank_suspects", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
            "gradcam_clip", "list_models", "load_run", "missing_training_packages", "preview_split",
            "render_variants", "train", "warm_up", "warm_up_now", "write_suspects"]
 
@@ -307,6 +307,16 @@ def audit(request: AuditRequest, *, on_progress: ProgressFn = ignore_progress, c
 
     return rank_suspects(request.manifest, model_path=request.model_path, folds=request.folds,
                          seed=request.seed, on_progress=on_progress, cancel=cancel)
+
+
+AuditCancelled = Cancelled     # what ``trainer.audit`` called it
+
+
+def rank_suspects(manifest, *, model_path=None, folds: int = AuditRequest.folds, seed: int = AuditRequest.seed,
+                  on_progress: ProgressFn | None = None, cancel=None):
+    """:func:`audit` with the request's fields as keywords (``trainer.audit.rank_suspects``'s form)."""
+    return audit(AuditRequest(manifest, model_path, folds, seed), on_progress=on_progress or ignore_progress,
+                 cancel=cancel)
 
 
 def write_suspects(result, path) -> Path:
