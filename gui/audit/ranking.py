@@ -9,7 +9,7 @@ from engine.dataset_session import DatasetSession
 from gui.audit.worker import RankRequest, rank_suspects_job
 from gui.workers.job_worker import JobWorker
 
-CLOSE_TIMEOUT_S = 10.0
+CLOSE_TIMEOUT_S = 5.0           # the ranking checks its cancel token at least once a second
 
 
 class RankingRunner(QObject):
@@ -70,7 +70,7 @@ class RankingRunner(QObject):
         self.progress.setVisible(False)
         self.noticed.emit("Ranking cancelled")
 
-    def shutdown(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
+    def shutdown(self, timeout_s: float | None = None) -> bool:
         """Cancel and join; False when the ranking overran (it ends on its own, referenced)."""
         worker, self.worker = self.worker, None
-        return worker is None or worker.close(timeout_s)
+        return worker is None or worker.close(CLOSE_TIMEOUT_S if timeout_s is None else timeout_s)
