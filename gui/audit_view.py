@@ -15,15 +15,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.dataset_session import DatasetSession, OpenRequest, open_dataset_job
-from engine.edits import DOUBTFUL
-from engine.errors import EarmarkError
-from engine.manifest import Manifest
 from gui.audit.bars import AuditActionBar, AuditFilterBar
-from gui.audit.keys import command_for, next_label_for_letter
+from gui.audit.commands import AuditCommands
 from gui.audit.preview import ClipPreview
 from gui.audit.ranking import RankingRunner
 from gui.audit.side_panel import ClipSidePanel
@@ -59,6 +56,11 @@ class AuditView(QWidget):
         self.ranking.noticed.connect(self._show_notice)
         self.ranking.started.connect(self._update_buttons)
         self.ranking.ended.connect(self._update_buttons)
+        self.commands = AuditCommands(self.session, self.table, self.preview, select_key=self.select_key,
+                                      show_error=self._show_error, parent=self)
+        self.side.label_picked.connect(self._on_label_picked)
+        self.actions_bar.undo_button.clicked.connect(self.commands.undo)
+        self.actions_bar.redo_button.clicked.connect(self.commands.redo)
         self._unsubscribe = [self.session.subscribe(event, getattr(self, f"_on_session_{event}"))
                              for event in ("opened", "edited", "ranked")]
         self._update_buttons()
@@ -68,7 +70,6 @@ class AuditView(QWidget):
         self.actions_bar = bar = AuditActionBar()
         for button, slot in ((bar.open_button, self.open_dialog), (bar.rank_button, lambda: self.rank_suspects()),
                              (bar.cancel_button, self.cancel_ranking), (bar.model_button, self.choose_model),
-                             (bar.undo_button, self.undo), (bar.redo_button, self.redo),
                              (bar.export_button, self.export_dialog)):
             button.clicked.connect(slot)
         self.progress, self.source_label = bar.progress, bar.source_label
@@ -81,9 +82,7 @@ class AuditView(QWidget):
         self.proxy.setSourceModel(self.model)
         self.table = make_table(self.proxy)
         self.table.selectionModel().currentRowChanged.connect(self._on_current_row_changed)
-        self.table.installEventFilter(self)
         self.side = ClipSidePanel()
-        self.side.label_picked.connect(self._on_label_picked)
         self.side.saliency_toggled.connect(lambda _on: self.preview.request_saliency())
         self.clip_panel, self.label_picker = self.side.clip_panel, self.side.label_picker
         self.prediction_label, self.message_label = self.side.prediction_label, self.side.message_label
@@ -97,27 +96,6 @@ class AuditView(QWidget):
         layout.addWidget(self.actions_bar)
         layout.addWidget(self.filters)
         layout.addWidget(splitter, 1)
-
-    # ---- the session's state, as the view's API -----------------------------------------------
-    @property
-    def base(self) -> Manifest | None:
-        return self.session.base
-
-    @property
-    def edits(self):
-        return self.session.edits
-
-    @property
-    def result(self):
-        return self.session.result
-
-    @property
-    def worker(self) -> JobWorker | None:
-        return self.ranking.worker
-
-    def current_manifest(self) -> Manifest | None:
-        """The data set as edited (new labels, flags)."""
-        return self.session.current_manifest()
 
     # ---- opening (a job) ----------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -141,6 +119,7 @@ class AuditView(QWidget):
             return  # another data set was asked for since
         self._opener = None
         self.ranking.shutdown()
+        self.proxy.sort(-1)  # the new rows are sorted once, by file, not first by the old column too
         self.session.adopt(opened)
 
     def _on_opener_failed(self, message: str) -> None:
@@ -165,10 +144,6 @@ class AuditView(QWidget):
         self.table.setFocus()
 
     # ---- selection ----------------------------------------------------------------------------
-    def current_row(self) -> int | None:
-        index = self.table.currentIndex()
-        return self.proxy.mapToSource(index).row() if index.isValid() else None
-
     def current_key(self) -> str | None:
         return self.session.current_key
 
@@ -189,61 +164,16 @@ class AuditView(QWidget):
     def _on_current_row_changed(self, current, _previous) -> None:
         row = self.proxy.mapToSource(current).row() if current.isValid() else None
         self.session.select(None if row is None else self.model.rows[row].key)
-        self._update_side()
-
-    # ---- keyboard -----------------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
-        if watched is self.table and event.type() in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
-            command = command_for(event.key(), event.modifiers(), self.model.labels)
-            if command is not None:
-                event.accept()
-                if event.type() == QEvent.Type.KeyPress:
-                    name, *args = command
-                    actions = {"play": self.preview.toggle_play, "stop": self.preview.stop, "undo": self.undo,
-                               "redo": self.redo, "toggle_flag": self.toggle_flag_current,
-                               "relabel": self.relabel_current, "relabel_letter": self.relabel_by_letter}
-                    actions[name](*args)
-                return True
-        return super().eventFilter(watched, event)
-
-    # ---- edits (view -> session) --------------------------------------------------------------
-    def _edit(self, fn, *args):
-        try:
-            return fn(*args)
-        except EarmarkError as exc:  # SaveError: the edit was rolled back
-            self._show_error(str(exc))
-            return None
-
-    def relabel_current(self, label: str) -> None:
-        self._edit(self.session.relabel, label)
-
-    def relabel_by_letter(self, letter: str) -> None:
-        key = self.session.current_key
-        label = next_label_for_letter(letter, self.model.labels, None if key is None else self.session.label_of(key))
-        if label is not None:
-            self.relabel_current(label)
-
-    def toggle_flag_current(self, flag: str = DOUBTFUL) -> None:
-        self._edit(self.session.toggle_flag, flag)
+        self.side.show_session_clip(self.session)
 
     def _on_label_picked(self, label: str) -> None:
-        self.relabel_current(label)
+        self.commands.relabel(label)
         self.table.setFocus()
-
-    def undo(self) -> None:
-        self._select_changed(self._edit(self.session.undo))
-
-    def redo(self) -> None:
-        self._select_changed(self._edit(self.session.redo))
-
-    def _select_changed(self, change) -> None:
-        if change is not None and change.clip != self.current_key():
-            self.select_key(change.clip)
 
     # ---- session -> view ----------------------------------------------------------------------
     def _on_session_edited(self, change) -> None:
         self._update_counts()
-        self._update_side()
+        self.side.show_session_clip(self.session)
         self._update_buttons()
         self.edited.emit(change)
 
@@ -254,23 +184,11 @@ class AuditView(QWidget):
         self._update_counts()
         if self.proxy.rowCount():
             self.select_proxy_row(0)
-        self._update_side()
+        self.side.show_session_clip(self.session)
         self.ranked.emit(result)
 
     def _update_counts(self) -> None:
         self.filters.show_counts(self.model.class_counts(), self.proxy.rowCount(), len(self.model.rows))
-
-    def _update_side(self) -> None:
-        key = self.session.current_key
-        clip = None if key is None else self.session.clip(key)
-        if clip is None:
-            self.side.show_clip(None)
-            return
-        label, pred, s = self.session.label_of(key), self.session.predicted(key), self.session.suspicion.get(key)
-        verdict = "" if pred is None else (
-            f"Suspect #{s.rank}{' — likely label issue' if s.is_issue else ''}: the model says "
-            f"<b>{pred[0]}</b> ({pred[1]:.0%}); {label} gets {pred[2]:.0%}")
-        self.side.show_clip(key, label, clip.original_label, clip.group, self.session.flags_of(key), verdict)
 
     def _update_buttons(self) -> None:
         has_data, running = self.session.is_open, self.ranking.running
@@ -309,23 +227,19 @@ class AuditView(QWidget):
         """Explain clips with Grad-CAM of a torch ``WaveformModel`` (``.frontend`` + ``.classifier``)."""
         self.preview.set_torch_model(model, labels)
 
-    @property
-    def saliency_caption(self) -> str:
-        return self.preview.saliency_caption
-
     # ---- export and shutdown ------------------------------------------------------------------
     def export_dialog(self) -> None:
-        if self.base is None:
+        if self.session.base is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export corrected CSV",
-                                              str(Path(self.base.data_root) / "corrected.csv"), "CSV (*.csv)")
+                                              str(Path(self.session.base.data_root) / "corrected.csv"), "CSV (*.csv)")
         if path:
             self.export_csv(path)
 
     def export_csv(self, path) -> bool:
         if not self.session.is_open:
             return False
-        written = self._edit(self.session.export_csv, path)
+        written = self.commands.export_csv(path)
         if written is not None:
             self.status_message.emit(f"Corrected labels written to {written}")
         return written is not None

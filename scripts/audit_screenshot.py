@@ -48,15 +48,15 @@ def main(argv=None) -> int:
         timer.stop()
 
     view.open_dataset(args.data, args.layout)  # a job: wait for it
-    wait(lambda: view.base is not None or bool(view.message_label.text()), 120_000)
-    if view.base is None:
+    wait(lambda: view.session.base is not None or bool(view.message_label.text()), 120_000)
+    if view.session.base is None:
         print(view.message_label.text(), file=sys.stderr)
         return 1
     view.show()
 
     view.rank_suspects()
-    wait(lambda: view.result is not None or "failed" in view.message_label.text(), 600_000)
-    if view.result is None:
+    wait(lambda: view.session.result is not None or "failed" in view.message_label.text(), 600_000)
+    if view.session.result is None:
         print(f"ranking did not finish: {view.message_label.text()}", file=sys.stderr)
         return 1
     view.select_proxy_row(args.suspect)

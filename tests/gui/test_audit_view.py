@@ -102,7 +102,7 @@ def test_space_plays_and_the_picker_relabels(qtbot, view, emodb):
     qtbot.keyClick(view.table, Qt.Key.Key_Space)  # pressed while the clip decodes: it plays once drawn
     qtbot.waitUntil(lambda: view.preview.loaded_key == "wav/03a01Wa.wav", timeout=5000)
     view.label_picker.activated.emit(view.label_picker.findData("fear"))
-    assert view.edits.label_of("wav/03a01Wa.wav") == "fear"
+    assert view.session.edits.label_of("wav/03a01Wa.wav") == "fear"
     assert view.label_picker.currentData() == "fear"
 
 
@@ -121,7 +121,7 @@ def test_a_bad_folder_is_reported_inline(qtbot, view, tmp_path):
     with qtbot.waitSignal(view.failed, timeout=10000) as blocker:
         view.open_dataset(tmp_path / "missing", "emodb")
     assert "missing" in blocker.args[0] and "missing" in view.message_label.text()
-    assert view.base is None and not view.actions_bar.rank_button.isEnabled()
+    assert view.session.base is None and not view.actions_bar.rank_button.isEnabled()
 
 
 def test_rank_suspects_in_a_worker_then_export(qtbot, view, tmp_path):
@@ -139,7 +139,7 @@ def test_rank_suspects_in_a_worker_then_export(qtbot, view, tmp_path):
     assert view.export_csv(tmp_path / "corrected.csv")
     assert len(read_manifest(tmp_path / "corrected.csv", "csv").clips) == 42
     view.shutdown()
-    assert view.worker is None
+    assert view.ranking.worker is None
 
 
 def test_cancel_ranking_joins_the_worker(qtbot, view, tmp_path):
@@ -150,7 +150,7 @@ def test_cancel_ranking_joins_the_worker(qtbot, view, tmp_path):
     with qtbot.waitSignal(worker.cancelled, timeout=30000):
         view.cancel_ranking()
     assert worker.wait(5.0)
-    qtbot.waitUntil(lambda: not view.progress.isVisible() or view.result is not None, timeout=5000)
+    qtbot.waitUntil(lambda: not view.progress.isVisible() or view.session.result is not None, timeout=5000)
     view.shutdown()
     assert not worker.isRunning()
 
@@ -201,6 +201,6 @@ def test_grad_cam_overlay_with_a_torch_model(qtbot, view, emodb):
     open_and_wait(qtbot, view, emodb, "emodb")
     view.set_torch_model(model, labels)
     qtbot.waitUntil(lambda: view.clip_panel.saliency_shown, timeout=30000)
-    assert view.saliency_caption.startswith("Grad-CAM for ")
+    assert view.preview.saliency_caption.startswith("Grad-CAM for ")
     image = view.clip_panel.overlay.image
     assert image.shape[1] == view.clip_panel.freqs_hz.size and np.isfinite(image).all()

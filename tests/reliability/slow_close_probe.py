@@ -141,7 +141,7 @@ def main(scenario: str, workdir: Path) -> dict:
         root = write_emodb(workdir / "emodb", n_speakers=2, sentences_per_speaker=2, seconds=0.3,
                            sample_rate_hz=8000, seed=0)
         view.open_dataset(root, "emodb")
-        assert wait_until(app, lambda: view.base is not None, 20.0), "the data set never opened"
+        assert wait_until(app, lambda: view.session.base is not None, 20.0), "the data set never opened"
         assert view.rank_suspects() is not None
         assert wait_until(app, on_progress_started.is_set, 10.0), "ranking never started"
     else:
