@@ -1,6 +1,6 @@
 """The file view: open a clip, see it, play it, classify it window by window, export.
 
-Loading and classification run in :class:`~gui.workers.job_worker.JobWorker` threads; the
+Loading and classification run in :class:`~gui.workers.task.TaskWorker` threads; the
 waveform, spectrogram and prediction timeline share one zoomable time axis.
 """
 
@@ -33,8 +33,8 @@ from gui.settings import Settings
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.layout import side_column
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
-from gui.workers.job_worker import JobWorker, call_job
 from gui.workers.playback import Player
+from gui.workers.task import TaskWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
 MAX_FILE_S = 30 * 60.0
@@ -84,8 +84,8 @@ class FileView(QWidget):
         self.settings = settings
         self.audio: Audio | None = None
         self.predictions: FilePredictions | None = None
-        self._workers: list[JobWorker] = []
-        self._latest: dict[str, JobWorker] = {}   # the newest load / classify task; older ones are stale
+        self._workers: list[TaskWorker] = []
+        self._latest: dict[str, TaskWorker] = {}   # the newest load / classify task; older ones are stale
         self.player = Player(self, use_device=use_audio_device)
         self.player.moved.connect(self._on_player_moved)
         self.player.started.connect(lambda: self.play_button.setText("Pause"))
@@ -169,17 +169,17 @@ class FileView(QWidget):
         self.status_message.emit(f"Opening {path.name}…")
         self._run("load", lambda: _load(path), self._on_load_completed, f"Opening {path.name}")
 
-    def _run(self, kind: str, fn, on_completed, what: str) -> JobWorker:
-        worker = JobWorker(call_job(fn), what=what, owner=self)
+    def _run(self, kind: str, fn, on_completed, what: str) -> TaskWorker:
+        worker = TaskWorker(fn, what=what, parent=self)
         self._latest[kind] = worker
-        worker.finished.connect(on_completed)
+        worker.completed.connect(on_completed)
         worker.failed.connect(self._on_task_failed)
-        worker.ended.connect(lambda: self._forget(worker))
+        worker.finished.connect(lambda: self._forget(worker))
         self._workers.append(worker)
         worker.start()
         return worker
 
-    def _forget(self, worker: JobWorker) -> None:
+    def _forget(self, worker: TaskWorker) -> None:
         if worker in self._workers:
             self._workers.remove(worker)
             worker.deleteLater()

@@ -124,19 +124,23 @@ class JobWorker(QObject):
         """Ask the job to stop; it checks the token at least once a second."""
         self.token.cancel()
 
-    def wait(self, timeout_s: float | None = None) -> bool:
-        """Join the thread for at most ``timeout_s`` (None: forever); True when it has ended."""
+    def join(self, timeout_s: float | None = None) -> bool:
+        """Wait for the thread at most ``timeout_s`` (None: forever); True when it has ended."""
         if self._thread is None:
             return True
         if timeout_s is None:
             return bool(self._thread.wait())
         return bool(self._thread.wait(max(0, int(timeout_s * 1000))))
 
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """:meth:`join` (seconds, as the wizard's TrainWorker counts them)."""
+        return self.join(timeout_s)
+
     def close(self, timeout_s: float = 5.0) -> bool:
         """Cancel and join with a time limit. A job still running after it stays referenced by the
         registry until its thread ends (never destroyed while running); False says so."""
         self.cancel()
-        return self.wait(timeout_s)
+        return self.join(timeout_s)
 
     # ---- events posted by the job's thread (GUI thread) -----------------------------------------------
     @Slot()
@@ -165,6 +169,9 @@ class JobWorker(QObject):
         self._delivered = True
         self.outcome = outcome = thread.outcome or JobOutcome("failed", message=f"{self.what} ended without a result")
         workers.discard(self)
+        self._deliver(outcome)
+
+    def _deliver(self, outcome: JobOutcome) -> None:
         if outcome.status == "finished":
             self.finished.emit(outcome.value)
         elif outcome.status == "cancelled":

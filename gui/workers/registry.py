@@ -1,7 +1,8 @@
 """Every background worker of the app, so that stopping a view or closing the window can cancel and
 join them all with one time limit, and so that no running QThread is ever destroyed.
 
-A worker is anything with ``cancel()``, ``wait(timeout_s) -> bool`` and ``is_running()``
+A worker is anything with ``cancel()``, ``join(timeout_s) -> bool`` (or ``wait(timeout_s)``) and
+``is_running()``
 (:class:`gui.workers.job_worker.JobWorker` registers itself; the wizard's ``TrainWorker``
 registers on start). The registry holds a strong reference until the worker's thread has
 ended: whoever started it may drop it at any time, a widget that owned it may be deleted,
@@ -20,7 +21,7 @@ ANY = object()          # owner filter: every worker
 
 class Worker(Protocol):
     def cancel(self) -> None: ...
-    def wait(self, timeout_s: float | None = None) -> bool: ...
+    def join(self, timeout_s: float | None = None) -> bool: ...   # or wait(timeout_s), in seconds
     def is_running(self) -> bool: ...
 
 
@@ -80,7 +81,8 @@ class WorkerRegistry:
         """Wait for the running workers, all within one ``timeout_s``; the ones still running after it."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         for worker in self.running(owner):
-            worker.wait(max(0.0, deadline - time.monotonic()))
+            join = getattr(worker, "join", None) or worker.wait
+            join(max(0.0, deadline - time.monotonic()))
         still = self.running(owner)
         if timeout_s > 0:  # a zero timeout only polls (the window waiting for an overrun): no log
             for worker in still:

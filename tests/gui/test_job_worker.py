@@ -131,3 +131,25 @@ def test_a_worker_runs_once(qtbot):
         worker.start()
     with pytest.raises(RuntimeError, match="runs once"):
         worker.start()
+
+
+def test_task_worker_keeps_the_qthread_style_api_on_the_job_worker(qtbot):
+    from gui.workers.task import TaskWorker
+
+    events = []
+    worker = TaskWorker(lambda: 7, what="Seven")
+    worker.completed.connect(lambda value: events.append(("completed", value)))
+    worker.finished.connect(lambda: events.append(("finished",)))
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.start()
+    assert events == [("completed", 7), ("finished",)]
+    assert worker.wait(1000) and worker.isFinished() and not worker.isRunning()
+
+    def boom():
+        raise ValueError("bad value")
+
+    failing = TaskWorker(boom, what="Booming")
+    with qtbot.waitSignal(failing.failed, timeout=5000) as blocker:
+        failing.start()
+    assert blocker.args == ["Booming failed: ValueError: bad value"]
+    assert failing.close(1000)
