@@ -237,9 +237,11 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self._closing = True
-            self._shut_down_views()
-        # one time limit for everything still running; an overrunning job is never destroyed
-        still = workers.join(0.0 if self._waiting_for_jobs else CLOSE_LIMIT_S)
+            with workers.deadline(CLOSE_LIMIT_S):   # one time limit for every view's jobs together
+                self._shut_down_views()
+                still = workers.join(CLOSE_LIMIT_S)
+        else:
+            still = workers.join(0.0)                # polling: an overrunning job is never destroyed
         if still:
             event.ignore()
             if not self._waiting_for_jobs:

@@ -128,6 +128,7 @@ class JobWorker(QObject):
         """Wait for the thread at most ``timeout_s`` (None: forever); True when it has ended."""
         if self._thread is None:
             return True
+        timeout_s = workers.clamp(timeout_s)   # inside a window's closing deadline, never past it
         if timeout_s is None:
             return bool(self._thread.wait())
         return bool(self._thread.wait(max(0, int(timeout_s * 1000))))

@@ -12,7 +12,9 @@ and the thread still ends in peace. Used from the GUI thread only.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from contextlib import contextmanager
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ class WorkerRegistry:
     def __init__(self) -> None:
         self._entries: dict[int, tuple[Worker, str, object]] = {}
         self._confirm: set[int] = set()
+        self._deadline: float | None = None
 
     def add(self, worker: Worker, *, what: str | None = None, owner: object | None = None,
             confirm: bool | None = None) -> None:
@@ -77,9 +80,28 @@ class WorkerRegistry:
         for worker in self.running(owner):
             worker.cancel()
 
+    @contextmanager
+    def deadline(self, timeout_s: float):
+        """Every join inside (a JobWorker's or the registry's) ends by one shared deadline: closing the
+        window waits ``timeout_s`` in all, not a sum of each view's own limit."""
+        outer = self._deadline
+        self._deadline = time.monotonic() + max(0.0, timeout_s)
+        try:
+            yield
+        finally:
+            self._deadline = outer
+
+    def clamp(self, timeout_s: float | None) -> float | None:
+        """``timeout_s`` cut to what is left of the current :meth:`deadline` (None: no limit)."""
+        if self._deadline is None:
+            return timeout_s
+        left = max(0.0, self._deadline - time.monotonic())
+        return left if timeout_s is None else min(timeout_s, left)
+
     def join(self, timeout_s: float, owner: object = ANY) -> list[Worker]:
         """Wait for the running workers, all within one ``timeout_s``; the ones still running after it."""
-        deadline = time.monotonic() + max(0.0, timeout_s)
+        timeout_s = self.clamp(timeout_s)
+        deadline = time.monotonic() + (max(0.0, timeout_s) if timeout_s is not None else math.inf)
         for worker in self.running(owner):
             join = getattr(worker, "join", None) or worker.wait
             join(max(0.0, deadline - time.monotonic()))
