@@ -153,3 +153,20 @@ def test_task_worker_keeps_the_qthread_style_api_on_the_job_worker(qtbot):
         failing.start()
     assert blocker.args == ["Booming failed: ValueError: bad value"]
     assert failing.close(1000)
+
+
+def test_joins_inside_a_deadline_share_it(qtbot):
+    release = threading.Event()
+
+    def stubborn(_request, *, on_progress, cancel):
+        release.wait(10)
+
+    jobs = [JobWorker(stubborn, what=f"Stubborn {i}").start() for i in range(3)]
+    started = time.monotonic()
+    with workers.deadline(0.3):
+        ended = [job.close(5.0) for job in jobs]       # each would wait 5 s on its own
+        still = workers.join(5.0)
+    assert time.monotonic() - started < 1.5 and ended == [False] * 3 and len(still) == 3
+    release.set()
+    qtbot.waitUntil(lambda: all(job.outcome is not None for job in jobs), timeout=5000)
+    assert workers.running() == []
