@@ -25,7 +25,7 @@ import numpy as np
 import soundfile as sf
 
 from engine.edits import DOUBTFUL, LabelEdits, export_csv
-from engine.jobs import CancelToken, Progress, ignore_progress
+from engine.jobs import CancelToken, JobWarning, Progress, ignore_progress
 from engine.manifest import EMODB_EMOTIONS, Manifest, read_manifest
 
 EVENTS = ("opened", "edited", "ranked", "selected")
@@ -61,6 +61,7 @@ class OpenedDataset:
     edits: LabelEdits
     clips: tuple[ClipInfo, ...]
     labels: tuple[str, ...]        # every label a clip may be given, in display order
+    warnings: tuple[JobWarning, ...] = ()   # skipped files, a damaged edits file set aside, …
 
 
 def open_dataset_job(request: OpenRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
@@ -77,7 +78,10 @@ def open_dataset_job(request: OpenRequest, *, on_progress: Callable[[Progress], 
             on_progress(Progress("durations", i, total, f"Reading clip {i + 1} of {total}", fraction=i / total))
         clips.append(ClipInfo(edits.key(clip.path), Path(clip.path), clip.label, clip.group, clip.fold,
                               duration_s(clip.path)))
-    return OpenedDataset(base, edits, tuple(clips), tuple(_labels(base, edits, clips)))
+    warnings = (*getattr(base, "warnings", ()), *getattr(edits, "warnings", ()))
+    if warnings:
+        on_progress(Progress("durations", total, total, "Opened with warnings", fraction=1.0, warnings=warnings))
+    return OpenedDataset(base, edits, tuple(clips), tuple(_labels(base, edits, clips)), warnings)
 
 
 def _labels(base: Manifest, edits: LabelEdits, clips: list[ClipInfo]) -> list[str]:
@@ -117,6 +121,7 @@ class DatasetSession:
         self.suspicion: dict[str, Suspicion] = {}
         self.current_key: str | None = None
         self.model_path: str | None = None
+        self.warnings: tuple[JobWarning, ...] = ()
         self._row_of: dict[str, int] = {}
         self._result_index: dict[str, int] = {}
         self._unsubscribe_edits: Callable[[], None] | None = None
@@ -141,6 +146,7 @@ class DatasetSession:
     def adopt(self, opened: OpenedDataset) -> None:
         self.close()
         self.base, self.edits, self.clips, self.labels = opened.base, opened.edits, opened.clips, list(opened.labels)
+        self.warnings = opened.warnings
         self._row_of = {clip.key: i for i, clip in enumerate(self.clips)}
         self._unsubscribe_edits = opened.edits.subscribe(self._on_edits_changed)
         self._emit("opened", self)

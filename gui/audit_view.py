@@ -49,7 +49,7 @@ class AuditView(QWidget):
                                    is_visible=self.isVisible, use_audio_device=use_audio_device, parent=self)
         self.preview.failed.connect(self._show_error)
         self.preview.noticed.connect(self._show_notice)
-        self.preview.loaded.connect(lambda _key: self.message_label.clear())
+        self.preview.loaded.connect(lambda _key: self.side.clear_error())
         self.player = self.preview.player
         self.ranking = RankingRunner(self.session, self.progress, folds=folds, seed=seed, parent=self)
         self.ranking.failed.connect(self._show_error)
@@ -136,6 +136,8 @@ class AuditView(QWidget):
         self._on_filters_changed()
         self.source_label.setText(f"{base.layout}: {base.root}  ·  edits saved to {edits.path.name}")
         self.message_label.clear()
+        if session.warnings:  # skipped files, a damaged edits file set aside: said, not swallowed
+            self._show_notice(" · ".join(w.message for w in session.warnings))
         self.proxy.sort(COL["File"], Qt.SortOrder.AscendingOrder)
         self._update_buttons()
         self.opened.emit(base)

@@ -95,6 +95,11 @@ class ClipSidePanel(QWidget):
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setText(message)
 
+    def clear_error(self) -> None:
+        """Clear an error (a clip that then loaded fine); a notice stays until the next one."""
+        if self.message_label.styleSheet() == ERROR_STYLE:
+            self.message_label.clear()
+
     def show_notice(self, message: str) -> None:
         self.message_label.setStyleSheet(NOTICE_STYLE)
         self.message_label.setText(message)

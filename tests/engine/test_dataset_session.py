@@ -74,3 +74,16 @@ def test_opening_is_cancellable_and_errors_name_the_folder(emodb, tmp_path):
         DatasetSession().open(tmp_path / "missing", "emodb")
     with pytest.raises(ValueError, match="unknown data-set session event"):
         DatasetSession().subscribe("clicked", print)
+
+
+def test_what_the_reader_left_out_is_said(emodb):
+    from engine.edits import EDITS_FILENAME
+
+    (emodb / "wav" / "._03a01Wa.wav").write_bytes(b"\0\5\26\7 AppleDouble")   # a macOS resource file
+    (emodb / EDITS_FILENAME).write_text("{ not json")                           # a damaged edits file
+    opened = open_dataset_job(OpenRequest(emodb, "emodb"))
+    text = " ".join(w.message for w in opened.warnings)
+    assert EDITS_FILENAME in text and len(opened.warnings) >= 2, text
+    session = DatasetSession()
+    session.adopt(opened)
+    assert session.warnings == opened.warnings

@@ -124,6 +124,13 @@ def test_a_bad_folder_is_reported_inline(qtbot, view, tmp_path):
     assert view.session.base is None and not view.actions_bar.rank_button.isEnabled()
 
 
+def test_what_the_reader_left_out_is_shown(qtbot, view, emodb):
+    (emodb / EDITS_FILENAME).write_text("{ not json")      # damaged: set aside, original labels used
+    open_and_wait(qtbot, view, emodb, "emodb")
+    assert EDITS_FILENAME in view.message_label.text()
+    assert view.session.edits.label_of("wav/03a01Wa.wav") == "anger"
+
+
 def test_rank_suspects_in_a_worker_then_export(qtbot, view, tmp_path):
     root = write_emodb(tmp_path / "synth", n_speakers=2, sentences_per_speaker=3, seconds=0.5,
                        sample_rate_hz=8000, seed=0)
