@@ -24,13 +24,14 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from superqt.utils import qthrottled
 
 from engine.jobs import CancelToken, JobOutcome, Progress, run_job
 from gui.workers.registry import workers
 
 THROTTLE_MS = 100      # progress reaches the GUI about 10 times a second
+_ENDING: set[JobWorker] = set()   # delivering their outcome: alive until that event is over
 
 
 def is_important(progress: Progress, previous: Progress | None) -> bool:
@@ -169,6 +170,10 @@ class JobWorker(QObject):
         self._emit_throttled.flush()
         self._delivered = True
         self.outcome = outcome = thread.outcome or JobOutcome("failed", message=f"{self.what} ended without a result")
+        # the registry lets go now; a slot below may drop the last other reference, so keep this
+        # object alive until the event that is delivering to it is over (never deleted in its own slot)
+        _ENDING.add(self)
+        QTimer.singleShot(0, lambda w=self: _ENDING.discard(w))
         workers.discard(self)
         self._deliver(outcome)
 
