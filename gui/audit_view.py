@@ -111,13 +111,21 @@ class AuditView(QWidget):
         self._opener = JobWorker(open_dataset_job, OpenRequest(root, layout), what="Opening the data set", owner=self)
         self._opener.finished.connect(self._on_opener_finished)
         self._opener.failed.connect(self._on_opener_failed)
-        self._opener.progressed.connect(lambda p: self.source_label.setText(p.message))
+        self._opener.progressed.connect(self._on_opener_progressed)
         return self._opener.start()
+
+    def _on_opener_progressed(self, progress) -> None:
+        if self.sender() is self._opener and not self.ranking.running:   # the bar, not a relaid-out label
+            self.progress.setVisible(True)
+            self.progress.setRange(0, max(progress.total, 1))
+            self.progress.setValue(progress.step)
+            self.progress.setFormat(progress.message)
 
     def _on_opener_finished(self, opened) -> None:
         if self.sender() is not self._opener:
             return  # another data set was asked for since
         self._opener = None
+        self.progress.setVisible(False)
         self.ranking.shutdown()
         self.proxy.sort(-1)  # the new rows are sorted once, by file, not first by the old column too
         self.session.adopt(opened)
@@ -125,6 +133,7 @@ class AuditView(QWidget):
     def _on_opener_failed(self, message: str) -> None:
         if self.sender() is self._opener:
             self._opener = None
+            self.progress.setVisible(self.ranking.running)
             self.source_label.setText("Open a data set to audit its labels")
             self._show_error(message)
 
