@@ -246,6 +246,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             if not self._waiting_for_jobs:
                 self.show_status(f"Waiting for {workers.describe()} to stop; the window closes when it has")
+                for part in (self.tabs, self.menuBar(), self.models_dock):   # shut down: nothing new starts
+                    part.setEnabled(False)
             self._waiting_for_jobs = True
             self._close_retry.start(CLOSE_POLL_MS)
             return

@@ -152,6 +152,7 @@ def main(scenario: str, workdir: Path) -> dict:
     out["close_returned_s"] = time.monotonic() - started
     out["visible_after_first_close"] = window.isVisible()
     out["status"] = window.statusBar().currentMessage()
+    out["tabs_enabled_while_waiting"] = window.tabs.isEnabled()
     out["asked"] = asked
     out["closed"] = wait_until(app, lambda: bool(closed), 30.0)
     out["closed_after_s"] = (closed[0] - started) if closed else None

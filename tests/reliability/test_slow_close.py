@@ -37,6 +37,7 @@ def run_probe(scenario: str, tmp_path: Path) -> dict:
 def assert_waited_then_closed(out: dict, what: str) -> None:
     assert out["visible_after_first_close"], "the window closed while the job was still running"
     assert out["status"].startswith(f"Waiting for {what}"), out["status"]
+    assert not out["tabs_enabled_while_waiting"]   # nothing new can be started while it waits
     assert out["closed"] and out["still_running"] == 0
     assert out["close_returned_s"] < 3.0, "closing blocked the GUI thread past the limit"
 
