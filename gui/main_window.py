@@ -226,7 +226,8 @@ class MainWindow(QMainWindow):
     def confirm_quit(self, busy: str) -> bool:
         """Ask before throwing away ``busy`` work; tests replace this method."""
         answer = QMessageBox.question(
-            self, "Quit Earmark?", f"{busy} is still running. Quit anyway? It will be cancelled.",
+            self, "Quit Earmark?", f"{busy} {'are' if ', ' in busy else 'is'} still running. Quit anyway? "
+                                   f"{'They' if ', ' in busy else 'It'} will be cancelled.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
