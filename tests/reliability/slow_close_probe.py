@@ -104,6 +104,9 @@ def main(scenario: str, workdir: Path) -> dict:
     out: dict = {"scenario": scenario}
     tone = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(RATE_HZ) / RATE_HZ)).astype(np.float32)
 
+    # the window vets the models in the background: wait for the (slow) classifier to be current
+    assert wait_until(app, lambda: catalog.classifier is not None and bool(slow), 30.0), "no model became current"
+
     def start_live():
         assert window.live_view.start(lambda ring, rate: FileSource(ring, tone, rate, block_size=800, loop=True),
                                       RATE_HZ)
@@ -167,5 +170,10 @@ def main(scenario: str, workdir: Path) -> dict:
 
 
 if __name__ == "__main__":
-    result = main(sys.argv[1], Path(sys.argv[2]))
+    try:
+        result = main(sys.argv[1], Path(sys.argv[2]))
+    finally:  # a failed probe must not hang on its own running jobs
+        from gui.workers.registry import workers as _workers
+
+        _workers.stop(10.0)
     print(json.dumps(result), flush=True)
