@@ -20,7 +20,7 @@ from engine.ringbuffer import RingBuffer
 from engine.stream import StreamingClassifier
 from gui.workers.job_worker import JobWorker
 
-STOP_TIMEOUT_S = 3.0
+STOP_TIMEOUT_S = 1.0   # a window in inference past this is left to end on its own (never destroyed)
 
 
 class LiveWorker(JobWorker):
