@@ -7,8 +7,11 @@ No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTUR
     python main.py train --data DIR --layout esc50 --model cnn --seeds 42 123 999 --out RUN_DIR
     python main.py audit --data DIR --layout emodb --out suspects.csv
     python main.py synth --layout esc50 --out DIR
+    python main.py train --data DIR --folds 4 --out RUN_DIR  # k-fold cross-validation, as the wizard's
+    python main.py train --list-models      # every backbone
     python main.py clips --audio REC.wav --labels REC.txt --out DIR   # a data set from annotated regions
     python main.py --self-test              # classify a bundled clip headless; exit 0 when it works
+    python main.py --version
 """
 
 from __future__ import annotations
@@ -21,76 +24,160 @@ from engine import clips_cli, segments_cli
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="earmark", description="Sound and speech-emotion workbench.")
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default (unless the help already says it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction, argparse._HelpAction)):
+            return text if not isinstance(action, argparse._StoreTrueAction) else f"{text} (default: off)"
+        default = "none" if action.default is None else action.default
+        if isinstance(default, (list, tuple)):
+            default = " ".join(str(v) for v in default) or "none"
+        return f"{text} (default: {default})"
+
+
+def _audit_defaults(load: bool) -> dict:
+    """``trainer.api.AuditRequest``'s defaults; {} when not loaded or not installed."""
+    if not load:
+        return {}
+    try:
+        import dataclasses
+
+        from trainer.api import AuditRequest
+    except ImportError:
+        return {}
+    return {f.name: f.default for f in dataclasses.fields(AuditRequest) if f.default is not dataclasses.MISSING}
+
+
+def _train_defaults() -> dict:
+    """The recipe's defaults (trainer/recipe.py, torch-free); {} where the trainer is not installed."""
+    try:
+        from trainer.recipe import TrainRequest
+    except ImportError:
+        return {}
+    return TrainRequest.defaults()
+
+
+def _version() -> str:
+    from engine import __version__
+
+    return __version__
+
+
+def _add_train_parser(sub, with_defaults: bool) -> None:
+    d = _train_defaults() if with_defaults else {}
+    p = sub.add_parser("train", help="train, evaluate and export a model", formatter_class=_HelpFormatter,
+                       description="Train, evaluate and export a model. Defaults are the recipe's "
+                                   "(trainer/recipe.py), shared with the training wizard.")
+    p.add_argument("--data", help="data set folder (or CSV file for --layout csv); required to train, no default")
+    p.add_argument("--layout", choices=LAYOUT_CHOICES, help="data layout (default: detected from the folder)")
+    p.add_argument("--model", default=d.get("model"), help="backbone name (see --list-models)")
+    p.add_argument("--list-models", action="store_true", help="list every backbone and exit (needs no --data)")
+    p.add_argument("--out", help="run folder to write; required to train, no default")
+    p.add_argument("--epochs", type=int, default=d.get("epochs"), help="maximum epochs per seed")
+    p.add_argument("--seeds", type=int, nargs="+", default=list(d.get("seeds", ())),
+                   help="training seeds; results are mean ± std over them")
+    p.add_argument("--folds", type=int, default=None,
+                   help="k-fold cross-validation with K grouped folds, as the wizard's k-fold "
+                        "(default: one hold-out split)")
+    p.add_argument("--cv-by", choices=("group", "fold"), default=d.get("cv_by"),
+                   help="cross-validation folds: grouped k-fold, or the data set's own folds")
+    p.add_argument("--batch-size", type=int, default=d.get("batch_size"), help="clips per training step")
+    p.add_argument("--lr", type=float, default=d.get("lr"), help="peak learning rate (AdamW, cosine)")
+    p.add_argument("--weight-decay", type=float, default=d.get("weight_decay"), help="AdamW weight decay")
+    p.add_argument("--label-smoothing", type=float, default=d.get("label_smoothing"), help="label smoothing")
+    p.add_argument("--mixup", type=float, default=d.get("mixup_alpha"), help="mixup alpha (0 turns it off)")
+    p.add_argument("--patience", type=int, default=d.get("patience"), help="early-stopping patience in epochs")
+    p.add_argument("--min-epochs", type=int, default=None,
+                   help="early stopping engages from this epoch (default: half the epochs)")
+    p.add_argument("--sample-rate", type=int, default=None,
+                   help="model sample rate in Hz (default: the clips' rate, at most 16000)")
+    p.add_argument("--clip-seconds", type=float, default=None,
+                   help="model input length in seconds (default: the clips' median length)")
+    p.add_argument("--n-mels", type=int, default=d.get("n_mels"), help="mel bands of the frontend")
+    p.add_argument("--n-fft", type=int, default=None, help="STFT size (default: about 64 ms at the sample rate)")
+    p.add_argument("--input-size", type=int, nargs=2, default=None, metavar=("H", "W"),
+                   help="backbone input size (default: from the model and the clip length)")
+    p.add_argument("--variants", nargs="*", default=None,
+                   help="cached augmentation variants per clip: noise pitch_shift time_stretch reverb gain "
+                        "(default: none)")
+    p.add_argument("--val-fraction", type=float, default=d.get("val_fraction"),
+                   help="share of the groups held out for validation")
+    p.add_argument("--val-groups", nargs="*", default=None,
+                   help="explicit validation groups, e.g. speakers (default: chosen by the split)")
+    p.add_argument("--val-fold", type=int, default=None,
+                   help="ESC-50/CSV fold used for validation (default: the last fold, where the data has folds)")
+    p.add_argument("--split-seed", type=int, default=d.get("split_seed"),
+                   help="seed of the split and of the cached variants' draws")
+    p.add_argument("--device", default=d.get("device"), help="auto, cpu, cuda or mps")
+    p.add_argument("--pretrained", action="store_true", help="start from local ImageNet weights")
+    p.add_argument("--weights", default=None, help="local ImageNet weights file (default: torchvision's cache)")
+    p.add_argument("--attn", choices=("se", "cbam"), default=None, help="attention variant (default: none)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes for data preparation (default: from the data set size and the cores)")
+    p.add_argument("--loader-workers", type=int, default=d.get("loader_workers"), help="DataLoader worker processes")
+    p.add_argument("--resume", action="store_true",
+                   help="resume from the run folder's checkpoints; refused when the settings differ")
+    p.add_argument("--cache-dir", default=None,
+                   help="feature cache folder (default: $EARMARK_CACHE_DIR or the user cache folder)")
+
+
+def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
+    """The command line. ``train_defaults=False`` leaves the trainer unimported (the recipe's
+    defaults live in trainer/recipe.py and trainer/api.py); ``main`` loads them only for
+    ``train`` and ``audit``."""
+    parser = argparse.ArgumentParser(prog="earmark", description="Sound and speech-emotion workbench.",
+                                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"earmark {_version()}",
+                        help="print the version and exit")
     parser.add_argument("--self-test", action="store_true", help="classify a bundled clip headless and exit")
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("classify", help="label audio files with an ONNX model")
+    p = sub.add_parser("classify", help="label audio files with an ONNX model", formatter_class=_HelpFormatter)
     from engine.cli import add_classify_arguments
 
     add_classify_arguments(p)
     segments_cli.add_arguments(p)
 
-    p = sub.add_parser("train", help="train, evaluate and export a model")
+    _add_train_parser(sub, train_defaults)
+
+    p = sub.add_parser("audit", help="rank clips by how likely their label is wrong", formatter_class=_HelpFormatter)
     p.add_argument("--data", required=True, help="data set folder (or CSV file for --layout csv)")
-    p.add_argument("--layout", choices=LAYOUT_CHOICES, help="data layout (detected when omitted)")
-    p.add_argument("--model", default="cnn", help="backbone name (see --list-models)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seeds", type=int, nargs="+", default=[42, 123, 999])
-    p.add_argument("--out", required=True, help="run folder to write")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--sample-rate", type=int, default=None, help="model sample rate in Hz")
-    p.add_argument("--clip-seconds", type=float, default=None, help="model input length in seconds")
-    p.add_argument("--n-mels", type=int, default=64)
-    p.add_argument("--input-size", type=int, nargs=2, default=None, metavar=("H", "W"))
-    p.add_argument("--variants", nargs="*", default=None,
-                   help="cached augmentation variants per clip (noise pitch_shift time_stretch reverb gain)")
-    p.add_argument("--val-fraction", type=float, default=0.2)
-    p.add_argument("--val-groups", nargs="*", default=None, help="explicit validation groups (e.g. speakers)")
-    p.add_argument("--val-fold", type=int, default=None, help="ESC-50/CSV fold used for validation")
-    p.add_argument("--patience", type=int, default=8, help="early-stopping patience in epochs")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--pretrained", action="store_true", help="start from ImageNet weights")
-    p.add_argument("--weights", default=None, help="local ImageNet weights file")
-    p.add_argument("--attn", choices=("se", "cbam"), default=None)
-    p.add_argument("--workers", type=int, default=None, help="processes for data preparation")
-    p.add_argument("--resume", action="store_true", help="resume from the run folder's checkpoints")
-    p.add_argument("--cache-dir", default=None, help="feature cache folder (default: the user cache folder)")
-    p.add_argument("--min-epochs", type=int, default=None, help="early stopping engages from here (default: half)")
-    p.add_argument("--split-seed", type=int, default=None, help="seed of the split (default: the first seed)")
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--label-smoothing", type=float, default=None)
-    p.add_argument("--mixup", type=float, default=None, help="mixup alpha (0 turns it off)")
-    p.add_argument("--n-fft", type=int, default=None)
-    p.add_argument("--loader-workers", type=int, default=None)
-    p.add_argument("--list-models", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--layout", choices=LAYOUT_CHOICES, help="data layout (default: detected from the folder)")
+    p.add_argument("--out", required=True, help="CSV of suspects to write, most suspect first")
+    p.add_argument("--model", default=None,
+                   help="score with this ONNX model instead of cross-validation (default: cross-validation)")
+    a = _audit_defaults(train_defaults)
+    p.add_argument("--folds", type=int, default=a.get("folds"), help="grouped cross-validation folds")
+    p.add_argument("--seed", type=int, default=a.get("seed"), help="seed of the folds and the model")
 
-    p = sub.add_parser("audit", help="rank clips by how likely their label is wrong")
-    p.add_argument("--data", required=True)
-    p.add_argument("--layout", choices=LAYOUT_CHOICES)
-    p.add_argument("--out", required=True, help="CSV of suspects, most suspect first")
-    p.add_argument("--model", default=None, help="score with this ONNX model instead of cross-validation")
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--seed", type=int, default=0)
+    p = sub.add_parser("synth", help="write a deterministic synthetic data set", formatter_class=_HelpFormatter)
+    p.add_argument("--layout", choices=("esc50", "emodb"), required=True, help="data layout to write")
+    p.add_argument("--out", required=True, help="folder to write the data set into")
+    p.add_argument("--classes", type=int, default=None, help="ESC-50: number of classes (default: 10)")
+    p.add_argument("--clips-per-class", type=int, default=None,
+                   help="clips per class (default: the layout's own)")
+    p.add_argument("--speakers", type=int, default=None, help="EmoDB: number of speakers (default: the layout's own)")
+    p.add_argument("--seconds", type=float, default=None, help="clip length (default: the layout's own)")
+    p.add_argument("--sample-rate", type=int, default=None, help="sample rate in Hz (default: the layout's own)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic sounds")
 
-    p = sub.add_parser("synth", help="write a deterministic synthetic data set")
-    p.add_argument("--layout", choices=("esc50", "emodb"), required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--classes", type=int, default=None, help="ESC-50: number of classes (default 10)")
-    p.add_argument("--clips-per-class", type=int, default=None)
-    p.add_argument("--speakers", type=int, default=None, help="EmoDB: number of speakers")
-    p.add_argument("--seconds", type=float, default=None)
-    p.add_argument("--sample-rate", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-
-    clips_cli.add_arguments(sub.add_parser("clips", help="cut labelled regions of recordings into a data set"))
+    clips_cli.add_arguments(sub.add_parser("clips", help="cut labelled regions of recordings into a data set",
+                                           formatter_class=_HelpFormatter))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the recipe's defaults are the trainer's: classify, synth and the app never import it
+    parser = build_parser(train_defaults=bool({"train", "audit"} & set(argv)))
+    args = parser.parse_args(argv)
+    if args.command == "train" and not args.list_models and not (args.data and args.out):
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        subparsers.choices["train"].error("--data and --out are required to train (--list-models needs neither)")
     if args.self_test:
         from gui.selftest import self_test
 

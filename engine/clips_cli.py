@@ -12,7 +12,8 @@ import sys
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audio", nargs="+", required=True, help="recordings (WAV, FLAC, OGG)")
     p.add_argument("--labels", nargs="+", required=True,
-                   help="label files: Audacity .txt, Raven selection tables, CSV, or Earmark region sidecars")
+                   help="label files: Audacity .txt, Raven selection tables, CSV, Sonic Visualiser .svl, "
+                        "Label Studio .json, or Earmark region sidecars")
     p.add_argument("--out", required=True, help="folder for clips/ and data.csv")
     p.add_argument("--padding", type=float, default=0.0, help="seconds added before and after each region")
     p.add_argument("--background", default=None, metavar="LABEL",

@@ -38,7 +38,7 @@ from gui.widgets.layout import side_column
 from gui.widgets.plots import ScrollingSpectrogram, ScrollingWaveform
 from gui.widgets.record_panel import RecordPanel
 from gui.widgets.spin import double_spin
-from gui.workers.live_worker import LiveWorker
+from gui.workers.live_worker import STOP_TIMEOUT_S, LiveWorker
 
 DISPLAY_S = 6.0
 FALLBACK_RATE_HZ = 16000
@@ -194,7 +194,7 @@ class LiveView(QWidget):
         self.input_panel.set_running(True, getattr(source, "device_name", "custom source") if source_factory else None)
         self._reset_display(rate)
         self._overflows_reported = 0
-        self.worker = LiveWorker(ring, source, self._make_stream(classifier))
+        self.worker = LiveWorker(ring, source, self._make_stream(classifier), owner=self)
         self.worker.classified.connect(self._on_worker_classified)
         self.worker.failed.connect(self._on_worker_failed)
         self.worker.start()
@@ -221,11 +221,18 @@ class LiveView(QWidget):
         self.record_panel.attach(None)
         self._timer.stop()
         worker, self.worker = self.worker, None
-        worker.stop()
+        if not worker.stop(STOP_TIMEOUT_S):
+            # a window still in inference (a slow model): the registry keeps the thread until it ends
+            message += " · the last window is still being classified; it will end on its own"
         self.source.stop()
         self.input_panel.set_running(False)
         self.status_message.emit(message)
         self.stopped.emit()
+
+    def busy_description(self) -> str:
+        """What quitting now would cut short ("" when nothing)."""
+        recorder = self.recorder
+        return "Recording" if recorder is not None and recorder.recording else ""
 
     # ---- model and settings changes -----------------------------------------------------
     def _on_catalog_current(self, entry) -> None:

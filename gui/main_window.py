@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -25,9 +25,12 @@ from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.workers.registry import workers
 
 log = logging.getLogger(__name__)
 STATUS_MS = 8000
+CLOSE_LIMIT_S = 5.0       # closing waits this long for cancelled jobs, all together
+CLOSE_POLL_MS = 200       # then checks this often for a job that overran
 
 
 def default_catalog(settings: Settings) -> ModelCatalog:
@@ -45,6 +48,10 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self._use_audio_device = use_audio_device
         self.wizard = None
+        self._closing = self._waiting_for_jobs = False
+        self._close_retry = QTimer(self)          # closes again once an overrunning job has ended
+        self._close_retry.setSingleShot(True)
+        self._close_retry.timeout.connect(self.close)
         self.catalog = catalog or default_catalog(self.settings)
         self.catalog.subscribe("current", self._on_catalog_current)
         self.live_view = LiveView(self.catalog, self.settings)
@@ -217,10 +224,49 @@ class MainWindow(QMainWindow):
             self.resize(1400, 820)
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
 
+    def busy_description(self) -> str:
+        """What quitting now would throw away: "Training, Recording" ("" when nothing)."""
+        parts = [workers.describe(confirm_only=True)]
+        parts += [getattr(view, "busy_description", lambda: "")() for view in (self.live_view, self.audit_view)]
+        return ", ".join(dict.fromkeys(p for p in parts if p))
+
+    def confirm_quit(self, busy: str) -> bool:
+        """Ask before throwing away ``busy`` work; tests replace this method."""
+        answer = QMessageBox.question(
+            self, "Quit Earmark?", f"{busy} {'are' if ', ' in busy else 'is'} still running. Quit anyway? "
+                                   f"{'They' if ', ' in busy else 'It'} will be cancelled.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if not self._closing:
+            busy = self.busy_description()
+            if busy and not self.confirm_quit(busy):
+                event.ignore()
+                return
+            self._closing = True
+            with workers.deadline(CLOSE_LIMIT_S):   # one time limit for every view's jobs together
+                self._shut_down_views()
+                still = workers.join(CLOSE_LIMIT_S)
+        else:
+            still = workers.join(0.0)                # polling: an overrunning job is never destroyed
+        if still:
+            event.ignore()
+            if not self._waiting_for_jobs:
+                self.show_status(f"Waiting for {workers.describe()} to stop; the window closes when it has")
+                for part in (self.tabs, self.menuBar(), self.models_dock):   # shut down: nothing new starts
+                    part.setEnabled(False)
+            self._waiting_for_jobs = True
+            self._close_retry.start(CLOSE_POLL_MS)
+            return
+        super().closeEvent(event)
+        self.closed.emit()
+
+    def _shut_down_views(self) -> None:
         self.settings.set("window/geometry", self.saveGeometry())
         self.settings.set("window/tab", self.tabs.currentIndex())
         self.settings.sync()
+        workers.cancel_all()            # everything at once, then each view joins its own
         self.live_view.shutdown()
         self.file_view.shutdown()
         self.annotate_view.shutdown()
@@ -232,5 +278,3 @@ class MainWindow(QMainWindow):
                 shutdown()
         self.catalog.unsubscribe("current", self._on_catalog_current)
         self.catalog.shutdown()
-        super().closeEvent(event)
-        self.closed.emit()

@@ -54,10 +54,12 @@ def main(argv=None) -> int:
     if not wizard.data_page.choose(args.data):
         raise SystemExit(f"cannot use {args.data}: {wizard.data_page.error_label.text()}")
     wizard.next()
+    _wait(app, wizard.split_page.isComplete)        # previews and torch load in worker threads
     wizard.next()
     shoot_augment(wizard, app, args.out / "wizard_augment.png")
     wizard.next()
     model = wizard.model_page
+    _wait(app, model.ready)
     model.model_combo.setCurrentText("cnn")
     model.epochs_spin.setValue(args.epochs)
     model.seeds_edit.setText(args.seeds)
@@ -70,6 +72,17 @@ def main(argv=None) -> int:
     return 0
 
 
+def _wait(app, condition, timeout_s: float = 120.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("the wizard did not get ready in time")
+        app.processEvents()
+        time.sleep(0.01)
+
+
 def shoot_augment(wizard, app, path: Path) -> None:
     page = wizard.augment_page
     for name in ("noise", "pitch_shift", "time_stretch", "reverb", "gain"):
@@ -79,6 +92,7 @@ def shoot_augment(wizard, app, path: Path) -> None:
     index = page.clip_combo.findText(PREVIEW_CLIP, flags=_match_contains())
     page.clip_combo.setCurrentIndex(max(0, index))
     page.preview_button.click()
+    _wait(app, lambda: not page.busy())
     app.processEvents()
     save(wizard, app, path)
     for name in ("pitch_shift", "time_stretch", "reverb"):   # keep the run quick: cheap variants only

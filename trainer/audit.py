@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +33,12 @@ from threadpoolctl import threadpool_limits
 from engine.atomic import atomic_write_text
 from engine.audio import load_audio
 from engine.edits import clip_key
-from engine.errors import EarmarkError, ManifestError
-from engine.manifest import Manifest, read_manifest
+from engine.errors import ManifestError
+from engine.jobs import Cancelled, Progress
+from engine.manifest import Manifest
 from trainer.audit_saliency import occlusion_saliency, saliency  # noqa: F401  (public here too)
 
+log = logging.getLogger(__name__)
 FEATURE_RATE_HZ = 16000
 N_FFT = 512
 HOP = 160  # 10 ms
@@ -45,16 +48,8 @@ PERCENTILES = (10, 50, 90)
 SUSPECT_COLUMNS = ("rank", "path", "label", "predicted", "predicted_prob", "label_quality", "is_issue")
 
 
-class AuditCancelled(EarmarkError):
-    """The audit was cancelled by the person."""
-
-
-@dataclass(frozen=True)
-class AuditProgress:
-    stage: str  # "features" | "folds" | "rank" | "done"
-    step: int
-    total: int
-    message: str = ""
+AuditCancelled = Cancelled        # the old name (engine.jobs' Cancelled is the one contract)
+AuditProgress = Progress          # stages "features" | "folds" | "rank" | "done"
 
 
 @dataclass
@@ -239,12 +234,26 @@ def onnx_probs(manifest: Manifest, model_path, *, on_progress=None, cancel=None)
 
 # ---- ranking ------------------------------------------------------------------------------------
 def rank_label_issues(given: np.ndarray, pred_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """cleanlab's verdict: (quality scores, is_issue mask, order most suspect first)."""
-    from cleanlab.filter import find_label_issues
-    from cleanlab.rank import get_label_quality_scores
+    """cleanlab's verdict: (quality scores, is_issue mask, order most suspect first).
 
-    quality = get_label_quality_scores(given, pred_probs, method="self_confidence")
-    ranked = find_label_issues(given, pred_probs, return_indices_ranked_by="self_confidence")
+    cleanlab's own warnings (``May not flag all label issues in class 2, it has too few
+    examples``) and prints are not the person's business on the command line: they go to
+    the log (``trainer.audit`` logger, debug level), never to stderr.
+    """
+    import contextlib
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(io.StringIO()) as printed:
+        warnings.simplefilter("always")
+        from cleanlab.filter import find_label_issues
+        from cleanlab.rank import get_label_quality_scores
+
+        quality = get_label_quality_scores(given, pred_probs, method="self_confidence")
+        ranked = find_label_issues(given, pred_probs, return_indices_ranked_by="self_confidence")
+    for warning in caught:
+        log.debug("cleanlab: %s", warning.message)
+    if printed.getvalue().strip():
+        log.debug("cleanlab printed: %s", printed.getvalue().strip())
     is_issue = np.zeros(len(given), dtype=bool)
     is_issue[ranked] = True
     rest = np.setdiff1d(np.arange(len(given)), ranked)
@@ -288,24 +297,6 @@ def write_suspects(result: AuditResult, path) -> Path:
     return Path(path)
 
 
-def run_audit(args) -> int:
-    """``main.py audit``: write suspects.csv, most suspect first."""
-    try:
-        manifest = read_manifest(args.data, getattr(args, "layout", None))
-        result = rank_suspects(manifest, model_path=getattr(args, "model", None),
-                               folds=getattr(args, "folds", 5), seed=getattr(args, "seed", 0))
-        write_suspects(result, args.out)
-    except EarmarkError as exc:
-        import sys
-
-        print(f"earmark audit: {exc}", file=sys.stderr)
-        return 2
-    n_issues = int(result.is_issue.sum())
-    print(f"{len(result.keys)} clips scored ({result.source}); {n_issues} likely label issues; "
-          f"suspects written to {args.out}")
-    return 0
-
-
 # ---- why: saliency ------------------------------------------------------------------------------
 def explain(result: AuditResult, index: int, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(log-mel, saliency) of clip ``index`` under the fold model that judged it (CV audits only)."""
@@ -334,4 +325,4 @@ def _check_cancel(cancel) -> None:
     if callable(flag):
         flag = flag()
     if flag:
-        raise AuditCancelled("audit cancelled")
+        raise Cancelled("the audit was cancelled")

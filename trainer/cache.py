@@ -33,13 +33,14 @@ from torch.utils.data import Dataset
 
 from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
+from engine.jobs import Progress, ignore_progress
 from trainer.prepare import keep_freed_memory, prepare_chunk
 
 CACHE_VERSION = 1
 ORIGINAL = "original"
 CHUNK_CLIPS = 8
 
-ProgressFn = Callable[[int, int, str], None]
+ProgressFn = Callable[[Progress], None]   # engine.jobs' contract: stage "cache", step/total clips
 
 
 class CacheError(EarmarkError):
@@ -165,7 +166,7 @@ class _Builder:
     def __init__(self, manifest, config, specs, seed, workers, on_progress, cancel, device):
         self.manifest, self.config, self.specs, self.seed = manifest, config, specs, seed
         self.workers = default_workers(len(manifest.clips)) if workers is None else max(1, int(workers))
-        self.on_progress = on_progress or (lambda step, total, message: None)
+        self.on_progress = on_progress or ignore_progress
         self.cancel, self.device = cancel, device
         self.names = [ORIGINAL] + [name for name, _ in specs]
         self.label_index = {label: i for i, label in enumerate(manifest.labels)}
@@ -208,7 +209,7 @@ class _Builder:
                 items += [CacheItem(ci * n_variants + v, ci, name, clip.group, self.label_index[clip.label],
                                     str(clip.path)) for v, name in enumerate(self.names)]
             done += len(results)
-            self.on_progress(done, len(clips), f"features for {done}/{len(clips)} clips")
+            self.on_progress(Progress("cache", done, len(clips), f"features for {done}/{len(clips)} clips"))
         features.flush()
         del features
         if not items:
@@ -263,7 +264,7 @@ class _Builder:
 
     def _check_cancel(self) -> None:
         if self.cancel is not None:
-            self.cancel.raise_if_cancelled()
+            self.cancel.raise_if_cancelled("building the feature cache")
 
 
 # A spawned worker pays ~6.5 s (12 s under load) importing librosa for its first pitch

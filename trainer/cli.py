@@ -1,4 +1,6 @@
-"""Headless commands that need torch: ``train`` and ``audit`` (see main.py for the options)."""
+"""Headless commands that need the trainer: ``train`` and ``audit`` (see main.py for the options).
+
+Both go through :mod:`trainer.api`, as the app does."""
 
 from __future__ import annotations
 
@@ -11,9 +13,23 @@ PRINT_INTERVAL_S = 2.0
 
 
 def run_audit(args) -> int:
-    from trainer.audit import run_audit as _run_audit
+    """``main.py audit``: write suspects.csv, most suspect first (``trainer.api.audit``)."""
+    from engine.manifest import read_manifest
+    from trainer import api
 
-    return _run_audit(args)
+    chosen = {name: getattr(args, name, None) for name in ("folds", "seed")}
+    try:
+        manifest = read_manifest(args.data, getattr(args, "layout", None))
+        request = api.AuditRequest(manifest, model_path=getattr(args, "model", None),
+                                   **{k: v for k, v in chosen.items() if v is not None})
+        result = api.audit(request)
+        api.write_suspects(result, args.out)
+    except EarmarkError as exc:
+        print(f"earmark audit: {exc}", file=sys.stderr)
+        return 2
+    print(f"{len(result.keys)} clips scored ({result.source}); {int(result.is_issue.sum())} likely label issues; "
+          f"suspects written to {args.out}")
+    return 0
 
 
 class _ProgressPrinter:
@@ -41,26 +57,27 @@ def _duration(seconds: float) -> str:
 
 
 def run_train(args) -> int:
+    from trainer import api
+
     if getattr(args, "list_models", False):
-        from trainer.models import list_models
-
-        print("\n".join(list_models()))
+        for info in api.list_models():
+            extras = ["ImageNet weights" if info.has_pretrained else "", f"min input {info.min_input_size}",
+                      f"{info.default_in_chans} channel(s)"]
+            print(f"{info.name:<24} {', '.join(e for e in extras if e)}")
         return 0
-    from trainer.job import Cancelled, CancelToken, TrainConfig, run
-
     try:
-        config = TrainConfig.from_args(args)
+        request = api.TrainRequest.from_args(args)
     except (TypeError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    cancel = CancelToken()
+    cancel = api.CancelToken()
     try:
-        result = run(config, on_progress=_ProgressPrinter(), cancel=cancel)
+        result = api.train(request, on_progress=_ProgressPrinter(), cancel=cancel)
     except (EarmarkError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, Cancelled):
-        print(f"interrupted: the best checkpoints so far are kept in {config.out}/checkpoints "
+    except (KeyboardInterrupt, api.Cancelled):
+        print(f"interrupted: the best checkpoints so far are kept in {request.out} "
               "(run again with --resume to continue)", file=sys.stderr)
         return 130
     if result.model_path is not None:  # rank 0 only under torchrun
@@ -75,12 +92,19 @@ def _print_summary(result) -> None:
     summary = doc["summary"]
     for skipped_path, reason in result.skipped:
         print(f"warning: skipped {skipped_path}: {reason}", file=sys.stderr)
-    lines = [f"run folder: {result.out}",
-             f"split: {doc['split']['strategy']}, validation groups {', '.join(doc['val_groups'][:10])}; "
-             f"{doc['split_sizes']['train_clips']} train / {doc['split_sizes']['val_clips']} validation clips; "
-             f"leakage {doc['leakage_count']}"]
+    split = doc["split"]
+    if split["strategy"] == "kfold":
+        lines = [f"run folder: {result.out}",
+                 f"split: {split['k']}-fold cross-validation; leakage {doc['leakage_count']}; "
+                 f"exported: fold {doc['best_fold']}"]
+    else:
+        lines = [f"run folder: {result.out}",
+                 f"split: {split['strategy']}, validation groups {', '.join(doc['val_groups'][:10])}; "
+                 f"{doc['split_sizes']['train_clips']} train / {doc['split_sizes']['val_clips']} validation clips; "
+                 f"leakage {doc['leakage_count']}"]
     for seed_metrics in doc["per_seed"]:
-        lines.append(f"seed {seed_metrics['seed']}: accuracy {seed_metrics['accuracy']:.3f}, "
+        fold = f"fold {seed_metrics['fold']} " if "fold" in seed_metrics else ""
+        lines.append(f"{fold}seed {seed_metrics['seed']}: accuracy {seed_metrics['accuracy']:.3f}, "
                      f"macro F1 {seed_metrics['macro_f1']:.3f}, best epoch {seed_metrics['best_epoch']}")
     lines += [f"accuracy  {format_mean_std(summary['accuracy'])}",
               f"macro F1  {format_mean_std(summary['macro_f1'])}",

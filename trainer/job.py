@@ -10,7 +10,7 @@ trains; only rank 0 writes.
 
 from __future__ import annotations
 
-import threading
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,47 +20,19 @@ from typing import Any
 import torch
 
 from engine.atomic import atomic_write_json
+from engine.errors import EarmarkError
+from engine.jobs import Cancelled, CancelToken, Progress, ignore_progress
 from engine.manifest import read_manifest
 from trainer import distributed, metrics, outputs
 from trainer.cache import ORIGINAL, FeatureCache
 from trainer.config import TrainConfig
 from trainer.splits import grouped_split, leakage_audit
 
-__all__ = ["CancelToken", "Cancelled", "Progress", "RunResult", "TrainConfig", "run"]
+__all__ = ["CancelToken", "Cancelled", "Progress", "ResumeMismatch", "RunResult", "TrainConfig", "run"]
 
 
-@dataclass(frozen=True)
-class Progress:
-    stage: str            # "prepare" | "split" | "cache" | "train" | "evaluate" | "export" | "done"
-    step: int
-    total: int
-    message: str = ""
-    epoch: int | None = None
-    seed: int | None = None
-    metrics: Mapping[str, float] = field(default_factory=dict)
-    eta_s: float | None = None
-
-
-class Cancelled(Exception):
-    """The job was cancelled; what was saved so far (best checkpoints) is kept."""
-
-
-class CancelToken:
-    """Thread-safe cancellation flag, checked by the job at least every second."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-
-    def cancel(self) -> None:
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self._event.is_set():
-            raise Cancelled("training was cancelled")
+class ResumeMismatch(EarmarkError):
+    """``--resume`` asked to continue a run with another configuration than the one it started with."""
 
 
 @dataclass
@@ -81,7 +53,30 @@ class _Run:
 
     def emit(self, stage: str, step: int, total: int, message: str = "", **kw) -> None:
         if self.ctx.is_main:
+            kw.setdefault("fraction", STAGE_FRACTION.get(stage))
             self._emit(Progress(stage, step, total, message, **kw))
+
+    def trained_fraction(self, index: int, epochs_done: float) -> float:
+        """The whole run's share done after ``epochs_done`` epochs of seed ``index``."""
+        c = self.config
+        return 0.05 + 0.9 * min(1.0, (index * c.epochs + epochs_done) / (len(c.seeds) * c.epochs))
+
+    def check_resume(self) -> None:
+        """Refuse ``resume`` when the run folder's config.json says it was started otherwise."""
+        saved_path = self.out / "config.json"
+        if not self.config.resume or not saved_path.is_file():
+            return
+        try:
+            saved = json.loads(saved_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ResumeMismatch(f"{saved_path}: cannot read the configuration the run started with ({exc}); "
+                                 "drop --resume to start afresh") from exc
+        differ = self.config.differences(saved)
+        if differ:
+            raise ResumeMismatch(
+                f"{self.out}: --resume would continue a run started with another configuration; "
+                f"these settings differ (saved -> now): {'; '.join(differ)}. Use the same settings, "
+                "or another --out folder to start a new run")
 
     def prepare(self) -> None:
         from trainer.loop import choose_device
@@ -94,6 +89,7 @@ class _Run:
             raise ValueError(f"{self.config.data}: training needs at least two classes, "
                              f"found {self.manifest.labels}")
         self.config = self.config.resolve(self.manifest)
+        self.check_resume()
         if self.ctx.is_main:
             atomic_write_json(self.out / "config.json", self.config.to_json())
         self.emit("prepare", 1, 1, f"{len(self.manifest.clips)} clips, {len(self.manifest.labels)} classes, "
@@ -111,8 +107,8 @@ class _Run:
 
     def build_cache(self) -> None:
         c = self.config
-        def progress(step, total, message):
-            self.emit("cache", step, total, message)
+        def progress(p: Progress) -> None:
+            self.emit(p.stage, p.step, p.total, p.message, fraction=0.05 * p.step / max(1, p.total))
         kwargs = {"frontend_config": c.frontend(), "variants": c.variants, "out_dir": c.cache_root(),
                   "workers": c.workers, "seed": c.split_seed, "on_progress": progress, "cancel": self.cancel,
                   "device": str(self.device)}  # the frontend runs on the GPU when there is one
@@ -162,10 +158,12 @@ class _Run:
                           on_step=self._step_reporter(index, seed),
                           on_epoch=lambda r: self.emit("train", int(r["epoch"]), c.epochs,
                                                        _epoch_line(seed, r, c.epochs), epoch=int(r["epoch"]),
-                                                       seed=seed, metrics=dict(r)))
+                                                       seed=seed, metrics=dict(r),
+                                                       fraction=self.trained_fraction(index, int(r["epoch"]))))
         fit = trainer.fit(resume=c.resume)
         trainer.load_best()
-        self.emit("evaluate", index + 1, len(c.seeds), f"seed {seed}: evaluating epoch {fit.best_epoch}", seed=seed)
+        self.emit("evaluate", index + 1, len(c.seeds), f"seed {seed}: evaluating epoch {fit.best_epoch}", seed=seed,
+                  fraction=self.trained_fraction(index + 1, 0))
         probs, y_true = trainer.predict()
         result = metrics.evaluate(y_true, probs, self.manifest.labels)
         result.update(seed=seed, best_epoch=fit.best_epoch, best_val_loss=fit.best_val_loss,
@@ -183,14 +181,15 @@ class _Run:
             last[0] = now
             done = index * self.config.epochs * total + (epoch - 1) * total + step
             all_steps = len(self.config.seeds) * self.config.epochs * total
-            eta_s = (now - self.train_started) / done * (all_steps - done) if done else None
+            eta_s = self.eta.update(done, all_steps, now)
             self.emit("train", step, total, f"seed {seed} epoch {epoch}: step {step}/{total} loss {loss:.4f}",
-                      epoch=epoch, seed=seed, metrics={"train_loss": loss}, eta_s=eta_s)
+                      epoch=epoch, seed=seed, metrics={"train_loss": loss}, eta_s=eta_s,
+                      fraction=self.trained_fraction(index, (epoch - 1) + step / total))
         return report
 
     def train_all(self) -> None:
         self.histories, self.models, self.per_seed = {}, {}, []
-        self.train_started = time.monotonic()
+        self.eta = EtaEstimator()
         for index, seed in enumerate(self.config.seeds):
             self.per_seed.append(self.train_seed(index, seed))
 
@@ -237,7 +236,30 @@ class _Run:
         return self.out / "model.onnx"
 
 
-def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = lambda p: None,
+# the whole run's share done when a stage reports (training reports its own, 0.05 to 0.95)
+STAGE_FRACTION = {"prepare": 0.0, "split": 0.0, "cache": 0.05, "export": 0.96, "done": 1.0}
+
+
+class EtaEstimator:
+    """Time left from the pace of the steps run *in this process*: a resumed run starts at a
+    later step, and counting the steps done before the resume as done now would make it look
+    many times faster than it is (the ETA after ``--resume`` was far too short)."""
+
+    def __init__(self) -> None:
+        self._origin: tuple[int, float] | None = None   # (position, time) of the first report
+
+    def update(self, position: int, total: int, now: float) -> float | None:
+        if self._origin is None:
+            self._origin = (position, now)
+            return None
+        start, t0 = self._origin
+        run = position - start
+        if run <= 0:
+            return None
+        return (now - t0) / run * max(0, total - position)
+
+
+def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = ignore_progress,
         cancel: CancelToken | None = None) -> RunResult:
     """Train, evaluate and export as configured; raises ``Cancelled`` when ``cancel`` fires."""
     job = _Run(config, on_progress, cancel or CancelToken())

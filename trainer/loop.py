@@ -27,25 +27,23 @@ from torch.utils.data import DataLoader, Dataset
 from engine.atomic import atomic_write_with
 from trainer.augment import mixup, spec_augment
 from trainer.distributed import DistContext, all_reduce_mean, broadcast_flag
+from trainer.recipe import TrainRequest
 
 
 @dataclass
 class LoopConfig:
-    epochs: int = 30
-    batch_size: int = 32
-    lr: float = 1e-3
-    weight_decay: float = 1e-2
-    warmup_epochs: float = 1.0
-    label_smoothing: float = 0.1
-    mixup_alpha: float = 0.2
-    spec_augment: bool = True
-    patience: int = 8
-    # Early stopping engages only from this epoch on (default: half the epochs). On small data
-    # sets an epoch is a handful of steps, BatchNorm's running statistics still lag and the
-    # validation loss often rises before it falls; the best checkpoint guards against
-    # overfitting anyway, so stopping too soon is the costlier mistake.
-    min_epochs: int | None = None
-    loader_workers: int = 0
+    # The defaults are the recipe's (one source of truth: trainer/recipe.py).
+    epochs: int = TrainRequest.epochs
+    batch_size: int = TrainRequest.batch_size
+    lr: float = TrainRequest.lr
+    weight_decay: float = TrainRequest.weight_decay
+    warmup_epochs: float = TrainRequest.warmup_epochs
+    label_smoothing: float = TrainRequest.label_smoothing
+    mixup_alpha: float = TrainRequest.mixup_alpha
+    spec_augment: bool = TrainRequest.spec_augment
+    patience: int = TrainRequest.patience
+    min_epochs: int | None = TrainRequest.min_epochs  # early stopping engages from here (None: half)
+    loader_workers: int = TrainRequest.loader_workers
     amp: bool = True
     # The GPU recipe (mixed precision, channels-last). None: on CUDA only. True on a CPU runs
     # the same branches with bfloat16 autocast, which is how tests cover the GPU path here.

@@ -18,18 +18,47 @@ from engine.audio import fit_length, load_audio
 from engine.errors import AudioLoadError
 
 
+def apply_variants(samples: np.ndarray, sample_rate_hz: int, clip_index: int,
+                   specs: Sequence[tuple[str, dict]], seed: int, cancel=None) -> list[np.ndarray]:
+    """One waveform per variant of ``samples``, each drawn from ``default_rng([seed, clip, variant])``:
+    the cache and the wizard's preview draw exactly the same."""
+    from trainer.augment import create_augmentation
+
+    out = []
+    for v, (name, kwargs) in enumerate(specs, start=1):
+        if cancel is not None:
+            cancel.raise_if_cancelled("rendering variants")
+        rng = np.random.default_rng([seed, clip_index, v])   # seeded per clip and variant
+        out.append(create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, sample_rate_hz, rng))
+    return out
+
+
 def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int,
                  specs: Sequence[tuple[str, dict]], seed: int) -> np.ndarray:
     """Decode once, fit to length, then the original plus one waveform per variant ``[1+V, n]``."""
-    from trainer.augment import create_augmentation
-
     samples = fit_length(load_audio(path, sample_rate_hz).samples, n_samples)
     out = np.empty((1 + len(specs), n_samples), dtype=np.float32)
     out[0] = samples
-    for v, (name, kwargs) in enumerate(specs, start=1):
-        rng = np.random.default_rng([seed, clip_index, v])   # seeded per clip and variant
-        out[v] = create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, sample_rate_hz, rng)
+    for v, augmented in enumerate(apply_variants(samples, sample_rate_hz, clip_index, specs, seed), start=1):
+        out[v] = augmented
     return out
+
+
+def render_clip_variants(path, clip_index: int, specs: Sequence[tuple[str, dict]], seed: int, *,
+                         max_rate_hz: int = 16000, max_s: float = 5.0,
+                         cancel=None) -> list[tuple[np.ndarray, int]]:
+    """The clip (at most ``max_s`` at min(``max_rate_hz``, its rate)) and one draw of each variant,
+    as ``(samples, rate_hz)`` pairs: what a person previews before training."""
+    import soundfile as sf
+
+    try:
+        native_hz = int(sf.info(str(path)).samplerate)
+    except (OSError, RuntimeError, ValueError):
+        native_hz = max_rate_hz     # load_audio below says what is wrong with the file
+    rate_hz = min(max_rate_hz, native_hz)
+    samples = load_audio(path, rate_hz).samples[: int(max_s * rate_hz)]
+    variants = apply_variants(samples, rate_hz, clip_index, specs, seed, cancel)
+    return [(samples, rate_hz), *((v, rate_hz) for v in variants)]
 
 
 # glibc's mallopt parameters (malloc.h) and the values keep_freed_memory sets

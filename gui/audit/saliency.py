@@ -14,7 +14,7 @@ def saliency_job(key: str, path, *, torch_model=None, torch_labels=(), result=No
         labels = list(torch_labels)
 
         def gradcam():
-            from trainer.audit_saliency import gradcam_for_clip
+            from trainer.api import gradcam_clip as gradcam_for_clip
 
             samples = load_audio(path, torch_model.frontend.sample_rate_hz, max_s=max_s).samples
             out = gradcam_for_clip(torch_model, samples)
@@ -27,9 +27,9 @@ def saliency_job(key: str, path, *, torch_model=None, torch_labels=(), result=No
         return None
 
     def occlusion():
-        from trainer.audit import HOP_S, explain, mel_centres_hz
+        from trainer.api import explain_clip
 
-        _logmel, sal = explain(result, result_index)
-        return key, sal, mel_centres_hz(), HOP_S, "occlusion saliency of the fold model that judged it"
+        sal, mel_centres_hz, hop_s = explain_clip(result, result_index)
+        return key, sal, mel_centres_hz, hop_s, "occlusion saliency of the fold model that judged it"
 
     return occlusion

@@ -1,7 +1,8 @@
 """The training wizard: turn labelled audio into a model the live view uses, without leaving the app.
 
-Only :func:`open_wizard` is imported by the main window; the pages import ``trainer``
-(and so torch) when the wizard is built, never when the app starts.
+Only :func:`open_wizard` is imported by the main window. The wizard talks to the trainer
+through ``trainer.api`` only (an import-linter contract); torch is loaded in a worker
+thread when the wizard opens, never on the GUI thread and never when the app starts.
 """
 
 from __future__ import annotations
@@ -12,11 +13,15 @@ INSTALL_HINT = ("Training needs PyTorch and the other training packages, which a
 
 
 def torch_missing_reason() -> str | None:
-    """Why the training stack cannot be imported, or None when it can."""
+    """Why the training stack cannot be loaded, or None when it can. Looks the packages up
+    without importing them (torch takes seconds: the wizard loads it in a worker thread)."""
     try:
-        import trainer.job  # noqa: F401  (imports torch)
+        from trainer import api
     except ImportError as exc:
         return f"{INSTALL_HINT}<br><br><small>({exc})</small>"
+    missing = api.missing_training_packages()
+    if missing:
+        return f"{INSTALL_HINT}<br><br><small>(not found: {', '.join(missing)})</small>"
     return None
 
 

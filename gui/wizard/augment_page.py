@@ -3,14 +3,17 @@
 A chosen augmentation becomes a cached *variant*: every training clip gets one extra copy
 with parameters drawn from the ranges set here (the cache draws from
 ``default_rng([seed, clip, variant])``, as this preview does). Validation never sees variants.
+The variants are rendered by ``trainer.api.render_variants`` (the cache's own code) in a
+worker thread; this page only draws them.
 """
 
 from __future__ import annotations
 
-import inspect
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -25,40 +28,30 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.audio import load_audio
 from engine.errors import EarmarkError
 from engine.spectrogram import spectrogram_db
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
 from gui.wizard import player
+from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.session import TrainSession
+from trainer import api
 
-PREVIEW_MAX_RATE_HZ = 16000       # the job trains at min(16 kHz, the data's rate)
-PREVIEW_MAX_S = 5.0
-
-
-def augmentation_params(cls) -> dict[str, Any]:
-    """The tunable constructor arguments of an augmentation class and their defaults (``p`` aside)."""
-    params = {}
-    for name, param in inspect.signature(cls.__init__).parameters.items():
-        if name in ("self", "p") or param.default is inspect.Parameter.empty:
-            continue
-        params[name] = param.default
-    return params
-
+PREVIEW_N_FFT = 512
+ROW_HEIGHT_PX = 104
 
 class AugmentationEditor(QGroupBox):
     """A checkable box with a (min, max) pair of spin boxes per range argument."""
 
-    def __init__(self, name: str, cls, parent=None) -> None:
+    def __init__(self, name: str, params: dict[str, Any], parent=None) -> None:
         super().__init__(name.replace("_", " "), parent)
-        self.name, self.cls = name, cls
+        self.name = name
         self.setCheckable(True)
         self.setChecked(False)
         self.ranges: dict[str, tuple[QDoubleSpinBox, QDoubleSpinBox]] = {}
         self.fixed: dict[str, Any] = {}
         layout = QGridLayout(self)
-        for row, (arg, default) in enumerate(augmentation_params(cls).items()):
+        for row, (arg, default) in enumerate(params.items()):
             if isinstance(default, tuple) and len(default) == 2:
                 low, high = (_spin(v) for v in default)
                 self.ranges[arg] = (low, high)
@@ -92,28 +85,34 @@ class VariantRow(QWidget):
     gain or a noise floor is seen as it is, not normalised away.
     """
 
-    def __init__(self, title: str, samples: np.ndarray, sample_rate_hz: int, on_play, *, peak: float,
-                 top_db: float, parent=None) -> None:
+    def __init__(self, on_play, parent=None) -> None:
         super().__init__(parent)
-        self.samples, self.sample_rate_hz = samples, sample_rate_hz
-        self.play_button = QPushButton(f"▶ {title}")
+        self.samples, self.sample_rate_hz = np.zeros(0, dtype=np.float32), 1
+        self.play_button = QPushButton("▶")
         self.play_button.setMinimumWidth(140)
         self.play_button.clicked.connect(lambda: on_play(self))
         self.wave = ClipWaveform()
-        self.wave.show_clip(samples, sample_rate_hz)
-        self.wave.setYRange(-peak, peak, padding=0.05)
+        self.wave.setDownsampling(auto=True, mode="peak")   # a 5 s clip is 80,000 points
+        self.wave.setClipToView(True)
         self.spec = ClipSpectrogram()
         self.spec.getPlotItem().setLabel("left", "Hz")
-        spec = spectrogram_db(samples, sample_rate_hz, n_fft=512)
-        self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
-        self.spec.item.setLevels((top_db - 80.0, top_db))
         for plot in (self.wave, self.spec):
             plot.setMinimumHeight(88)
+        self.setFixedHeight(ROW_HEIGHT_PX)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.play_button)
         layout.addWidget(self.wave, 2)
         layout.addWidget(self.spec, 3)
+
+    def show_variant(self, title: str, samples: np.ndarray, sample_rate_hz: int, *, spec, peak: float,
+                     top_db: float) -> None:
+        self.samples, self.sample_rate_hz = samples, sample_rate_hz
+        self.play_button.setText(f"▶ {title}")
+        self.wave.show_clip(samples, sample_rate_hz)
+        self.wave.setYRange(-peak, peak, padding=0.05)
+        self.spec.show_spectrogram(spec.db, samples.size / sample_rate_hz, spec.max_freq_hz)
+        self.spec.item.setLevels((top_db - 80.0, top_db))
 
 
 class AugmentPage(QWizardPage):
@@ -123,9 +122,14 @@ class AugmentPage(QWizardPage):
         self.setTitle("3 · Augmentation")
         self.setSubTitle("Each chosen augmentation adds one variant of every training clip. "
                          "Preview the variants on a real clip before training.")
-        from trainer.augment import AUGMENTATIONS  # the wizard opens only where torch is installed
-
-        self.editors = [AugmentationEditor(name, cls) for name, cls in AUGMENTATIONS.items()]
+        self.editors = [AugmentationEditor(name, params) for name, params in api.augmentations().items()]
+        self.jobs = BackgroundJobs(self)
+        self.jobs.delivered.connect(self._on_jobs_delivered)
+        self.jobs.failed.connect(self._on_jobs_failed)
+        self._preview: Preview | None = None
+        self._next_row = 0
+        self._fill_timer = QTimer(self, singleShot=True, interval=0)   # one row per event-loop turn
+        self._fill_timer.timeout.connect(self._update_next_row)
         self.clip_combo = QComboBox()
         self.preview_button = QPushButton("Preview variants")
         self.preview_button.clicked.connect(self._on_preview_clicked)
@@ -144,6 +148,7 @@ class AugmentPage(QWizardPage):
             editors.addWidget(editor)
         editors.addStretch(1)
         self.preview_box = QVBoxLayout()
+        self.preview_box.addStretch(1)      # rows keep their height: adding one repaints only it
         preview_widget = QWidget()
         preview_widget.setLayout(self.preview_box)
         scroll = QScrollArea()
@@ -176,14 +181,12 @@ class AugmentPage(QWizardPage):
     # ---- view -> model --------------------------------------------------------------------------
     def _on_choice_changed(self, *_args) -> bool:
         """Validate the chosen augmentations into the session; say why on this page when invalid."""
-        from trainer.augment import create_augmentation
-
         variants = []
         for editor in self.editors:
             if not editor.isChecked():
                 continue
             try:
-                create_augmentation(editor.name, **editor.kwargs())
+                api.check_variant(editor.name, editor.kwargs())
             except ValueError as exc:
                 self.status_label.setText(f"{editor.name}: {exc}")
                 self.session.variants = []
@@ -208,27 +211,27 @@ class AugmentPage(QWizardPage):
         if index is None:
             return
         clip = self.session.manifest.clips[index]
-        try:
-            variants = self.render_variants(clip.path, index)
-        except EarmarkError as exc:
-            self.status_label.setText(str(exc))
-            return
-        self._update_preview(variants)
+        request = api.VariantsRequest(clip.path, index, tuple(self.session.variants),
+                                      seed=self.session.split.seed + self._draw)
+        self.status_label.setText("")
+        self.preview_button.setEnabled(False)
+        self.jobs.submit("preview", lambda: render_preview(request), what="The augmentation preview")
 
-    def render_variants(self, path, clip_index: int) -> list[tuple[str, np.ndarray, int]]:
-        """The original and one draw of each chosen variant, as the feature cache draws them."""
-        from trainer.augment import create_augmentation
+    def busy(self) -> bool:
+        """Rendering in the worker, or rows still being drawn."""
+        return self.jobs.busy("preview") or self._fill_timer.isActive()
 
-        audio = load_audio(path, max_s=None)
-        rate_hz = min(PREVIEW_MAX_RATE_HZ, audio.sample_rate_hz)
-        samples = load_audio(path, rate_hz).samples[: int(PREVIEW_MAX_S * rate_hz)]
-        seed = self.session.model.seeds[0] + self._draw
-        out = [("original", samples, rate_hz)]
-        for v, (name, kwargs) in enumerate(self.session.variants, start=1):
-            rng = np.random.default_rng([seed, clip_index, v])
-            augmented = create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, rate_hz, rng)
-            out.append((name, augmented, rate_hz))
-        return out
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        return self.jobs.shutdown(timeout_s)
+
+    # ---- worker -> view (GUI thread) ------------------------------------------------------------
+    def _on_jobs_delivered(self, kind: str, preview) -> None:
+        self.preview_button.setEnabled(True)
+        self._update_preview(preview)
+
+    def _on_jobs_failed(self, kind: str, message: str) -> None:
+        self.preview_button.setEnabled(True)
+        self.status_label.setText(message)
 
     def _on_play(self, row: VariantRow) -> None:
         try:
@@ -237,16 +240,48 @@ class AugmentPage(QWizardPage):
             self.status_label.setText(str(exc))
 
     # ---- model -> view --------------------------------------------------------------------------
-    def _update_preview(self, variants) -> None:
-        for row in self.rows:
+    def _update_preview(self, preview) -> None:
+        """Show ``preview``: rows are reused, and drawn one per event-loop turn, so the window
+        never waits for a dozen plots at once."""
+        while len(self.rows) > len(preview.rows):
+            row = self.rows.pop()
             self.preview_box.removeWidget(row)
             row.deleteLater()
-        peak = max(0.05, *(float(np.max(np.abs(v[1]))) for v in variants if v[1].size))
-        top_db = max(float(np.percentile(spectrogram_db(v[1], v[2], n_fft=512).db, 99.5)) for v in variants)
-        self.rows = [VariantRow(name, samples, rate_hz, self._on_play, peak=peak, top_db=top_db)
-                     for name, samples, rate_hz in variants]
-        for row in self.rows:
-            self.preview_box.addWidget(row)
+        self._preview, self._next_row = preview, 0
+        self._update_next_row()
+
+    def _update_next_row(self) -> None:
+        preview, i = self._preview, self._next_row
+        if preview is None or i >= len(preview.rows):
+            return
+        if i == len(self.rows):
+            row = VariantRow(self._on_play)
+            self.rows.append(row)
+            self.preview_box.insertWidget(len(self.rows) - 1, row)
+        variant, spec = preview.rows[i]
+        self.rows[i].show_variant(variant.name, variant.samples, variant.sample_rate_hz, spec=spec,
+                                  peak=preview.peak, top_db=preview.top_db)
+        self._next_row += 1
+        if self._next_row < len(preview.rows):
+            self._fill_timer.start()
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
         return not self._invalid
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the page draws: each variant with its spectrogram, one amplitude and colour scale."""
+
+    rows: list
+    peak: float
+    top_db: float
+
+
+def render_preview(request) -> Preview:
+    """The variants (``trainer.api.render_variants``) and their display spectrograms. Worker thread."""
+    variants = api.render_variants(request)
+    specs = [spectrogram_db(v.samples, v.sample_rate_hz, n_fft=PREVIEW_N_FFT) for v in variants]
+    peak = max(0.05, *(float(np.max(np.abs(v.samples))) for v in variants if v.samples.size))
+    top_db = max(float(np.percentile(spec.db, 99.5)) for spec in specs)
+    return Preview(list(zip(variants, specs, strict=True)), peak, top_db)

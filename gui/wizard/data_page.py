@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -20,7 +21,9 @@ from PySide6.QtWidgets import (
 
 from engine.edits import edits_path
 from engine.errors import EarmarkError
-from gui.wizard.session import TrainSession
+
+if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer
+    from gui.wizard.session import TrainSession
 
 ERROR_STYLE = "color: #d73a49;"
 WARN_STYLE = "color: #b08800;"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWizardPage
 
@@ -12,7 +13,9 @@ from engine.catalog import ModelCatalog
 from engine.errors import EarmarkError, SaveError
 from engine.model import OnnxClassifier, user_model_dir
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
-from gui.wizard.session import TrainSession
+
+if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer
+    from gui.wizard.session import TrainSession
 
 
 def export_model(run_dir: Path, name: str, folder: Path | None = None) -> Path:

@@ -1,9 +1,14 @@
 """Page 4: backbone, input size, pretrained weights, epochs, learning rate, batch size, seeds, device.
 
-Defaults suit the machine: a small CNN on the CPU, a ResNet-18 where a CUDA GPU exists.
+Defaults are the recipe's (``trainer.api.TrainRequest``) and suit the machine: a small CNN
+on the CPU, a ResNet-18 where a CUDA GPU exists. The backbones and the device come from
+``trainer.api.warm_up``, which the wizard runs in a worker thread when it opens (it loads
+torch); until it reports, the page says so and cannot be left.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -11,6 +16,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QVBoxLayout,
@@ -20,25 +26,14 @@ from PySide6.QtWidgets import (
 from engine.errors import EarmarkError
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.session import ModelChoice, TrainSession
+from trainer import api
 
 
-def best_device() -> str:
-    """``cuda``, ``mps`` or ``cpu``: what trainer.loop picks for ``--device auto``."""
-    from trainer.loop import choose_device
-
-    return choose_device("auto").type
-
-
-def machine_defaults() -> ModelChoice:
-    """A model choice that trains in reasonable time here."""
-    if best_device() == "cuda":
-        return ModelChoice(name="resnet18", epochs=30, batch_size=64, lr=1e-3, device="cuda")
-    return ModelChoice(name="cnn", epochs=30, batch_size=32, lr=1e-3, device="cpu")
-
-
-def available_devices() -> list[str]:
-    best = best_device()
-    return [best, "cpu"] if best != "cpu" else ["cpu"]
+def machine_defaults(best_device: str = "cpu") -> ModelChoice:
+    """A model choice that trains in reasonable time here: the recipe's, a ResNet-18 on a GPU."""
+    if best_device == "cuda":
+        return replace(ModelChoice(), name="resnet18", batch_size=64, device="cuda")
+    return replace(ModelChoice(), device="cpu")
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:
@@ -62,11 +57,12 @@ class ModelPage(QWizardPage):
         self.setTitle("4 · Model")
         self.setSubTitle("SE and CBAM are attention variants of ResNet. Pretrained weights are used only "
                          "where a local copy exists; nothing is downloaded.")
-        from trainer.models import list_models
-
+        self.environment: api.TrainingEnvironment | None = None
+        self._models: dict[str, api.ModelSummary] = {}
         defaults = machine_defaults()
         self.model_combo = QComboBox()
-        self.model_combo.addItems(list_models())
+        self.model_combo.addItem(defaults.name)
+        self.model_combo.setEnabled(False)
         self.model_combo.currentTextChanged.connect(self._on_model_changed)
         self.auto_size_check = QCheckBox("automatic (from the model and clip length)")
         self.auto_size_check.setChecked(True)
@@ -74,13 +70,14 @@ class ModelPage(QWizardPage):
         self.width_spin = QSpinBox(minimum=8, maximum=1024, value=64)
         self.auto_size_check.toggled.connect(self._update_size_enabled)
         self.pretrained_check = QCheckBox("start from ImageNet weights")
+        self.pretrained_check.setEnabled(False)
         self.epochs_spin = QSpinBox(minimum=1, maximum=1000, value=defaults.epochs)
         self.lr_spin = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4, value=defaults.lr)
         self.batch_spin = QSpinBox(minimum=1, maximum=4096, value=defaults.batch_size)
         self.seeds_edit = QLineEdit(" ".join(str(s) for s in defaults.seeds))
         self.device_combo = QComboBox()
-        self.device_combo.addItems(available_devices())
-        self.device_combo.setCurrentText(defaults.device)
+        self.device_combo.addItem(defaults.device)
+        self.status_label = QLabel("Loading the training packages…")
         self.error_label = _wrapping_label(ERROR_STYLE)
         size = QHBoxLayout()
         size.addWidget(self.auto_size_check)
@@ -97,11 +94,36 @@ class ModelPage(QWizardPage):
         form.addRow("Device", self.device_combo)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.status_label)
         layout.addWidget(self.error_label)
         layout.addStretch(1)
+        self._update_size_enabled()
+
+    def set_environment(self, environment: api.TrainingEnvironment) -> None:
+        """The backbones and devices ``trainer.api.warm_up`` found (GUI thread)."""
+        self.environment = environment
+        self._models = {m.name: m for m in environment.models}
+        defaults = machine_defaults(environment.best_device)
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        self.model_combo.addItems(list(self._models))
+        self.model_combo.blockSignals(False)
+        self.model_combo.setEnabled(True)
+        self.device_combo.clear()
+        self.device_combo.addItems(list(environment.devices))
+        self.device_combo.setCurrentText(defaults.device)
+        self.batch_spin.setValue(defaults.batch_size)
         self.model_combo.setCurrentText(defaults.name)
         self._on_model_changed(defaults.name)
-        self._update_size_enabled()
+        self.status_label.setText("")
+        self.completeChanged.emit()
+
+    def set_environment_failed(self, message: str) -> None:
+        self.status_label.setText("")
+        self.error_label.setText(f"The training packages could not be loaded: {message}")
+
+    def ready(self) -> bool:
+        return self.environment is not None
 
     def _update_size_enabled(self, *_args) -> None:
         manual = not self.auto_size_check.isChecked()
@@ -109,9 +131,9 @@ class ModelPage(QWizardPage):
         self.width_spin.setEnabled(manual)
 
     def _on_model_changed(self, name: str) -> None:
-        from trainer.models import model_info
-
-        info = model_info(name)
+        info = self._models.get(name)
+        if info is None:
+            return
         self.pretrained_check.setEnabled(info.has_pretrained)
         if not info.has_pretrained:
             self.pretrained_check.setChecked(False)
@@ -133,21 +155,19 @@ class ModelPage(QWizardPage):
             lr=float(self.lr_spin.value()), batch_size=self.batch_spin.value(),
             seeds=parse_seeds(self.seeds_edit.text()), device=self.device_combo.currentText())
 
+    def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        return self.ready()
+
     def validatePage(self) -> bool:  # noqa: N802 - Qt API
+        if not self.ready():
+            return False
         try:
             choice = self.choice()
             if choice.pretrained:
-                _check_weights(choice.name)
+                api.check_pretrained(choice.name)
         except (ValueError, EarmarkError) as exc:
             self.error_label.setText(str(exc))
             return False
         self.error_label.setText("")
         self.session.model = choice
         return True
-
-
-def _check_weights(name: str) -> None:
-    """Raise PretrainedWeightsError (where it looked) when no local ImageNet weights exist."""
-    from trainer.models import create_model
-
-    create_model(name, num_classes=2, pretrained=True)

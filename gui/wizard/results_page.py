@@ -8,7 +8,7 @@ and plays them. :class:`ResultsPanel` is shared with the "Open a past run" dialo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -32,7 +32,9 @@ from engine.audio import load_audio
 from engine.errors import EarmarkError
 from gui.wizard import player
 from gui.wizard.runs import Prediction, read_metrics, read_predictions
-from gui.wizard.session import TrainSession
+
+if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer
+    from gui.wizard.session import TrainSession
 
 SCALARS = (("accuracy", "accuracy"), ("macro_f1", "macro F1"), ("auc_ovr", "AUC (one-vs-rest)"))
 

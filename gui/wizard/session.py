@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.manifest import Manifest, read_manifest
+from trainer.api import DEFAULT_CV_FOLDS, TrainRequest  # torch-free: the recipe and its defaults
 
 TINY_CLASS_CLIPS = 5          # fewer clips than this in a class: warn
 UNBALANCED_RATIO = 3.0        # largest / smallest class above this: warn
@@ -108,20 +109,23 @@ def _csv_column(manifest: Manifest, name: str) -> dict[Path, str]:
 class SplitChoice:
     column: str = NATIVE
     mode: str = "holdout"                  # "holdout" | "kfold"
-    val_fraction: float = 0.2
-    k: int = 5
+    val_fraction: float = TrainRequest.val_fraction
+    k: int = DEFAULT_CV_FOLDS
     val_fold: int | None = None
+    seed: int = TrainRequest.split_seed
 
 
 @dataclass
 class ModelChoice:
-    name: str = "cnn"
+    """The model page's choices; defaults are the recipe's (trainer/recipe.py)."""
+
+    name: str = TrainRequest.model
     input_size: tuple[int, int] | None = None
-    pretrained: bool = False
-    epochs: int = 30
-    lr: float = 1e-3
-    batch_size: int = 32
-    seeds: tuple[int, ...] = (42, 123, 999)
+    pretrained: bool = TrainRequest.pretrained
+    epochs: int = TrainRequest.epochs
+    lr: float = TrainRequest.lr
+    batch_size: int = TrainRequest.batch_size
+    seeds: tuple[int, ...] = TrainRequest.seeds
     device: str = "cpu"
 
 

@@ -1,10 +1,11 @@
 """Page 2: a grouped, stratified split (by fold, speaker, source clip or a column), hold-out or
-k-fold, with the leakage audit's result. The split shown is the split trained on: its
-validation groups (or fold) are passed to the job explicitly."""
+k-fold, with the leakage audit's result. The split shown is the split trained on: the
+preview is ``trainer.api.preview_split`` (computed in a worker thread, so the window never
+waits), made by the same code with the same seed that trains; hold-out validation groups
+(or the fold) are passed to the job explicitly."""
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -21,38 +22,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.session import TrainSession, group_columns
-
-SPLIT_SEED = 0
-
-
-def compute_split(manifest, column: str, mode: str, val_fraction: float, k: int,
-                  val_fold: int | None) -> dict[str, Any]:
-    """The split (or folds) and the leakage audit of each, as plain data. Raises ValueError."""
-    from trainer.splits import grouped_split, kfold, leakage_audit
-
-    if column == "fold":
-        folds = sorted({c.fold for c in manifest.clips if c.fold is not None})
-        chosen = folds if mode == "kfold" else [val_fold if val_fold is not None else folds[-1]]
-        splits = [grouped_split(manifest, "fold", val_fold=f) for f in chosen]
-    elif mode == "kfold":
-        splits = kfold(manifest, k, SPLIT_SEED)
-    else:
-        splits = [grouped_split(manifest, "group", val_fraction, SPLIT_SEED)]
-    described = []
-    for split in splits:
-        if not split.train or not split.val:
-            raise ValueError(f"a split leaves {len(split.train)} training and {len(split.val)} validation clips")
-        report = leakage_audit([manifest.clips[i] for i in split.train], [manifest.clips[i] for i in split.val])
-        described.append({"val_groups": list(split.val_groups), "val_fold": split.val_fold,
-                          "sizes": split.sizes(), "leakage_count": report.count,
-                          "leaking_groups": list(report.groups),
-                          "val_class_counts": dict(Counter(manifest.clips[i].label for i in split.val)),
-                          "train_class_counts": dict(Counter(manifest.clips[i].label for i in split.train))})
-    first = described[0]
-    return {**first, "mode": mode, "column": column, "leakage_count": sum(d["leakage_count"] for d in described),
-            "folds": described if mode == "kfold" else []}
+from trainer import api
 
 
 class SplitPage(QWizardPage):
@@ -68,8 +41,9 @@ class SplitPage(QWizardPage):
         self._modes = QButtonGroup(self)
         self._modes.addButton(self.holdout_radio)
         self._modes.addButton(self.kfold_radio)
-        self.fraction_spin = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05, value=0.2)
-        self.k_spin = QSpinBox(minimum=2, maximum=10, value=5)
+        self.fraction_spin = QDoubleSpinBox(minimum=0.05, maximum=0.5, singleStep=0.05,
+                                            value=session.split.val_fraction)
+        self.k_spin = QSpinBox(minimum=2, maximum=10, value=session.split.k)
         self.fold_combo = QComboBox()
         self.audit_label = QLabel("")
         self.audit_label.setWordWrap(True)
@@ -90,6 +64,9 @@ class SplitPage(QWizardPage):
         layout.addWidget(self.audit_label)
         layout.addWidget(self.error_label)
         layout.addWidget(self.details, 1)
+        self.jobs = BackgroundJobs(self)
+        self.jobs.delivered.connect(self._on_jobs_delivered)
+        self.jobs.failed.connect(self._on_jobs_failed)
         for signal in (self.column_combo.currentIndexChanged, self.holdout_radio.toggled,
                        self.fraction_spin.valueChanged, self.k_spin.valueChanged, self.fold_combo.currentIndexChanged):
             signal.connect(self._on_choice_changed)
@@ -120,15 +97,33 @@ class SplitPage(QWizardPage):
         choice.k = int(self.k_spin.value())
         choice.val_fold = self.fold_combo.currentData()
         try:
-            report = compute_split(self.session.grouped_manifest(), choice.column, choice.mode,
-                                   choice.val_fraction, choice.k, choice.val_fold)
+            request = api.SplitRequest(self.session.grouped_manifest(), choice.column, choice.mode,
+                                       choice.val_fraction, choice.k, choice.val_fold, choice.seed)
         except ValueError as exc:
             self.session.set_split_report(None)
             self._update_error(str(exc))
         else:
-            self.session.set_split_report(report)
-            self._update_report(report)
+            self.session.set_split_report(None)
+            self._update_pending()
+            self.jobs.submit("split", lambda: api.preview_split(request), what="The split preview")
         self.completeChanged.emit()
+
+    # ---- worker -> model (GUI thread) ------------------------------------------------------------
+    def _on_jobs_delivered(self, kind: str, report) -> None:
+        self.session.set_split_report(report)
+        self._update_report(report)
+        self.completeChanged.emit()
+
+    def _on_jobs_failed(self, kind: str, message: str) -> None:
+        self.session.set_split_report(None)
+        self._update_error(message)
+        self.completeChanged.emit()
+
+    def busy(self) -> bool:
+        return self.jobs.busy("split")
+
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        return self.jobs.shutdown(timeout_s)
 
     # ---- model -> view --------------------------------------------------------------------------
     def _update_controls(self) -> None:
@@ -137,6 +132,11 @@ class SplitPage(QWizardPage):
         self.fraction_spin.setEnabled(not by_fold and not kfold)
         self.k_spin.setEnabled(not by_fold and kfold)
         self.fold_combo.setEnabled(by_fold and not kfold)
+
+    def _update_pending(self) -> None:
+        self._update_controls()
+        self.error_label.setText("")
+        self.audit_label.setText("Splitting and auditing for leakage…")
 
     def _update_error(self, message: str) -> None:
         self._update_controls()

@@ -173,7 +173,8 @@ class TrainPage(QWizardPage):
         self.message_label.setText(progress.message)
         if progress.eta_s is not None:
             self.eta_label.setText(format_eta(progress.eta_s))
-        self.progress.setValue(int(1000 * self._fraction(progress)))
+        fraction = progress.fraction if progress.fraction is not None else self._fraction(progress)
+        self.progress.setValue(max(self.progress.value(), int(1000 * fraction)))   # never backwards
         metrics = progress.metrics or {}
         if "val_loss" in metrics and progress.seed is not None:
             self.curves.add_epoch(f"seed {progress.seed}", metrics)

@@ -1,6 +1,6 @@
 """Runs a training plan on a QThread: past-tense signals, progress throttled to about 10 Hz.
 
-The plan (``gui.wizard.plan.TrainPlan``) is Qt-free and calls ``trainer.job.run``; this
+The plan (``gui.wizard.plan.TrainPlan``) is Qt-free and calls ``trainer.api.train``; this
 worker only moves it off the GUI thread. Signals are emitted from the worker thread
 on an object living in the GUI thread, so every connected slot runs in the GUI thread
 (queued connections) and may touch widgets. ``close`` cancels and joins with a limit.
@@ -15,6 +15,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.errors import EarmarkError
+from engine.jobs import Cancelled, CancelToken
+from gui.workers.registry import workers
 
 THROTTLE_S = 0.1                    # progress reaches the GUI at most ~10 times a second
 IMPORTANT_STAGES = ("done", "export", "evaluate")
@@ -56,11 +58,10 @@ class TrainWorker(QObject):
     def start(self) -> None:
         if self.is_running():
             raise RuntimeError("this training worker is already running")
-        from trainer.job import CancelToken  # lazily: the app runs without torch until here
-
         self._token = CancelToken()
         self._thread = _JobThread(self._run)
         self._thread.start()
+        workers.add(self, what="Training", confirm=True)  # closing the main window asks, cancels and joins it
 
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()
@@ -92,8 +93,6 @@ class TrainWorker(QObject):
 
     # ---- worker thread ------------------------------------------------------------------------
     def _run(self) -> None:
-        from trainer.job import Cancelled
-
         try:
             result = self.plan.execute(on_progress=self._on_progress, cancel=self._token)
         except Cancelled as exc:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QWizard
 
 from engine.catalog import ModelCatalog
 from gui.wizard.augment_page import AugmentPage
+from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import DataPage
 from gui.wizard.export_page import ExportPage
 from gui.wizard.model_page import ModelPage
@@ -15,6 +16,7 @@ from gui.wizard.results_page import ResultsPage
 from gui.wizard.session import TrainSession
 from gui.wizard.split_page import SplitPage
 from gui.wizard.train_page import TrainPage
+from trainer import api
 
 CLOSE_TIMEOUT_S = 10.0
 
@@ -48,6 +50,17 @@ class TrainWizard(QWizard):
         self.customButtonClicked.connect(self._on_custom_button_clicked)
         self.past_runs_dialog = None
         self.resize(1100, 760)
+        # torch takes seconds to import: load it in a worker, never on the GUI thread
+        self.jobs = BackgroundJobs(self)
+        self.jobs.delivered.connect(self._on_jobs_delivered)
+        self.jobs.failed.connect(self._on_jobs_failed)
+        self.jobs.submit("warm_up", api.warm_up_now, what="Loading the training packages")
+
+    def _on_jobs_delivered(self, kind: str, environment) -> None:
+        self.model_page.set_environment(environment)
+
+    def _on_jobs_failed(self, kind: str, message: str) -> None:
+        self.model_page.set_environment_failed(message)
 
     def _on_custom_button_clicked(self, which: int) -> None:
         from gui.wizard.runs_dialog import PastRunsDialog
@@ -56,8 +69,11 @@ class TrainWizard(QWizard):
         self.past_runs_dialog.show()
 
     def shutdown(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
-        """Cancel training and join the worker (at most ``timeout_s``)."""
-        return self.train_page.shutdown(timeout_s)
+        """Cancel training and join every worker (at most ``timeout_s`` each)."""
+        ended = self.train_page.shutdown(timeout_s)
+        for jobs in (self.jobs, self.split_page.jobs, self.augment_page.jobs):
+            ended = jobs.shutdown(timeout_s) and ended
+        return ended
 
     def done(self, result: int) -> None:  # Finish, Cancel, Esc and the close box all end here
         self.shutdown()

@@ -90,6 +90,72 @@ def test_bad_options_are_clear_errors(esc50, tmp_path, capsys):
     assert "fold 9" in capsys.readouterr().err
 
 
-def test_list_models(capsys):
-    assert main.main(["train", "--data", "x", "--out", "y", "--list-models"]) == 0
-    assert "cnn" in capsys.readouterr().out.split()
+def test_list_models_needs_no_data_and_lists_every_backbone(capsys):
+    from trainer.models import list_models
+
+    assert main.main(["train", "--list-models"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert listed == list(list_models()) and "cnn" in listed and "resnet18" in listed
+
+
+def test_train_without_data_or_out_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["train", "--out", "somewhere"])
+    assert exit_info.value.code == 2
+    assert "--data and --out are required" in capsys.readouterr().err
+
+
+def test_version_prints_the_version(capsys):
+    import tomllib
+
+    from engine import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main.main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"earmark {__version__}"
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert __version__ == declared
+
+
+def test_every_option_has_help_with_its_default():
+    import argparse
+
+    parser = main.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in [("earmark", parser), *subparsers.choices.items()]:
+        formatter = sub._get_formatter()
+        for action in sub._actions:
+            if not action.option_strings or isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+                continue
+            assert action.help, f"{name} {action.option_strings[0]} has no help"
+            text = formatter._get_help_string(action)
+            assert "default" in text, f"{name} {action.option_strings[0]}: {text!r} shows no default"
+
+
+def test_train_help_shows_the_recipe_defaults(capsys):
+    from trainer.recipe import TrainRequest
+
+    with pytest.raises(SystemExit):
+        main.main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"maximum epochs per seed (default: {TrainRequest.epochs})" in text
+    assert f"(default: {' '.join(map(str, TrainRequest.seeds))})" in text
+    assert f"peak learning rate (AdamW, cosine) (default: {TrainRequest.lr})" in text
+
+
+def test_resume_with_another_configuration_is_refused_naming_the_fields(esc50, tmp_path, capsys):
+    assert _train(esc50, tmp_path, "--layout", "esc50") == 0
+    capsys.readouterr()
+    other = write_esc50(tmp_path / "other", n_classes=3, clips_per_class=4, seconds=0.5, sample_rate_hz=8000, seed=9)
+    checkpoint = next((tmp_path / "run" / "checkpoints").glob("seed*/last.pt"))
+    before = checkpoint.stat().st_mtime_ns
+    assert _train(esc50, tmp_path, "--layout", "esc50", "--resume", "--lr", "0.01") == 2
+    err = capsys.readouterr().err
+    assert "--resume" in err and "lr: 0.001 -> 0.01" in err and "data" not in err.split("differ")[1]
+    assert main.main(["train", "--data", str(other), "--out", str(tmp_path / "run"), *TINY, "--layout", "esc50",
+                      "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "data:" in err and str(other.resolve()) in err
+    assert checkpoint.stat().st_mtime_ns == before          # nothing was trained on top
+    assert _train(esc50, tmp_path, "--layout", "esc50", "--resume", "--workers", "1") == 0   # same settings

@@ -59,7 +59,8 @@ def walk_to_training(qtbot, wizard, data, *, epochs: int, seeds: str, batch_size
     assert page.table.rowCount() == 7
     wizard.next()
     split = wizard.split_page
-    assert wizard.currentPage() is split and split.isComplete()
+    assert wizard.currentPage() is split
+    qtbot.waitUntil(split.isComplete, timeout=20_000)      # the preview is computed in a worker
     assert "no group or source file on both sides" in split.audit_label.text()
     assert wizard.session.split_report["leakage_count"] == 0
     wizard.next()
@@ -69,6 +70,7 @@ def walk_to_training(qtbot, wizard, data, *, epochs: int, seeds: str, batch_size
     augment.editor("noise").set_range("snr_db", 10.0, 20.0)
     wizard.next()
     model = wizard.model_page
+    qtbot.waitUntil(model.ready, timeout=60_000)           # torch loads in a worker
     model.model_combo.setCurrentText("cnn")
     model.set_input_size(16, 16)
     model.epochs_spin.setValue(epochs)
@@ -96,11 +98,14 @@ def test_augmentation_preview_renders_each_variant(qtbot, main_window, wizard_en
     wizard = make_wizard(qtbot, main_window)
     wizard.data_page.choose(emodb)
     wizard.next()
+    qtbot.waitUntil(wizard.split_page.isComplete, timeout=20_000)
     wizard.next()
     page = wizard.augment_page
     for name in ("noise", "pitch_shift", "time_stretch", "reverb", "gain"):
         page.editor(name).setChecked(True)
     page.preview_button.click()
+    assert not page.preview_button.isEnabled()              # rendering in a worker thread
+    qtbot.waitUntil(lambda: not page.busy() and len(page.rows) == 6, timeout=30_000)
     assert [r.play_button.text()[2:] for r in page.rows] == ["original", "noise", "pitch_shift", "time_stretch",
                                                              "reverb", "gain"]
     original = page.rows[0].samples
@@ -213,6 +218,7 @@ def test_audited_labels_are_used_unless_declined(qtbot, main_window, wizard_env,
     page.edits_check.setChecked(False)
     assert wizard.session.manifest.class_counts()["anger"] == len(angry)
     wizard.next()
+    qtbot.waitUntil(wizard.split_page.isComplete, timeout=20_000)
     from gui.wizard.plan import TrainPlan
 
     plan = TrainPlan(wizard.session, runs_root=wizard_env / "runs")
@@ -222,37 +228,41 @@ def test_audited_labels_are_used_unless_declined(qtbot, main_window, wizard_env,
     wizard.close()
 
 
-def test_kfold_by_a_column_gives_one_job_per_fold(qtbot, main_window, wizard_env, emodb):
+def test_kfold_by_a_column_trains_the_folds_it_shows(qtbot, main_window, wizard_env, emodb):
+    from engine.manifest import read_manifest
+    from gui.wizard.plan import TrainPlan
+    from trainer.crossval import make_splits
+
     wizard = make_wizard(qtbot, main_window)
     wizard.data_page.choose(emodb)
     wizard.next()
     split = wizard.split_page
     split.kfold_radio.setChecked(True)
     split.k_spin.setValue(4)
+    qtbot.waitUntil(lambda: not split.busy() and split.isComplete(), timeout=20_000)
     report = wizard.session.split_report
     assert len(report["folds"]) == 4 and report["leakage_count"] == 0
     val_speakers = [tuple(f["val_groups"]) for f in report["folds"]]
     assert sorted(g for groups in val_speakers for g in groups) == ["03", "08", "09", "10"]
     split.column_combo.setCurrentIndex(split.column_combo.findData("file"))
+    qtbot.waitUntil(lambda: not split.busy() and split.isComplete(), timeout=20_000)
     by_file = wizard.session.split_report
     assert len(by_file["folds"]) == 4 and by_file["leakage_count"] == 0
-    from engine.manifest import read_manifest
-    from gui.wizard.plan import TrainPlan
 
     plan = TrainPlan(wizard.session, runs_root=wizard_env / "runs")
     plan.prepare()
-    assert plan.layout == "csv"
+    request = plan.request()
+    assert plan.layout == "csv" and request.folds == 4 and request.cv_by == "group"
     trained_on = read_manifest(plan.data)           # what the job reads: groups are the files
-    groups = {c.group for c in trained_on.clips}
-    for i, fold in enumerate(by_file["folds"]):
-        kwargs = plan.job_kwargs(plan.run_dir / f"fold{i}", fold)
-        assert set(kwargs["val_groups"]) <= groups and len(kwargs["val_groups"]) == fold["sizes"]["val"]
+    assert {c.group for c in trained_on.clips} == {str(c.path) for c in trained_on.clips}
+    folds = make_splits(trained_on, mode="kfold", by=request.cv_by, k=request.folds, seed=request.split_seed)
+    assert [sorted(f.val_groups) for f in folds] == [sorted(f["val_groups"]) for f in by_file["folds"]]
     assert sum(f["sizes"]["val"] for f in by_file["folds"]) == len(trained_on.clips)
     wizard.close()
 
 
 def test_kfold_runs_are_pooled_into_one_metrics_json(tmp_path):
-    from gui.wizard.plan import combine_folds
+    from trainer.crossval import combine_folds
 
     def fold_doc(accuracies, matrix):
         per_seed = [{"seed": s, "accuracy": a, "macro_f1": a, "auc_ovr": None, "confusion_matrix": matrix,
@@ -282,7 +292,43 @@ def test_without_torch_the_wizard_explains_how_to_install_it(qtbot, main_window,
     from gui.wizard import open_wizard
 
     shown = []
-    monkeypatch.setitem(sys.modules, "trainer.job", None)         # import trainer.job -> ImportError
+    monkeypatch.setitem(sys.modules, "torch", None)               # as if torch were not installed
     monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
     assert open_wizard(main_window) is None
     assert "pip install .[train]" in shown[0] and "./earmark" in shown[0]
+
+
+def test_past_runs_open_where_the_trainer_is_not_installed(tmp_path):
+    """The frozen app ships without ``trainer``: "Open a past run…" must still work there."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    run = tmp_path / "runs" / "20261201-000000-cnn"
+    run.mkdir(parents=True)
+    (run / "metrics.json").write_text(json.dumps({"labels": ["a", "b"], "summary": {
+        "accuracy": {"mean": 0.5, "std": 0.0}}}))
+    code = r"""
+import importlib.abc, sys
+class NoTrainer(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "trainer" or name.startswith(("trainer.", "torch")):
+            raise ImportError(f"No module named {name!r} (not installed)")
+sys.meta_path.insert(0, NoTrainer())
+from PySide6.QtWidgets import QApplication, QWidget
+app = QApplication([])
+from gui.wizard import open_past_run, torch_missing_reason
+assert torch_missing_reason() is not None
+parent = QWidget()
+dialog = open_past_run(parent)
+print(len(dialog.records), dialog.records[0].accuracy)
+dialog.close()
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(repo),
+           "EARMARK_RUNS_DIR": str(tmp_path / "runs")}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "1 0.500 ± 0.000"

@@ -8,11 +8,11 @@ import torch
 
 import trainer.cache as cache_module
 import trainer.prepare as prepare_module
+from engine.jobs import Cancelled, CancelToken, Progress
 from engine.manifest import read_manifest
 from engine.synth import write_esc50
 from trainer.cache import CacheError, FeatureCache, FrontendConfig
 from trainer.frontend import LogMel
-from trainer.job import Cancelled, CancelToken
 
 CONFIG = FrontendConfig(sample_rate_hz=8000, clip_s=0.5, n_mels=16, n_fft=256)
 
@@ -104,11 +104,12 @@ def test_a_corrupt_clip_is_skipped_and_named(manifest, tmp_path):
     bad.write_bytes(b"RIFF....WAVEfmt garbage")
     progress = []
     cache = FeatureCache.build(manifest, frontend_config=CONFIG, out_dir=tmp_path / "cache", workers=1,
-                               on_progress=lambda *a: progress.append(a))
+                               on_progress=progress.append)
     assert [p for p, _ in cache.skipped] == [str(bad)]
     assert str(bad) in cache.skipped[0][1]
     assert 1 not in {it.clip_index for it in cache.items} and len(cache.items) == len(manifest.clips) - 1
-    assert progress[-1][:2] == (len(manifest.clips), len(manifest.clips))
+    assert all(isinstance(p, Progress) and p.stage == "cache" for p in progress)
+    assert (progress[-1].step, progress[-1].total) == (len(manifest.clips), len(manifest.clips))
 
 
 def test_nothing_readable_is_an_error(manifest, tmp_path):
@@ -125,7 +126,7 @@ def test_cancel_stops_the_build_and_leaves_no_cache(manifest, tmp_path):
     try:
         with pytest.raises(Cancelled):
             FeatureCache.build(manifest, frontend_config=CONFIG, out_dir=tmp_path / "cache", workers=1,
-                               cancel=token, on_progress=lambda step, total, msg: token.cancel())
+                               cancel=token, on_progress=lambda p: token.cancel())
     finally:
         cache_module.CHUNK_CLIPS = old
     assert not any((tmp_path / "cache").iterdir())

@@ -142,3 +142,32 @@ def test_bad_examples_are_refused(tmp_path, example):
     with pytest.raises(ExportError, match="example"):
         export_onnx(_model(), tmp_path / "m.onnx", metadata=_metadata(), example=example)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_needs_neither_onnxscript_nor_audiomentations(tmp_path):
+    """Both were declared and never used: a fresh interpreter that cannot import them still exports."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    code = f"""
+import sys
+sys.modules["onnxscript"] = None        # import onnxscript -> ImportError
+sys.modules["audiomentations"] = None
+import torch
+from engine.model import build_metadata
+from trainer.export import export_onnx
+from trainer.frontend import Classifier, LogMel, WaveformModel
+from trainer.models import create_model
+model = WaveformModel(LogMel(8000, n_fft=256, n_mels=16), Classifier(create_model("cnn", num_classes=3), 1, (16, 16)))
+meta = build_metadata(labels=["a", "b", "c"], sample_rate_hz=8000, clip_s=0.5, architecture="cnn", layout="waveform")
+print(export_onnx(model.eval(), {str(tmp_path / "m.onnx")!r}, metadata=meta, example=torch.randn(2, 4000)))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "PYTHONPATH": str(repo), "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert float(json.loads(proc.stdout.strip().splitlines()[-1])) < 1e-4
+    assert (tmp_path / "m.onnx").stat().st_size > 0

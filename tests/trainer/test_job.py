@@ -167,3 +167,42 @@ def test_training_refuses_to_start_on_group_overlap(tmp_path, write_wav):
     with pytest.raises(LeakageError, match="shared"):
         run(tiny_config(tmp_path / "data" / "list.csv", tmp_path / "run", tmp_path / "cache", layout="csv"))
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_the_eta_after_resume_follows_this_process_s_pace(emodb, tmp_path, monkeypatch):
+    """A resumed run must not count the steps done before the resume as done at today's pace."""
+    import types
+
+    import trainer.job as job_module
+
+    cache, out = tmp_path / "cache", tmp_path / "run"
+    token = CancelToken()
+
+    def cancel_in_epoch_3(p: Progress) -> None:
+        if p.stage == "train" and p.epoch == 3:
+            token.cancel()
+
+    config = tiny_config(emodb, out, cache, seeds=(5,), batch_size=4, epochs=4, patience=10)
+    with pytest.raises(Cancelled):
+        run(config, on_progress=cancel_in_epoch_3, cancel=token)
+    assert torch.load(out / "checkpoints" / "seed5" / "last.pt", weights_only=True)["epoch"] == 2
+
+    clock = iter(range(10**6))     # every report reads the clock once: one "second" per step
+    monkeypatch.setattr(job_module, "time", types.SimpleNamespace(monotonic=lambda: float(next(clock))))
+    reports: list[Progress] = []
+    run(tiny_config(emodb, out, cache, seeds=(5,), batch_size=4, epochs=4, patience=10, resume=True),
+        on_progress=lambda p: reports.append(p) if p.stage == "train" and "val_loss" not in p.metrics else None)
+    assert reports and {p.epoch for p in reports} == {3, 4}        # only the two epochs left ran
+    steps = reports[0].total
+    timed = [p for p in reports if p.eta_s is not None]
+    assert len(timed) == len(reports) - 1                          # the first report has no pace yet
+    for p in timed:
+        left = (4 - p.epoch) * steps + (steps - p.step)             # steps left, one second each
+        assert p.eta_s == pytest.approx(left, abs=1e-6), (p.epoch, p.step, p.eta_s)
+
+
+def test_every_report_says_how_much_of_the_whole_run_is_done(finished):
+    _, events, _ = finished
+    fractions = [p.fraction for p in events]
+    assert all(f is not None for f in fractions), [p.stage for p in events if p.fraction is None]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0

@@ -1,0 +1,233 @@
+"""``TrainRequest``: every setting of a training run, torch-free, with laptop-sized defaults.
+
+This is the one place training defaults are written: the command line
+(``main.py train``), the wizard, ``trainer.loop.LoopConfig`` and scripts read them
+from here. Settings left ``None`` are resolved from the data (``resolve``): the sample
+rate and clip length from the clips themselves, the STFT size from the sample rate and
+the input size from the model. The resolved request is written to ``config.json``.
+
+Importing this module loads neither torch nor numpy; the methods that need the
+trainer (``resolve``, ``frontend``, ``loop_config``) import it inside.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SAMPLE_RATE_HZ = 16000
+MAX_CLIP_S = 10.0
+IMAGENET_INPUT_SIZE = (224, 224)
+CV_BY = ("group", "fold")
+DEFAULT_CV_FOLDS = 5       # what the wizard's k-fold offers first
+# Fields that may change between a run and its ``--resume``: where and how fast it runs,
+# not what it learns.
+RESUMABLE_FIELDS = frozenset({"out", "resume", "device", "workers", "loader_workers", "cache_dir",
+                              "export_tolerance", "extra"})
+
+
+@dataclass
+class TrainRequest:
+    """What to train, on what, and how. Shared by ``main.py train``, the wizard and scripts."""
+
+    data: str
+    out: str
+    layout: str | None = None
+    model: str = "cnn"
+    epochs: int = 30
+    seeds: tuple[int, ...] = (42, 123, 999)
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-2
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    mixup_alpha: float = 0.2
+    spec_augment: bool = True
+    patience: int = 8
+    # Early stopping engages only from this epoch on (None: half the epochs). On small data
+    # sets an epoch is a handful of steps, BatchNorm's running statistics still lag and the
+    # validation loss often rises before it falls; the best checkpoint guards against
+    # overfitting anyway, so stopping too soon is the costlier mistake.
+    min_epochs: int | None = None
+    sample_rate_hz: int | None = None
+    clip_s: float | None = None
+    n_mels: int = 64
+    n_fft: int | None = None
+    input_size: tuple[int, int] | None = None
+    variants: tuple[Any, ...] = ()      # names, or (name, kwargs) pairs
+    val_fraction: float = 0.2
+    val_groups: tuple[str, ...] | None = None
+    val_fold: int | None = None
+    # The split (and the cached variants' draws) do not move when the training seeds change.
+    split_seed: int = 0
+    folds: int | None = None           # k-fold cross-validation instead of one hold-out split
+    cv_by: str = "group"               # "group": grouped k-fold; "fold": the data set's own folds
+    device: str = "auto"
+    pretrained: bool = False
+    weights: str | None = None
+    attn: str | None = None
+    workers: int | None = None
+    loader_workers: int = 0
+    resume: bool = False
+    cache_dir: str | None = None       # default: $EARMARK_CACHE_DIR or the user cache folder
+    export_tolerance: float = 1e-4
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.seeds = tuple(int(s) for s in self.seeds)
+        if not self.seeds:
+            raise ValueError("at least one seed is needed")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"seeds must differ, got {list(self.seeds)}")
+        for name in ("epochs", "batch_size", "n_mels"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.patience < 1:
+            raise ValueError(f"patience must be >= 1, got {self.patience}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.folds is not None and self.folds < 2:
+            raise ValueError(f"folds must be >= 2 for cross-validation, got {self.folds}")
+        if self.folds is not None and (self.val_groups or self.val_fold is not None):
+            raise ValueError("cross-validation (folds) chooses every fold's validation groups itself; "
+                             "drop val_groups / val_fold, or drop folds for one hold-out split")
+        if self.cv_by not in CV_BY:
+            raise ValueError(f"cv_by must be one of {', '.join(CV_BY)}, got {self.cv_by!r}")
+        self.variants = tuple(tuple(v) if isinstance(v, list) else v for v in (self.variants or ()))
+        if self.input_size is not None:
+            self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
+        if self.val_groups is not None:
+            self.val_groups = tuple(str(g) for g in self.val_groups) or None
+
+    # ---- from and to other forms ----------------------------------------------------------------
+    @classmethod
+    def from_args(cls, args) -> TrainRequest:
+        """From ``main.py train``'s argparse namespace (options it lacks keep their defaults)."""
+        kwargs = {}
+        for field_name, arg_name in ARG_NAMES.items():
+            value = getattr(args, arg_name, None)
+            if value is not None:
+                kwargs[field_name] = value
+        return cls(**kwargs)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every field's default (``data`` and ``out`` have none)."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                out[f.name] = f.default
+        return out
+
+    def replace(self, **changes) -> TrainRequest:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def differences(self, saved: dict[str, Any]) -> list[str]:
+        """The fields (beside the runtime ones) whose value differs from a saved ``config.json``,
+        as ``name: saved -> now`` lines; [] when a resume may continue."""
+        now = _normalised(self.to_json())
+        before = _normalised(saved)
+        lines = []
+        for name in sorted(set(now) & set(before)):   # a field older runs lack: nothing to compare
+            if name in RESUMABLE_FIELDS:
+                continue
+            if now.get(name) != before.get(name):
+                lines.append(f"{name}: {before.get(name)!r} -> {now.get(name)!r}")
+        return lines
+
+    # ---- what the trainer needs (imports it) ------------------------------------------------------
+    def cache_root(self) -> Path:
+        if self.cache_dir:
+            return Path(self.cache_dir)
+        if os.environ.get("EARMARK_CACHE_DIR"):
+            return Path(os.environ["EARMARK_CACHE_DIR"])
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("earmark")) / "features"
+
+    def resolve(self, manifest) -> TrainRequest:
+        """A copy with every ``None`` setting filled in from the data and the model."""
+        from trainer.models import model_info
+
+        info = model_info(self.model)
+        rate_hz, clip_s = self.sample_rate_hz, self.clip_s
+        if rate_hz is None or clip_s is None:
+            probed_rate_hz, probed_s = _probe_clips(manifest)
+            rate_hz = rate_hz or min(DEFAULT_SAMPLE_RATE_HZ, probed_rate_hz)
+            clip_s = clip_s or probed_s
+        n_fft = self.n_fft or 2 ** round(math.log2(0.064 * rate_hz))
+        resolved = dataclasses.replace(self, sample_rate_hz=int(rate_hz), clip_s=float(clip_s), n_fft=int(n_fft),
+                                       layout=manifest.layout)
+        if resolved.input_size is None:
+            frames = resolved.frontend().n_samples // (resolved.n_fft // 4) + 1
+            side = info.min_input_size
+            resolved.input_size = (IMAGENET_INPUT_SIZE if info.default_in_chans == 3
+                                   else (max(side, self.n_mels), max(side, frames)))
+        return resolved
+
+    def frontend(self):
+        """The :class:`trainer.cache.FrontendConfig` of a resolved request."""
+        from trainer.cache import FrontendConfig
+
+        if self.sample_rate_hz is None or self.clip_s is None:
+            raise ValueError("resolve() the config before asking for its frontend")
+        return FrontendConfig(sample_rate_hz=self.sample_rate_hz, clip_s=self.clip_s, n_mels=self.n_mels,
+                              n_fft=self.n_fft or 1024)
+
+    def loop_config(self):
+        """The :class:`trainer.loop.LoopConfig` of this run (the fields the two share)."""
+        from trainer.loop import LoopConfig
+
+        return LoopConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(LoopConfig)
+                             if hasattr(self, f.name)})
+
+
+# main.py train's option names (dest) for each request field
+ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model", "epochs": "epochs",
+             "seeds": "seeds", "batch_size": "batch_size", "lr": "lr", "sample_rate_hz": "sample_rate",
+             "clip_s": "clip_seconds", "n_mels": "n_mels", "input_size": "input_size",
+             "variants": "variants", "val_fraction": "val_fraction", "val_groups": "val_groups",
+             "val_fold": "val_fold", "patience": "patience", "min_epochs": "min_epochs",
+             "device": "device", "pretrained": "pretrained", "weights": "weights", "attn": "attn",
+             "workers": "workers", "resume": "resume", "cache_dir": "cache_dir",
+             "weight_decay": "weight_decay", "label_smoothing": "label_smoothing", "mixup_alpha": "mixup",
+             "n_fft": "n_fft", "loader_workers": "loader_workers", "split_seed": "split_seed",
+             "folds": "folds", "cv_by": "cv_by"}
+
+
+def _normalised(doc: dict[str, Any]) -> dict[str, Any]:
+    """JSON-shaped values (tuples as lists) with paths made absolute, so a saved config compares."""
+    import json
+
+    out = json.loads(json.dumps(doc, default=str))
+    if out.get("data"):
+        out["data"] = str(Path(out["data"]).expanduser().resolve())
+    return out
+
+
+def _probe_clips(manifest, limit: int = 200) -> tuple[int, float]:
+    """The most common sample rate and the median duration (rounded to 0.1 s, at most 10 s)."""
+    import soundfile as sf
+
+    rates, durations = Counter(), []
+    step = max(1, len(manifest.clips) // limit)
+    for clip in manifest.clips[::step]:
+        try:
+            info = sf.info(str(clip.path))
+        except (OSError, RuntimeError, ValueError):
+            continue  # unreadable clips are reported when the cache decodes them
+        rates[int(info.samplerate)] += 1
+        durations.append(info.frames / info.samplerate)
+    if not durations:
+        return DEFAULT_SAMPLE_RATE_HZ, 5.0
+    durations.sort()
+    median_s = durations[len(durations) // 2]
+    return rates.most_common(1)[0][0], float(min(MAX_CLIP_S, max(0.1, round(median_s, 1))))
