@@ -150,3 +150,20 @@ def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], ou
         results.append(result)
         on_result(result)
     return results
+
+
+@dataclass(frozen=True)
+class SuggestRequest:
+    """What :func:`suggest_job` needs: a loaded model, a recording and the segment rules."""
+
+    model: OnnxClassifier
+    path: Path
+    params: SegmentParams
+    hop_s: float | None = None
+
+
+def suggest_job(request: SuggestRequest, *, on_progress: Callable[[Progress], None],
+                cancel: CancelToken) -> list[Region]:
+    """:func:`suggest_regions` as an :mod:`engine.jobs` job (progress as a fraction of the file)."""
+    return suggest_regions(request.model, request.path, request.params, hop_s=request.hop_s, cancel=cancel,
+                           on_progress=on_progress)

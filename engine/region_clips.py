@@ -204,3 +204,22 @@ def _safe(text: str) -> str:
 def _csv_cell(value) -> str:
     text = str(value)
     return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
+@dataclass(frozen=True)
+class ClipsRequest:
+    """What :func:`clips_job` needs (see :func:`make_clips`)."""
+
+    audio_paths: tuple[Path, ...]
+    label_paths: tuple[Path, ...]
+    out_dir: Path
+    padding_s: float = 0.0
+    background: str | None = None
+    background_s: float | None = None
+
+
+def clips_job(request: ClipsRequest, *, on_progress: Callable[[Progress], None], cancel: CancelToken) -> ClipsResult:
+    """:func:`make_clips` as an :mod:`engine.jobs` job."""
+    return make_clips(request.audio_paths, request.label_paths, request.out_dir, padding_s=request.padding_s,
+                      background=request.background, background_s=request.background_s, on_progress=on_progress,
+                      cancel=cancel)

@@ -1,8 +1,9 @@
 """What the Annotate view does with whole region sets: suggest, import, export, make a data set.
 
 A mixin of :class:`gui.file.annotate_view.AnnotateView` (it uses the view's ``audio``,
-``track``, ``catalog``, ``settings``, lanes and signals); long work runs in
-:class:`gui.workers.task.TaskWorker` threads and lands in main-thread slots.
+``track``, ``catalog``, ``settings``, lanes and signals); long work runs as
+:mod:`engine.jobs` jobs in :class:`gui.workers.job_worker.JobWorker` threads (cancellable,
+in the app's worker registry) and lands in main-thread slots.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.errors import EarmarkError
 from engine.interchange import FORMATS, read_regions, write_regions
-from gui.workers.task import TaskWorker
+from gui.workers.job_worker import JobWorker
 
 LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
                  "csv": "CSV (*.csv)", "sonic": "Sonic Visualiser layer (*.svl)",
@@ -23,7 +24,7 @@ SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: n
 
 class RegionActions:
     def suggest(self) -> None:
-        """Start suggesting with the current model; while it runs, the same button cancels."""
+        """Start suggesting with the current model (a job); while it runs, the same button cancels."""
         if self.suggest_worker is not None:
             self.suggest_worker.cancel()
             self.status_message.emit("Cancelling the suggestions…")
@@ -32,28 +33,29 @@ class RegionActions:
         if self.audio is None or classifier is None:
             self.status_message.emit("Open a recording and choose a usable model to get suggestions")
             return
+        from engine.longclassify import SuggestRequest, suggest_job
         from engine.segments import SegmentParams
-        from gui.file.suggest_worker import SuggestWorker
 
         self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
         params = SegmentParams(threshold=self.confidence_box.value(), skip_labels=SKIP_LABELS)
         path, name = self.audio.path, self.catalog.current.name
-        worker = SuggestWorker(classifier, path, params, parent=self)
-        worker.progressed.connect(lambda f: self.status_message.emit(f"Suggesting regions with {name}… {f:.0%}"))
-        worker.completed.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))
-        worker.cancelled.connect(lambda: self.status_message.emit("Suggestions cancelled: nothing was changed"))
+        worker = JobWorker(suggest_job, SuggestRequest(classifier, path, params), what="Suggesting regions",
+                           owner=self)
+        worker.progressed.connect(lambda p: self.status_message.emit(
+            f"Suggesting regions with {name}… {p.fraction or 0.0:.0%}"))
+        worker.finished.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))
+        worker.cancelled.connect(lambda _m: self.status_message.emit("Suggestions cancelled: nothing was changed"))
         worker.failed.connect(self._show_failure)
-        worker.finished.connect(lambda w=worker: self._on_suggest_finished(w))
+        worker.ended.connect(lambda w=worker: self._on_suggest_ended(w))
         self.suggest_worker = worker
         self.suggest_button.setText("Cancel")
         self.status_message.emit(f"Suggesting regions with {name}…")
         worker.start()
 
-    def _on_suggest_finished(self, worker) -> None:
+    def _on_suggest_ended(self, worker) -> None:
         if self.suggest_worker is worker:
             self.suggest_worker = None
             self.suggest_button.setText("Suggest")
-        worker.deleteLater()
 
     def _on_suggest_completed(self, path: Path, regions) -> None:
         if self.track is None or self.track.audio_path != path:
@@ -67,11 +69,6 @@ class RegionActions:
         self.suggestion_lane.select_next()
         self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects")
         self.suggested.emit(len(added))
-
-    def _forget(self, worker: TaskWorker) -> None:
-        if worker in self._tasks:
-            self._tasks.remove(worker)
-            worker.deleteLater()
 
     def import_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
@@ -124,18 +121,18 @@ class RegionActions:
 
     def make_dataset(self, out_dir: str | Path) -> None:
         """``main.py clips`` for the annotated recordings beside this one, in a worker."""
-        from engine.region_clips import annotated_beside, make_clips
+        from engine.region_clips import ClipsRequest, annotated_beside, clips_job
 
         if self.audio is None:
             return
         pairs = annotated_beside(self.audio.path)
-        audio, labels = [a for a, _ in pairs], [s for _, s in pairs]
-        worker = TaskWorker(lambda: make_clips(audio, labels, out_dir, background=SKIP_LABELS[0]),
-                            what="Making the data set", parent=self)
-        worker.completed.connect(self._on_dataset_completed)
+        request = ClipsRequest(tuple(a for a, _ in pairs), tuple(s for _, s in pairs), Path(out_dir),
+                               background=SKIP_LABELS[0])
+        worker = JobWorker(clips_job, request, what="Making the data set", owner=self)
+        worker.finished.connect(self._on_dataset_completed)
         worker.failed.connect(self._show_failure)
-        worker.finished.connect(lambda w=worker: self._forget(w))
-        self._tasks.append(worker)
+        worker.progressed.connect(lambda p: self.status_message.emit(p.message))
+        self.dataset_worker = worker
         self.status_message.emit(f"Cutting the regions of {len(pairs)} annotated recording(s)…")
         worker.start()
 

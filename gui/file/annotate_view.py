@@ -39,7 +39,6 @@ from gui.file.region_overlay import RegionOverlay
 from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
 from gui.workers.playback import Player
-from gui.workers.task import TaskWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
 MIN_SPAN_S = 0.01
@@ -64,8 +63,8 @@ class AnnotateView(RegionActions, QWidget):
         self._selected_region: str | None = None
         self._selected_lane: RegionLane | None = None
         self.worker: RangeWorker | None = None
-        self._tasks: list[TaskWorker] = []
-        self.suggest_worker = None  # gui.file.suggest_worker.SuggestWorker while suggestions are computed
+        self.suggest_worker = None  # a JobWorker while suggestions are computed
+        self.dataset_worker = None  # the latest "Make data set" JobWorker
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
         self.playback.moved.connect(self._on_playback_moved)
         self.playback.started.connect(lambda: self.play_button.setText("Pause"))
@@ -205,10 +204,10 @@ class AnnotateView(RegionActions, QWidget):
         self.playback.set_audio(audio)
         self.set_selection(None)
         self._update_note()
-        self.worker = RangeWorker(path, self)
+        self.worker = RangeWorker(path, owner=self)
         self.worker.computed.connect(self._on_range_computed)
         self.worker.failed.connect(self._show_failure)
-        self.worker.start()
+        self.worker.begin()
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
         track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note()))
@@ -232,8 +231,7 @@ class AnnotateView(RegionActions, QWidget):
 
     def _close_file(self) -> None:
         if self.worker is not None:
-            self.worker.close()
-            self.worker.deleteLater()
+            self.worker.close()  # the registry keeps it if it overruns
             self.worker = None
         self.playback.set_audio(None)
         self.overlay.clear()
@@ -418,11 +416,10 @@ class AnnotateView(RegionActions, QWidget):
 
     def shutdown(self) -> None:
         self._request_timer.stop()
-        if self.suggest_worker is not None:
-            self.suggest_worker.close()
+        for worker in (self.suggest_worker, self.dataset_worker):
+            if worker is not None:
+                worker.close(5.0)
         self._close_file()
-        for worker in list(self._tasks):
-            worker.close()
 
 
 def _count(n: int, noun: str) -> str:

@@ -3,6 +3,11 @@
 Requests coalesce: while one range is computed, newer requests replace each other and
 only the latest is computed next, so zooming and panning never queue up work. The thread
 opens its own :class:`engine.longaudio.LongAudio` (a SoundFile is not shared across threads).
+
+It lives as long as its file is open (not one job: :class:`gui.workers.job_worker.JobWorker`
+runs one), and like every worker it is in :data:`gui.workers.registry.workers` while it runs,
+with no Qt parent, so closing the window cancels and joins it and no running thread is
+ever destroyed with a widget.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from PySide6.QtCore import QThread, Signal
 from engine.errors import EarmarkError
 from engine.longaudio import LongAudio
 from engine.longview import compute_range
+from gui.workers.registry import workers
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +30,10 @@ class RangeWorker(QThread):
     computed = Signal(object)   # engine.longview.RangeData
     failed = Signal(str)
 
-    def __init__(self, path: str | Path, parent=None) -> None:
-        super().__init__(parent)
-        self.path = Path(path)
+    def __init__(self, path: str | Path, *, owner: object | None = None) -> None:
+        super().__init__()  # no parent: the registry keeps it until its thread has ended
+        self.path, self.owner = Path(path), owner
+        self.what = f"Drawing {self.path.name}"
         self._cond = threading.Condition()
         self._request: tuple | None = None
         self._stopping = False
@@ -61,8 +68,25 @@ class RangeWorker(QThread):
         finally:
             audio.close()
 
-    def close(self, timeout_ms: int = 5000) -> bool:
+    def begin(self) -> RangeWorker:
+        workers.add(self)
+        self.finished.connect(lambda: workers.discard(self))
+        self.start()
+        return self
+
+    # the registry's worker protocol
+    def cancel(self) -> None:
         with self._cond:
             self._stopping = True
             self._cond.notify()
-        return self.wait(timeout_ms)
+
+    def join(self, timeout_s: float | None = None) -> bool:
+        timeout_s = workers.clamp(timeout_s)
+        return bool(self.wait() if timeout_s is None else self.wait(max(0, int(timeout_s * 1000))))
+
+    def is_running(self) -> bool:
+        return self.isRunning()
+
+    def close(self, timeout_s: float = 5.0) -> bool:
+        self.cancel()
+        return self.join(timeout_s)

@@ -78,3 +78,19 @@ def test_a_long_region_is_copied_block_by_block_exactly(recordings, tmp_path, mo
     clip, _ = sf.read(tmp_path / "ds" / row["path"], dtype="float32")
     source, _ = sf.read(audio[0], dtype="float32")
     assert np.array_equal(clip, source[int(round(0.3 * SR)):int(round(5.9 * SR))])
+
+
+def test_clips_as_a_job_reports_progress_and_a_cancel_writes_no_data_set(recordings, tmp_path):
+    from engine.jobs import CancelToken, run_job
+    from engine.region_clips import ClipsRequest, clips_job
+
+    audio, labels = recordings
+    request = ClipsRequest(tuple(audio), tuple(labels), tmp_path / "ds")
+    reports = []
+    outcome = run_job(clips_job, request, on_progress=reports.append)
+    assert outcome.ok and outcome.value.n_clips == 12
+    assert [p.step for p in reports] == list(range(7)) and reports[-1].message.startswith("wrote")
+    token = CancelToken()
+    token.cancel()
+    outcome = run_job(clips_job, ClipsRequest(tuple(audio), tuple(labels), tmp_path / "ds2"), cancel=token)
+    assert outcome.status == "cancelled" and not (tmp_path / "ds2" / "data.csv").exists()
