@@ -30,6 +30,7 @@ from engine.catalog import ModelCatalog
 from engine.errors import SaveError
 from engine.spectrogram import Spectrogram, spectrogram_db
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.layout import side_column
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
@@ -143,7 +144,8 @@ class FileView(QWidget):
             bar.addWidget(button)
             setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
         bar.addStretch(1)
-        self.file_label = QLabel("Open a file, or drop one here")
+        self.file_label = ElidedLabel("Open a file, or drop one here")  # a long name never widens the window
+        self.file_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(self.file_label)
         return bar
 

@@ -6,11 +6,10 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
@@ -24,14 +23,26 @@ from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
 
 log = logging.getLogger(__name__)
 STATUS_MS = 8000
+DEFAULT_SIZE_PX = (1400, 820)
+MODEL_STATUS_MAX_PX = 360
 
 
 def default_catalog(settings: Settings) -> ModelCatalog:
     user = settings.get("models/user_folder") or str(user_model_dir())
     return ModelCatalog([("shipped", bundled_model_dir()), ("user", user)])
+
+
+def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, int]:
+    """``width_px`` x ``height_px``, or less where the screen is smaller (a 1366x768 laptop)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return width_px, height_px
+    available = screen.availableGeometry()
+    return min(width_px, available.width()), min(height_px, available.height())
 
 
 class MainWindow(QMainWindow):
@@ -60,7 +71,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.models_dock = dock
         self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
-        self.model_status = QLabel()
+        self.model_status = ElidedLabel()
+        self.model_status.setMaximumWidth(MODEL_STATUS_MAX_PX)  # a long model name never widens the window
         self.statusBar().addPermanentWidget(self.model_status)
         for source in (self.live_view, self.file_view, self.models_panel):
             source.status_message.connect(self.show_status)
@@ -207,7 +219,7 @@ class MainWindow(QMainWindow):
         if geometry is not None and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 820)
+            self.resize(*fitting_size(self, *DEFAULT_SIZE_PX))
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -29,6 +29,9 @@ class InputPanel(QGroupBox):
         self.settings = settings
         self.device_combo = QComboBox()
         self.device_combo.setToolTip("The microphone or line input to listen to")
+        # a long device name must not widen the column (and so the window); the list shows it whole
+        self.device_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setMinimumContentsLength(12)
         row = with_tool_button(self.device_combo, "↻", "Look for input devices again", self.refresh_devices)
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Start or stop listening (Ctrl+L)")
