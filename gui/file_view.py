@@ -37,7 +37,7 @@ from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
-AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff *.WAV *.FLAC *.OGG *.MP3 *.AIF *.AIFF);;All files (*)"
 MAX_FILE_S = 30 * 60.0
 
 

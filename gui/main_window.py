@@ -1,4 +1,8 @@
-"""The main window: Live, File and Audit tabs, the models panel, menus and the status bar."""
+"""The main window: Live, File and Audit tabs, the models panel, menus and the status bar.
+
+``open_path`` opens what a person hands over (``earmark FILE``, File ▸ Open recent): an audio
+file in the File tab, a data set folder (or CSV) in Audit, a model in the Models panel.
+"""
 
 from __future__ import annotations
 
@@ -24,6 +28,8 @@ from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
 from gui.widgets.elided_label import ElidedLabel
+from gui.widgets.recent_menu import RecentMenu, RecentPaths
+from gui.widgets.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 STATUS_MS = 8000
@@ -55,6 +61,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or Settings()
         self._use_audio_device = use_audio_device
         self.wizard = None
+        self.recent = RecentPaths(self.settings)
         self.catalog = catalog or default_catalog(self.settings)
         self.catalog.subscribe("current", self._on_catalog_current)
         self.live_view = LiveView(self.catalog, self.settings)
@@ -74,8 +81,12 @@ class MainWindow(QMainWindow):
         self.model_status = ElidedLabel()
         self.model_status.setMaximumWidth(MODEL_STATUS_MAX_PX)  # a long model name never widens the window
         self.statusBar().addPermanentWidget(self.model_status)
-        for source in (self.live_view, self.file_view, self.models_panel):
-            source.status_message.connect(self.show_status)
+        for source in (self.live_view, self.file_view, self.models_panel, self.audit_view):
+            if source is not None:
+                source.status_message.connect(self.show_status)
+        self.file_view.loaded.connect(self._on_file_loaded)
+        if self.audit_view is not None:
+            self.audit_view.opened.connect(self._on_audit_opened)
         self._build_menus()
         self._restore()
         self.catalog.refresh()
@@ -113,6 +124,12 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_action = self._action(file_menu, "&Open audio…", self._on_open, QKeySequence.StandardKey.Open,
                                         "Open an audio file in the File tab")
+        self.open_dataset_action = self._action(file_menu, "Open &data set…", self._on_open_dataset, "Ctrl+D",
+                                                "Open a data set folder (or CSV) in the Audit tab")
+        self.open_dataset_action.setEnabled(self.audit_view is not None)
+        self.recent_menu = RecentMenu(self.recent, self)
+        self.recent_menu.chosen.connect(self.open_path)
+        file_menu.addMenu(self.recent_menu)
         self.export_action = self._action(file_menu, "&Export predictions as CSV…", self.file_view.export_dialog,
                                           "Ctrl+E")
         file_menu.addSeparator()
@@ -139,12 +156,63 @@ class MainWindow(QMainWindow):
         self._action(models, "&Train a new model…", self.open_training_wizard, "Ctrl+T")
         self._action(models, "Open a &past run…", self.open_past_run)
 
+        view = bar.addMenu("&View")
+        self.models_dock_action = self.models_dock.toggleViewAction()
+        self.models_dock_action.setText("&Models panel")
+        self.models_dock_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.models_dock_action.setStatusTip("Show or hide the Models panel (a closed panel comes back here)")
+        view.addAction(self.models_dock_action)
+        view.addSeparator()
+        for i in range(self.tabs.count()):
+            self._action(view, f"&{i + 1}  {self.tabs.tabText(i)} tab", lambda _=False, i=i: self.tabs.setCurrentIndex(i),
+                         f"Alt+{i + 1}")
+
         help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts,
+                                             QKeySequence.StandardKey.HelpContents)
+        self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
 
     def _on_open(self) -> None:
         self.tabs.setCurrentWidget(self.file_view)
         self.file_view.open_dialog()
+
+    def _on_open_dataset(self) -> None:
+        if self.audit_view is not None:
+            self.tabs.setCurrentWidget(self.audit_view)
+            self.audit_view.open_dialog()
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open an audio file (File tab), a data set folder or CSV (Audit tab) or a model (.onnx)."""
+        path = Path(path)
+        if not path.exists():
+            self.show_status(f"Cannot open {path}: there is no such file or folder")
+            self.recent.remove(path)
+            return False
+        if path.is_dir() or path.suffix.lower() == ".csv":
+            if self.audit_view is None:
+                self.show_status(f"Cannot open the data set {path}: the Audit tab is not installed")
+                return False
+            self.tabs.setCurrentWidget(self.audit_view)
+            return self.audit_view.open_dataset(path, self.audit_view.actions_bar.layout_choice)
+        if path.suffix.lower() == ".onnx":
+            self.models_panel.add_model(path)
+            return True
+        self.tabs.setCurrentWidget(self.file_view)
+        self.file_view.open_file(path)
+        return True
+
+    def _on_file_loaded(self, audio) -> None:
+        if getattr(audio, "path", None):
+            self.recent.add(audio.path)
+
+    def _on_audit_opened(self, manifest) -> None:
+        self.recent.add(manifest.root)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.open()
+        return dialog
 
     def _on_listen(self) -> None:
         self.tabs.setCurrentWidget(self.live_view)

@@ -16,6 +16,7 @@ DEFAULTS = {
     "record/format": "wav",
     "file/last_dir": str(Path.home()),
     "file/hop_s": 0.5,
+    "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)
     "models/current": "",
     "models/user_folder": "",
     "window/geometry": QByteArray(),
