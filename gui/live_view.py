@@ -200,7 +200,7 @@ class LiveView(QWidget):
         self.worker.start()
         self._timer.start()
         self._show_error("")
-        self.record_panel.attach(ring, rate)
+        self.record_panel.attach(ring, rate, source)  # every channel of a stereo input
         self.status_message.emit(f"Listening to {getattr(source, 'device_name', 'the input')} at {rate} Hz")
         self.started.emit()
         return True

@@ -12,8 +12,11 @@ DEFAULTS = {
     "live/hop_s": 0.5,
     "live/smoothing": 3,
     "live/silence_dbfs": -50.0,
+    "live/capture": "model",        # "model": the model's sample rate; "device": the device's own
+    "live/channels": 2,             # 2: stereo where the device has it (the model hears the mix); 1: mono
     "record/folder": str(Path.home() / "Earmark recordings"),
     "record/format": "wav",
+    "record/subtype": "PCM_16",     # PCM_16, PCM_24 or FLOAT (WAV only)
     "file/last_dir": str(Path.home()),
     "file/hop_s": 0.5,
     "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)

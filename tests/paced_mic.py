@@ -21,6 +21,7 @@ first ``import sounddevice``), since ALSA reads its configuration once per proce
 from __future__ import annotations
 
 import collections
+import fcntl
 import os
 import shutil
 import subprocess
@@ -32,12 +33,32 @@ from pathlib import Path
 import numpy as np
 
 CHUNK_S = 0.01
+PIPE_BYTES = 16384  # the FIFO holds ~0.25 s of 16 kHz mono float32, as a sound card's buffer
+LATE_S = 0.05  # a chunk this late moves the schedule on (the audio is delayed, never bursted or dropped)
 ASOUNDRC = "pcm.!default { type pulse }\nctl.!default { type pulse }\n"
 DEFAULT_PA = """load-module module-native-protocol-unix socket={socket} auth-anonymous=1
 load-module module-null-sink sink_name=nullout
 load-module module-pipe-source source_name=virtmic file={fifo} format=float32le rate={rate} channels={channels}
 set-default-source virtmic
 set-default-sink nullout
+"""
+
+
+# The *unpaced* source, only for checks that need the capture path's exact samples and not its
+# pace: ALSA's file plugin over ``null`` serves a raw float32 file as the default capture device,
+# with no clock (it delivered ~3,000 s of audio in 3 s). Write it to ``HOME/.asoundrc``.
+UNPACED_ASOUNDRC = """pcm.!default {
+  type asym
+  playback.pcm "null"
+  capture.pcm "filein"
+}
+pcm.filein {
+  type file
+  slave.pcm "null"
+  file "/dev/null"
+  infile "@RAW_PCM_PATH@"
+  format "raw"
+}
 """
 
 
@@ -79,7 +100,7 @@ class PacedMic:
         self._server: subprocess.Popen | None = None
         self.frames_fed = 0          # every frame written (audio and silence)
         self.audio_frames_fed = 0    # frames of queued audio written
-        self.late_chunks = 0         # chunks written more than 50 ms after their time
+        self.late_chunks = 0         # times the feeder was held up by more than LATE_S (schedule moved on)
         self.started_at: float | None = None  # monotonic time of the first chunk written
 
     # ---- paths and environment ------------------------------------------------------------
@@ -202,6 +223,11 @@ class PacedMic:
         if fd is None:
             return
         os.set_blocking(fd, True)
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: 64 KiB by default, a second of stale audio when
+            try:                           # nobody captures, bursted out at the next start
+                fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            except OSError:
+                pass
         try:
             t0 = time.monotonic()
             self.started_at = t0
@@ -211,8 +237,9 @@ class PacedMic:
                 wait = t0 + i * CHUNK_S - time.monotonic()  # a chunk leaves once its time has passed
                 if wait > 0 and self._stop.wait(wait):
                     return
-                if wait < -0.05:
-                    self.late_chunks += 1
+                if wait < -LATE_S:  # this thread was held up (a busy machine): a sound card would
+                    self.late_chunks += 1  # not burst the backlog out afterwards, so neither do we
+                    t0 -= wait
                 chunk, audio = self._next_chunk(self.chunk_frames)
                 try:
                     os.write(fd, chunk.astype("<f4").tobytes())

@@ -38,12 +38,13 @@ pytestmark = pytest.mark.skipif(not _portaudio_ok(), reason="needs the PortAudio
 class Probe:
     """The live view in a child process listening to the paced microphone."""
 
-    def __init__(self, mic, model: Path, folder: Path, listen_s: float, record: Path | None = None) -> None:
+    def __init__(self, mic, model: Path, folder: Path, listen_s: float, record: Path | None = None,
+                 extra: list[str] = ()) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **mic.env, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
         env.pop("ALSA_CONFIG_PATH", None)
         command = [sys.executable, "-m", "tests.gui.virtual_mic_probe", str(model), str(folder / "s.ini"),
-                   "--listen-s", str(listen_s)] + (["--record", str(record)] if record else [])
+                   "--listen-s", str(listen_s), *extra] + (["--record", str(record)] if record else [])
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
 
@@ -68,11 +69,12 @@ def _classify(model: Path, wavs: list[Path]) -> dict:
     return {Path(r["path"]).name: r["label"] for r in json.loads(done.stdout)["results"]}
 
 
-def _assert_paced(run: dict, rate_hz: int) -> None:
-    """Audio came at the microphone's clock: seconds captured match seconds of wall time."""
+def _assert_paced(run: dict, rate_hz: int, mic) -> None:
+    """Audio came at the microphone's clock: seconds captured match seconds of wall time (an
+    unpaced source delivers ~1000x; a busy machine can hold the feeder up a little)."""
     captured_s = run["captured_samples"] / rate_hz
     assert run["blocks"] > 0 and run["overflows"] == 0
-    assert 0.9 * run["wall_s"] - 0.3 <= captured_s <= 1.05 * run["wall_s"] + 0.3, run  # unpaced: ~1000x
+    assert 0.8 * run["wall_s"] - 0.5 <= captured_s <= 1.05 * run["wall_s"] + 0.3, (captured_s, mic.late_chunks, run)
 
 
 def test_live_labels_follow_the_voice_on_a_paced_microphone(paced_mic, model_dir, write_wav, tmp_path):
@@ -92,7 +94,7 @@ def test_live_labels_follow_the_voice_on_a_paced_microphone(paced_mic, model_dir
     run = probe.finish()
 
     assert "default" in run["devices"] and run["device"].startswith("default")
-    _assert_paced(run, 16000)
+    _assert_paced(run, 16000, paced_mic)
     heard = [label for _, label, silent, _ in run["results"] if not silent]
     assert heard, run
     # in order, as spoken: the 600 Hz tone's label first, then the 2 kHz tone's, each several times
@@ -115,7 +117,7 @@ def test_a_recording_from_the_paced_microphone_is_what_was_played(paced_mic, mod
     paced_mic.play(played)
     run = probe.finish()
 
-    _assert_paced(run, 16000)
+    _assert_paced(run, 16000, paced_mic)
     path = Path(run["record_path"])
     assert path.parent == folder and path.is_file(), run
     data, rate = sf.read(path, dtype="float32", always_2d=True)
@@ -128,3 +130,51 @@ def test_a_recording_from_the_paced_microphone_is_what_was_played(paced_mic, mod
     assert len(segment) == len(played), "the recording stopped before the played audio ended"
     np.testing.assert_allclose(segment, played, atol=1.5 / 32768)  # PCM_16: within one step
     assert path.name in run["record_label"]
+
+
+def _peak_hz(samples: np.ndarray, rate_hz: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate_hz)[int(np.argmax(spectrum))])
+
+
+@pytest.fixture
+def stereo_mic():
+    import shutil
+    import tempfile
+
+    from tests.paced_mic import PacedMic, missing_reason
+
+    if missing_reason():
+        pytest.skip(missing_reason())
+    folder = tempfile.mkdtemp(prefix="earmark-mic-")
+    with PacedMic(folder, rate_hz=16000, channels=2) as mic:
+        yield mic
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_stereo_input_is_recorded_in_stereo_at_the_device_rate_and_said_so(stereo_mic, model_dir, tmp_path):
+    """Stereo is kept (not reduced to one channel, not mixed silently) and the device's own rate
+    can be chosen; the Input box says what is captured, the Record box what was recorded."""
+    model = model_dir / "tones.onnx"
+    left, right = sine(600, 2.0, amplitude=0.4), sine(2000, 2.0, amplitude=0.3)
+    folder = tmp_path / "recordings"
+    probe = Probe(stereo_mic, model, tmp_path / "probe", listen_s=3.5, record=folder,
+                  extra=["--capture", "device", "--subtype", "PCM_24"])
+    ready = probe.wait_ready()
+    device_rate = ready["rate_hz"]
+    assert device_rate != 16000  # PulseAudio's default device runs at its own rate (44.1 kHz)
+    stereo_mic.play(np.stack([left, right], axis=1))
+    run = probe.finish()
+
+    assert run["channels"] == 2 and run["overflows"] == 0
+    assert "stereo" in run["capture_label"] and f"{device_rate} Hz" in run["capture_label"]
+    assert "mono mix" in run["capture_label"] and "resampled to 16000 Hz" in run["capture_label"]
+    heard = {label for _, label, silent, _ in run["results"] if not silent}
+    assert heard, run  # the model hears the mix, resampled
+    info = sf.info(run["record_path"])
+    assert (info.channels, info.samplerate, info.subtype) == (2, device_rate, "PCM_24")
+    assert f"stereo · {device_rate} Hz · 24-bit WAV" in run["record_label"]
+    data, _ = sf.read(run["record_path"], dtype="float32", always_2d=True)
+    loud = np.flatnonzero(np.abs(data[:, 0]) > 0.1)
+    middle = data[loud[0] + device_rate // 4:loud[0] + device_rate // 4 + device_rate]  # 1 s inside the tones
+    assert abs(_peak_hz(middle[:, 0], device_rate) - 600) < 5 and abs(_peak_hz(middle[:, 1], device_rate) - 2000) < 5

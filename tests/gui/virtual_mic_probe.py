@@ -37,6 +37,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("ini")
     parser.add_argument("--listen-s", type=float, default=6.0)
     parser.add_argument("--record", default=None, help="record into this folder while listening")
+    parser.add_argument("--capture", choices=("model", "device"), default="model", help="the sample rate to capture at")
+    parser.add_argument("--channels", type=int, default=2, help="2: stereo where the device has it; 1: mono")
+    parser.add_argument("--subtype", default="PCM_16", help="the recording's sample format")
     args = parser.parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
@@ -51,6 +54,9 @@ def main(argv: list[str]) -> int:
     settings = Settings.at(args.ini)
     if args.record:
         settings.set("record/folder", args.record)
+    settings.set("live/capture", args.capture)
+    settings.set("live/channels", args.channels)
+    settings.set("record/subtype", args.subtype)
     view = LiveView(catalog, settings)
     out = {"devices": [d.name for d in list_input_devices()], "device": view.device_combo.currentText()}
     started = view.start()
@@ -72,6 +78,9 @@ def main(argv: list[str]) -> int:
     out["shown"] = {"now": view.now_label.text(), "bars": view.bars.items}
     out["overflows"] = getattr(view.source, "overflow_count", None)
     out["blocks"] = getattr(view.source, "block_count", None)
+    out["channels"] = getattr(view.source, "channels", None)
+    out["capture_label"] = view.input_panel.capture_label.text()
+    out["format_label"] = view.record_panel.format_label.text()
     if args.record:
         recorder = view.recorder
         out["record_path"] = str(recorder.path) if recorder else None
