@@ -7,6 +7,11 @@ the temporary file, leaves the old file untouched and raises :class:`SaveError`.
 A process killed mid-write (SIGKILL, power loss) cannot remove its temporary file; the
 temporary name carries the writer's process id, and the next save of the same target
 removes temporaries whose writer is gone, so no debris accumulates.
+
+:func:`file_lock` serialises read-modify-write saves between processes (the label edits of
+one data set edited from two windows, or the app and a script): an advisory lock on a
+hidden sibling file, released by the kernel when its holder dies, so a SIGKILL never
+leaves a stale lock.
 """
 
 from __future__ import annotations
@@ -14,15 +19,96 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from engine.errors import SaveError
 
+log = logging.getLogger(__name__)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+try:
+    import msvcrt
+except ImportError:
+    msvcrt = None
+
 LOW_SPACE_BYTES = 64 * 1024  # a writer that fails with less free space than this ran out of disk
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+LOCK_TIMEOUT_S = 30.0  # a lock held longer than this by another process is reported, not waited on
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, timeout_s: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold an exclusive lock for ``path`` between processes (and threads) while the block runs.
+
+    The lock lives on ``.<name>.lock`` beside ``path``; the file is left in place (removing a
+    lock file races with the next locker). Raises :class:`SaveError` when the lock file cannot
+    be made (a read-only folder) or another holder keeps it past ``timeout_s``.
+    """
+    target = Path(path)
+    lock_path = target.parent / f".{target.name}.lock"
+    cloexec = getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | cloexec, 0o666 & ~_UMASK)
+    except PermissionError as denied:  # another user's lock file: flock works on a read-only descriptor too
+        try:
+            fd = os.open(lock_path, os.O_RDONLY | cloexec)
+        except OSError:
+            raise SaveError(f"Cannot write {target}: {_reason(denied)}") from denied
+    except OSError as exc:
+        raise SaveError(f"Cannot write {target}: {_reason(exc)}") from exc
+    try:
+        locked = _acquire(fd, target, timeout_s)
+        try:
+            yield
+        finally:
+            if locked:
+                _release(fd)
+    finally:
+        os.close(fd)
+
+
+def _acquire(fd: int, target: Path, timeout_s: float) -> bool:
+    """Take the lock (True); False where the file system has no locks at all (saves stay atomic)."""
+    deadline = time.monotonic() + timeout_s
+    delay_s = 0.001
+    while True:
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            elif msvcrt is not None:  # pragma: no cover - Windows
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            if exc.errno in _NO_LOCKS:
+                log.warning("%s: this file system cannot lock files (%s); saves from two processes at "
+                            "once may not merge", target, exc.strerror)
+                return False
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EDEADLK):
+                raise SaveError(f"Cannot lock {target}: {_reason(exc)}") from exc
+        if time.monotonic() >= deadline:
+            raise SaveError(f"Cannot write {target}: another process has held it for over {timeout_s:.0f} s")
+        time.sleep(delay_s)
+        delay_s = min(0.05, delay_s * 2)
+
+
+def _release(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        elif msvcrt is not None:  # pragma: no cover - Windows
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
 
 
 @contextlib.contextmanager

@@ -8,69 +8,55 @@ unflag, undo, redo) is written *at once* and atomically to ``<data root>/earmark
 metadata are never touched; :func:`engine.manifest.read_manifest` applies the edits when it
 reads the data set.
 
-Views subscribe with :meth:`LabelEdits.subscribe` and receive each :class:`Change`.
+Several processes may edit one data set at once (two windows, the app and a script): each
+change is made under an exclusive lock against the file *as it is on disk then* (re-read,
+so another process's edits are kept and its history extended, never rewritten), and the
+in-memory state becomes that merged state. A damaged file is set aside under a new name
+(:mod:`engine.edits_file`) and the data set opens with its original labels; the reason is
+in :attr:`LabelEdits.warnings`.
+
+Views subscribe with :meth:`LabelEdits.subscribe` and receive each :class:`Change`, their
+own and, when a save or :meth:`LabelEdits.refresh` finds them, other processes'.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
+import logging
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.atomic import atomic_write_json, atomic_write_text
+from engine.atomic import atomic_write_json, atomic_write_text, file_lock
+from engine.clips import Clip, Manifest, label_problem, shown_label
+from engine.edits_file import (
+    ACTIONS,
+    EDITS_FILENAME,
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    Change,
+    ClipEdit,
+    DamagedEdits,
+    EditsState,
+    read_state,
+    set_aside,
+    to_json,
+    utc_now,
+)
 from engine.errors import ManifestError, SaveError
+from engine.jobs import JobWarning
 
-if TYPE_CHECKING:  # pragma: no cover
-    from engine.manifest import Clip, Manifest
+__all__ = ["ACTIONS", "DOUBTFUL", "EDITS_FILENAME", "FORMAT_NAME", "FORMAT_VERSION", "REVIEWED", "Change",
+           "ClipEdit", "LabelEdits", "clip_key", "data_folder", "edits_path", "export_csv", "load_edits",
+           "utc_now"]
 
-EDITS_FILENAME = "earmark-labels.json"
-FORMAT_NAME = "earmark-label-edits"
-FORMAT_VERSION = 1
+log = logging.getLogger(__name__)
 DOUBTFUL = "doubtful"
 REVIEWED = "reviewed"
-ACTIONS = ("relabel", "flag", "unflag")
-_INVERSE = {"relabel": "relabel", "flag": "unflag", "unflag": "flag"}
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of the history. For ``flag``/``unflag`` the flag name is in ``new``/``old``."""
-
-    clip: str
-    action: str
-    old: str | None
-    new: str | None
-    time: str
-    via: str | None = None  # None for a direct edit, "undo" or "redo"
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def inverse(self, via: str) -> Change:
-        return Change(self.clip, _INVERSE[self.action], self.new, self.old, utc_now(), via)
-
-
-@dataclass
-class ClipEdit:
-    """The current edit state of one clip."""
-
-    original_label: str | None = None
-    label: str | None = None  # None: the original label stands
-    flags: list[str] = field(default_factory=list)  # flags added here
-    removed_flags: list[str] = field(default_factory=list)  # flags of the data set switched off
-
-    def is_empty(self) -> bool:
-        return self.label is None and not self.flags and not self.removed_flags
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+DAMAGED_WARNING = "edits-damaged"
 
 
 def data_folder(root: str | os.PathLike) -> Path:
@@ -94,8 +80,7 @@ def clip_key(path: str | os.PathLike, data_root: str | os.PathLike) -> str:
 
 def load_edits(root: str | os.PathLike) -> LabelEdits | None:
     """The edits saved beside the data set at ``root``, or None when there are none."""
-    path = edits_path(root)
-    if not path.exists():
+    if not edits_path(root).exists():
         return None
     return LabelEdits.open(root)
 
@@ -107,21 +92,24 @@ class LabelEdits:
         self.root = data_folder(root)
         self.path = self.root / EDITS_FILENAME
         self._base = dict(base or {})  # key -> (original label, original flags)
-        self._clips: dict[str, ClipEdit] = {}
-        self._history: list[Change] = []
+        self._state = EditsState()
         self._undo: list[Change] = []
         self._redo: list[Change] = []
         self._listeners: list[Callable[[Change], None]] = []
+        self.warnings: list[JobWarning] = []  # e.g. a damaged file set aside; for the caller to show
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def open(cls, root: str | os.PathLike, base_clips: Iterable[Clip] | None = None) -> LabelEdits:
-        """Load the saved edits of ``root`` (if any). ``base_clips``: the clips as the data set has them."""
+        """Load the saved edits of ``root`` (if any). ``base_clips``: the clips as the data set has them.
+
+        A damaged file is set aside and reported in :attr:`warnings`; a file written by a newer
+        Earmark raises :class:`ManifestError`.
+        """
         edits = cls(root)
         if base_clips is not None:
             edits._base = {clip_key(c.path, edits.root): (c.label, tuple(c.flags)) for c in base_clips}
-        if edits.path.exists():
-            edits._load()
+        edits._state = edits._read(locked=False) or EditsState()
         return edits
 
     @classmethod
@@ -129,22 +117,33 @@ class LabelEdits:
         """Edits for a manifest read with ``use_edits=False`` (the original labels)."""
         return cls.open(manifest.data_root, manifest.clips)
 
-    def _load(self) -> None:
+    def _read(self, *, locked: bool) -> EditsState | None:
+        """The file's state (None: no file, or a damaged one now set aside)."""
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ManifestError(
-                f"{self.path}: cannot read the label edits ({exc}); move the file away to start afresh"
-            ) from exc
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
-            raise ManifestError(f"{self.path}: not an Earmark label-edits file (format is not {FORMAT_NAME!r})")
-        if doc.get("version") != FORMAT_VERSION:
-            raise ManifestError(f"{self.path}: label-edits version {doc.get('version')!r} is not supported")
+            return read_state(self.path)
+        except DamagedEdits as exc:
+            if locked:
+                return self._set_aside(exc)
+            damage = exc
+        try:  # confirm under the lock: another process may have replaced the file meanwhile
+            with file_lock(self.path):
+                return self._read(locked=True)
+        except SaveError as exc:  # a read-only folder: leave the file, use the original labels
+            self._warn(f"{damage}. Opened with the original labels; the file was left as it is ({exc})")
+            return None
+
+    def _set_aside(self, damage: DamagedEdits) -> None:
         try:
-            self._clips = {key: _clip_edit(value) for key, value in doc["clips"].items()}
-            self._history = [Change(**entry) for entry in doc["history"]]
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ManifestError(f"{self.path}: malformed label edits ({exc})") from exc
+            aside = set_aside(self.path)
+        except OSError as exc:
+            raise SaveError(f"{damage}; it could not be set aside ({exc.strerror or exc}), "
+                            "so nothing was written over it") from exc
+        self._warn(f"{damage}. Opened with the original labels; the damaged file was kept as {aside.name}")
+        return None
+
+    def _warn(self, message: str) -> None:
+        log.warning("%s", message)
+        self.warnings.append(JobWarning(DAMAGED_WARNING, message))
 
     # ---- listening ----------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
@@ -155,7 +154,7 @@ class LabelEdits:
     # ---- queries ------------------------------------------------------------------------------
     @property
     def history(self) -> list[Change]:
-        return list(self._history)
+        return list(self._state.history)
 
     @property
     def can_undo(self) -> bool:
@@ -169,29 +168,35 @@ class LabelEdits:
         return clip_key(path, self.root)
 
     def label_of(self, key: str) -> str | None:
-        edit = self._clips.get(key)
+        return self._label_in(self._state, key)
+
+    def flags_of(self, key: str) -> tuple[str, ...]:
+        return self._flags_in(self._state, key)
+
+    def _label_in(self, state: EditsState, key: str) -> str | None:
+        edit = state.clips.get(key)
         if edit is not None and edit.label is not None:
             return edit.label
         if key in self._base:
             return self._base[key][0]
         return edit.original_label if edit else None
 
-    def flags_of(self, key: str) -> tuple[str, ...]:
+    def _flags_in(self, state: EditsState, key: str) -> tuple[str, ...]:
         base = self._base.get(key, (None, ()))[1]
-        edit = self._clips.get(key)
+        edit = state.clips.get(key)
         if edit is None:
             return tuple(base)
         kept = [f for f in base if f not in edit.removed_flags]
         return tuple(kept + [f for f in edit.flags if f not in kept])
 
     def edited_keys(self) -> list[str]:
-        return sorted(self._clips)
+        return sorted(self._state.clips)
 
     def apply(self, clips: Iterable[Clip]) -> list[Clip]:
         """The clips with the edits applied (new labels; flags in ``Clip.flags``)."""
         out = []
         for clip in clips:
-            edit = self._clips.get(self.key(clip.path))
+            edit = self._state.clips.get(self.key(clip.path))
             if edit is None:
                 out.append(clip)
                 continue
@@ -203,75 +208,122 @@ class LabelEdits:
     # ---- changes ------------------------------------------------------------------------------
     def relabel(self, key: str, new_label: str) -> Change | None:
         new_label = (new_label or "").strip()
-        if not new_label:
-            raise ValueError(f"{key}: a label cannot be empty")
-        old = self.label_of(key)
-        if old == new_label:
-            return None
-        return self._do(Change(key, "relabel", old, new_label, utc_now()))
+        problem = label_problem(new_label)
+        if problem:
+            raise ValueError(f"{key}: the label {shown_label(new_label)} {problem}")
+        return self._do(Change(key, "relabel", None, new_label, ""))
 
     def flag(self, key: str, flag: str = DOUBTFUL) -> Change | None:
-        if flag in self.flags_of(key):
-            return None
-        return self._do(Change(key, "flag", None, flag, utc_now()))
+        return self._do(Change(key, "flag", None, _checked_flag(key, flag), ""))
 
     def unflag(self, key: str, flag: str = DOUBTFUL) -> Change | None:
-        if flag not in self.flags_of(key):
-            return None
-        return self._do(Change(key, "unflag", flag, None, utc_now()))
+        return self._do(Change(key, "unflag", _checked_flag(key, flag), None, ""))
 
     def toggle_flag(self, key: str, flag: str = DOUBTFUL) -> Change | None:
-        return self.unflag(key, flag) if flag in self.flags_of(key) else self.flag(key, flag)
+        flag = _checked_flag(key, flag)
+
+        def plan(state: EditsState) -> Change | None:
+            action = "unflag" if flag in self._flags_in(state, key) else "flag"
+            template = Change(key, action, flag if action == "unflag" else None, flag if action == "flag" else None, "")
+            return self._replayed(state, template, None)
+
+        return self._done(self._save(plan))
 
     def mark_reviewed(self, key: str, reviewed: bool = True) -> Change | None:
         return self.flag(key, REVIEWED) if reviewed else self.unflag(key, REVIEWED)
 
     def undo(self) -> Change | None:
+        """Undo this object's latest change (against the file as it is now); None when there is none."""
         if not self._undo:
             return None
-        change = self._undo[-1].inverse("undo")
-        self._commit(change)
+        inverse = self._undo[-1].inverse("undo")
+        change = self._save(lambda state: self._replayed(state, inverse, "undo"))
         self._redo.append(self._undo.pop())
-        self._notify(change)
+        if change is not None:
+            self._notify(change)
         return change
 
     def redo(self) -> Change | None:
         if not self._redo:
             return None
         original = self._redo[-1]
-        change = replace(original, time=utc_now(), via="redo")
-        self._commit(change)
+        change = self._save(lambda state: self._replayed(state, original, "redo"))
         self._undo.append(self._redo.pop())
-        self._notify(change)
+        if change is not None:
+            self._notify(change)
         return change
 
-    def _do(self, change: Change) -> Change:
-        self._commit(change)
-        self._undo.append(change)
-        self._redo.clear()
-        self._notify(change)
+    def refresh(self) -> list[Change]:
+        """Pick up changes other processes saved; returns (and announces) them."""
+        fresh = self._read(locked=False)
+        return self._adopt(fresh) if fresh is not None else []
+
+    def _do(self, template: Change) -> Change | None:
+        return self._done(self._save(lambda state: self._replayed(state, template, None)))
+
+    def _done(self, change: Change | None) -> Change | None:
+        if change is not None:
+            self._undo.append(change)
+            self._redo.clear()
+            self._notify(change)
         return change
 
-    def _commit(self, change: Change) -> None:
-        """Apply ``change``, append it to the history and save; on a failed save, roll back."""
-        before = self._clips.get(change.clip)
-        snapshot = None if before is None else ClipEdit(
-            before.original_label, before.label, list(before.flags), list(before.removed_flags)
-        )
-        self._apply_change(change)
-        self._history.append(change)
+    def _replayed(self, state: EditsState, template: Change, via: str | None) -> Change | None:
+        """``template`` made against ``state``: its ``old`` as it is there; None when it changes nothing."""
+        if template.action == "relabel":
+            current = self._label_in(state, template.clip)
+            if current == template.new:
+                return None
+            return Change(template.clip, "relabel", current, template.new, utc_now(), via)
+        flag = template.new if template.action == "flag" else template.old
+        if (flag in self._flags_in(state, template.clip)) == (template.action == "flag"):
+            return None
+        return replace(template, time=utc_now(), via=via)
+
+    def _save(self, plan: Callable[[EditsState], Change | None]) -> Change | None:
+        """Under the lock: re-read the file, make ``plan``'s change against it, save, adopt the result.
+
+        On a failed save (:class:`SaveError`) the file and the history keep what they had.
+        """
+        with file_lock(self.path):
+            fresh = self._fresh_state()
+            change = plan(fresh)
+            if change is not None:
+                merged = fresh.copy()
+                self._apply_change(merged, change)
+                merged.history.append(change)
+                try:
+                    atomic_write_json(self.path, to_json(merged))
+                except SaveError:
+                    self._adopt(fresh)
+                    raise
+                fresh = merged
+            self._adopt(fresh, own=change)
+        return change
+
+    def _fresh_state(self) -> EditsState:
+        """The state on disk (the lock held); ours when the file is gone or was damaged and set aside."""
         try:
-            self.save()
-        except SaveError:
-            self._history.pop()
-            if snapshot is None:
-                self._clips.pop(change.clip, None)
-            else:
-                self._clips[change.clip] = snapshot
-            raise
+            state = self._read(locked=True)
+        except ManifestError as exc:  # unreadable, or written by a newer Earmark: never overwritten
+            raise SaveError(f"{exc}; the change was not saved") from exc
+        return state if state is not None else self._state.copy()
 
-    def _apply_change(self, change: Change) -> None:
-        edit = self._clips.setdefault(change.clip, ClipEdit())
+    def _adopt(self, state: EditsState, own: Change | None = None) -> list[Change]:
+        """Make ``state`` ours; announce the changes in it that other processes made since we looked."""
+        known = self._state.history
+        foreign: list[Change] = []
+        if state.history[: len(known)] == known:
+            foreign = state.history[len(known):]
+            if own is not None and foreign and foreign[-1] is own:
+                foreign = foreign[:-1]
+        self._state = state
+        for change in foreign:
+            self._notify(change)
+        return foreign
+
+    def _apply_change(self, state: EditsState, change: Change) -> None:
+        edit = state.clips.setdefault(change.clip, ClipEdit())
         base_label, base_flags = self._base.get(change.clip, (None, ()))
         if edit.original_label is None:
             edit.original_label = base_label if base_label is not None else (
@@ -290,7 +342,7 @@ class LabelEdits:
             if change.old in base_flags and change.old not in edit.removed_flags:
                 edit.removed_flags.append(change.old)
         if edit.is_empty():
-            self._clips.pop(change.clip)
+            state.clips.pop(change.clip)
 
     def _notify(self, change: Change) -> None:
         for callback in list(self._listeners):
@@ -298,26 +350,23 @@ class LabelEdits:
 
     # ---- saving -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "note": "Label edits made in Earmark; the audio and the original metadata are unchanged.",
-            "updated_utc": self._history[-1].time if self._history else utc_now(),
-            "clips": {key: asdict(self._clips[key]) for key in sorted(self._clips)},
-            "history": [c.to_json() for c in self._history],
-        }
+        return to_json(self._state)
 
     def save(self) -> None:
-        atomic_write_json(self.path, self.to_json())
+        """Make sure the file holds this object's edits (rewrites it only when it is missing)."""
+        with file_lock(self.path):
+            state = self._read(locked=True)
+            if state is not None:
+                self._adopt(state)
+            elif self._state.history:
+                atomic_write_json(self.path, to_json(self._state))
 
 
-def _clip_edit(value: dict[str, Any]) -> ClipEdit:
-    return ClipEdit(
-        original_label=value.get("original_label"),
-        label=value.get("label"),
-        flags=list(value.get("flags", [])),
-        removed_flags=list(value.get("removed_flags", [])),
-    )
+def _checked_flag(key: str, flag: str) -> str:
+    problem = label_problem(flag)
+    if problem:
+        raise ValueError(f"{key}: the flag {shown_label(flag)} {problem}")
+    return flag
 
 
 def export_csv(manifest: Manifest, path: str | os.PathLike) -> Path:

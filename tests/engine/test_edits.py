@@ -116,10 +116,21 @@ def test_read_manifest_applies_saved_edits(emodb):
     assert len(reopened.history) == 2
 
 
-def test_a_broken_edits_file_is_refused_by_name(emodb):
+def test_a_broken_edits_file_is_set_aside_by_name(emodb):
     (emodb / EDITS_FILENAME).write_text("{not json")
-    with pytest.raises(ManifestError, match=EDITS_FILENAME):
+    edits = load_edits(emodb)
+    assert edits.history == [] and len(edits.warnings) == 1
+    assert EDITS_FILENAME in edits.warnings[0].message and "not valid JSON" in edits.warnings[0].message
+    [aside] = emodb.glob("earmark-labels.damaged-*.json")
+    assert aside.read_text() == "{not json" and aside.name in edits.warnings[0].message
+    assert not (emodb / EDITS_FILENAME).exists()
+
+
+def test_edits_of_a_newer_version_are_refused_and_left_alone(emodb):
+    (emodb / EDITS_FILENAME).write_text('{"format": "earmark-label-edits", "version": 9, "clips": {}, "history": []}')
+    with pytest.raises(ManifestError, match="newer Earmark"):
         load_edits(emodb)
+    assert (emodb / EDITS_FILENAME).exists()
 
 
 def test_a_failed_save_keeps_the_old_state(emodb, monkeypatch):

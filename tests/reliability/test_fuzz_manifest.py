@@ -141,12 +141,62 @@ def test_emodb_names(tmp_path, names):
                  max_leaves=12).map(lambda v: json.dumps(v).encode()),
 ))
 def test_damaged_label_edits_file(tmp_path, doc):
-    """A corrupt or foreign ``earmark-labels.json`` beside the data: refused clearly, or ignored safely."""
+    """A corrupt or foreign ``earmark-labels.json`` beside the data: the data set opens with its
+    original labels and the file is kept aside, byte for byte, and reported (never a traceback)."""
     root = _fresh(tmp_path, "withedits")
     _write_audio(root / "dog", NAMES[:2])
     _write_audio(root / "cat", NAMES[2:])
     (root / "earmark-labels.json").write_bytes(doc)
-    read_or_refuse(root, "folders")
+    try:
+        manifest = read_manifest(root, "folders")
+    except ManifestError as exc:  # only a file from a newer Earmark is refused (and left alone)
+        assert "newer Earmark" in str(exc) and (root / "earmark-labels.json").read_bytes() == doc
+        return
+    assert read_or_refuse(root, "folders") is not None
+    if (root / "earmark-labels.json").exists():  # used as it is: it was valid
+        return
+    [aside] = root.glob("earmark-labels.damaged-*.json")
+    assert aside.read_bytes() == doc
+    assert sorted(c.label for c in manifest.clips) == ["cat", "dog", "dog"]
+    assert [w.code for w in manifest.warnings] == ["edits-damaged"] and aside.name in manifest.warnings[0].message
+
+
+NAME_PARTS = st.sampled_from(["", ".", "._", "a", "b", "x y", "é", "01"])
+SUFFIX = st.sampled_from([".wav", ".WAV", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".txt", ".json", "", ".wav.bak"])
+
+
+@FUZZ
+@given(files=st.lists(st.tuples(st.sampled_from(["dog", "cat", ".hidden", "dog/sub", "cat/.cache", "dog/a/b/c"]),
+                                NAME_PARTS, NAME_PARTS, SUFFIX), min_size=1, max_size=12))
+def test_folder_trees(tmp_path, files):
+    """The folders layout lists exactly the visible audio files under each class folder, at any depth,
+    and counts everything else it left out."""
+    root = _fresh(tmp_path, "tree")
+    root.mkdir()
+    expected, written = set(), set()
+    for folder, head, tail, suffix in files:
+        name = f"{head}{tail}{suffix}"
+        path = root / folder / name
+        if path in written or name in ("", ".", "..", "._"):
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(CLIP)
+        except OSError:  # a file where a folder goes, or the reverse
+            continue
+        written.add(path)
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+        if not hidden and suffix.lower() in (".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff"):
+            expected.add(path.relative_to(root).as_posix())
+    manifest = read_or_refuse(root, "folders")
+    got = set() if manifest is None else {c.path.relative_to(root.resolve()).as_posix() for c in manifest.clips}
+    assert got == expected
+    if manifest is not None:
+        assert all(c.label == c.path.relative_to(root.resolve()).parts[0] for c in manifest.clips)
+        left_out = len(written) - len(expected)
+        hidden_dirs = {p.relative_to(root).parts[0] for p in written if p.relative_to(root).parts[0] == ".hidden"}
+        counted = sum(manifest.skipped.values())
+        assert counted <= left_out + len(hidden_dirs) and (counted > 0) == (left_out > 0)
 
 
 def test_control_real_layouts_read(tmp_path):
