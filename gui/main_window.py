@@ -178,9 +178,13 @@ class MainWindow(QMainWindow):
         self.file_view.open_dialog()
 
     def _on_open_dataset(self) -> None:
-        if self.audit_view is not None:
-            self.tabs.setCurrentWidget(self.audit_view)
-            self.audit_view.open_dialog()
+        """File ▸ Open data set…: the folder dialog starts where the last data set was."""
+        if self.audit_view is None:
+            return
+        self.tabs.setCurrentWidget(self.audit_view)
+        folder = QFileDialog.getExistingDirectory(self, "Open a data set folder", self.settings.get("audit/last_dir"))
+        if folder:
+            self.audit_view.open_dataset(folder, self.audit_view.actions_bar.layout_choice)
 
     def open_path(self, path: str | Path) -> bool:
         """Open an audio file (File tab), a data set folder or CSV (Audit tab) or a model (.onnx)."""
@@ -208,6 +212,7 @@ class MainWindow(QMainWindow):
 
     def _on_audit_opened(self, manifest) -> None:
         self.recent.add(manifest.root)
+        self.settings.set("audit/last_dir", str(Path(manifest.root).parent))
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self.menuBar(), self)

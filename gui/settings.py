@@ -20,6 +20,7 @@ DEFAULTS = {
     "file/last_dir": str(Path.home()),
     "file/hop_s": 0.5,
     "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)
+    "audit/last_dir": str(Path.home()),  # where File ▸ Open data set… starts
     "models/current": "",
     "models/user_folder": "",
     "window/geometry": QByteArray(),

@@ -251,4 +251,5 @@ def make_table(proxy: ClipFilterProxy):
     table.verticalHeader().setDefaultSectionSize(22)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # a narrow File column keeps the names, not "wav/…"
     return table

@@ -70,12 +70,23 @@ def test_open_data_set_from_the_file_menu(qtbot, main_window, tmp_path, monkeypa
     if main_window.audit_view is None:
         pytest.skip("the Audit tab is not installed")
     root = write_emodb(tmp_path / "emo", n_speakers=1, sentences_per_speaker=1, seconds=0.3, sample_rate_hz=8000)
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(root))
+    started_in = []
+
+    def dialog(parent, caption, folder="", *args):
+        started_in.append(folder)
+        return str(root)
+
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", dialog)
     main_window.open_dataset_action.trigger()
     audit = main_window.audit_view
     assert main_window.tabs.currentWidget() is audit and audit.base is not None
     assert len(audit.base.clips) == 7
     assert main_window.recent.paths[0] == str(root.resolve())
+    main_window.open_dataset_action.trigger()  # the dialog starts where the last data set was
+    assert started_in[-1] == str(root.parent)
+    index = audit.proxy.index(0, 1)
+    assert audit.table.textElideMode() == Qt.TextElideMode.ElideLeft  # narrow: "…03a01Wa.wav", not "wav/…"
+    assert index.data().endswith(".wav")
 
 
 def test_keyboard_shortcut_help_lists_the_keys(qtbot, main_window):
