@@ -1,7 +1,7 @@
 """Make docs/screenshots/live_view.png and file_view.png from real audio.
 
     .venv/bin/python scripts/screenshots.py [--model MODEL.onnx] [--data DIR] [--out DIR]
-    .venv/bin/python scripts/screenshots.py --laptop      # the whole 1366x768 screen, window maximised
+    .venv/bin/python scripts/screenshots.py --laptop [--paced-mic]  # the whole 1366x768 screen, maximised
 
 --laptop needs a real X server of that size with a window manager, e.g.
 ``Xvfb :99 -screen 0 1366x768x24 & DISPLAY=:99 openbox & DISPLAY=:99 QT_QPA_PLATFORM=xcb ...``;
@@ -98,7 +98,24 @@ def shoot_live_view(app, window, clips: list[Path], rate: int, target: Path, kee
     window.live_view.stop()
 
 
-def shoot_laptop(app, window, clips: list[Path], scratch: Path, rate: int, out: Path) -> list[str]:
+def listen_on_paced_mic(app, window, clips: list[Path], mic) -> None:
+    """The live view on the paced virtual microphone (tests/paced_mic.py), the clips played into it."""
+    import numpy as np
+
+    from engine.audio import load_audio
+
+    window.tabs.setCurrentWidget(window.live_view)
+    window.live_view.refresh_devices()
+    if not window.live_view.start():
+        raise SystemExit(f"the live view did not start: {window.live_view.message_label.text()}")
+    gap = np.zeros(int(0.4 * mic.rate_hz), dtype=np.float32)
+    for clip in clips * 3:
+        mic.play(np.concatenate([load_audio(clip, mic.rate_hz).samples, gap]))
+    _wait(app, lambda: False, 6.5)
+    _wait(app, lambda: window.live_view.meter.level_dbfs > -30, 4.0)  # grab while someone speaks
+
+
+def shoot_laptop(app, window, clips: list[Path], scratch: Path, rate: int, out: Path, mic=None) -> list[str]:
     """The maximised window on the whole screen, each tab; returns one line per shot."""
     from PySide6.QtWidgets import QApplication
 
@@ -116,8 +133,10 @@ def shoot_laptop(app, window, clips: list[Path], scratch: Path, rate: int, out: 
                      f"{frame.width()}x{frame.height()} at ({frame.x()}, {frame.y()}), minimum "
                      f"{hint.width()}x{hint.height()}, tab {window.tabs.tabText(window.tabs.currentIndex())}")
 
-    stream_clips = clips
-    shoot_live_view(app, window, stream_clips, rate, scratch / "unused.png", keep_running=True)
+    if mic is not None:
+        listen_on_paced_mic(app, window, clips, mic)
+    else:
+        shoot_live_view(app, window, clips, rate, scratch / "unused.png", keep_running=True)
     shot("laptop_live.png")
     window.live_view.stop()
     shoot_file_view(app, window, clips, scratch, scratch / "unused.png")
@@ -142,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="folder of WAV clips (EmoDB wav/)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"))
     parser.add_argument("--laptop", action="store_true", help="maximised on the whole (1366x768) screen")
+    parser.add_argument("--paced-mic", action="store_true",
+                        help="--laptop: the Live tab listens to the paced virtual microphone (needs pulseaudio)")
     args = parser.parse_args(argv)
 
     from PySide6.QtWidgets import QApplication
@@ -153,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="earmark-shots-"))
+    mic = None
+    if args.paced_mic:
+        from tests.paced_mic import PacedMic
+
+        mic = PacedMic(scratch / "mic", rate_hz=16000).start()
+        mic.export()  # before PortAudio starts: the live view lists the devices when it is built
     catalog = _catalog(args.model, scratch)
     window = MainWindow(Settings.at(scratch / "settings.ini"), catalog, use_audio_device=False)
     window.show()
@@ -166,9 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no WAV clips in {args.data}")
 
     if args.laptop:
-        for line in shoot_laptop(app, window, clips, scratch, rate, out):
-            print(line)
-        window.close()
+        try:
+            for line in shoot_laptop(app, window, clips, scratch, rate, out, mic):
+                print(line)
+        finally:
+            window.close()
+            if mic is not None:
+                mic.stop()
         return 0
     shoot_file_view(app, window, clips, scratch, out / "file_view.png")
     shoot_live_view(app, window, clips, rate, out / "live_view.png")

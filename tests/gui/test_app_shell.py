@@ -86,6 +86,7 @@ def test_open_data_set_from_the_file_menu(qtbot, main_window, tmp_path, monkeypa
     assert started_in[-1] == str(root.parent)
     index = audit.proxy.index(0, 1)
     assert audit.table.textElideMode() == Qt.TextElideMode.ElideLeft  # narrow: "…03a01Wa.wav", not "wav/…"
+    assert not audit.table.wordWrap()
     assert index.data().endswith(".wav")
 
 
