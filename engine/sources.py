@@ -80,7 +80,7 @@ class MicSource:
 
     def __init__(self, ring: RingBuffer, sample_rate_hz: int, *, device: int | str | None = None,
                  block_size: int = 0, on_error: Callable[[AudioDeviceError], None] | None = None,
-                 channels: int = 1) -> None:
+                 channels: int = 1, name: str | None = None) -> None:
         if channels < 1:
             raise ValueError(f"channels must be at least 1, not {channels}")
         self.ring = ring
@@ -90,6 +90,7 @@ class MicSource:
                               if self.channels > 1 else [ring])
         self._mix = np.zeros(max(MIX_BLOCK, block_size), dtype=np.float32)
         self.device = device
+        self.name = name
         self.block_size = block_size
         self.on_error = on_error
         self.overflow_count = 0
@@ -100,6 +101,8 @@ class MicSource:
 
     @property
     def device_name(self) -> str:
+        if self.name:
+            return self.name
         return "the default input device" if self.device is None else f"input device {self.device!r}"
 
     @property
@@ -126,7 +129,8 @@ class MicSource:
         if "querying device -1" in text or "No input device" in text or "Invalid device" in text:
             return (f"No microphone found ({text}). Connect an input device, or pick one in the "
                     "device list, then press Start again.")
-        return f"Cannot open {self.device_name} at {self.sample_rate_hz} Hz: {text}"
+        channels = "mono" if self.channels == 1 else f"{self.channels} channels"
+        return f"Cannot open {self.device_name} at {self.sample_rate_hz} Hz, {channels}: {text}"
 
     def _callback(self, indata, frames, time_info, status) -> None:
         # Real-time thread: copy and count, nothing else.

@@ -158,7 +158,7 @@ class LiveView(QWidget):
             self.stop()
         elif self.input_panel.wants_file:
             path, _ = QFileDialog.getOpenFileName(self, "Play a file as the input", self.settings.get("file/last_dir"),
-                                                  "Audio (*.wav *.flac *.ogg);;All files (*)")
+                                                  "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff);;All files (*)")
             if path:
                 self.start_file_input(path)
         else:

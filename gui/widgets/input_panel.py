@@ -125,7 +125,8 @@ class InputPanel(QGroupBox):
         for channels in sorted({wanted, 1}, reverse=True):
             for candidate in rates:
                 ring = RingBuffer(int(candidate * ring_s))
-                source = MicSource(ring, candidate, device=device, channels=channels)
+                source = MicSource(ring, candidate, device=device, channels=channels,
+                                   name=self.device_combo.currentText())
                 try:
                     source.start()
                 except AudioDeviceError as exc:
