@@ -103,3 +103,23 @@ def test_an_elided_label_keeps_its_text_and_shows_it_in_the_tooltip(qtbot):
     assert label.minimumSizeHint().width() < 200 < label.sizeHint().width()
     label.resize(4000, 20)
     assert label.shown_text() == long_text and label.toolTip() == ""
+
+
+def test_the_window_fits_a_laptop_with_the_real_439_clip_set_ranked(qtbot, main_window):
+    """Done-when of issue 15, literally: the 439 real EmoDB clips of ../shared/data/emodb-2s, ranked."""
+    from tests.conftest import EMODB_2S
+
+    if not (EMODB_2S / "wav").is_dir():
+        pytest.skip(f"the real data set is not here ({EMODB_2S})")
+    audit = main_window.audit_view
+    if audit is None:
+        pytest.skip("the Audit tab is not installed")
+    main_window.tabs.setCurrentWidget(audit)
+    audit.autoplay_check.setChecked(False)
+    assert audit.open_dataset(EMODB_2S, "emodb")
+    assert len(audit.base.clips) == 439
+    with qtbot.waitSignal(audit.ranked, timeout=300000):
+        assert audit.rank_suspects() is not None
+    _assert_fits_each_tab(main_window, "439 clips ranked")
+    _assert_everything_shows_at_laptop_size(main_window)
+    audit.shutdown()
