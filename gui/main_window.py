@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -213,6 +213,19 @@ class MainWindow(QMainWindow):
     def _on_audit_opened(self, manifest) -> None:
         self.recent.add(manifest.root)
         self.settings.set("audit/last_dir", str(Path(manifest.root).parent))
+        self.settings.set("audit/last_data_set", str(manifest.root))
+        self.settings.set("audit/last_layout", manifest.layout or "")
+
+    def _reopen_last_data_set(self) -> None:
+        """The data set open in Audit when the app was last closed opens again."""
+        saved = self.settings.get("audit/last_data_set")
+        if not saved or self.audit_view is None or getattr(self.audit_view, "base", None) is not None:
+            return
+        if not Path(saved).exists():
+            self.settings.set("audit/last_data_set", "")
+            self.show_status(f"The last data set, {saved}, is gone; open another with File ▸ Open data set…")
+            return
+        self.audit_view.open_dataset(saved, self.settings.get("audit/last_layout") or None)
 
     def show_shortcuts(self) -> ShortcutsDialog:
         dialog = ShortcutsDialog(self.menuBar(), self)
@@ -294,6 +307,7 @@ class MainWindow(QMainWindow):
         else:
             self.resize(*fitting_size(self, *DEFAULT_SIZE_PX))
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
+        QTimer.singleShot(0, self, self._reopen_last_data_set)  # after the window shows
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.settings.set("window/geometry", self.saveGeometry())

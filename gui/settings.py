@@ -21,6 +21,8 @@ DEFAULTS = {
     "file/hop_s": 0.5,
     "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)
     "audit/last_dir": str(Path.home()),  # where File ▸ Open data set… starts
+    "audit/last_data_set": "",      # reopened at start
+    "audit/last_layout": "",
     "models/current": "",
     "models/user_folder": "",
     "window/geometry": QByteArray(),

@@ -238,3 +238,29 @@ def test_recent_paths_survive_a_bad_setting(settings):
         recent.add(f"/tmp/f{i}.wav")
     assert len(recent.paths) == MAX_RECENT and recent.paths[0] == "/tmp/f10.wav"
     assert np.all([p.startswith("/tmp/f") for p in RecentPaths(settings).paths])
+
+
+def test_the_last_data_set_opens_again_in_the_next_run(qtbot, settings, catalog, tmp_path):
+    from gui.main_window import MainWindow
+
+    root = write_emodb(tmp_path / "emo", n_speakers=1, sentences_per_speaker=1, seconds=0.3, sample_rate_hz=8000)
+    first = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(first)
+    if first.audit_view is None:
+        pytest.skip("the Audit tab is not installed")
+    with qtbot.waitSignal(first.audit_view.opened, timeout=10000):
+        first.audit_view.open_dataset(root, "emodb")
+    first.close()
+    again = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.audit_view.opened, timeout=10000) as blocker:
+        pass  # opened by the window itself, once it shows
+    assert str(blocker.args[0].root) == str(root) and len(blocker.args[0].clips) == 7
+    again.close()
+
+    settings.set("audit/last_data_set", str(tmp_path / "gone"))
+    third = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(third)
+    qtbot.waitUntil(lambda: "is gone" in third.statusBar().currentMessage(), timeout=5000)
+    assert settings.get("audit/last_data_set") == ""
+    third.close()
