@@ -26,10 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("classify", help="label audio files with an ONNX model")
-    p.add_argument("model", help="an Earmark .onnx model")
-    p.add_argument("files", nargs="+", help="audio files (WAV, FLAC, OGG)")
-    p.add_argument("--json", action="store_true", help="print one JSON document for machines")
-    p.add_argument("--top", type=int, default=3, help="labels to show per file (default 3)")
+    from engine.cli import add_classify_arguments
+
+    add_classify_arguments(p)
 
     p = sub.add_parser("train", help="train, evaluate and export a model")
     p.add_argument("--data", required=True, help="data set folder (or CSV file for --layout csv)")
@@ -128,4 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # model vetting runs in a spawned child (engine.vet), also when frozen
     sys.exit(main())
