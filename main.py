@@ -10,6 +10,7 @@ No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTUR
     python main.py synth --layout esc50 --out DIR
     python main.py train --data DIR --folds 4 --out RUN_DIR  # k-fold cross-validation, as the wizard's
     python main.py train --list-models      # every backbone
+    python main.py clips --audio REC.wav --labels REC.txt --out DIR   # a data set from annotated regions
     python main.py --self-test              # classify a bundled clip headless; exit 0 when it works
     python main.py --version
 """
@@ -19,6 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+
+from engine import clips_cli, segments_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
 
@@ -139,6 +142,7 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     from engine.cli import add_classify_arguments
 
     add_classify_arguments(p)
+    segments_cli.add_arguments(p)
 
     _add_train_parser(sub, train_defaults)
 
@@ -162,6 +166,9 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None, help="clip length (default: the layout's own)")
     p.add_argument("--sample-rate", type=int, default=None, help="sample rate in Hz (default: the layout's own)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic sounds")
+
+    clips_cli.add_arguments(sub.add_parser("clips", help="cut labelled regions of recordings into a data set",
+                                           formatter_class=_HelpFormatter))
     return parser
 
 
@@ -198,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import main as app_main
 
         return app_main()
+    if args.command == "clips":
+        return clips_cli.run_clips(args)
     if args.command in ("classify", "synth"):
         from engine import cli
     else:

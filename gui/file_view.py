@@ -67,6 +67,17 @@ class FilePredictions:
         return out.getvalue()
 
 
+def _duration_s(path: Path) -> float:
+    """The length a file's header states (0 when unreadable: the loader reports why)."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:  # noqa: BLE001 - any failure is reported by the loader
+        return 0.0
+    return info.frames / info.samplerate if info.samplerate else 0.0
+
+
 def _load(path: Path) -> tuple[Audio, Spectrogram]:
     audio = load_audio(path, max_s=MAX_FILE_S)
     rate = audio.sample_rate_hz
@@ -77,6 +88,7 @@ def _load(path: Path) -> tuple[Audio, Spectrogram]:
 
 class FileView(QWidget):
     loaded = Signal(object)          # engine.audio.Audio
+    long_file = Signal(object)       # a path longer than MAX_FILE_S: for the Annotate view, which reads on demand
     classified = Signal(object)      # FilePredictions
     failed = Signal(str)
     status_message = Signal(str)
@@ -169,6 +181,13 @@ class FileView(QWidget):
 
     def open_file(self, path: str | Path) -> None:
         path = Path(path)
+        if _duration_s(path) > MAX_FILE_S:
+            message = (f"{path.name} is longer than {MAX_FILE_S / 60:.0f} minutes: it opens in the Annotate tab, "
+                       "which reads it from disk as you look (File → Annotate a recording…)")
+            self.error_label.setText(message)
+            self.status_message.emit(message)
+            self.long_file.emit(path)
+            return
         self.settings.set("file/last_dir", str(path.parent))
         self.status_message.emit(f"Opening {path.name}…")
         self._run("load", lambda: _load(path), self._on_load_completed, f"Opening {path.name}")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import ModelCatalog
 from engine.model import bundled_model_dir, user_model_dir
 from gui.about import show_about
+from gui.file.annotate_view import AnnotateView
 from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
@@ -77,6 +78,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.live_view, "Live")
         self.tabs.addTab(self.file_view, "File")
         self.audit_view = self._make_audit_view()
+        self.annotate_view = AnnotateView(self.catalog, self.settings, use_audio_device=use_audio_device)
+        self.tabs.addTab(self.annotate_view, "Annotate")
+        self.file_view.long_file.connect(self._on_annotate_file)
         self.setCentralWidget(self.tabs)
         self.models_panel = ModelsPanel(self.catalog)
         dock = QDockWidget("Models", self)
@@ -88,7 +92,7 @@ class MainWindow(QMainWindow):
         self.model_status = ElidedLabel()
         self.model_status.setMaximumWidth(MODEL_STATUS_MAX_PX)  # a long model name never widens the window
         self.statusBar().addPermanentWidget(self.model_status)
-        for source in (self.live_view, self.file_view, self.models_panel, self.audit_view):
+        for source in (self.live_view, self.file_view, self.models_panel, self.audit_view, self.annotate_view):
             if source is not None:
                 source.status_message.connect(self.show_status)
         self.file_view.loaded.connect(self._on_file_loaded)
@@ -116,6 +120,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(view, "Audit")
         return view
 
+    def _on_annotate_file(self, path) -> None:
+        self.tabs.setCurrentWidget(self.annotate_view)
+        self.annotate_view.open_file(path)
+
+    def _on_annotate(self) -> None:
+        self.tabs.setCurrentWidget(self.annotate_view)
+        self.annotate_view.open_dialog()
+
     # ---- menus -------------------------------------------------------------------------
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -140,6 +152,8 @@ class MainWindow(QMainWindow):
         file_menu.addMenu(self.recent_menu)
         self.export_action = self._action(file_menu, "&Export predictions as CSV…", self.file_view.export_dialog,
                                           "Ctrl+E")
+        self._action(file_menu, "&Annotate a recording…", self._on_annotate, "Ctrl+Shift+O",
+                     "Open a recording of any length to mark, label and export regions")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -247,6 +261,8 @@ class MainWindow(QMainWindow):
     def _on_play(self) -> None:
         if self.tabs.currentWidget() is self.file_view:
             self.file_view.player.toggle()
+        elif self.tabs.currentWidget() is self.annotate_view:
+            self.annotate_view.playback.toggle()
 
     def open_training_wizard(self) -> None:
         try:
@@ -352,6 +368,7 @@ class MainWindow(QMainWindow):
         workers.cancel_all()            # everything at once, then each view joins its own
         self.live_view.shutdown()
         self.file_view.shutdown()
+        self.annotate_view.shutdown()
         if self.wizard is not None:
             self.wizard.close()
         for view in (self.audit_view,):

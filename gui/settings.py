@@ -23,6 +23,12 @@ DEFAULTS = {
     "audit/last_dir": str(Path.home()),  # where File ▸ Open data set… starts
     "audit/last_data_set": "",      # reopened at start
     "audit/last_layout": "",
+    "annotate/labels": "",
+    "annotate/n_fft": 1024,
+    "annotate/db_range": 80.0,
+    "annotate/colormap": "inferno",
+    "annotate/freq_axis": "linear",
+    "annotate/min_confidence": 0.5,
     "models/current": "",
     "models/user_folder": "",
     "window/geometry": QByteArray(),
