@@ -134,10 +134,9 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("classify", help="label audio files with an ONNX model", formatter_class=_HelpFormatter)
-    p.add_argument("model", help="an Earmark .onnx model")
-    p.add_argument("files", nargs="+", help="audio files (WAV, FLAC, OGG)")
-    p.add_argument("--json", action="store_true", help="print one JSON document for machines")
-    p.add_argument("--top", type=int, default=3, help="labels to show per file")
+    from engine.cli import add_classify_arguments
+
+    add_classify_arguments(p)
 
     _add_train_parser(sub, train_defaults)
 
@@ -193,4 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    import multiprocessing
+
+    multiprocessing.freeze_support()  # model vetting runs in a spawned child (engine.vet), also when frozen
     sys.exit(main())

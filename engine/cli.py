@@ -1,43 +1,159 @@
-"""Headless commands that need only the engine: ``classify`` and ``synth``."""
+"""Headless commands that need only the engine: ``classify`` and ``synth``.
+
+``classify`` streams: each file's line (or JSON object) is written and flushed as soon as
+that file is done; ``| head`` ends it quietly; Ctrl-C stops it, keeping everything written
+and closing the JSON document, with exit status 130.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 
-from engine.classify import classify_files
 from engine.errors import EarmarkError, ModelLoadError
-from engine.model import OnnxClassifier
+
+EXIT_MODEL_REFUSED = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a command killed by the pipe closing returns
+
+
+def add_classify_arguments(parser) -> None:
+    """The ``classify`` options, on ``parser`` (an argparse parser). Other modules add theirs
+    beside these (e.g. segment tables for long recordings) with a function of their own."""
+    parser.add_argument("model", help="an Earmark .onnx model")
+    parser.add_argument("files", nargs="+",
+                        help="audio files or folders (searched recursively: WAV, FLAC, OGG, Opus, MP3, AIFF...)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
+    parser.add_argument("--top", type=int, default=3, help="labels to show per file (default: %(default)s)")
 
 
 def run_classify(args) -> int:
+    from engine.model import OnnxClassifier
+
     try:
         model = OnnxClassifier.load(args.model)
     except ModelLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    results = classify_files(model, args.files)
-    for result in results:
+        from engine.textsafe import printable
+
+        _say(f"error: {printable(exc)}")
+        return EXIT_MODEL_REFUSED
+    except KeyboardInterrupt:
+        _say("interrupted while checking the model; nothing was classified")
+        return EXIT_INTERRUPTED
+    writer = _JsonWriter(model, args.top) if args.json else _TextWriter(args.top)
+    counts = {"done": 0, "failed": 0}
+    try:
+        try:
+            writer.begin()
+            _classify_into(model, args.files, writer, counts)
+        except KeyboardInterrupt:
+            writer.end(interrupted=True)
+            _say(f"interrupted: {counts['done']} file(s) classified before Ctrl-C are above")
+            return EXIT_INTERRUPTED
+        writer.end(interrupted=False)
+    except BrokenPipeError:
+        _quiet_stdout()  # the reader (| head) has gone: stop without a traceback
+        return EXIT_BROKEN_PIPE
+    if counts["failed"]:
+        _say(f"{counts['failed']} of {counts['done']} file(s) could not be classified")
+    return 1 if counts["failed"] else 0
+
+
+def _classify_into(model, inputs, writer, counts) -> None:
+    from engine.classify import iter_results
+    from engine.textsafe import printable
+
+    for result in iter_results(model, inputs):
+        counts["done"] += 1
         if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
+            counts["failed"] += 1
+            _say(f"error: {printable(result.error)}")
         elif result.warning:
-            print(f"warning: {result.warning}", file=sys.stderr)
-    if args.json:
-        doc = {
-            "model": str(model.path),
-            "labels": model.labels,
-            "results": [r.to_json(args.top) for r in results],
-        }
-        print(json.dumps(doc, indent=2))
-    else:
-        for result in results:
-            if result.ok:
-                tops = ", ".join(f"{label} {p:.2f}" for label, p in result.top(args.top))
-                print(f"{result.path}\t{tops}")
-    failed = sum(not r.ok for r in results)
-    if failed:
-        print(f"{failed} of {len(results)} file(s) could not be classified", file=sys.stderr)
-    return 1 if failed else 0
+            _say(f"warning: {printable(result.warning)}")
+        writer.write(result)
+
+
+class _TextWriter:
+    """``path<TAB>label p, label p`` a line; file names and labels escaped onto one line."""
+
+    def __init__(self, top: int) -> None:
+        self.top = top
+
+    def begin(self) -> None:
+        pass
+
+    def write(self, result) -> None:
+        from engine.textsafe import printable
+
+        if not result.ok:
+            return
+        path = printable(os.fsdecode(result.path))
+        if result.labelled:
+            tops = ", ".join(f"{printable(label)} {p:.2f}" for label, p in result.top(self.top))
+        else:
+            tops = "(no label: nothing but silence or a constant level)"
+        _out(f"{path}\t{tops}\n")
+
+    def end(self, interrupted: bool) -> None:
+        pass
+
+
+class _JsonWriter:
+    """One JSON document, written as it grows, one complete line per result (the comma
+    leads the next line), so a reader can parse each result as soon as its line arrives::
+
+        {"model": ..., "labels": [...], "results": [
+          {"path": ...}
+        , {"path": ...}
+        ], "interrupted": false}
+    """
+
+    def __init__(self, model, top: int) -> None:
+        self.model, self.top, self.n = model, top, 0
+
+    def begin(self) -> None:
+        head = json.dumps({"model": os.fsdecode(self.model.path), "labels": self.model.labels}, allow_nan=False)
+        _out(head[:-1] + ', "results": [\n')
+
+    def write(self, result) -> None:
+        text = json.dumps(result.to_json(self.top), allow_nan=False)  # never a bare NaN
+        _out((", " if self.n else "  ") + text + "\n")
+        self.n += 1
+
+    def end(self, interrupted: bool) -> None:
+        _out(f'], "interrupted": {json.dumps(interrupted)}}}\n')
+
+
+def _out(text: str) -> None:
+    """Write and flush ``text`` whole: a Ctrl-C arriving meanwhile is held until it is out."""
+    held = hasattr(signal, "pthread_sigmask")
+    if held:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    finally:
+        if held:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _say(text: str) -> None:
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (BrokenPipeError, ValueError):
+        pass
+
+
+def _quiet_stdout() -> None:
+    """After EPIPE: point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def run_synth(args) -> int:

@@ -3,6 +3,11 @@
 An Earmark model takes mono float32 audio ``[batch, n_samples]`` at its own sample rate
 and returns class probabilities ``[batch, n_classes]``. Its ``metadata_props`` carry a
 JSON object under :data:`METADATA_KEY`; a file without it is refused.
+
+A model file is untrusted: :meth:`OnnxClassifier.load` scans it before ONNX Runtime sees it
+(:mod:`engine.model_scan`: external data, operators against :mod:`engine.vet`'s allow-list),
+runs its first inferences in a bounded child process, and every answer is checked to be
+probabilities (finite, in [0, 1], summing to 1).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +24,7 @@ import numpy as np
 
 from engine.audio import fit_length
 from engine.errors import ModelLoadError
+from engine.model_scan import check_external_data, scan_model
 
 METADATA_KEY = "earmark"
 FORMAT_VERSION = 1
@@ -27,8 +34,8 @@ MAX_METADATA_BYTES = 1_000_000
 MAX_LABELS = 10_000
 MAX_BATCH = 16
 MAX_MODEL_BYTES = 1 << 30  # the .onnx file plus any external data it names
-MAX_PROTO_FIELDS = 2_000_000  # a bound on the pre-load scan of the model file
-MAX_PROTO_DEPTH = 32  # nested subgraphs (If/Loop bodies) deeper than this are refused
+PROB_TOLERANCE = 1e-3  # how far a row of probabilities may sum from 1
+SESSION_LOG_SEVERITY = 3  # ONNX Runtime errors only (the vetting sandbox silences them: 4)
 
 
 @dataclass(frozen=True)
@@ -102,9 +109,37 @@ def _check_labels(labels: Any, source: str | os.PathLike) -> list[str]:
         raise ModelLoadError(f"{source}: a model needs 2 to {MAX_LABELS} labels, this one has {len(labels)}")
     if not all(isinstance(x, str) and x.strip() and len(x) <= 200 for x in labels):
         raise ModelLoadError(f"{source}: every label must be a non-empty string of at most 200 characters")
+    for label in labels:
+        bad = next((c for c in label if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
+        if bad is not None:
+            raise ModelLoadError(
+                f"{source}: the label {ascii(label)} contains the control character U+{ord(bad):04X} "
+                f"({unicodedata.name(bad, 'control')}); labels must be printable text"
+            )
     if len(set(labels)) != len(labels):
         raise ModelLoadError(f"{source}: the model's labels are not unique")
     return list(labels)
+
+
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # ESC, CR, NUL, bidi overrides...
+
+
+def check_probabilities(probs: np.ndarray, n_labels: int) -> str | None:
+    """None when ``probs`` ``[batch, n_labels]`` are probabilities (finite, in [0, 1], rows
+    summing to 1 within :data:`PROB_TOLERANCE`); otherwise what is wrong, for a message."""
+    probs = np.asarray(probs)
+    if probs.ndim != 2 or probs.shape[1] != n_labels:
+        return f"answered shape {list(probs.shape)}, not [batch, {n_labels}]"
+    if not np.isfinite(probs).all():
+        return "answered NaN or infinite values instead of probabilities"
+    low, high = float(probs.min()), float(probs.max())
+    if low < -1e-6 or high > 1 + 1e-6:
+        return f"answered values from {low:.4g} to {high:.4g}, not probabilities in [0, 1] (logits?)"
+    sums = probs.astype(np.float64).sum(axis=1)
+    worst = float(np.abs(sums - 1).max())
+    if worst > PROB_TOLERANCE:
+        return f"answered scores that sum to {float(sums[np.abs(sums - 1).argmax()]):.4g}, not 1"
+    return None
 
 
 def _check_number(raw, key, low, high, source, *, integer=False):
@@ -127,18 +162,25 @@ class OnnxClassifier:
         self._max_batch = fixed_batch if isinstance(fixed_batch, int) and fixed_batch > 0 else MAX_BATCH
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, threads: int = 2) -> OnnxClassifier:
-        import onnxruntime as ort
-
+    def load(cls, path: str | os.PathLike, *, threads: int = 2, sandbox: bool = True, limits=None,
+             cancel=None) -> OnnxClassifier:
+        """Vet and open ``path``. With ``sandbox`` (the default) the first session and inference
+        run in a bounded child process first (:mod:`engine.vet`); ``cancel`` stops that early."""
         path = Path(path)
         text = check_model_file(path)  # before ONNX Runtime sees the file
         parse_metadata(text, source=path)
+        if sandbox:
+            from engine.vet import first_run_in_sandbox
+
+            first_run_in_sandbox(path, threads=threads, limits=limits, cancel=cancel)
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
+        options.log_severity_level = SESSION_LOG_SEVERITY
         # No spin-waiting between ops: on a busy two-core machine spinning threads took CPU
         # from the GUI and the capture thread (resnet18 2 threads: 39 ms spinning, 34 ms not;
         # docs/MODELS.md).
@@ -151,7 +193,7 @@ class OnnxClassifier:
         _check_signature(session, meta, path)
         classifier = cls(path, session, meta)
         classifier._probe()
-        return cls(path, session, meta)
+        return classifier
 
     @property
     def labels(self) -> list[str]:
@@ -169,35 +211,56 @@ class OnnxClassifier:
         return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
 
     def _probe(self) -> None:
-        """Run one silent clip: the model must answer [1, n_labels] finite probabilities."""
-        try:
-            probs = self.predict(np.zeros((1, self.meta.n_samples), dtype=np.float32))
-        except Exception as exc:  # onnxruntime's own types: a graph that fails on its documented input
-            raise ModelLoadError(
-                f"{self.path}: the model fails on a {self.meta.clip_s} s clip ({_first_line(exc)})"
-            ) from exc
-        if probs.shape != (1, len(self.labels)):
-            raise ModelLoadError(
-                f"{self.path}: the model answered shape {list(probs.shape)} for one clip; "
-                f"its metadata names {len(self.labels)} labels, so [1, {len(self.labels)}] was expected"
-            )
-        if not np.isfinite(probs).all():
-            raise ModelLoadError(f"{self.path}: the model answers NaN or infinite probabilities for silence")
+        """Run a silent clip and a noise clip: the model must answer [1, n_labels] probabilities."""
+        noise = np.random.default_rng(0).uniform(-0.5, 0.5, self.meta.n_samples).astype(np.float32)
+        for name, clip in (("silence", np.zeros(self.meta.n_samples, np.float32)), ("noise", noise)):
+            try:
+                probs = self.predict(clip[None, :])
+            except Exception as exc:  # onnxruntime's own types: a graph that fails on its documented input
+                raise ModelLoadError(
+                    f"{self.path}: the model fails on a {self.meta.clip_s} s clip ({_first_line(exc)})"
+                ) from exc
+            if probs.shape != (1, len(self.labels)):
+                raise ModelLoadError(
+                    f"{self.path}: the model answered shape {list(probs.shape)} for one clip; "
+                    f"its metadata names {len(self.labels)} labels, so [1, {len(self.labels)}] was expected"
+                )
+            problem = check_probabilities(probs, len(self.labels))
+            if problem is not None:
+                raise ModelLoadError(f"{self.path}: the model {problem} for {name}")
 
     def classify(self, samples: np.ndarray) -> np.ndarray:
-        """Probabilities for one clip of any length (windows of a clip, half-clip hop, averaged)."""
-        _, probs = self.windows(samples, hop_s=self.meta.clip_s / 2)
-        return probs.mean(axis=0)
+        """Probabilities for one clip of any length (windows of a clip, half-clip hop, averaged).
+
+        Windows are run a batch at a time, so memory does not grow with the clip's length.
+        Raises ModelLoadError when the model answers something that is not probabilities.
+        """
+        total, count = None, 0
+        for _, probs in self.iter_windows(samples, hop_s=self.meta.clip_s / 2):
+            problem = check_probabilities(probs, len(self.labels))
+            if problem is not None:
+                raise ModelLoadError(f"{self.path}: the model {problem}")
+            batch_sum = probs.sum(axis=0, dtype=np.float64)
+            total = batch_sum if total is None else total + batch_sum
+            count += len(probs)
+        return (total / max(count, 1)).astype(np.float32)
 
     def windows(self, samples: np.ndarray, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
         """Start times (s) and probabilities of clip-length windows every ``hop_s`` seconds."""
+        parts = list(self.iter_windows(samples, hop_s))
+        return np.concatenate([s for s, _ in parts]), np.concatenate([p for _, p in parts], axis=0)
+
+    def iter_windows(self, samples: np.ndarray, hop_s: float):
+        """``(starts_s, probs)`` for consecutive batches of the windows :meth:`windows` returns."""
         n = self.meta.n_samples
         hop = max(1, int(round(hop_s * self.meta.sample_rate_hz)))
         starts = list(range(0, max(len(samples) - n, 0) + 1, hop))
         if len(samples) > n and starts[-1] + n < len(samples):
             starts.append(len(samples) - n)
-        batch = np.stack([fit_length(samples[s : s + n], n) for s in starts])
-        return np.asarray(starts, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
+        for i in range(0, len(starts), self._max_batch):
+            chunk = starts[i : i + self._max_batch]
+            batch = np.stack([fit_length(samples[s : s + n], n) for s in chunk])
+            yield np.asarray(chunk, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
 
 
 def _check_signature(session: Any, meta: ModelMeta, path: Path) -> None:
@@ -220,36 +283,16 @@ def _check_signature(session: Any, meta: ModelMeta, path: Path) -> None:
         )
 
 
-# --- A pre-load scan of the model file (protobuf wire format; needs neither onnx nor onnxruntime) ---
-# Field numbers from onnx.proto: which fields hold which sub-messages.
-_TENSOR, _SPARSE, _ENTRY = "tensor", "sparse", "entry"
-_SCHEMA: dict[str, dict[int, str]] = {
-    "model": {7: "graph", 14: _ENTRY, 25: "function"},
-    "graph": {1: "node", 5: _TENSOR, 15: _SPARSE},
-    "function": {7: "node"},
-    "node": {5: "attribute"},
-    "attribute": {5: _TENSOR, 6: "graph", 10: _TENSOR, 11: "graph", 22: _SPARSE, 23: _SPARSE},
-    _SPARSE: {1: _TENSOR, 2: _TENSOR},
-    _TENSOR: {13: _ENTRY},
-    _ENTRY: {},
-}
-
-
-@dataclass
-class _Scan:
-    metadata: dict[str, str] = field(default_factory=dict)
-    external: list[dict[str, str]] = field(default_factory=list)
-    n_fields: int = 0
-
-
 def check_model_file(path: str | os.PathLike) -> str | None:
     """Vet a model file before ONNX Runtime opens it; return its Earmark metadata JSON (or None).
 
     Refuses (ModelLoadError naming the file): a missing or oversized file, bytes that are
-    not an ONNX protobuf, and external-data references that leave the model's folder
+    not an ONNX protobuf, external-data references that leave the model's folder
     (absolute paths, ``..``, symbolic links out), name a missing file, or add up past
-    :data:`MAX_MODEL_BYTES`.
+    :data:`MAX_MODEL_BYTES`, and operators outside :data:`engine.vet.ALLOWED_OPS`.
     """
+    from engine.vet import check_ops
+
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"{path}: no such model file")
@@ -260,106 +303,16 @@ def check_model_file(path: str | os.PathLike) -> str | None:
         raise ModelLoadError(f"{path}: {size >> 20} MiB is larger than the {MAX_MODEL_BYTES >> 20} MiB limit")
     import mmap
 
-    scan = _Scan()
     try:
         with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            _scan_message(data, 0, size, "model", scan, 0)
+            scan = scan_model(data, size)
     except ModelLoadError as exc:
         raise ModelLoadError(f"{path}: not a usable ONNX model ({exc})") from None
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{path}: cannot read the model file ({exc})") from exc
-    _check_external_data(path, scan.external, size)
+    check_external_data(path, scan.external, size, MAX_MODEL_BYTES)
+    check_ops(path, scan.ops)
     return scan.metadata.get(METADATA_KEY)
-
-
-def _scan_message(data, pos: int, end: int, kind: str, scan: _Scan, depth: int) -> dict[str, str]:
-    """Walk one message; collect metadata and external-data entries; return an entry's key/value."""
-    if depth > MAX_PROTO_DEPTH:
-        raise ModelLoadError(f"sub-graphs nested deeper than {MAX_PROTO_DEPTH}")
-    children, entry, external = _SCHEMA[kind], {}, []
-    while pos < end:
-        scan.n_fields += 1
-        if scan.n_fields > MAX_PROTO_FIELDS:
-            raise ModelLoadError(f"more than {MAX_PROTO_FIELDS} protobuf fields")
-        key, pos = _varint(data, pos, end)
-        number, wire = key >> 3, key & 7
-        if number == 0:
-            raise ModelLoadError("field number 0 (not protobuf)")
-        if wire == 0:
-            value, pos = _varint(data, pos, end)
-            if kind == _TENSOR and number == 14 and value == 1:  # data_location = EXTERNAL
-                external.append({})
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        elif wire == 2:
-            length, pos = _varint(data, pos, end)
-            if pos + length > end:
-                raise ModelLoadError("truncated: a field runs past the end of its message")
-            if number in children:
-                child = _scan_message(data, pos, pos + length, children[number], scan, depth + 1)
-                if kind == _TENSOR:
-                    external.append(child)
-                elif kind == "model":
-                    _add_metadata(scan, child)
-            elif kind == _ENTRY and number in (1, 2):
-                entry["key" if number == 1 else "value"] = bytes(data[pos : pos + length]).decode(
-                    "utf-8", "replace")
-            pos += length
-        else:
-            raise ModelLoadError(f"unsupported protobuf wire type {wire}")
-        if pos > end:
-            raise ModelLoadError("truncated: a value runs past the end of its message")
-    if kind == _TENSOR and external:
-        scan.external.append({e["key"]: e.get("value", "") for e in external if "key" in e})
-    return entry
-
-
-def _add_metadata(scan: _Scan, entry: dict[str, str]) -> None:
-    if "key" in entry:  # a metadata_props entry (model field 14)
-        scan.metadata.setdefault(entry["key"], entry.get("value", ""))
-
-
-def _varint(data, pos: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise ModelLoadError("truncated or malformed varint")
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, pos
-        shift += 7
-
-
-def _check_external_data(path: Path, entries: list[dict[str, str]], size: int) -> None:
-    folder = path.resolve().parent
-    total = size
-    for entry in entries:
-        location = entry.get("location", "")
-        if not location or "\0" in location:
-            raise ModelLoadError(f"{path}: an initializer is stored externally without a file location")
-        if os.path.isabs(location) or location.startswith(("/", "\\")) or ":" in location:
-            raise ModelLoadError(
-                f"{path}: external data location {location!r} is an absolute path; Earmark only reads "
-                "data files inside the model's folder"
-            )
-        target = (folder / location).resolve()
-        if target != folder and folder not in target.parents:
-            raise ModelLoadError(
-                f"{path}: external data location {location!r} points outside the model's folder; refused"
-            )
-        if not target.is_file():
-            raise ModelLoadError(f"{path}: external data file {location!r} is missing or not a regular file")
-        try:
-            offset, length = int(entry.get("offset") or 0), int(entry.get("length") or 0)
-        except ValueError as exc:
-            raise ModelLoadError(f"{path}: external data offset/length for {location!r} are not integers") from exc
-        if offset < 0 or length < 0 or offset + length > target.stat().st_size:
-            raise ModelLoadError(f"{path}: external data for {location!r} lies outside that file")
-        total += length or target.stat().st_size
-        if total > MAX_MODEL_BYTES:
-            raise ModelLoadError(f"{path}: the model and its data exceed the {MAX_MODEL_BYTES >> 20} MiB limit")
 
 
 def find_models(folders: list[str | os.PathLike]) -> list[Path]:

@@ -29,6 +29,7 @@ from engine.audio import Audio, load_audio
 from engine.catalog import ModelCatalog
 from engine.errors import SaveError
 from engine.spectrogram import Spectrogram, spectrogram_db
+from engine.textsafe import csv_cell
 from gui.settings import Settings
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.layout import side_column
@@ -56,10 +57,11 @@ class FilePredictions:
     def to_csv(self) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["start_s", "end_s", "top_label", "top_prob", *self.labels])
+        labels = [csv_cell(label) for label in self.labels]  # "=cmd()" labels are not formulas
+        writer.writerow(["start_s", "end_s", "top_label", "top_prob", *labels])
         for start, probs in zip(self.starts_s, self.window_probs, strict=True):
             best = int(np.argmax(probs))
-            writer.writerow([f"{start:.3f}", f"{start + self.window_s:.3f}", self.labels[best],
+            writer.writerow([f"{start:.3f}", f"{start + self.window_s:.3f}", labels[best],
                              f"{probs[best]:.4f}", *(f"{p:.4f}" for p in probs)])
         return out.getvalue()
 

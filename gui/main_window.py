@@ -66,8 +66,9 @@ class MainWindow(QMainWindow):
             source.status_message.connect(self.show_status)
         self._build_menus()
         self._restore()
-        self.catalog.refresh()
-        self._select_saved_model()
+        # The saved choice is read before anything is selected (and saved); models are vetted
+        # in the background and the saved one becomes current once it proves usable.
+        self.catalog.refresh(prefer=self.settings.get("models/current") or None)
 
     def _make_audit_view(self) -> QWidget | None:
         try:
@@ -191,16 +192,6 @@ class MainWindow(QMainWindow):
         self.model_status.setText(f"Model: {entry.name}")
         self.settings.set("models/current", str(entry.path))
 
-    def _select_saved_model(self) -> None:
-        saved = self.settings.get("models/current")
-        if saved and Path(saved).is_file() and self.catalog.find(saved) is not None:
-            try:
-                self.catalog.select(saved)
-            except Exception as exc:  # noqa: BLE001 - a model that went bad since last time
-                self.show_status(str(exc))
-        if not self.catalog.entries:
-            self.show_status("No models found: see the Models panel")
-
     # ---- settings and closing -------------------------------------------------------------
     def _restore(self) -> None:
         geometry = self.settings.get("window/geometry")
@@ -223,5 +214,6 @@ class MainWindow(QMainWindow):
             if callable(shutdown):
                 shutdown()
         self.catalog.unsubscribe("current", self._on_catalog_current)
+        self.catalog.shutdown()
         super().closeEvent(event)
         self.closed.emit()

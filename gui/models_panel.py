@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import html
-import json
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -24,12 +23,31 @@ from engine.catalog import ModelCatalog, ModelEntry
 from engine.errors import ModelLoadError
 
 
+class CatalogBridge(QObject):
+    """Runs what the catalog's background thread posts on the GUI thread (a queued hop), so
+    every catalog event, and every view that listens to it, runs on the GUI thread."""
+
+    _posted = Signal(object)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._posted.connect(self._run, Qt.ConnectionType.QueuedConnection)
+
+    def post(self, fn) -> None:  # any thread
+        self._posted.emit(fn)
+
+    def _run(self, fn) -> None:  # the GUI thread
+        fn()
+
+
 class ModelsPanel(QWidget):
     status_message = Signal(str)
 
     def __init__(self, catalog: ModelCatalog, parent=None) -> None:
         super().__init__(parent)
         self.catalog = catalog
+        self.bridge = CatalogBridge(self)
+        catalog.set_dispatcher(self.bridge.post)
         self.list = QListWidget()
         self.list.currentRowChanged.connect(self._on_list_row_changed)
         self.list.itemDoubleClicked.connect(lambda _: self.use_selected())
@@ -41,9 +59,13 @@ class ModelsPanel(QWidget):
         add.clicked.connect(self._on_add_clicked)
         reload_button = QPushButton("Reload")
         reload_button.setToolTip("Look for models again in models_onnx/ and your model folder")
-        reload_button.clicked.connect(self.catalog.refresh)
+        reload_button.clicked.connect(lambda: self.catalog.refresh())
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.setToolTip("Take this model off the list (a broken file is moved aside only "
+                                      "if you delete it; the file itself is never changed)")
+        self.remove_button.clicked.connect(self.remove_selected)
         buttons = QHBoxLayout()
-        for button in (self.use_button, add, reload_button):
+        for button in (self.use_button, add, self.remove_button, reload_button):
             buttons.addWidget(button)
         self.folders_label = QLabel()
         self.folders_label.setWordWrap(True)
@@ -71,6 +93,11 @@ class ModelsPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for entry in self.catalog.entries:
+            if entry.pending:
+                item = QListWidgetItem(f"…  {entry.name}   ({entry.folder_kind}, checking)")
+                item.setToolTip(f"{entry.path}: being checked")
+                self.list.addItem(item)
+                continue
             mark = "●" if entry is self.catalog.current else ("✓" if entry.usable else "⚠")
             item = QListWidgetItem(f"{mark}  {entry.name}   ({entry.folder_kind})")
             item.setToolTip(str(entry.path) if entry.usable else entry.error)
@@ -98,6 +125,7 @@ class ModelsPanel(QWidget):
     def _update_details(self) -> None:
         entry = self.selected_entry()
         self.use_button.setEnabled(bool(entry and entry.usable and entry is not self.catalog.current))
+        self.remove_button.setEnabled(bool(entry and not entry.pending and entry is not self.catalog.current))
         self.details.setHtml(describe(entry) if entry else "")
 
     # ---- view -> catalog -------------------------------------------------------------
@@ -115,10 +143,28 @@ class ModelsPanel(QWidget):
             return
         self.status_message.emit(f"Using model {entry.name}")
 
+    def remove_selected(self) -> None:
+        """Take the selected entry off the list (not the current model; the file is kept)."""
+        entry = self.selected_entry()
+        if entry is None or entry.pending or entry is self.catalog.current:
+            return
+        self.catalog.remove(entry.path)
+        self.status_message.emit(f"Removed {entry.name} from the list (the file is unchanged)")
+
     def _on_add_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Add a model", str(Path.home()), "ONNX models (*.onnx)")
         if path:
-            self.add_model(path)
+            self.add_model_in_background(path)
+
+    def add_model_in_background(self, path: str | Path) -> ModelEntry:
+        """Add a file chosen by the person: listed at once, vetted off the GUI thread, used
+        when it proves usable, its reason shown when not."""
+        entry = self.catalog.add_file(path, background=True, select=True)
+        if entry in self.catalog.entries:
+            self.list.setCurrentRow(self.catalog.entries.index(entry))
+        self.status_message.emit(f"Checking {entry.name}…" if entry.pending else
+                                 (entry.error or f"Using model {entry.name}"))
+        return entry
 
     def add_model(self, path: str | Path) -> ModelEntry:
         entry = self.catalog.add_file(path)
@@ -133,6 +179,9 @@ class ModelsPanel(QWidget):
 def describe(entry: ModelEntry) -> str:
     """HTML details for one model: metadata, or the reason it cannot be used."""
     esc = html.escape
+    if entry.pending:
+        return (f"<h3>{esc(entry.name)}</h3><p>Checking this model (a first run with a time and "
+                f"memory limit)…</p><p><small>{esc(str(entry.path))}</small></p>")
     if not entry.usable:
         return (f"<h3>{esc(entry.name)}</h3><p style='color:#f85149'><b>Cannot be used.</b> "
                 f"{esc(entry.error or '')}</p><p><small>{esc(str(entry.path))}</small></p>")
@@ -154,17 +203,37 @@ def describe(entry: ModelEntry) -> str:
     return "".join(parts)
 
 
-def _table(value) -> str:
-    if not isinstance(value, dict):
-        return f"<p>{html.escape(_short(value))}</p>"
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(_short(v))}</td></tr>"
-                   for k, v in value.items())
-    return f"<table cellspacing=2 style='margin-left:8px'>{rows}</table>"
+def _table(value, depth: int = 0) -> str:
+    """Readable HTML for a metadata value: nested tables for objects, short lists inline."""
+    if isinstance(value, dict) and depth < 3:
+        rows = "".join(f"<tr><td>{html.escape(_key(k))}</td><td>{_cell(v, depth)}</td></tr>"
+                       for k, v in list(value.items())[:60])
+        return f"<table cellspacing=2 style='margin-left:8px'>{rows}</table>"
+    return f"<p>{_cell(value, depth)}</p>"
+
+
+def _cell(value, depth: int) -> str:
+    if isinstance(value, dict) and depth < 2:
+        return _table(value, depth + 1)
+    return html.escape(_short(value))
+
+
+def _key(key) -> str:
+    return str(key).replace("_", " ")
 
 
 def _short(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, (list, tuple)) for v in value):  # a matrix
+            text = "; ".join(" ".join(_short(x) for x in row) for row in value)
+        else:
+            text = ", ".join(_short(v) for v in value)
+    elif isinstance(value, dict):
+        text = ", ".join(f"{_key(k)}: {_short(v)}" for k, v in value.items())
+    else:
+        text = str(value)
     return text if len(text) <= 300 else text[:297] + "…"
-

@@ -37,6 +37,7 @@ def main_window(qtbot, settings, catalog):
     window = MainWindow(settings, catalog, use_audio_device=False)
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(lambda: window.catalog.settled, timeout=60000)  # models are vetted in the background
     yield window
     window.close()
 

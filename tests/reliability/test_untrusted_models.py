@@ -304,7 +304,7 @@ def test_fixed_batch_of_one_still_classifies_long_audio(tmp_path):
 
 
 def test_memory_bomb_graph_is_refused_at_load(tmp_path):
-    """ConstantOfShape asking for 160 GB: the load-time probe fails cleanly instead of later."""
+    """ConstantOfShape asking for 160 GB: the sandboxed first run fails cleanly instead of later."""
     shape = numpy_helper.from_array(np.array([200_000, 200_000], np.int64), "shape")
     nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"],
                               value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])),
@@ -312,7 +312,7 @@ def test_memory_bomb_graph_is_refused_at_load(tmp_path):
     model = make_model(nodes_before=nodes)
     model.graph.initializer.append(shape)
     model.graph.output.append(helper.make_tensor_value_info("total", TensorProto.FLOAT, []))
-    refused(save(model, tmp_path / "bomb.onnx"), "fails on")
+    refused(save(model, tmp_path / "bomb.onnx"), "memory on its first run")
 
 
 # ---- checkpoints (torch) -----------------------------------------------------------------------
