@@ -3,12 +3,14 @@
 No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTURE.md):
 
     python main.py                          # open the app
+    python main.py FILE...                  # open the app with audio files, a data set folder or a model
     python main.py classify MODEL FILE...   # labels for files (--json for machines)
     python main.py train --data DIR --layout esc50 --model cnn --seeds 42 123 999 --out RUN_DIR
     python main.py audit --data DIR --layout emodb --out suspects.csv
     python main.py synth --layout esc50 --out DIR
     python main.py train --data DIR --folds 4 --out RUN_DIR  # k-fold cross-validation, as the wizard's
     python main.py train --list-models      # every backbone
+    python main.py clips --audio REC.wav --labels REC.txt --out DIR   # a data set from annotated regions
     python main.py --self-test              # classify a bundled clip headless; exit 0 when it works
     python main.py --version
 """
@@ -16,7 +18,10 @@ No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTUR
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from engine import clips_cli, segments_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
 
@@ -137,6 +142,7 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     from engine.cli import add_classify_arguments
 
     add_classify_arguments(p)
+    segments_cli.add_arguments(p)
 
     _add_train_parser(sub, train_defaults)
 
@@ -160,13 +166,33 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None, help="clip length (default: the layout's own)")
     p.add_argument("--sample-rate", type=int, default=None, help="sample rate in Hz (default: the layout's own)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic sounds")
+
+    clips_cli.add_arguments(sub.add_parser("clips", help="cut labelled regions of recordings into a data set",
+                                           formatter_class=_HelpFormatter))
     return parser
+
+
+def _paths_to_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[str] | None:
+    """``earmark FILE...``: the paths to open in the app, when the first word is no command."""
+    commands = {c for a in parser._actions if isinstance(a, argparse._SubParsersAction) for c in a.choices}
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        return argv
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # the recipe's defaults are the trainer's: classify, synth and the app never import it
     parser = build_parser(train_defaults=bool({"train", "audit"} & set(argv)))
+    paths = _paths_to_open(parser, argv)
+    if paths is not None:
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            print(f"earmark: no such file, folder or command: {missing[0]}", file=sys.stderr)
+            return 2
+        from gui.app import main as app_main
+
+        return app_main(paths=paths)
     args = parser.parse_args(argv)
     if args.command == "train" and not args.list_models and not (args.data and args.out):
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -179,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         from gui.app import main as app_main
 
         return app_main()
+    if args.command == "clips":
+        return clips_cli.run_clips(args)
     if args.command in ("classify", "synth"):
         from engine import cli
     else:

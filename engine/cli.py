@@ -30,6 +30,8 @@ def add_classify_arguments(parser) -> None:
 
 
 def run_classify(args) -> int:
+    if getattr(args, "segments", False):
+        return _run_segments(args)
     from engine.model import OnnxClassifier
 
     try:
@@ -154,6 +156,13 @@ def _quiet_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
+
+
+def _run_segments(args) -> int:
+    """``--segments``: segment tables per file, streamed (engine.segments_cli)."""
+    from engine.segments_cli import run_segments
+
+    return run_segments(args)
 
 
 def run_synth(args) -> int:

@@ -31,13 +31,14 @@ from engine.errors import SaveError
 from engine.spectrogram import Spectrogram, spectrogram_db
 from engine.textsafe import csv_cell
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.layout import side_column
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
-AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff *.WAV *.FLAC *.OGG *.MP3 *.AIF *.AIFF);;All files (*)"
 MAX_FILE_S = 30 * 60.0
 
 
@@ -66,6 +67,17 @@ class FilePredictions:
         return out.getvalue()
 
 
+def _duration_s(path: Path) -> float:
+    """The length a file's header states (0 when unreadable: the loader reports why)."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception:  # noqa: BLE001 - any failure is reported by the loader
+        return 0.0
+    return info.frames / info.samplerate if info.samplerate else 0.0
+
+
 def _load(path: Path) -> tuple[Audio, Spectrogram]:
     audio = load_audio(path, max_s=MAX_FILE_S)
     rate = audio.sample_rate_hz
@@ -76,6 +88,7 @@ def _load(path: Path) -> tuple[Audio, Spectrogram]:
 
 class FileView(QWidget):
     loaded = Signal(object)          # engine.audio.Audio
+    long_file = Signal(object)       # a path longer than MAX_FILE_S: for the Annotate view, which reads on demand
     classified = Signal(object)      # FilePredictions
     failed = Signal(str)
     status_message = Signal(str)
@@ -145,7 +158,8 @@ class FileView(QWidget):
             bar.addWidget(button)
             setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
         bar.addStretch(1)
-        self.file_label = QLabel("Open a file, or drop one here")
+        self.file_label = ElidedLabel("Open a file, or drop one here")  # a long name never widens the window
+        self.file_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(self.file_label)
         return bar
 
@@ -167,6 +181,13 @@ class FileView(QWidget):
 
     def open_file(self, path: str | Path) -> None:
         path = Path(path)
+        if _duration_s(path) > MAX_FILE_S:
+            message = (f"{path.name} is longer than {MAX_FILE_S / 60:.0f} minutes: it opens in the Annotate tab, "
+                       "which reads it from disk as you look (File → Annotate a recording…)")
+            self.error_label.setText(message)
+            self.status_message.emit(message)
+            self.long_file.emit(path)
+            return
         self.settings.set("file/last_dir", str(path.parent))
         self.status_message.emit(f"Opening {path.name}…")
         self._run("load", lambda: _load(path), self._on_load_completed, f"Opening {path.name}")

@@ -37,10 +37,6 @@ def main(argv=None) -> int:
     view = AuditView(use_audio_device=False, autoplay=False, folds=5, seed=0)
     view.resize(1600, 900)
     view.setWindowTitle("Earmark — Audit")
-    if not view.open_dataset(args.data, args.layout):
-        print(view.message_label.text(), file=sys.stderr)
-        return 1
-    view.show()
 
     def wait(signal_owner_check, timeout_ms: int) -> None:
         loop = QEventLoop()
@@ -51,9 +47,16 @@ def main(argv=None) -> int:
         loop.exec()
         timer.stop()
 
+    view.open_dataset(args.data, args.layout)  # a job: wait for it
+    wait(lambda: view.session.base is not None or bool(view.message_label.text()), 120_000)
+    if view.session.base is None:
+        print(view.message_label.text(), file=sys.stderr)
+        return 1
+    view.show()
+
     view.rank_suspects()
-    wait(lambda: view.result is not None or "failed" in view.message_label.text(), 600_000)
-    if view.result is None:
+    wait(lambda: view.session.result is not None or "failed" in view.message_label.text(), 600_000)
+    if view.session.result is None:
         print(f"ranking did not finish: {view.message_label.text()}", file=sys.stderr)
         return 1
     view.select_proxy_row(args.suspect)

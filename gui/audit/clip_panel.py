@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from engine.audio import Audio
-from engine.spectrogram import spectrogram_db
+from engine.spectrogram import Spectrogram, spectrogram_db
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
 
 SALIENCY_OPACITY = 0.7
@@ -54,10 +54,12 @@ class ClipPanel(QWidget):
         self.audio: Audio | None = None
         self.freqs_hz = np.zeros(0)
 
-    def show_audio(self, audio: Audio) -> None:
+    def show_audio(self, audio: Audio, spec: Spectrogram | None = None) -> None:
+        """Draw ``audio`` and its spectrogram (computed off the GUI thread by the caller, normally)."""
         self.audio = audio
         rate = audio.sample_rate_hz
-        spec = spectrogram_db(audio.samples, rate, n_fft=1024 if rate > 24000 else 512)
+        if spec is None:
+            spec = spectrogram_db(audio.samples, rate, n_fft=1024 if rate > 24000 else 512)
         self.freqs_hz = spec.freqs_hz
         self.waveform.show_clip(audio.samples, rate)
         self.spectrogram.show_spectrogram(spec.db, audio.duration_s, spec.max_freq_hz)

@@ -78,9 +78,27 @@ class ClipSidePanel(QWidget):
         self.label_picker.blockSignals(False)
         self.prediction_label.setText(verdict)
 
+    def show_session_clip(self, session) -> None:
+        """The session's current clip: its label, flags and the model's verdict."""
+        key = session.current_key
+        clip = None if key is None else session.clip(key)
+        if clip is None:
+            self.show_clip(None)
+            return
+        label, pred, s = session.label_of(key), session.predicted(key), session.suspicion.get(key)
+        verdict = "" if pred is None else (
+            f"Suspect #{s.rank}{' — likely label issue' if s.is_issue else ''}: the model says "
+            f"<b>{pred[0]}</b> ({pred[1]:.0%}); {label} gets {pred[2]:.0%}")
+        self.show_clip(key, label, clip.original_label, clip.group, session.flags_of(key), verdict)
+
     def show_error(self, message: str) -> None:
         self.message_label.setStyleSheet(ERROR_STYLE)
         self.message_label.setText(message)
+
+    def clear_error(self) -> None:
+        """Clear an error (a clip that then loaded fine); a notice stays until the next one."""
+        if self.message_label.styleSheet() == ERROR_STYLE:
+            self.message_label.clear()
 
     def show_notice(self, message: str) -> None:
         self.message_label.setStyleSheet(NOTICE_STYLE)

@@ -1,21 +1,22 @@
-"""The audit table: one row per clip, labels and flags read live from :class:`engine.edits.LabelEdits`.
+"""The audit table: one row per clip, read live from :class:`engine.dataset_session.DatasetSession`.
 
-:class:`ClipTableModel` never edits anything itself; the view calls the edits object and
-refreshes rows when it reports a change. :class:`ClipFilterProxy` sorts (numbers as numbers)
+:class:`ClipTableModel` never edits anything itself; it observes the session and refreshes
+rows when it reports a change. :class:`ClipFilterProxy` sorts (numbers as numbers)
 and filters by label, by text and by state (suspects, flagged, not reviewed).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from engine.edits import DOUBTFUL, REVIEWED, LabelEdits
+from engine.dataset_session import ClipInfo, DatasetSession, Suspicion, suspicion_from_result
+from engine.edits import DOUBTFUL, REVIEWED
+
+__all__ = ["COL", "COLUMNS", "ClipFilterProxy", "ClipRow", "ClipTableModel", "Suspicion", "make_table",
+           "suspicion_from_result"]
 
 COLUMNS = ("Rank", "File", "Label", "Group", "Fold", "Duration (s)", "Flags", "Predicted", "Prob", "Label prob")
 COL = {name: i for i, name in enumerate(COLUMNS)}
@@ -26,48 +27,53 @@ ISSUE_BRUSH = QBrush(QColor(200, 60, 60, 45))
 REVIEWED_BRUSH = QBrush(QColor(40, 160, 70, 60))
 
 
-@dataclass(frozen=True)
-class ClipRow:
-    key: str
-    path: Path
-    original_label: str
-    group: str
-    fold: int | None
-    duration_s: float | None
-
-
-@dataclass(frozen=True)
-class Suspicion:
-    rank: int
-    probs: np.ndarray  # out-of-fold probabilities, in the table's label order
-    is_issue: bool
+ClipRow = ClipInfo  # the table's row is the session's clip
 
 
 class ClipTableModel(QAbstractTableModel):
-    def __init__(self, parent=None) -> None:
+    """Rows of a :class:`DatasetSession`, which it observes: a new data set resets it, an edit
+    refreshes one row, a ranking refreshes all."""
+
+    def __init__(self, session: DatasetSession | None = None, parent=None) -> None:
         super().__init__(parent)
-        self.rows: list[ClipRow] = []
-        self.labels: list[str] = []
-        self.edits: LabelEdits | None = None
-        self.suspicion: dict[str, Suspicion] = {}
-        self._row_of: dict[str, int] = {}
+        self.session = session or DatasetSession()
+        self._unsubscribe = [self.session.subscribe("opened", self._on_session_opened),
+                             self.session.subscribe("edited", self._on_session_edited),
+                             self.session.subscribe("ranked", self._on_session_ranked)]
 
-    def reset(self, rows: list[ClipRow], labels: list[str], edits: LabelEdits) -> None:
-        self.beginResetModel()
-        self.rows, self.labels, self.edits = list(rows), list(labels), edits
-        self.suspicion = {}
-        self._row_of = {row.key: i for i, row in enumerate(self.rows)}
-        self.endResetModel()
+    def detach(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
 
-    def set_suspicion(self, suspicion: dict[str, Suspicion]) -> None:
-        self.suspicion = dict(suspicion)
-        self._changed_all()
+    @property
+    def rows(self) -> tuple[ClipInfo, ...]:
+        return self.session.clips
+
+    @property
+    def labels(self) -> list[str]:
+        return self.session.labels
+
+    @property
+    def suspicion(self) -> dict[str, Suspicion]:
+        return self.session.suspicion
 
     def row_of(self, key: str) -> int | None:
-        return self._row_of.get(key)
+        return self.session.row_of(key)
+
+    # ---- session -> model -------------------------------------------------------------------
+    def _on_session_opened(self, _session) -> None:
+        self.beginResetModel()
+        self.endResetModel()
+
+    def _on_session_edited(self, change) -> None:
+        self.refresh_key(change.clip)
+
+    def _on_session_ranked(self, _result) -> None:
+        self._changed_all()
 
     def refresh_key(self, key: str) -> None:
-        row = self._row_of.get(key)
+        row = self.session.row_of(key)
         if row is not None:
             self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
@@ -77,28 +83,17 @@ class ClipTableModel(QAbstractTableModel):
 
     # ---- per-clip state ---------------------------------------------------------------------
     def label(self, row: int) -> str:
-        clip = self.rows[row]
-        return (self.edits.label_of(clip.key) if self.edits else None) or clip.original_label
+        return self.session.label_of(self.rows[row].key)
 
     def clip_flags(self, row: int) -> tuple[str, ...]:  # not Qt's flags(index)
-        return self.edits.flags_of(self.rows[row].key) if self.edits else ()
+        return self.session.flags_of(self.rows[row].key)
 
     def predicted(self, row: int) -> tuple[str, float, float] | None:
         """(predicted label, its probability, probability of the current label) or None."""
-        s = self.suspicion.get(self.rows[row].key)
-        if s is None:
-            return None
-        best = int(np.argmax(s.probs))
-        label = self.label(row)
-        own = float(s.probs[self.labels.index(label)]) if label in self.labels else 0.0
-        return self.labels[best], float(s.probs[best]), own
+        return self.session.predicted(self.rows[row].key)
 
     def class_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.labels, 0)
-        for row in range(len(self.rows)):
-            label = self.label(row)
-            counts[label] = counts.get(label, 0) + 1
-        return counts
+        return self.session.class_counts()
 
     # ---- Qt model ---------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
@@ -226,17 +221,6 @@ class ClipFilterProxy(QSortFilterProxyModel):
         return True
 
 
-def suspicion_from_result(result, labels: list[str]) -> dict[str, Suspicion]:
-    """Per clip key: rank, out-of-fold probabilities in ``labels`` order, cleanlab's verdict."""
-    ranks = result.rank_of()
-    columns = [result.class_names.index(label) if label in result.class_names else None for label in labels]
-    out = {}
-    for i, key in enumerate(result.keys):
-        probs = np.array([result.pred_probs[i, c] if c is not None else 0.0 for c in columns])
-        out[key] = Suspicion(int(ranks[i]), probs, bool(result.is_issue[i]))
-    return out
-
-
 def make_table(proxy: ClipFilterProxy):
     """A read-only, single-row-selection, sortable table over ``proxy``."""
     from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
@@ -251,4 +235,6 @@ def make_table(proxy: ClipFilterProxy):
     table.verticalHeader().setDefaultSectionSize(22)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)  # "wav/03a01Wa.wav" wrapped at the "/" showed "wav/…" on every row
+    table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # a narrow File column keeps the names
     return table

@@ -1,67 +1,58 @@
-"""Rank suspects in a thread: ``trainer.audit`` is imported lazily here, never at app start."""
+"""The Audit tab's background jobs, in the ``engine.jobs`` contract (run by ``JobWorker``).
+
+Ranking imports ``trainer.audit`` (and so torch) lazily, inside the job, never at app start.
+"""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QThread, Signal
-
+from engine.audio import Audio, load_audio
 from engine.errors import EarmarkError
+from engine.jobs import CancelToken, Progress
+from engine.spectrogram import Spectrogram, spectrogram_db
 
-log = logging.getLogger(__name__)
-PROGRESS_INTERVAL_S = 0.1  # about 10 Hz
+MAX_CLIP_S = 600.0
 
 
-class AuditWorker(QThread):
-    """Emits ``progressed(stage, step, total, message)`` then one of ``completed(result)``,
-    ``failed(message)`` or ``cancelled()``; all received in the GUI thread."""
+@dataclass(frozen=True)
+class RankRequest:
+    manifest: Any                  # engine.manifest.Manifest, as edited
+    model_path: str | None = None
+    folds: int = 5
+    seed: int = 0
 
-    progressed = Signal(str, int, int, str)
-    completed = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal()
 
-    def __init__(self, manifest, *, model_path=None, folds: int = 5, seed: int = 0, parent=None) -> None:
-        super().__init__(parent)
-        self.manifest = manifest
-        self.model_path = model_path
-        self.folds = folds
-        self.seed = seed
-        self._stop = threading.Event()
-        self._last_progress = 0.0
+def rank_suspects_job(request: RankRequest, *, on_progress, cancel: CancelToken):
+    """Rank the clips, most suspect first (``trainer.audit.AuditResult``), through the service layer."""
+    try:
+        from trainer.api import AuditRequest, audit
+    except ImportError as exc:
+        raise EarmarkError(f"Ranking needs the training extras (pip install .[train]): {exc}") from exc
 
-    def cancel(self) -> None:
-        self._stop.set()
+    def report(p) -> None:
+        on_progress(Progress(p.stage, p.step, p.total, p.message,
+                             fraction=1.0 if p.stage == "done" else None))
 
-    def close(self, timeout_ms: int = 10000) -> bool:
-        """Cancel and join; True when the thread ended within the time limit."""
-        self.cancel()
-        return self.wait(timeout_ms)
+    return audit(AuditRequest(request.manifest, request.model_path, request.folds, request.seed),
+                 on_progress=report, cancel=cancel)
 
-    def _on_progress(self, progress) -> None:
-        now = time.monotonic()
-        if progress.stage == "done" or now - self._last_progress >= PROGRESS_INTERVAL_S:
-            self._last_progress = now
-            self.progressed.emit(progress.stage, progress.step, progress.total, progress.message)
 
-    def run(self) -> None:
-        try:
-            from trainer.api import AuditRequest, audit
-            from trainer.api import Cancelled as AuditCancelled
-        except ImportError as exc:
-            self.failed.emit(f"Ranking needs the training extras (pip install .[train]): {exc}")
-            return
-        try:
-            result = audit(AuditRequest(self.manifest, self.model_path, self.folds, self.seed),
-                           on_progress=self._on_progress, cancel=self._stop)
-        except AuditCancelled:
-            self.cancelled.emit()
-        except EarmarkError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown inline, logged with its traceback
-            log.exception("ranking suspects failed")
-            self.failed.emit(f"Ranking failed: {type(exc).__name__}: {exc}")
-        else:
-            self.completed.emit(result)
+@dataclass(frozen=True)
+class LoadedClip:
+    key: str
+    audio: Audio
+    spectrogram: Spectrogram
+
+
+def load_clip_job(request: tuple[str, Path], *, on_progress, cancel: CancelToken) -> LoadedClip:
+    """Decode one clip and compute its display spectrogram (the GUI thread only draws them)."""
+    key, path = request
+    cancel.raise_if_cancelled("loading the clip")
+    audio = load_audio(path, max_s=MAX_CLIP_S)
+    cancel.raise_if_cancelled("loading the clip")
+    rate = audio.sample_rate_hz
+    spec = spectrogram_db(audio.samples, rate, n_fft=1024 if rate > 24000 else 512)
+    return LoadedClip(key, audio, spec)

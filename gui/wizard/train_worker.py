@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.errors import EarmarkError
 from engine.jobs import Cancelled, CancelToken
+from gui.workers.registry import workers
 
 THROTTLE_S = 0.1                    # progress reaches the GUI at most ~10 times a second
 IMPORTANT_STAGES = ("done", "export", "evaluate")
@@ -60,6 +61,7 @@ class TrainWorker(QObject):
         self._token = CancelToken()
         self._thread = _JobThread(self._run)
         self._thread.start()
+        workers.add(self, what="Training", confirm=True)  # closing the main window asks, cancels and joins it
 
     def is_running(self) -> bool:
         return self._thread is not None and self._thread.isRunning()

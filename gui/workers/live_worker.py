@@ -2,68 +2,71 @@
 
 Capture happens in PortAudio's own thread (``engine.sources.MicSource``); this worker only
 reads the ring buffer through its cursor, runs :class:`engine.stream.StreamingClassifier`
-and emits the results. It also notices a device that vanished and reports it.
+and emits the results. It also notices a device that vanished and reports it (``failed``).
+
+It is a :class:`~gui.workers.job_worker.JobWorker` whose job runs until cancelled:
+``stop()`` cancels and joins with a limit; a window still being classified past the limit
+(a slow model) is left to finish in peace, referenced by the registry, never destroyed.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 
-from engine.errors import EarmarkError
+from engine.jobs import CancelToken
 from engine.ringbuffer import RingBuffer
 from engine.stream import StreamingClassifier
+from gui.workers.job_worker import JobWorker
 
-log = logging.getLogger(__name__)
+STOP_TIMEOUT_S = 1.0   # a window in inference past this is left to end on its own (never destroyed)
 
 
-class LiveWorker(QThread):
-    classified = Signal(object)   # engine.stream.LiveResult
-    failed = Signal(str)          # the device vanished, or inference broke
+class LiveWorker(JobWorker):
+    classified = Signal(object)   # engine.stream.LiveResult, in the GUI thread
+    _result_ready = Signal(object)   # posted by the job's thread
 
     def __init__(self, ring: RingBuffer, source, stream: StreamingClassifier | None, *,
-                 poll_s: float = 0.01, parent=None) -> None:
-        super().__init__(parent)
+                 poll_s: float = 0.01, owner: object | None = None) -> None:
+        super().__init__(self._classify, None, what="Live classification", owner=owner)
         self.ring = ring
         self.source = source
         self._stream = stream
         self._pending_stream: list[StreamingClassifier | None] = []
         self._pending_lock = threading.Lock()   # a switch must never land between pop() and clear()
-        self._cancel = threading.Event()
         self.poll_s = poll_s
+        self._result_ready.connect(self._on_result_ready, Qt.ConnectionType.QueuedConnection)
 
     def set_stream(self, stream: StreamingClassifier | None) -> None:
         """Switch models while running; takes effect before the next window."""
         with self._pending_lock:
             self._pending_stream.append(stream)
 
-    def run(self) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+        """Cancel and join; True when the thread ended in time (else it ends later, on its own)."""
+        return self.close(timeout_s)
+
+    @Slot(object)
+    def _on_result_ready(self, result) -> None:
+        if not self.token.cancelled:
+            self.classified.emit(result)
+
+    # ---- the job (worker thread) ------------------------------------------------------------
+    def _classify(self, _request, *, on_progress, cancel: CancelToken) -> None:
         reader = self.ring.reader()
-        while not self._cancel.is_set():
+        while not cancel.cancelled:
             if self._pending_stream:
                 with self._pending_lock:
                     self._stream = self._pending_stream.pop()
                     self._pending_stream.clear()
                 reader = self.ring.reader()
-            try:
-                self.source.check()
-                if self._stream is not None:
-                    for result in self._stream.step(reader):
-                        self.classified.emit(result)
-                else:
-                    reader.cursor = self.ring.total_written
-            except EarmarkError as exc:
-                self.failed.emit(str(exc))
-                return
-            except Exception as exc:  # noqa: BLE001 - shown in the view, never kills the app
-                log.exception("live classification failed")
-                self.failed.emit(f"Live classification stopped: {type(exc).__name__}: {exc}")
-                return
-            self._cancel.wait(self.poll_s)
-
-    def stop(self, timeout_ms: int = 3000) -> bool:
-        """Cancel and join; True when the thread ended in time."""
-        self._cancel.set()
-        return self.wait(timeout_ms)
+            self.source.check()           # AudioDeviceError when the device vanished: ``failed``
+            if self._stream is not None:
+                for result in self._stream.step(reader):
+                    self._result_ready.emit(result)
+                    if cancel.cancelled:
+                        return
+            else:
+                reader.cursor = self.ring.total_written
+            cancel.wait(self.poll_s)

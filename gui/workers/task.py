@@ -1,39 +1,47 @@
-"""Run one Qt-free function in a thread of its own and report back with past-tense signals."""
+"""``TaskWorker``: a plain no-argument function on the one worker adapter, with the QThread-style
+API that older callers were written against.
+
+New code uses :class:`gui.workers.job_worker.JobWorker` with :func:`~gui.workers.job_worker.call_job`.
+This adapter keeps ``completed(result)``, ``failed(message)`` and a no-argument ``finished()``
+(the thread has ended), ``wait``/``close`` in milliseconds, ``isRunning``/``isFinished``. It is
+a JobWorker underneath: registered until its thread ends, signals in the GUI thread, never
+destroyed while running (``parent`` is accepted and ignored for that reason).
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import Signal
 
-from engine.errors import EarmarkError
+from engine.jobs import JobOutcome
+from gui.workers.job_worker import JobWorker, call_job
 
-log = logging.getLogger(__name__)
 
-
-class TaskWorker(QThread):
-    """``completed(result)`` or ``failed(message)``, emitted once, received in the GUI thread."""
+class TaskWorker(JobWorker):
+    """``completed(result)`` or ``failed(message)``, then ``finished()``; all in the GUI thread."""
 
     completed = Signal(object)
-    failed = Signal(str)
+    finished = Signal()          # the QThread meaning: the thread has ended (whatever the outcome)
 
-    def __init__(self, fn: Callable[[], object], *, what: str = "The task", parent=None) -> None:
-        super().__init__(parent)
-        self._fn = fn
-        self._what = what
+    def __init__(self, fn: Callable[[], object], *, what: str = "The task", parent=None,
+                 owner: object | None = None) -> None:
+        super().__init__(call_job(fn), what=what, owner=owner if owner is not None else parent)
 
-    def run(self) -> None:
-        try:
-            result = self._fn()
-        except EarmarkError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - reported inline, logged with its traceback
-            log.exception("%s failed", self._what)
-            self.failed.emit(f"{self._what} failed: {type(exc).__name__}: {exc}")
+    def _deliver(self, outcome: JobOutcome) -> None:
+        if outcome.status == "finished":
+            self.completed.emit(outcome.value)
+        elif outcome.status == "failed":
+            self.failed.emit(outcome.message)
         else:
-            self.completed.emit(result)
+            self.cancelled.emit(outcome.message)
+        self.finished.emit()
+        self.ended.emit()
+
+    def wait(self, timeout_ms: int | None = None) -> bool:  # QThread.wait: milliseconds
+        return self.join(None if timeout_ms is None else timeout_ms / 1000)
 
     def close(self, timeout_ms: int = 5000) -> bool:
-        """Wait for the function to return (it cannot be interrupted); True when it did."""
-        return self.wait(timeout_ms)
+        """Wait for the function to return (it cannot be interrupted once running); True when it did."""
+        self.cancel()
+        return self.join(timeout_ms / 1000)

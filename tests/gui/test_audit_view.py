@@ -35,13 +35,20 @@ def view(qtbot):
     widget.shutdown()
 
 
+def open_and_wait(qtbot, view, root, layout=None, timeout=20000):
+    """Open a data set (a job) and wait until it is shown with its first clip drawn."""
+    with qtbot.waitSignal(view.opened, timeout=timeout):
+        view.open_dataset(root, layout)
+    qtbot.waitUntil(lambda: view.preview.loaded_key == view.current_key() is not None, timeout=timeout)
+
+
 def _history(root):
     doc = json.loads((root / EDITS_FILENAME).read_text())
     return doc, [(h["clip"], h["action"], h["old"], h["new"], h["via"]) for h in doc["history"]]
 
 
 def test_relabel_flag_and_undo_by_keyboard_only(qtbot, view, emodb):
-    assert view.open_dataset(emodb, "emodb")
+    open_and_wait(qtbot, view, emodb, "emodb")
     table = view.table
     assert view.model.labels == ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]
     assert view.current_key() == "wav/03a01Wa.wav"  # sorted by file, first selected
@@ -82,22 +89,25 @@ def test_relabel_flag_and_undo_by_keyboard_only(qtbot, view, emodb):
 
 
 def test_space_plays_and_the_picker_relabels(qtbot, view, emodb):
-    view.open_dataset(emodb, "emodb")
+    open_and_wait(qtbot, view, emodb, "emodb")
     qtbot.keyClick(view.table, Qt.Key.Key_Space)
     assert view.player.playing  # no sound card here: plays silently on a clock, cursor moves
     qtbot.keyClick(view.table, Qt.Key.Key_Space)
     assert not view.player.playing
     view.autoplay_check.setChecked(True)
     qtbot.keyClick(view.table, Qt.Key.Key_Down)
-    assert view.player.playing  # selecting a clip plays it
+    qtbot.waitUntil(lambda: view.player.playing, timeout=5000)  # selecting a clip plays it once decoded
+    assert view.preview.loaded_key == "wav/03a02Fa.wav"
     qtbot.keyClick(view.table, Qt.Key.Key_Up)
+    qtbot.keyClick(view.table, Qt.Key.Key_Space)  # pressed while the clip decodes: it plays once drawn
+    qtbot.waitUntil(lambda: view.preview.loaded_key == "wav/03a01Wa.wav", timeout=5000)
     view.label_picker.activated.emit(view.label_picker.findData("fear"))
-    assert view.edits.label_of("wav/03a01Wa.wav") == "fear"
+    assert view.session.edits.label_of("wav/03a01Wa.wav") == "fear"
     assert view.label_picker.currentData() == "fear"
 
 
 def test_filters_and_counts(qtbot, view, emodb):
-    view.open_dataset(emodb, "emodb")
+    open_and_wait(qtbot, view, emodb, "emodb")
     assert view.proxy.rowCount() == 6
     view.label_filter.setCurrentText("anger")
     assert view.proxy.rowCount() == 1
@@ -108,14 +118,23 @@ def test_filters_and_counts(qtbot, view, emodb):
 
 
 def test_a_bad_folder_is_reported_inline(qtbot, view, tmp_path):
-    assert not view.open_dataset(tmp_path / "missing", "emodb")
-    assert "missing" in view.message_label.text()
+    with qtbot.waitSignal(view.failed, timeout=10000) as blocker:
+        view.open_dataset(tmp_path / "missing", "emodb")
+    assert "missing" in blocker.args[0] and "missing" in view.message_label.text()
+    assert view.session.base is None and not view.actions_bar.rank_button.isEnabled()
+
+
+def test_what_the_reader_left_out_is_shown(qtbot, view, emodb):
+    (emodb / EDITS_FILENAME).write_text("{ not json")      # damaged: set aside, original labels used
+    open_and_wait(qtbot, view, emodb, "emodb")
+    assert EDITS_FILENAME in view.message_label.text()
+    assert view.session.edits.label_of("wav/03a01Wa.wav") == "anger"
 
 
 def test_rank_suspects_in_a_worker_then_export(qtbot, view, tmp_path):
     root = write_emodb(tmp_path / "synth", n_speakers=2, sentences_per_speaker=3, seconds=0.5,
                        sample_rate_hz=8000, seed=0)
-    view.open_dataset(root, "emodb")
+    open_and_wait(qtbot, view, root, "emodb")
     with qtbot.waitSignal(view.ranked, timeout=60000) as blocker:
         assert view.rank_suspects() is not None
     result = blocker.args[0]
@@ -127,23 +146,24 @@ def test_rank_suspects_in_a_worker_then_export(qtbot, view, tmp_path):
     assert view.export_csv(tmp_path / "corrected.csv")
     assert len(read_manifest(tmp_path / "corrected.csv", "csv").clips) == 42
     view.shutdown()
-    assert view.worker is None
+    assert view.ranking.worker is None
 
 
 def test_cancel_ranking_joins_the_worker(qtbot, view, tmp_path):
     root = write_emodb(tmp_path / "synth", n_speakers=2, sentences_per_speaker=2, seconds=0.5,
                        sample_rate_hz=8000, seed=0)
-    view.open_dataset(root, "emodb")
+    open_and_wait(qtbot, view, root, "emodb")
     worker = view.rank_suspects()
-    view.cancel_ranking()
-    assert worker.wait(30000)
-    qtbot.waitUntil(lambda: not view.progress.isVisible() or view.result is not None, timeout=5000)
+    with qtbot.waitSignal(worker.cancelled, timeout=30000):
+        view.cancel_ranking()
+    assert worker.wait(5.0)
+    qtbot.waitUntil(lambda: not view.progress.isVisible() or view.session.result is not None, timeout=5000)
     view.shutdown()
     assert not worker.isRunning()
 
 
 def test_the_view_paints_a_clip(qtbot, view, emodb):
-    view.open_dataset(emodb, "emodb")
+    open_and_wait(qtbot, view, emodb, "emodb")
     image = view.grab().toImage()
     assert image.width() > 0
     assert np.isfinite(view.clip_panel.audio.samples).all()
@@ -185,9 +205,9 @@ def test_grad_cam_overlay_with_a_torch_model(qtbot, view, emodb):
     labels = ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]
     model = WaveformModel(LogMel(8000, n_fft=256, n_mels=16),
                           Classifier(create_model("cnn", num_classes=7), 1, (16, 32))).eval()
-    view.open_dataset(emodb, "emodb")
+    open_and_wait(qtbot, view, emodb, "emodb")
     view.set_torch_model(model, labels)
     qtbot.waitUntil(lambda: view.clip_panel.saliency_shown, timeout=30000)
-    assert view.saliency_caption.startswith("Grad-CAM for ")
+    assert view.preview.saliency_caption.startswith("Grad-CAM for ")
     image = view.clip_panel.overlay.image
     assert image.shape[1] == view.clip_panel.freqs_hz.size and np.isfinite(image).all()

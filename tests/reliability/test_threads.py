@@ -172,7 +172,7 @@ def test_a_model_switch_is_never_lost(qtbot, two_models):
         qtbot.wait(100)
         assert worker._stream is stream_b, "the newest model switch was dropped"
     finally:
-        assert worker.stop(int(JOIN_LIMIT_S * 1000))
+        assert worker.stop(JOIN_LIMIT_S)
 
 
 def test_file_view_shows_the_current_models_result_after_a_switch(qtbot, tmp_path):

@@ -1,0 +1,1 @@
+"""The annotation view for recordings of any length: range worker, time plots, region lanes."""

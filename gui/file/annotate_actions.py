@@ -1,0 +1,146 @@
+"""What the Annotate view does with whole region sets: suggest, import, export, make a data set.
+
+A mixin of :class:`gui.file.annotate_view.AnnotateView` (it uses the view's ``audio``,
+``track``, ``catalog``, ``settings``, lanes and signals); long work runs in
+:class:`gui.workers.task.TaskWorker` threads and lands in main-thread slots.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from engine.errors import EarmarkError
+from engine.interchange import FORMATS, read_regions, write_regions
+from gui.workers.task import TaskWorker
+
+LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
+                 "csv": "CSV (*.csv)", "sonic": "Sonic Visualiser layer (*.svl)",
+                 "labelstudio": "Label Studio JSON (*.json)"}
+SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
+
+
+class RegionActions:
+    def suggest(self) -> None:
+        """Start suggesting with the current model; while it runs, the same button cancels."""
+        if self.suggest_worker is not None:
+            self.suggest_worker.cancel()
+            self.status_message.emit("Cancelling the suggestions…")
+            return
+        classifier = self.catalog.classifier
+        if self.audio is None or classifier is None:
+            self.status_message.emit("Open a recording and choose a usable model to get suggestions")
+            return
+        from engine.segments import SegmentParams
+        from gui.file.suggest_worker import SuggestWorker
+
+        self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
+        params = SegmentParams(threshold=self.confidence_box.value(), skip_labels=SKIP_LABELS)
+        path, name = self.audio.path, self.catalog.current.name
+        worker = SuggestWorker(classifier, path, params, parent=self)
+        worker.progressed.connect(lambda f: self.status_message.emit(f"Suggesting regions with {name}… {f:.0%}"))
+        worker.completed.connect(lambda regions, p=path: self._on_suggest_completed(p, regions))
+        worker.cancelled.connect(lambda: self.status_message.emit("Suggestions cancelled: nothing was changed"))
+        worker.failed.connect(self._show_failure)
+        worker.finished.connect(lambda w=worker: self._on_suggest_finished(w))
+        self.suggest_worker = worker
+        self.suggest_button.setText("Cancel")
+        self.status_message.emit(f"Suggesting regions with {name}…")
+        worker.start()
+
+    def _on_suggest_finished(self, worker) -> None:
+        if self.suggest_worker is worker:
+            self.suggest_worker = None
+            self.suggest_button.setText("Suggest")
+        worker.deleteLater()
+
+    def _on_suggest_completed(self, path: Path, regions) -> None:
+        if self.track is None or self.track.audio_path != path:
+            return  # another file was opened since
+        labels = self.labels()
+        new = [r.label for r in regions if r.label not in labels]
+        if new:
+            self.labels_edit.setText(", ".join(dict.fromkeys(labels + new)))
+            self._on_labels_edited()
+        added = self.track.suggest(regions)
+        self.suggestion_lane.select_next()
+        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects")
+        self.suggested.emit(len(added))
+
+    def _forget(self, worker: TaskWorker) -> None:
+        if worker in self._tasks:
+            self._tasks.remove(worker)
+            worker.deleteLater()
+
+    def import_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
+                                              "Label files (*.txt *.csv *.svl *.json);;All files (*)")
+        if path:
+            self.import_labels(path)
+
+    def import_labels(self, path: str | Path) -> int:
+        if self.track is None:
+            return 0
+        try:
+            by_file = read_regions(path)
+        except EarmarkError as exc:
+            self._show_failure(str(exc))
+            return 0
+        name = self.track.audio_path.name.lower()
+        regions = [r for key, rs in by_file.items() if key is None or key.lower() == name for r in rs]
+        self.track.replace_all(regions, "import")
+        self._merge_track_labels()
+        self.status_message.emit(f"Imported {len(regions)} region(s) from {path}")
+        return len(regions)
+
+    def export_dialog(self) -> None:
+        if self.track is None:
+            return
+        filters = ";;".join(LABEL_FILTERS[f] for f in FORMATS)
+        path, chosen = QFileDialog.getSaveFileName(self, "Export labels",
+                                                   str(self.track.audio_path.with_suffix(".txt")), filters)
+        if path:
+            fmt = next((f for f, text in LABEL_FILTERS.items() if text == chosen), "audacity")
+            self.export_labels(path, fmt)
+
+    def export_labels(self, path: str | Path, fmt: str) -> bool:
+        try:
+            rate = self.audio.sample_rate_hz if self.audio else None
+            write_regions(path, self.track.accepted(), fmt, max_freq_hz=rate / 2 if rate else None,
+                          sample_rate_hz=rate)
+        except EarmarkError as exc:
+            self._show_failure(str(exc))
+            return False
+        self.status_message.emit(f"Exported {len(self.track.accepted())} region(s) to {path}")
+        return True
+
+    def dataset_dialog(self) -> None:
+        if self.audio is None:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the data set", str(self.audio.path.parent))
+        if folder:
+            self.make_dataset(folder)
+
+    def make_dataset(self, out_dir: str | Path) -> None:
+        """``main.py clips`` for the annotated recordings beside this one, in a worker."""
+        from engine.region_clips import annotated_beside, make_clips
+
+        if self.audio is None:
+            return
+        pairs = annotated_beside(self.audio.path)
+        audio, labels = [a for a, _ in pairs], [s for _, s in pairs]
+        worker = TaskWorker(lambda: make_clips(audio, labels, out_dir, background=SKIP_LABELS[0]),
+                            what="Making the data set", parent=self)
+        worker.completed.connect(self._on_dataset_completed)
+        worker.failed.connect(self._show_failure)
+        worker.finished.connect(lambda w=worker: self._forget(w))
+        self._tasks.append(worker)
+        self.status_message.emit(f"Cutting the regions of {len(pairs)} annotated recording(s)…")
+        worker.start()
+
+    def _on_dataset_completed(self, result) -> None:
+        counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items()))
+        self.status_message.emit(f"Wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({counts}) to "
+                                 f"{result.csv_path}: train on it with Model → Train a new model…")
+        self.dataset_made.emit(result)

@@ -1,0 +1,429 @@
+"""Annotate a recording of any length: see it, play it, mark and label regions, take suggestions.
+
+The file is read from disk on demand (:class:`engine.longaudio.LongAudio`); what the plots
+show is computed for the visible range at screen resolution by a :class:`RangeWorker`
+thread, so opening a four-hour file costs what opening a ten-minute one does. Regions live
+in an :class:`engine.regions.RegionTrack` saved beside the audio after every edit; the
+label lane and the suggestion lane edit it (see :mod:`gui.file.region_lane`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.catalog import ModelCatalog
+from engine.errors import EarmarkError
+from engine.longaudio import LongAudio
+from engine.longview import N_FFT_CHOICES
+from engine.regions import PENDING, RegionTrack
+from gui.file.annotate_actions import RegionActions
+from gui.file.chunk_player import ChunkPlayback
+from gui.file.range_worker import RangeWorker
+from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
+from gui.file.region_overlay import RegionOverlay
+from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
+from gui.settings import Settings
+from gui.workers.playback import Player
+from gui.workers.task import TaskWorker
+
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
+MIN_SPAN_S = 0.01
+REQUEST_DELAY_MS = 40
+
+
+class AnnotateView(RegionActions, QWidget):
+    opened = Signal(object)          # the audio path
+    range_shown = Signal(object)     # engine.longview.RangeData, once drawn
+    suggested = Signal(int)          # suggestions added
+    dataset_made = Signal(object)    # engine.region_clips.ClipsResult
+    failed = Signal(str)
+    status_message = Signal(str)
+
+    def __init__(self, catalog: ModelCatalog, settings: Settings, parent=None, *, use_audio_device=True) -> None:
+        super().__init__(parent)
+        self.catalog, self.settings = catalog, settings
+        self.audio: LongAudio | None = None
+        self.track: RegionTrack | None = None
+        self.selection: tuple[float, float] | None = None
+        self.selection_band: tuple[float, float] | None = None  # Hz, from a Ctrl+drag on the spectrogram
+        self._selected_region: str | None = None
+        self._selected_lane: RegionLane | None = None
+        self.worker: RangeWorker | None = None
+        self._tasks: list[TaskWorker] = []
+        self.suggest_worker = None  # gui.file.suggest_worker.SuggestWorker while suggestions are computed
+        self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
+        self.playback.moved.connect(self._on_playback_moved)
+        self.playback.started.connect(lambda: self.play_button.setText("Pause"))
+        self.playback.stopped.connect(lambda: self.play_button.setText("Play"))
+        self.playback.player.noticed.connect(self.status_message)
+        self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
+        self._request_timer.timeout.connect(self._request_range)
+        self._build()
+        self._shortcut(QKeySequence.StandardKey.Undo, self.undo)
+        self._shortcut(QKeySequence.StandardKey.Redo, self.redo)
+        self._shortcut("Ctrl+Shift+Z", self.redo)
+
+    # ---- layout ---------------------------------------------------------------------
+    def _build(self) -> None:
+        self.waveform, self.spectrogram = WaveformPlot(), SpectrogramPlot()
+        self.spectrogram.setXLink(self.waveform)
+        self.label_lane, self.suggestion_lane = RegionLane(LABELS), RegionLane(SUGGESTIONS)
+        self.overlay = RegionOverlay(self.spectrogram, self.label_lane.color_of)
+        self.readout = QLabel("Open a recording of any length")
+        self.note_edit = QLineEdit()
+        self.note_edit.setPlaceholderText("note on the selected region")
+        self.note_edit.setEnabled(False)
+        self.note_edit.editingFinished.connect(self._on_note_edited)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_toolbar())
+        layout.addLayout(self._build_settings_row())
+        layout.addWidget(self.waveform, 1)
+        layout.addWidget(self.spectrogram, 3)
+        layout.addWidget(self.label_lane)
+        layout.addWidget(self.suggestion_lane)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.readout, 2)
+        bottom.addWidget(QLabel("Note"))
+        bottom.addWidget(self.note_edit, 1)
+        layout.addLayout(bottom)
+        for plot in (self.waveform, self.spectrogram):
+            plot.box.clicked.connect(self._on_plot_clicked)
+            plot.box.selecting.connect(self._on_plot_selecting)
+            plot.box.hovered.connect(lambda t, y, p=plot: self._update_readout(p, t, y))
+        self.waveform.box.sigXRangeChanged.connect(self._on_view_range_changed)
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.edited.connect(self.status_message)
+            lane.selected.connect(lambda region_id, source=lane: self._on_lane_selected(source, region_id))
+
+    def _build_toolbar(self) -> QHBoxLayout:
+        bar = QHBoxLayout()
+        for name, text, slot, tip in [
+            ("open", "Open…", self.open_dialog, "Open a recording (any length)"),
+            ("play", "Play", self.playback.toggle,
+             "Play or pause: the selection if there is one, else from the cursor (click a plot to move it)"),
+            ("fit", "Fit", self.zoom_fit, "Show the whole recording"),
+            ("suggest", "Suggest", self.suggest, "Let the current model suggest regions"),
+            ("import", "Import labels…", self.import_dialog, "Add regions from an Audacity, Raven or CSV file"),
+            ("export", "Export labels…", self.export_dialog, "Save the accepted regions as Audacity, Raven or CSV"),
+            ("dataset", "Make data set…", self.dataset_dialog,
+             "Cut the labelled regions of every annotated recording in this folder into a data set for training"),
+        ]:
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            bar.addWidget(button)
+            setattr(self, f"{name}_button", button)
+        self.loop_box = QCheckBox("Loop selection")
+        self.loop_box.toggled.connect(self._update_loop)
+        self.follow_box = QCheckBox("Follow")
+        self.follow_box.setChecked(True)
+        self.follow_box.setToolTip("Page the view along with playback")
+        bar.addWidget(self.loop_box)
+        bar.addWidget(self.follow_box)
+        bar.addStretch(1)
+        self.file_label = QLabel("")
+        bar.addWidget(self.file_label)
+        return bar
+
+    def _build_settings_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Labels"))
+        self.labels_edit = QLineEdit(self.settings.get("annotate/labels"))
+        self.labels_edit.setPlaceholderText("comma-separated, e.g. song, call, noise (keys 1–9 and first letters)")
+        self.labels_edit.editingFinished.connect(self._on_labels_edited)
+        row.addWidget(self.labels_edit, 1)
+        self.fft_box = QComboBox()
+        self.fft_box.addItems([str(n) for n in N_FFT_CHOICES])
+        self.fft_box.setCurrentText(str(self.settings.get("annotate/n_fft")))
+        self.db_box = QDoubleSpinBox(minimum=20.0, maximum=140.0, singleStep=10.0, suffix=" dB", decimals=0)
+        self.db_box.setValue(self.settings.get("annotate/db_range"))
+        self.cmap_box = QComboBox()
+        self.cmap_box.addItems(COLORMAPS)
+        self.cmap_box.setCurrentText(self.settings.get("annotate/colormap"))
+        self.axis_box = QComboBox()
+        self.axis_box.addItems(FREQ_AXES)
+        self.axis_box.setCurrentText(self.settings.get("annotate/freq_axis"))
+        self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
+        self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
+        for text, widget in (("FFT", self.fft_box), ("range", self.db_box), ("colours", self.cmap_box),
+                             ("axis", self.axis_box), ("min confidence", self.confidence_box)):
+            row.addWidget(QLabel(text))
+            row.addWidget(widget)
+        self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
+        self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.axis_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.spectrogram.freq_axis = self.axis_box.currentText()
+        self.spectrogram.db_range = self.db_box.value()
+        self.spectrogram.set_colormap(self.cmap_box.currentText())
+        self._on_labels_edited()
+        return row
+
+    def _shortcut(self, keys, slot) -> None:
+        shortcut = QShortcut(QKeySequence(keys), self)
+        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(slot)
+
+    # ---- opening --------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a recording", self.settings.get("file/last_dir"),
+                                              AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            audio = LongAudio(path)
+            track = RegionTrack.open(path)
+        except EarmarkError as exc:
+            self._show_failure(str(exc))
+            return False
+        self._close_file()
+        self.settings.set("file/last_dir", str(path.parent))
+        self.audio, self.track = audio, track
+        self._selected_region = self._selected_lane = None
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.set_track(track)
+        self._merge_track_labels()
+        self.playback.set_audio(audio)
+        self.set_selection(None)
+        self._update_note()
+        self.worker = RangeWorker(path, self)
+        self.worker.computed.connect(self._on_range_computed)
+        self.worker.failed.connect(self._show_failure)
+        self.worker.start()
+        for plot in (self.waveform, self.spectrogram):
+            plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
+        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note()))
+        self._update_file_label()
+        self.zoom_fit()
+        self._request_range()
+        self.status_message.emit(f"Opened {path}")
+        self.opened.emit(path)
+        return True
+
+    def _update_file_label(self) -> None:
+        audio, track = self.audio, self.track
+        if audio is None or track is None:
+            self.file_label.clear()
+            return
+        hours, rest = divmod(audio.duration_s, 3600)
+        pending = len(track.suggestions(PENDING))
+        self.file_label.setText(f"{audio.path.name} · {int(hours)}:{int(rest // 60):02d}:{rest % 60:04.1f} · "
+                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {_count(len(track.accepted()), 'region')}"
+                                + (f" · {pending} to review" if pending else ""))
+
+    def _close_file(self) -> None:
+        if self.worker is not None:
+            self.worker.close()
+            self.worker.deleteLater()
+            self.worker = None
+        self.playback.set_audio(None)
+        self.overlay.clear()
+        self.spectrogram.data = None
+        if self.audio is not None:
+            self.audio.close()
+            self.audio = None
+
+    def _merge_track_labels(self) -> None:
+        known = self.labels()
+        extra = [r.label for r in self.track.regions if r.label and r.label not in known] if self.track else []
+        if extra:
+            self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
+            self._on_labels_edited()
+
+    def labels(self) -> list[str]:
+        return [t.strip() for t in self.labels_edit.text().split(",") if t.strip()]
+
+    def _on_labels_edited(self) -> None:
+        labels = list(dict.fromkeys(self.labels()))
+        self.settings.set("annotate/labels", ", ".join(labels))
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.labels = labels
+            lane.update()
+
+    # ---- the visible range ----------------------------------------------------------
+    def visible_range(self) -> tuple[float, float]:
+        (x0, x1), _ = self.waveform.viewRange()
+        return float(x0), float(x1)
+
+    def _on_view_range_changed(self, *_args) -> None:
+        x0, x1 = self.visible_range()
+        box = self.waveform.box
+        offset = self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x()
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.set_range(x0, x1, offset, box.sceneBoundingRect().width())
+        self._request_timer.start()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._on_view_range_changed)  # after the plots took their new size
+
+    def _request_range(self) -> None:
+        if self.worker is None:
+            return
+        x0, x1 = self.visible_range()
+        columns = max(64, int(self.spectrogram.box.sceneBoundingRect().width()))
+        self.worker.request(x0, x1, columns, int(self.fft_box.currentText()))
+
+    def _on_range_computed(self, data) -> None:
+        if self.sender() is not self.worker:
+            return  # a file closed since
+        self.waveform.show_range(data)
+        self.spectrogram.show_range(data)
+        self._update_overlay()
+        self.range_shown.emit(data)
+
+    def _on_lane_selected(self, lane: RegionLane, region_id: str | None) -> None:
+        """One region is selected at a time, on either lane; its note is editable below."""
+        if region_id is None:
+            if self._selected_lane is lane:
+                self._selected_region = self._selected_lane = None
+        else:
+            self._selected_region, self._selected_lane = region_id, lane
+            other = self.suggestion_lane if lane is self.label_lane else self.label_lane
+            if other.selected_id is not None:
+                other.select(None)
+        self._update_note()
+
+    def _update_note(self) -> None:
+        region_id = self._selected_region
+        region = self.track.get(region_id) if self.track is not None and region_id in {
+            r.id for r in self.track.regions} else None
+        self.note_edit.setEnabled(region is not None)
+        self.note_edit.setText(region.note if region is not None else "")
+
+    def _on_note_edited(self) -> None:
+        region_id = self._selected_region
+        if self.track is None or region_id is None or region_id not in {r.id for r in self.track.regions}:
+            return
+        if self.note_edit.text() != self.track.get(region_id).note:
+            self.track.update(region_id, note=self.note_edit.text())
+            self.status_message.emit("Note saved")
+
+    def _update_overlay(self) -> None:
+        data = self.spectrogram.data
+        if data is not None:
+            self.overlay.update(self.track, data.start_s, data.end_s, data.max_freq_hz)
+
+    def _on_spectrogram_settings_changed(self, *_args) -> None:
+        self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
+        self.settings.set("annotate/db_range", float(self.db_box.value()))
+        self.settings.set("annotate/colormap", self.cmap_box.currentText())
+        self.settings.set("annotate/freq_axis", self.axis_box.currentText())
+        self.spectrogram.freq_axis = self.axis_box.currentText()
+        self.spectrogram.db_range = self.db_box.value()
+        self.spectrogram.set_colormap(self.cmap_box.currentText())
+        self._request_range()
+
+    def zoom_to(self, start_s: float, end_s: float) -> None:
+        self.waveform.setXRange(start_s, end_s, padding=0)
+
+    def zoom(self, factor: float) -> None:
+        x0, x1 = self.visible_range()
+        centre = self.playback.position_s if self.playback.playing else (x0 + x1) / 2
+        half = max((x1 - x0) * factor / 2, MIN_SPAN_S / 2)
+        self.zoom_to(centre - half, centre + half)
+
+    def zoom_fit(self) -> None:
+        self.zoom_to(0.0, self.audio.duration_s if self.audio else 1.0)
+
+    # ---- mouse on the plots -----------------------------------------------------------
+    def _on_plot_clicked(self, time_s: float) -> None:
+        """A click puts the cursor there and clears the selection (Play then plays from the cursor)."""
+        self.set_selection(None)
+        self.playback.seek(time_s)
+
+    def _on_plot_selecting(self, start_s: float, end_s: float, y0: float, y1: float, finished: bool,
+                           with_band: bool) -> None:
+        if self.audio is None:
+            return
+        start_s, end_s = max(start_s, 0.0), min(end_s, self.audio.duration_s)
+        band = None
+        if with_band and self.sender() is self.spectrogram.box:  # Ctrl+drag on the spectrogram: a box
+            nyquist = self.audio.sample_rate_hz / 2
+            band = tuple(min(max(self.spectrogram.freq_of(y), 0.0), nyquist) for y in (y0, y1))
+            band = band if band[1] > band[0] else None
+        self.set_selection((start_s, end_s) if end_s > start_s else None, band)
+        if finished and self.selection:
+            where = f" × {band[0]:.0f}–{band[1]:.0f} Hz" if band else ""
+            self.status_message.emit(f"Selected {start_s:.3f}–{end_s:.3f} s{where}: "
+                                     "N on the label track makes a region")
+
+    def set_selection(self, span: tuple[float, float] | None, band: tuple[float, float] | None = None) -> None:
+        self.selection, self.selection_band = span, (band if span else None)
+        self.waveform.show_selection(span)
+        self.spectrogram.show_selection(span, self.selection_band)
+        self.label_lane.selection, self.label_lane.selection_band = span, self.selection_band
+        self._update_loop()
+
+    def _update_loop(self, *_args) -> None:
+        self.playback.span = self.selection
+        self.playback.loop = self.loop_box.isChecked()
+
+    def _update_readout(self, plot, time_s: float, y: float) -> None:
+        if self.audio is None:
+            return
+        text = f"{time_s:.3f} s"
+        if plot is self.spectrogram:
+            freq_hz = self.spectrogram.freq_of(y)
+            level = self.spectrogram.level_at(time_s, freq_hz)
+            text += f" · {freq_hz:.0f} Hz" + (f" · {level:.1f} dB" if level is not None else "")
+        else:
+            text += f" · amplitude {y:+.3f}"
+        regions = self.track.at(time_s) if self.track else []
+        if regions:
+            text += " · " + ", ".join(r.label or "?" for r in regions)
+        self.readout.setText(text)
+
+    # ---- playback ---------------------------------------------------------------------
+    def _on_playback_moved(self, position_s: float) -> None:
+        for plot in (self.waveform, self.spectrogram):
+            plot.cursor.setValue(position_s)
+        if self.follow_box.isChecked() and self.playback.playing:
+            x0, x1 = self.visible_range()
+            if not x0 <= position_s <= x1:
+                self.zoom_to(position_s, position_s + (x1 - x0))
+
+    # ---- regions ----------------------------------------------------------------------
+    def undo(self) -> None:
+        if self.track is not None and self.track.undo():
+            self.status_message.emit("Undone")
+
+    def redo(self) -> None:
+        if self.track is not None and self.track.redo():
+            self.status_message.emit("Redone")
+
+    def _show_failure(self, message: str) -> None:
+        self.readout.setText(message)
+        self.status_message.emit(message)
+        self.failed.emit(message)
+
+    def shutdown(self) -> None:
+        self._request_timer.stop()
+        if self.suggest_worker is not None:
+            self.suggest_worker.close()
+        self._close_file()
+        for worker in list(self._tasks):
+            worker.close()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
