@@ -3,6 +3,7 @@
 No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTURE.md):
 
     python main.py                          # open the app
+    python main.py FILE...                  # open the app with audio files, a data set folder or a model
     python main.py classify MODEL FILE...   # labels for files (--json for machines)
     python main.py train --data DIR --layout esc50 --model cnn --seeds 42 123 999 --out RUN_DIR
     python main.py audit --data DIR --layout emodb --out suspects.csv
@@ -17,6 +18,7 @@ No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTUR
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from engine import clips_cli, segments_cli
@@ -170,10 +172,27 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     return parser
 
 
+def _paths_to_open(parser: argparse.ArgumentParser, argv: list[str]) -> list[str] | None:
+    """``earmark FILE...``: the paths to open in the app, when the first word is no command."""
+    commands = {c for a in parser._actions if isinstance(a, argparse._SubParsersAction) for c in a.choices}
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        return argv
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     # the recipe's defaults are the trainer's: classify, synth and the app never import it
     parser = build_parser(train_defaults=bool({"train", "audit"} & set(argv)))
+    paths = _paths_to_open(parser, argv)
+    if paths is not None:
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            print(f"earmark: no such file, folder or command: {missing[0]}", file=sys.stderr)
+            return 2
+        from gui.app import main as app_main
+
+        return app_main(paths=paths)
     args = parser.parse_args(argv)
     if args.command == "train" and not args.list_models and not (args.data and args.out):
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

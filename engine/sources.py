@@ -66,18 +66,31 @@ def list_input_devices() -> list[InputDevice]:
     return found
 
 
-class MicSource:
-    """Capture one channel of an input device into ``ring`` from PortAudio's thread.
+MIX_BLOCK = 8192  # frames mixed without allocating; a longer callback block grows the buffer once
 
-    ``on_error(AudioDeviceError)`` is called (from PortAudio's thread) when the stream
-    ends without ``stop()``: the device vanished. ``error`` keeps it for polling.
+
+class MicSource:
+    """Capture ``channels`` channels of an input device from PortAudio's thread.
+
+    ``ring`` gets the mono mix (the mean of the channels: what the model and the plots see);
+    with more than one channel, ``channel_rings[c]`` gets channel ``c`` as captured, for the
+    recorder. ``on_error(AudioDeviceError)`` is called (from PortAudio's thread) when the
+    stream ends without ``stop()``: the device vanished. ``error`` keeps it for polling.
     """
 
     def __init__(self, ring: RingBuffer, sample_rate_hz: int, *, device: int | str | None = None,
-                 block_size: int = 0, on_error: Callable[[AudioDeviceError], None] | None = None) -> None:
+                 block_size: int = 0, on_error: Callable[[AudioDeviceError], None] | None = None,
+                 channels: int = 1, name: str | None = None) -> None:
+        if channels < 1:
+            raise ValueError(f"channels must be at least 1, not {channels}")
         self.ring = ring
         self.sample_rate_hz = int(sample_rate_hz)
+        self.channels = int(channels)
+        self.channel_rings = ([RingBuffer(ring.capacity) for _ in range(self.channels)]
+                              if self.channels > 1 else [ring])
+        self._mix = np.zeros(max(MIX_BLOCK, block_size), dtype=np.float32)
         self.device = device
+        self.name = name
         self.block_size = block_size
         self.on_error = on_error
         self.overflow_count = 0
@@ -88,6 +101,8 @@ class MicSource:
 
     @property
     def device_name(self) -> str:
+        if self.name:
+            return self.name
         return "the default input device" if self.device is None else f"input device {self.device!r}"
 
     @property
@@ -101,7 +116,7 @@ class MicSource:
         try:
             stream = sd.InputStream(
                 samplerate=self.sample_rate_hz, blocksize=self.block_size, device=self.device,
-                channels=1, dtype="float32", callback=self._callback,
+                channels=self.channels, dtype="float32", callback=self._callback,
                 finished_callback=self._finished,
             )
             stream.start()
@@ -114,13 +129,24 @@ class MicSource:
         if "querying device -1" in text or "No input device" in text or "Invalid device" in text:
             return (f"No microphone found ({text}). Connect an input device, or pick one in the "
                     "device list, then press Start again.")
-        return f"Cannot open {self.device_name} at {self.sample_rate_hz} Hz: {text}"
+        channels = "mono" if self.channels == 1 else f"{self.channels} channels"
+        return f"Cannot open {self.device_name} at {self.sample_rate_hz} Hz, {channels}: {text}"
 
     def _callback(self, indata, frames, time_info, status) -> None:
         # Real-time thread: copy and count, nothing else.
         if status.input_overflow:
             self.overflow_count += 1
-        self.ring.write(indata[:, 0])
+        if self.channels == 1:
+            self.ring.write(indata[:, 0])
+        else:
+            if frames > len(self._mix):
+                self._mix = np.zeros(frames, dtype=np.float32)  # once, for an unusually long block
+            mix = self._mix[:frames]
+            np.add.reduce(indata, axis=1, out=mix)
+            mix *= 1.0 / self.channels
+            for c, ring in enumerate(self.channel_rings):
+                ring.write(indata[:, c])
+            self.ring.write(mix)  # last: a reader of the mix finds the channels written already
         self.block_count += 1
 
     def _finished(self) -> None:

@@ -48,6 +48,45 @@ class LiveResult:
         return SILENCE_LABEL if self.silent or not self.top else self.top[0][0]
 
 
+@dataclass(frozen=True)
+class LabelTiming:
+    """Where the audio behind a label lies, in seconds before the newest sample heard."""
+
+    start_ago_s: float   # the window's first sample
+    end_ago_s: float     # the window's last sample (how long since the label could have been made)
+
+    @property
+    def middle_ago_s(self) -> float:
+        """How far the label trails the voice: the middle of its window, seconds ago."""
+        return (self.start_ago_s + self.end_ago_s) / 2
+
+
+def label_timing(result: LiveResult, newest_sample: int, window_s: float, sample_rate_hz: int) -> LabelTiming:
+    """The span of ``result``'s window relative to ``newest_sample`` (the ring's ``total_written``)."""
+    end_ago_s = max(0.0, (newest_sample - result.end_sample) / sample_rate_hz)
+    return LabelTiming(end_ago_s + window_s, end_ago_s)
+
+
+class InputWatch:
+    """Notices an input that stopped delivering audio: ``update(total_written, now_s)`` returns
+    the seconds without new audio once that exceeds ``stall_s``, else None."""
+
+    def __init__(self, stall_s: float = 1.0) -> None:
+        self.stall_s = stall_s
+        self._total = -1
+        self._since: float | None = None
+
+    def reset(self) -> None:
+        self._total, self._since = -1, None
+
+    def update(self, total_written: int, now_s: float) -> float | None:
+        if total_written != self._total or self._since is None:
+            self._total, self._since = total_written, now_s
+            return None
+        quiet_s = now_s - self._since
+        return quiet_s if quiet_s >= self.stall_s else None
+
+
 class StreamingClassifier:
     """Classify a live stream window by window.
 

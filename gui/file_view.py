@@ -31,13 +31,14 @@ from engine.errors import SaveError
 from engine.spectrogram import Spectrogram, spectrogram_db
 from engine.textsafe import csv_cell
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.layout import side_column
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
-AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff *.WAV *.FLAC *.OGG *.MP3 *.AIF *.AIFF);;All files (*)"
 MAX_FILE_S = 30 * 60.0
 
 
@@ -157,7 +158,8 @@ class FileView(QWidget):
             bar.addWidget(button)
             setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
         bar.addStretch(1)
-        self.file_label = QLabel("Open a file, or drop one here")
+        self.file_label = ElidedLabel("Open a file, or drop one here")  # a long name never widens the window
+        self.file_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(self.file_label)
         return bar
 

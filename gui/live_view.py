@@ -30,7 +30,7 @@ from engine.errors import AudioDeviceError, AudioLoadError
 from engine.ringbuffer import RingBuffer
 from engine.sources import FileSource
 from engine.spectrogram import StreamingSpectrogram
-from engine.stream import StreamingClassifier, level_dbfs
+from engine.stream import InputWatch, StreamingClassifier, label_timing, level_dbfs
 from gui.settings import Settings
 from gui.widgets.input_panel import InputPanel
 from gui.widgets.label_bars import LabelBars
@@ -43,6 +43,7 @@ from gui.workers.live_worker import STOP_TIMEOUT_S, LiveWorker
 DISPLAY_S = 6.0
 FALLBACK_RATE_HZ = 16000
 RING_S = 20.0                      # the ring buffer holds this much audio
+STALL_S = 1.0                      # no new audio for this long: the view says the input went quiet
 SourceFactory = Callable[[RingBuffer, int], object]
 
 
@@ -66,6 +67,8 @@ class LiveView(QWidget):
         self.frame_times_s: deque[float] = deque(maxlen=600)
         self._spectro: StreamingSpectrogram | None = None
         self._display_reader = None
+        self._input_watch = InputWatch(STALL_S)
+        self._stall_reported = False
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(30)
@@ -121,7 +124,10 @@ class LiveView(QWidget):
     def _build_classify_box(self) -> QGroupBox:
         box = QGroupBox("Classification")
         s = self.settings
-        self.window_spin = double_spin(0.0, RING_S * 0.75, s.get("live/window_s"), 0.25, "s", "0 = the model's clip length")
+        self.window_spin = double_spin(0.0, RING_S * 0.75, s.get("live/window_s"), 0.25, "s",
+                                       "The audio each label is made from (0 = the model's clip length). A label "
+                                       "trails the voice by about half of it: a shorter window follows sooner, "
+                                       "but the model then hears less than it was trained on")
         self.window_spin.setSpecialValueText("model's clip")
         self.hop_spin = double_spin(0.05, 10.0, s.get("live/hop_s"), 0.05, "s", "how often a new label is made")
         self.smoothing_spin = QSpinBox()
@@ -152,7 +158,7 @@ class LiveView(QWidget):
             self.stop()
         elif self.input_panel.wants_file:
             path, _ = QFileDialog.getOpenFileName(self, "Play a file as the input", self.settings.get("file/last_dir"),
-                                                  "Audio (*.wav *.flac *.ogg);;All files (*)")
+                                                  "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff);;All files (*)")
             if path:
                 self.start_file_input(path)
         else:
@@ -200,7 +206,7 @@ class LiveView(QWidget):
         self.worker.start()
         self._timer.start()
         self._show_error("")
-        self.record_panel.attach(ring, rate)
+        self.record_panel.attach(ring, rate, source)  # every channel of a stereo input
         self.status_message.emit(f"Listening to {getattr(source, 'device_name', 'the input')} at {rate} Hz")
         self.started.emit()
         return True
@@ -292,6 +298,9 @@ class LiveView(QWidget):
         self.last_result = None
         self.bars.set_message("Listening…")
         self.now_label.setText("…")
+        self._input_watch.reset()
+        self._stall_reported = False
+        self.waveform.show_span(None)
 
     def _update_display(self) -> None:
         t0 = time.perf_counter()
@@ -302,7 +311,8 @@ class LiveView(QWidget):
         latest = ring.latest(int(DISPLAY_S * self.sample_rate_hz))
         self.waveform.show_samples(latest, self.sample_rate_hz)
         self.meter.set_level(level_dbfs(latest[-int(0.05 * self.sample_rate_hz):]))
-        self._update_labels()
+        if not self._update_input_watch():
+            self._update_labels()
         self.record_panel.poll()
         self.frame_times_s.append(time.perf_counter() - t0)
 
@@ -318,10 +328,32 @@ class LiveView(QWidget):
             self.bars.set_items(result.top)
         overflows = getattr(self.source, "overflow_count", 0)
         self._report_overflows(overflows)
+        window_s = self.window_spin.value() or (self.catalog.current.meta.clip_s if self.catalog.current else 0.0)
+        timing = label_timing(result, self.ring.total_written, window_s, self.sample_rate_hz)
+        self.waveform.show_span(timing.start_ago_s, timing.end_ago_s)
         self.latency_label.setText(
+            f"Label from the shaded <b>{window_s:g} s</b> window, ending {timing.end_ago_s:.1f} s ago: "
+            f"it trails the voice by about <b>{timing.middle_ago_s:.1f} s</b><br>"
             f"Latency (block → label): <b>{result.latency_s * 1000:.0f} ms</b><br>"
             f"Inference: {result.inference_s * 1000:.1f} ms · real-time factor {result.real_time_factor:.3f}<br>"
             f"Dropped: {result.dropped_samples / self.sample_rate_hz:.1f} s · overflows: {overflows}")
+
+    def _update_input_watch(self) -> bool:
+        """Say so when the input stopped delivering audio (True: the labels shown are stale)."""
+        quiet_s = self._input_watch.update(self.ring.total_written, time.monotonic())
+        if quiet_s is None:
+            self._stall_reported = False
+            return False
+        self.now_label.setText("—")
+        self.bars.set_message(f"No audio from the input for {quiet_s:.0f} s: is it unplugged, muted or "
+                              "used by another program?")
+        self.latency_label.setText("Latency: — (no audio arriving)")
+        self.waveform.show_span(None)
+        if not self._stall_reported:
+            self._stall_reported = True
+            self.status_message.emit(f"No audio from {getattr(self.source, 'device_name', 'the input')} "
+                                     f"for {STALL_S:g} s")
+        return True
 
     def _report_overflows(self, overflows: int) -> None:
         """Overflows go to the status bar, never swallowed (once per new overflow)."""

@@ -1,4 +1,8 @@
-"""The main window: Live, File and Audit tabs, the models panel, menus and the status bar."""
+"""The main window: Live, File and Audit tabs, the models panel, menus and the status bar.
+
+``open_path`` opens what a person hands over (``earmark FILE``, File ▸ Open recent): an audio
+file in the File tab, a data set folder (or CSV) in Audit, a model in the Models panel.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,10 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QTabWidget,
@@ -25,10 +28,15 @@ from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
+from gui.widgets.recent_menu import RecentMenu, RecentPaths
+from gui.widgets.shortcuts_dialog import ShortcutsDialog
 from gui.workers.registry import workers
 
 log = logging.getLogger(__name__)
 STATUS_MS = 8000
+DEFAULT_SIZE_PX = (1400, 820)
+MODEL_STATUS_MAX_PX = 360
 CLOSE_LIMIT_S = 5.0       # closing waits this long for cancelled jobs, all together
 CLOSE_POLL_MS = 200       # then checks this often for a job that overran
 
@@ -36,6 +44,15 @@ CLOSE_POLL_MS = 200       # then checks this often for a job that overran
 def default_catalog(settings: Settings) -> ModelCatalog:
     user = settings.get("models/user_folder") or str(user_model_dir())
     return ModelCatalog([("shipped", bundled_model_dir()), ("user", user)])
+
+
+def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, int]:
+    """``width_px`` x ``height_px``, or less where the screen is smaller (a 1366x768 laptop)."""
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return width_px, height_px
+    available = screen.availableGeometry()
+    return min(width_px, available.width()), min(height_px, available.height())
 
 
 class MainWindow(QMainWindow):
@@ -52,6 +69,7 @@ class MainWindow(QMainWindow):
         self._close_retry = QTimer(self)          # closes again once an overrunning job has ended
         self._close_retry.setSingleShot(True)
         self._close_retry.timeout.connect(self.close)
+        self.recent = RecentPaths(self.settings)
         self.catalog = catalog or default_catalog(self.settings)
         self.catalog.subscribe("current", self._on_catalog_current)
         self.live_view = LiveView(self.catalog, self.settings)
@@ -71,10 +89,15 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         self.models_dock = dock
         self.resizeDocks([dock], [280], Qt.Orientation.Horizontal)
-        self.model_status = QLabel()
+        self.model_status = ElidedLabel()
+        self.model_status.setMaximumWidth(MODEL_STATUS_MAX_PX)  # a long model name never widens the window
         self.statusBar().addPermanentWidget(self.model_status)
-        for source in (self.live_view, self.file_view, self.models_panel, self.annotate_view):
-            source.status_message.connect(self.show_status)
+        for source in (self.live_view, self.file_view, self.models_panel, self.audit_view, self.annotate_view):
+            if source is not None:
+                source.status_message.connect(self.show_status)
+        self.file_view.loaded.connect(self._on_file_loaded)
+        if self.audit_view is not None:
+            self.audit_view.opened.connect(self._on_audit_opened)
         self._build_menus()
         self._restore()
         # The saved choice is read before anything is selected (and saved); models are vetted
@@ -121,6 +144,12 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu("&File")
         self.open_action = self._action(file_menu, "&Open audio…", self._on_open, QKeySequence.StandardKey.Open,
                                         "Open an audio file in the File tab")
+        self.open_dataset_action = self._action(file_menu, "Open &data set…", self._on_open_dataset, "Ctrl+D",
+                                                "Open a data set folder (or CSV) in the Audit tab")
+        self.open_dataset_action.setEnabled(self.audit_view is not None)
+        self.recent_menu = RecentMenu(self.recent, self)
+        self.recent_menu.chosen.connect(self.open_path)
+        file_menu.addMenu(self.recent_menu)
         self.export_action = self._action(file_menu, "&Export predictions as CSV…", self.file_view.export_dialog,
                                           "Ctrl+E")
         self._action(file_menu, "&Annotate a recording…", self._on_annotate, "Ctrl+Shift+O",
@@ -149,12 +178,81 @@ class MainWindow(QMainWindow):
         self._action(models, "&Train a new model…", self.open_training_wizard, "Ctrl+T")
         self._action(models, "Open a &past run…", self.open_past_run)
 
+        view = bar.addMenu("&View")
+        self.models_dock_action = self.models_dock.toggleViewAction()
+        self.models_dock_action.setText("&Models panel")
+        self.models_dock_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.models_dock_action.setStatusTip("Show or hide the Models panel (a closed panel comes back here)")
+        view.addAction(self.models_dock_action)
+        view.addSeparator()
+        for i in range(self.tabs.count()):
+            self._action(view, f"&{i + 1}  {self.tabs.tabText(i)} tab", lambda _=False, i=i: self.tabs.setCurrentIndex(i),
+                         f"Alt+{i + 1}")
+
         help_menu = bar.addMenu("&Help")
+        self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts,
+                                             QKeySequence.StandardKey.HelpContents)
+        self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
 
     def _on_open(self) -> None:
         self.tabs.setCurrentWidget(self.file_view)
         self.file_view.open_dialog()
+
+    def _on_open_dataset(self) -> None:
+        """File ▸ Open data set…: the folder dialog starts where the last data set was."""
+        if self.audit_view is None:
+            return
+        self.tabs.setCurrentWidget(self.audit_view)
+        folder = QFileDialog.getExistingDirectory(self, "Open a data set folder", self.settings.get("audit/last_dir"))
+        if folder:
+            self.audit_view.open_dataset(folder, self.audit_view.actions_bar.layout_choice)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open an audio file (File tab), a data set folder or CSV (Audit tab) or a model (.onnx)."""
+        path = Path(path)
+        if not path.exists():
+            self.show_status(f"Cannot open {path}: there is no such file or folder")
+            self.recent.remove(path)
+            return False
+        if path.is_dir() or path.suffix.lower() == ".csv":
+            if self.audit_view is None:
+                self.show_status(f"Cannot open the data set {path}: the Audit tab is not installed")
+                return False
+            self.tabs.setCurrentWidget(self.audit_view)
+            return self.audit_view.open_dataset(path, self.audit_view.actions_bar.layout_choice)
+        if path.suffix.lower() == ".onnx":
+            self.models_panel.add_model(path)
+            return True
+        self.tabs.setCurrentWidget(self.file_view)
+        self.file_view.open_file(path)
+        return True
+
+    def _on_file_loaded(self, audio) -> None:
+        if getattr(audio, "path", None):
+            self.recent.add(audio.path)
+
+    def _on_audit_opened(self, manifest) -> None:
+        self.recent.add(manifest.root)
+        self.settings.set("audit/last_dir", str(Path(manifest.root).parent))
+        self.settings.set("audit/last_data_set", str(manifest.root))
+        self.settings.set("audit/last_layout", manifest.layout or "")
+
+    def _reopen_last_data_set(self) -> None:
+        """The data set open in Audit when the app was last closed opens again."""
+        saved = self.settings.get("audit/last_data_set")
+        if not saved or self.audit_view is None or getattr(self.audit_view, "base", None) is not None:
+            return
+        if not Path(saved).exists():
+            self.settings.set("audit/last_data_set", "")
+            self.show_status(f"The last data set, {saved}, is gone; open another with File ▸ Open data set…")
+            return
+        self.audit_view.open_dataset(saved, self.settings.get("audit/last_layout") or None)
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.open()
+        return dialog
 
     def _on_listen(self) -> None:
         self.tabs.setCurrentWidget(self.live_view)
@@ -221,8 +319,9 @@ class MainWindow(QMainWindow):
         if geometry is not None and not geometry.isEmpty():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 820)
+            self.resize(*fitting_size(self, *DEFAULT_SIZE_PX))
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
+        QTimer.singleShot(0, self, self._reopen_last_data_set)  # after the window shows
 
     def busy_description(self) -> str:
         """What quitting now would throw away: "Training, Recording" ("" when nothing)."""

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -64,9 +64,9 @@ class ModelsPanel(QWidget):
         self.remove_button.setToolTip("Take this model off the list (a broken file is moved aside only "
                                       "if you delete it; the file itself is never changed)")
         self.remove_button.clicked.connect(self.remove_selected)
-        buttons = QHBoxLayout()
-        for button in (self.use_button, add, self.remove_button, reload_button):
-            buttons.addWidget(button)
+        buttons = QGridLayout()  # two by two: a row of four made the dock (and the window) too wide for a laptop
+        for i, button in enumerate((self.use_button, add, self.remove_button, reload_button)):
+            buttons.addWidget(button, i // 2, i % 2)
         self.folders_label = QLabel()
         self.folders_label.setWordWrap(True)
         self.folders_label.setStyleSheet("color: #8b949e;")

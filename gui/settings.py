@@ -12,10 +12,17 @@ DEFAULTS = {
     "live/hop_s": 0.5,
     "live/smoothing": 3,
     "live/silence_dbfs": -50.0,
+    "live/capture": "model",        # "model": the model's sample rate; "device": the device's own
+    "live/channels": 2,             # 2: stereo where the device has it (the model hears the mix); 1: mono
     "record/folder": str(Path.home() / "Earmark recordings"),
     "record/format": "wav",
+    "record/subtype": "PCM_16",     # PCM_16, PCM_24 or FLOAT (WAV only)
     "file/last_dir": str(Path.home()),
     "file/hop_s": 0.5,
+    "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)
+    "audit/last_dir": str(Path.home()),  # where File ▸ Open data set… starts
+    "audit/last_data_set": "",      # reopened at start
+    "audit/last_layout": "",
     "annotate/labels": "",
     "annotate/n_fft": 1024,
     "annotate/db_range": 80.0,

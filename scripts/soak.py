@@ -1,12 +1,12 @@
-"""Soak the live view on the real capture path: PortAudio -> ALSA -> a paced FIFO "microphone".
+"""Soak the live view on the real capture path: PortAudio -> ALSA -> PulseAudio -> a paced "microphone".
 
     .venv/bin/python scripts/soak.py --seconds 300 [--model M.onnx] [--json OUT.json]
 
-ALSA's ``file`` plugin serves ``infile`` as the capture side of the default device
-(../shared/recipes/virtual-microphone.md). With a regular file its ``null`` slave has no
-clock, so capture runs ~1000x faster than real time. Here ``infile`` is a FIFO fed by a
-separate feeder process that writes one PortAudio block (512 frames, 2 KiB, an atomic pipe
-write) per 32 ms, on an absolute schedule: capture is paced by the feeder, as by a sound card.
+The microphone is tests/paced_mic.py (../shared/recipes/virtual-microphone.md): a private
+PulseAudio server whose default source is a pipe, fed by a separate feeder process in 10 ms
+chunks on an absolute schedule, so capture is paced by a clock, as by a sound card. (ALSA's
+``file`` plugin, used before, has no clock behind a regular file and pads short reads with
+stale data behind a FIFO: it cannot pace a soak.)
 
 The feeder sends a counting ramp (sample k = (k mod 4096)/4096 - 0.5, exact in float32), and
 a checker reads the live view's ring buffer through its own cursor, so any lost, repeated or
@@ -31,56 +31,34 @@ ROOT = Path(__file__).resolve().parents[1]
 RATE_HZ = 16000
 BLOCK = 512
 RAMP = 4096
-ASOUNDRC = """pcm.!default {{
-  type asym
-  playback.pcm "null"
-  capture.pcm "filein"
-}}
-pcm.filein {{
-  type file
-  slave.pcm "null"
-  file "/dev/null"
-  infile "{fifo}"
-  format "raw"
-}}
-"""
 
 
-def feed(fifo: str, seconds: float) -> int:
-    """The feeder process: the ramp, one block per BLOCK/RATE_HZ seconds, until ``seconds`` pass."""
-    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    stats = {"feeder_samples": 0, "feeder_late_events": 0, "feeder_opens": 0}
-    try:
-        _feed_until(fifo, time.monotonic() + seconds, stats)
-    finally:
-        print(json.dumps(stats), file=sys.stderr, flush=True)
-    return 0
-
-
-def _feed_until(fifo: str, end: float, stats: dict) -> None:
+def feed(folder: str, seconds: float) -> int:
+    """The feeder process: a paced microphone in ``folder`` sending the ramp for ``seconds``."""
     import numpy as np
 
-    k = 0
-    while time.monotonic() < end:
-        fd = os.open(fifo, os.O_WRONLY)  # blocks until a reader (a device probe or the stream) opens
-        stats["feeder_opens"] += 1
-        t0, n = time.monotonic(), 0
-        try:
-            while time.monotonic() < end:
-                block = ((np.arange(k, k + BLOCK) % RAMP) / RAMP - 0.5).astype("<f4")
-                os.write(fd, block.tobytes())
-                k, n = k + BLOCK, n + BLOCK
-                stats["feeder_samples"] = k
-                wait = t0 + n / RATE_HZ - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                elif wait < -0.25:  # the pipe (256 ms) was full: a real card would have overflowed
-                    stats["feeder_late_events"] += 1
-        except BrokenPipeError:  # a probe closed the device; the stream opens it again
-            pass
-        finally:
-            os.close(fd)
+    sys.path.insert(0, str(ROOT))
+    from tests.paced_mic import PacedMic
+
+    k = [0]
+
+    def ramp(n: int):
+        block = ((np.arange(k[0], k[0] + n) % RAMP) / RAMP - 0.5).astype(np.float32)
+        k[0] += n
+        return block
+
+    mic = PacedMic(folder, rate_hz=RATE_HZ, chunk_source=ramp)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    mic.start()
+    print("ready", flush=True)
+    end = time.monotonic() + seconds
+    while not stop and time.monotonic() < end:
+        time.sleep(0.05)
+    mic.stop()
+    print(json.dumps({"feeder_samples": mic.frames_fed, "feeder_late_chunks": mic.late_chunks}),
+          file=sys.stderr, flush=True)
+    return 0
 
 
 def ramp_gaps(samples, previous):
@@ -203,20 +181,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.feed:
         return feed(args.feed, args.seconds)
-    work = Path(tempfile.mkdtemp(prefix="earmark-soak-"))
-    fifo = work / "mic.fifo"
-    os.mkfifo(fifo)
-    (work / ".asoundrc").write_text(ASOUNDRC.format(fifo=fifo))
-    os.environ["HOME"] = str(work)  # ALSA reads ~/.asoundrc when PortAudio starts (first import)
-    os.environ.pop("ALSA_CONFIG_PATH", None)
+    work = Path(tempfile.mkdtemp(prefix="earmark-soak-"))  # short: it holds the server's unix socket
     model = args.model or _tone_model(work / "tones.onnx")
-    feeder = subprocess.Popen([sys.executable, __file__, "--feed", str(fifo), "--seconds", str(args.seconds + 30)],
-                              stderr=subprocess.PIPE, text=True)
+    sys.path.insert(0, str(ROOT))
+    from tests.paced_mic import PacedMic, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        raise SystemExit(f"soak: {reason}")
+    mic_env = PacedMic(work / "mic").env
+    feeder = subprocess.Popen([sys.executable, __file__, "--feed", str(work / "mic"), "--seconds",
+                               str(args.seconds + 60)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if feeder.stdout.readline().strip() != "ready":
+        raise SystemExit(f"soak: the paced microphone did not start: {feeder.communicate(timeout=30)[1][-2000:]}")
+    os.environ.update(mic_env)  # before PortAudio starts (first import): ALSA reads its config once
+    os.environ.pop("ALSA_CONFIG_PATH", None)
     try:
         figures = run_live(model, args.seconds)
     finally:
         feeder.terminate()
-        _, feeder_err = feeder.communicate(timeout=10)
+        _, feeder_err = feeder.communicate(timeout=20)
     figures["feeder"] = feeder_err.strip().splitlines()[-1:] or []
     figures["ok"] = (figures["ramp_gaps"] == 0 and figures["overflows"] == 0 and figures["lapped_samples"] == 0
                      and figures["classifier_skipped_samples"] == 0 and figures["results"] > 0)

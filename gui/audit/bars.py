@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgre
 
 from engine.manifest import LAYOUTS
 from gui.audit.table import SHOW_ALL, SHOW_CHOICES
+from gui.widgets.elided_label import ElidedLabel
 
 ALL_LABELS = "All labels"
 AUTO_LAYOUT = "auto"
@@ -39,7 +40,7 @@ class AuditActionBar(QWidget):
         self.progress.setVisible(False)
         bar.addWidget(self.progress)
         bar.addStretch(1)
-        self.source_label = QLabel("Open a data set to audit its labels")
+        self.source_label = ElidedLabel("Open a data set to audit its labels")  # never widens the window
         bar.addWidget(self.source_label)
 
     @staticmethod

@@ -235,4 +235,6 @@ def make_table(proxy: ClipFilterProxy):
     table.verticalHeader().setDefaultSectionSize(22)
     table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     table.horizontalHeader().setStretchLastSection(True)
+    table.setWordWrap(False)  # "wav/03a01Wa.wav" wrapped at the "/" showed "wav/…" on every row
+    table.setTextElideMode(Qt.TextElideMode.ElideLeft)  # a narrow File column keeps the names
     return table

@@ -61,9 +61,33 @@ class ScrollingWaveform(pg.PlotWidget):
         self.curve = self.plot(pen=WAVE_PEN)
         self.curve.setClipToView(True)
 
+        # the audio the label now shown was made from (its window), in seconds before now
+        self.span = pg.LinearRegionItem((-1.0, 0.0), movable=False, brush=pg.mkBrush(88, 166, 255, 40),
+                                        pen=pg.mkPen("#58a6ff", width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.span.setZValue(-10)
+        self.span.setVisible(False)
+        self.span.setToolTip("The audio the label shown was made from (the classification window)")
+        self.addItem(self.span)
+
     def show_samples(self, samples: np.ndarray, sample_rate_hz: int) -> None:
         positions, values = envelope(samples, self.n_points)
         self.curve.setData((positions - samples.size) / sample_rate_hz, values)
+
+    def show_span(self, start_ago_s: float | None, end_ago_s: float = 0.0) -> None:
+        """Shade ``start_ago_s`` to ``end_ago_s`` seconds before now; None hides the shading."""
+        if start_ago_s is None:
+            self.span.setVisible(False)
+            return
+        self.span.setRegion((-start_ago_s, -end_ago_s))
+        self.span.setVisible(True)
+
+    @property
+    def span_ago_s(self) -> tuple[float, float] | None:
+        """(start, end) of the shaded window in seconds before now, or None when hidden."""
+        if not self.span.isVisible():
+            return None
+        low, high = self.span.getRegion()
+        return -low, -high
 
 
 class ScrollingSpectrogram(pg.PlotWidget):

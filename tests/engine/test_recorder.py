@@ -58,3 +58,31 @@ def test_unwritable_folder_is_a_save_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(SaveError, match="Cannot record"):
         Recorder(RingBuffer(10), 8000, blocker / "sub").start()
+
+
+def test_records_every_channel_at_the_capture_rate_in_the_chosen_sample_format(tmp_path):
+    left, right = RingBuffer(48000), RingBuffer(48000)
+    recorder = Recorder([left, right], 48000, tmp_path, fmt="wav", subtype="FLOAT", poll_s=0.01)
+    path = recorder.start()
+    a, b = sine(440, 0.5, 48000), sine(1000, 0.5, 48000, amplitude=0.2)
+    for i in range(0, len(a), 480):
+        left.write(a[i:i + 480])  # the capture thread writes the channels one after the other
+        right.write(b[i:i + 480])  # and the recorder's thread may look in between
+    recorder.stop()
+    data, rate = sf.read(path, dtype="float32", always_2d=True)
+    assert rate == 48000 and data.shape == (len(a), 2)
+    np.testing.assert_array_equal(data[:, 0], a)
+    np.testing.assert_array_equal(data[:, 1], b)
+    assert sf.info(path).subtype == "FLOAT"
+    assert recorder.description == "stereo · 48000 Hz · 32-bit float WAV"
+
+
+def test_flac_records_24_bit_and_refuses_float(tmp_path):
+    ring = RingBuffer(16000)
+    recorder = Recorder(ring, 16000, tmp_path, fmt="flac", subtype="PCM_24", poll_s=0.01)
+    path = recorder.start()
+    ring.write(sine(440, 0.25))
+    recorder.stop()
+    assert sf.info(path).subtype == "PCM_24" and recorder.description == "mono · 16000 Hz · 24-bit FLAC"
+    with pytest.raises(ValueError, match="FLAC cannot hold"):
+        Recorder(ring, 16000, tmp_path, fmt="flac", subtype="FLOAT")

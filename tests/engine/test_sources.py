@@ -88,7 +88,8 @@ print([d.name for d in list_input_devices()], mic.block_count, mic.overflow_coun
 
 
 def test_mic_source_captures_the_virtual_microphone_sample_for_sample(tmp_path):
-    """The real PortAudio path (ALSA file plugin): the callback's copies are bit-exact."""
+    """The real PortAudio path (ALSA's unpaced file plugin: exact samples, no clock): the callback's
+    copies are bit-exact."""
     import os
     import subprocess
     from pathlib import Path
@@ -97,7 +98,7 @@ def test_mic_source_captures_the_virtual_microphone_sample_for_sample(tmp_path):
         import_sounddevice()
     except AudioDeviceError:
         pytest.skip("needs the PortAudio library")
-    from tests.gui.test_virtual_mic import ASOUNDRC
+    from tests.paced_mic import UNPACED_ASOUNDRC as ASOUNDRC
 
     raw = tmp_path / "mic.raw"
     audio = sine(440, 2.0)
@@ -113,3 +114,56 @@ def test_mic_source_captures_the_virtual_microphone_sample_for_sample(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "default" in done.stdout
     np.testing.assert_array_equal(np.load(tmp_path / "got.npy"), audio)
+
+
+_CAPTURE_STEREO = """
+import sys, time
+import numpy as np
+from engine.ringbuffer import RingBuffer
+from engine.sources import MicSource
+ring = RingBuffer(160000)
+mic = MicSource(ring, 16000, channels=2)
+mic.start()
+print("ready", flush=True)
+end = time.monotonic() + 15
+while ring.total_written < 48000 and time.monotonic() < end:
+    time.sleep(0.01)
+mic.stop()
+n = ring.total_written
+np.save(sys.argv[1], np.stack([ring.window(n, n)] + [r.window(n, n) for r in mic.channel_rings]))
+"""
+
+
+def test_a_stereo_microphone_gives_both_channels_and_their_mix(tmp_path):
+    """Stereo is not reduced to its first channel: each channel as captured (for the recorder)
+    and their mean (for the model), on the paced PulseAudio microphone with two channels."""
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from tests.paced_mic import PacedMic, missing_reason
+
+    try:
+        import_sounddevice()
+    except AudioDeviceError:
+        pytest.skip("needs the PortAudio library")
+    if missing_reason():
+        pytest.skip(missing_reason())
+    left, right = sine(300, 2.0, amplitude=0.4), sine(1200, 2.0, amplitude=0.2)
+    root = Path(__file__).resolve().parents[2]
+    with PacedMic(tempfile.mkdtemp(prefix="earmark-mic-"), channels=2) as mic:
+        env = {**os.environ, **mic.env, "PYTHONPATH": str(root)}
+        env.pop("ALSA_CONFIG_PATH", None)
+        child = subprocess.Popen([sys.executable, "-c", _CAPTURE_STEREO, str(tmp_path / "got.npy")], cwd=root,
+                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert child.stdout.readline().strip() == "ready", child.communicate(timeout=30)[1][-2000:]
+        mic.play(np.stack([left, right], axis=1))
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err[-2000:]
+    mix, got_left, got_right = np.load(tmp_path / "got.npy")
+    start = int(np.argmax(np.abs(got_left) > 1e-6)) - 1  # sin(0) = 0: the tone starts one sample earlier
+    n = len(left) - 1
+    np.testing.assert_array_equal(got_left[start:start + n], left[:n])
+    np.testing.assert_array_equal(got_right[start:start + n], right[:n])
+    np.testing.assert_allclose(mix[start:start + n], (left[:n] + right[:n]) / 2, atol=1e-7)

@@ -46,3 +46,24 @@ def main_window(qtbot, settings, catalog):
 def two_tone_wav(write_wav):
     """3 s of 300 Hz then 3 s of 2 kHz at 16 kHz."""
     return write_wav("two_tones.wav", np.concatenate([sine(300, 3.0), sine(2000, 3.0)]))
+
+
+@pytest.fixture
+def paced_mic():
+    """A paced virtual microphone (tests/paced_mic.py): a private PulseAudio whose default source
+    is a pipe fed in real time by a thread; give ``paced_mic.env`` to the process under test.
+    Skipped, saying why, only where pulseaudio or its ALSA plugin is not installed."""
+    import shutil
+    import tempfile
+
+    from tests.paced_mic import PacedMic, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    folder = tempfile.mkdtemp(prefix="earmark-mic-")  # short: a unix socket path has ~100 characters
+    mic = PacedMic(folder, rate_hz=16000)
+    mic.start()
+    yield mic
+    mic.stop()
+    shutil.rmtree(folder, ignore_errors=True)
