@@ -38,6 +38,7 @@ from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
 from gui.file.region_overlay import RegionOverlay
 from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
 from gui.workers.playback import Player
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
@@ -83,7 +84,7 @@ class AnnotateView(RegionActions, QWidget):
         self.spectrogram.setXLink(self.waveform)
         self.label_lane, self.suggestion_lane = RegionLane(LABELS), RegionLane(SUGGESTIONS)
         self.overlay = RegionOverlay(self.spectrogram, self.label_lane.color_of)
-        self.readout = QLabel("Open a recording of any length")
+        self.readout = ElidedLabel("Open a recording of any length", mode=Qt.TextElideMode.ElideRight)
         self.note_edit = QLineEdit()
         self.note_edit.setPlaceholderText("note on the selected region")
         self.note_edit.setEnabled(False)
@@ -135,7 +136,7 @@ class AnnotateView(RegionActions, QWidget):
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
         bar.addStretch(1)
-        self.file_label = QLabel("")
+        self.file_label = ElidedLabel("")  # a long file name never widens the window
         bar.addWidget(self.file_label)
         return bar
 

@@ -363,3 +363,19 @@ def test_suggestions_show_progress_and_the_button_cancels_them(qtbot, view, cata
     qtbot.waitUntil(lambda: view.suggest_worker is None, timeout=5000)
     assert view.suggest_button.text() == "Suggest" and view.track.regions == []
     assert not sidecar_path(long).exists()  # nothing was changed, nothing saved
+
+
+def test_a_long_file_name_and_a_long_message_never_widen_the_window(qtbot, main_window, write_wav):
+    from PySide6.QtWidgets import QApplication
+
+    view = main_window.annotate_view
+    main_window.tabs.setCurrentWidget(view)
+    QApplication.processEvents()
+    before = main_window.minimumSizeHint().width()
+    long_name = write_wav("a dawn chorus recorded at the far end of the long meadow, " * 3 + "take 3.wav",
+                          sine(440, 1.0))
+    _open(qtbot, view, long_name)
+    view.readout.setText("an error message naming a long path " * 8)
+    QApplication.processEvents()
+    assert long_name.name in view.file_label.text()  # kept whole, drawn elided
+    assert main_window.minimumSizeHint().width() <= max(before, 1366)
