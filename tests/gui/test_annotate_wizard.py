@@ -22,11 +22,13 @@ def test_the_wizard_trains_on_a_clips_data_set(qtbot, main_window, wizard_env, w
     assert "csv" in page.layout_label.text()
     wizard.next()
     split = wizard.split_page
-    assert wizard.currentPage() is split and split.isComplete()
+    assert wizard.currentPage() is split
+    qtbot.waitUntil(split.isComplete, timeout=20_000)      # the preview is computed in a worker
     assert wizard.session.split_report["leakage_count"] == 0
     wizard.next()
     wizard.next()
     model = wizard.model_page
+    qtbot.waitUntil(model.ready, timeout=60_000)           # torch loads in a worker
     model.model_combo.setCurrentText("cnn")
     model.set_input_size(16, 16)
     model.epochs_spin.setValue(1)
@@ -52,6 +54,8 @@ def test_the_audit_opens_a_clips_data_set(qtbot, write_wav, tmp_path):
     result = make_clips(audio, labels, tmp_path / "ds")
     view = AuditView(use_audio_device=False, autoplay=False)
     qtbot.addWidget(view)
-    assert view.open_dataset(result.csv_path, "csv")
-    assert len(view.base.clips) == 6 and {c.group for c in view.base.clips} == {"site0", "site1", "site2"}
+    with qtbot.waitSignal(view.opened, timeout=20_000):   # opening a data set is a job
+        view.open_dataset(result.csv_path, "csv")
+    base = view.session.base
+    assert len(base.clips) == 6 and {c.group for c in base.clips} == {"site0", "site1", "site2"}
     view.shutdown()

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from engine.errors import ManifestError
+from engine.jobs import CancelToken, run_job
 from engine.manifest import read_manifest
 from engine.synth import write_emodb
 from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
-from trainer import audit
+from trainer import api, audit
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +42,9 @@ def test_flipped_labels_rank_near_the_top(synth_emodb):
     result = audit.rank_suspects(manifest, folds=4, seed=0)
     recall_at_k = np.isin(flipped, result.order[:k]).mean()
     recall_at_2k = np.isin(flipped, result.order[: 2 * k]).mean()
-    assert recall_at_k >= 0.5, recall_at_k  # measured 0.73 (chance: 0.10)
-    assert recall_at_2k >= 0.7, recall_at_2k
-    assert result.is_issue[flipped].mean() >= 0.7
+    assert recall_at_k >= 0.6, recall_at_k  # measured 0.73 (logistic regression alone: 0.64; chance: 0.10)
+    assert recall_at_2k >= 0.8, recall_at_2k  # measured 0.91 (logistic regression alone: 0.82)
+    assert result.is_issue[flipped].mean() >= 0.7  # measured 0.91
     # out of fold: a speaker is never judged by a model trained on it
     speakers = np.array([c.speaker for c in manifest.clips])
     for fold in np.unique(result.fold_of):
@@ -52,6 +53,49 @@ def test_flipped_labels_rank_near_the_top(synth_emodb):
     rows = result.rows()
     assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0]["is_issue"] and rows[0]["label_quality"] <= rows[-1]["label_quality"]
+    assert np.all(np.diff(result.quality[result.order]) >= 0)  # ranked by cleanlab's label quality
+    assert "RBF SVM" in result.source and "per speaker" in result.source
+
+
+def test_progress_reports_each_fold_and_a_cancel_between_folds_stops_the_job(synth_emodb):
+    manifest = read_manifest(synth_emodb, "emodb", use_edits=False)
+    reports, token = [], CancelToken()
+
+    def on_progress(progress):
+        reports.append(progress)
+        if progress.stage == "folds":
+            token.cancel()  # the person presses Cancel while the first fold's report is shown
+
+    outcome = run_job(api.audit, api.AuditRequest(manifest, folds=4, seed=0), on_progress=on_progress,
+                      cancel=token, what="The audit")
+    assert outcome.status == "cancelled"
+    stages = [p.stage for p in reports]
+    assert stages.count("folds") == 1 and "done" not in stages  # no second fold was trained
+    assert stages[0] == "features" and reports[-1].step == 1 and reports[-1].total == 4
+    fractions = [p.fraction for p in reports]
+    assert all(f is not None for f in fractions) and fractions == sorted(fractions) and fractions[-1] < 1.0
+
+
+def test_features_of_short_silent_and_long_clips_are_finite_and_the_same_length():
+    rng = np.random.default_rng(0)
+    clips = [np.zeros(800, np.float32), sine(440, 0.03, 16000), rng.standard_normal(16000 * 5).astype(np.float32) * 0.1]
+    features = [audit.summary_features(audit.log_mel(c)) for c in clips]
+    assert len({len(f) for f in features}) == 1 and all(np.isfinite(f).all() for f in features)
+
+
+def test_the_ensemble_copes_with_a_class_of_one_or_two_training_clips():
+    from trainer.audit_model import AuditEnsemble
+
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 12 + [1] * 12 + [2] * 2 + [3])
+    x = rng.standard_normal((len(y), 5)) + y[:, None] * 2.0
+    model = AuditEnsemble(seed=0).fit(x, y)
+    assert model.names == ["LogisticRegression", "ExtraTreesClassifier"]  # one clip: no SVM to calibrate
+    p = model.predict_proba(x)
+    assert p.shape == (len(y), 4) and np.allclose(p.sum(axis=1), 1.0)
+    model = AuditEnsemble(seed=0).fit(x[:-1], y[:-1])  # two clips: the SVM calibrates on two folds
+    assert model.names == ["LogisticRegression", "CalibratedClassifierCV", "ExtraTreesClassifier"]
+    assert (model.predict_proba(x[:-1]).argmax(axis=1) == y[:-1]).mean() >= 0.9
 
 
 def test_suspects_csv_and_saliency_under_the_judging_fold_model(synth_emodb, tmp_path):
