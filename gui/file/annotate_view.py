@@ -136,7 +136,7 @@ class AnnotateView(RegionActions, QWidget):
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
         bar.addStretch(1)
-        self.file_label = ElidedLabel("")  # a long file name never widens the window
+        self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
         bar.addWidget(self.file_label)
         return bar
 
