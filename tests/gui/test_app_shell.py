@@ -77,8 +77,9 @@ def test_open_data_set_from_the_file_menu(qtbot, main_window, tmp_path, monkeypa
         return str(root)
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", dialog)
-    main_window.open_dataset_action.trigger()
     audit = main_window.audit_view
+    with qtbot.waitSignal(audit.opened, timeout=20000):  # opening a data set is a job
+        main_window.open_dataset_action.trigger()
     assert main_window.tabs.currentWidget() is audit and audit.base is not None
     assert len(audit.base.clips) == 7
     assert main_window.recent.paths[0] == str(root.resolve())

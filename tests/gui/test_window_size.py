@@ -61,7 +61,8 @@ def test_the_window_fits_a_laptop_with_each_tab_and_a_ranked_data_set(qtbot, mai
     if audit is None:
         pytest.skip("the Audit tab is not installed")
     main_window.tabs.setCurrentWidget(audit)
-    assert audit.open_dataset(deep_emodb, "emodb")
+    with qtbot.waitSignal(audit.opened, timeout=60000):  # opening a data set is a job
+        assert audit.open_dataset(deep_emodb, "emodb")
     assert str(deep_emodb) in audit.source_label.text()  # the whole text is kept, only drawn elided
     _assert_fits_each_tab(main_window, "data set open")
     with qtbot.waitSignal(audit.ranked, timeout=120000):
@@ -116,7 +117,8 @@ def test_the_window_fits_a_laptop_with_the_real_439_clip_set_ranked(qtbot, main_
         pytest.skip("the Audit tab is not installed")
     main_window.tabs.setCurrentWidget(audit)
     audit.autoplay_check.setChecked(False)
-    assert audit.open_dataset(EMODB_2S, "emodb")
+    with qtbot.waitSignal(audit.opened, timeout=60000):  # opening a data set is a job
+        assert audit.open_dataset(EMODB_2S, "emodb")
     assert len(audit.base.clips) == 439
     with qtbot.waitSignal(audit.ranked, timeout=300000):
         assert audit.rank_suspects() is not None
