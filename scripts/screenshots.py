@@ -146,6 +146,7 @@ def shoot_laptop(app, window, clips: list[Path], scratch: Path, rate: int, out: 
         window.tabs.setCurrentWidget(audit)
         audit.autoplay_check.setChecked(False)
         audit.open_dataset(clips[0].parent.parent)
+        _wait(app, lambda: audit.base is not None, 120)   # opening a data set is a job
         done = []
         audit.ranked.connect(done.append)
         audit.rank_suspects()
