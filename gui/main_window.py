@@ -220,7 +220,8 @@ class MainWindow(QMainWindow):
                 self.show_status(f"Cannot open the data set {path}: the Audit tab is not installed")
                 return False
             self.tabs.setCurrentWidget(self.audit_view)
-            return self.audit_view.open_dataset(path, self.audit_view.actions_bar.layout_choice)
+            self.audit_view.open_dataset(path, self.audit_view.actions_bar.layout_choice)  # a job: errors inline
+            return True
         if path.suffix.lower() == ".onnx":
             self.models_panel.add_model(path)
             return True
@@ -241,7 +242,7 @@ class MainWindow(QMainWindow):
     def _reopen_last_data_set(self) -> None:
         """The data set open in Audit when the app was last closed opens again."""
         saved = self.settings.get("audit/last_data_set")
-        if not saved or self.audit_view is None or getattr(self.audit_view, "base", None) is not None:
+        if not saved or self.audit_view is None or self.audit_view.session.is_open:
             return
         if not Path(saved).exists():
             self.settings.set("audit/last_data_set", "")

@@ -145,8 +145,10 @@ def shoot_laptop(app, window, clips: list[Path], scratch: Path, rate: int, out: 
     if audit is not None:
         window.tabs.setCurrentWidget(audit)
         audit.autoplay_check.setChecked(False)
-        audit.open_dataset(clips[0].parent.parent)
-        _wait(app, lambda: audit.base is not None, 120)   # opening a data set is a job
+        opened = []
+        audit.opened.connect(opened.append)
+        audit.open_dataset(clips[0].parent.parent)  # a job: wait for it
+        _wait(app, lambda: bool(opened), 60)
         done = []
         audit.ranked.connect(done.append)
         audit.rank_suspects()

@@ -38,6 +38,7 @@ from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
 from gui.file.region_overlay import RegionOverlay
 from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
+from gui.widgets.elided_label import ElidedLabel
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
@@ -136,7 +137,7 @@ class AnnotateView(RegionActions, QWidget):
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
         bar.addStretch(1)
-        self.file_label = QLabel("")
+        self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
         bar.addWidget(self.file_label)
         return bar
 

@@ -29,6 +29,9 @@ class ElidedLabel(QLabel):
         super().setText(text)
         self._update_tooltip()
 
+    def clear(self) -> None:
+        self.setText("")
+
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
         hint = super().minimumSizeHint()
         return QSize(min(hint.width(), self.fontMetrics().averageCharWidth() * MIN_CHARS), hint.height())

@@ -78,12 +78,13 @@ def test_open_data_set_from_the_file_menu(qtbot, main_window, tmp_path, monkeypa
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", dialog)
     audit = main_window.audit_view
-    with qtbot.waitSignal(audit.opened, timeout=20000):  # opening a data set is a job
+    with qtbot.waitSignal(audit.opened, timeout=20000) as blocker:
         main_window.open_dataset_action.trigger()
-    assert main_window.tabs.currentWidget() is audit and audit.base is not None
-    assert len(audit.base.clips) == 7
+    assert main_window.tabs.currentWidget() is audit and audit.session.is_open
+    assert len(blocker.args[0].clips) == 7
     assert main_window.recent.paths[0] == str(root.resolve())
-    main_window.open_dataset_action.trigger()  # the dialog starts where the last data set was
+    with qtbot.waitSignal(audit.opened, timeout=20000):
+        main_window.open_dataset_action.trigger()  # the dialog starts where the last data set was
     assert started_in[-1] == str(root.parent)
     index = audit.proxy.index(0, 1)
     assert audit.table.textElideMode() == Qt.TextElideMode.ElideLeft  # narrow: "…03a01Wa.wav", not "wav/…"

@@ -37,17 +37,23 @@ ROOT = Path(__file__).resolve().parents[2]
 PEAK_LIMIT_BYTES = 1.5e9
 
 
-def classify_measured(*args, env=None):
+# The command runs under a small launcher: a child forked straight from this (large, late in
+# the suite) pytest process would count the parent's resident pages in its own peak.
+_LAUNCHER = ("import resource, subprocess, sys\n"
+             "rc = subprocess.run(sys.argv[2:]).returncode\n"
+             "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+             "sys.exit(rc)\n")
+
+
+def classify_measured(*args, env=None, peak_file=None):
     """Run ``main.py classify``; return (returncode, stdout, stderr, seconds, peak RSS bytes of
     the command and every process it waited for, the vetting sandbox included)."""
+    peak_file = Path(peak_file or Path(str(args[0])).with_suffix(".peak"))
     start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "classify", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, **(env or {})})
-    out, err = proc.stdout.read(), proc.stderr.read()  # small outputs: no deadlock
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, out, err, time.monotonic() - start, usage.ru_maxrss * 1024
+    proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(peak_file), sys.executable,
+                           str(ROOT / "main.py"), "classify", *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+    return proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start, int(peak_file.read_text()) * 1024
 
 
 @pytest.fixture
