@@ -97,6 +97,20 @@ class AuditView(QWidget):
         layout.addWidget(self.filters)
         layout.addWidget(splitter, 1)
 
+    # ---- the session's state, read-only, for callers written against the view ------------------
+    @property
+    def base(self):
+        """The data set as read (original labels), or None: ``session.base``."""
+        return self.session.base
+
+    @property
+    def edits(self):
+        return self.session.edits
+
+    @property
+    def result(self):
+        return self.session.result
+
     # ---- opening (a job) ----------------------------------------------------------------------
     def open_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open a data set folder")

@@ -1,6 +1,6 @@
 """The Audit tab's background jobs, in the ``engine.jobs`` contract (run by ``JobWorker``).
 
-Ranking imports ``trainer.audit`` (and so torch) lazily, inside the job, never at app start.
+Ranking goes through ``trainer.api`` (torch imported lazily, inside the job, never at app start).
 """
 
 from __future__ import annotations
