@@ -13,7 +13,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from engine.longview import RangeData, hz_to_mel, mel_rows, mel_to_hz
-from gui.widgets.plots import BACKGROUND, LEFT_AXIS_PX
+from gui.widgets.plots import style_plot
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
 FREQ_AXES = ("linear", "mel")
@@ -57,24 +57,11 @@ class TimeViewBox(pg.ViewBox):
         self.selecting.emit(start, end, y0, y1, bool(ev.isFinish()), with_band)
 
 
-def _style(plot: pg.PlotWidget, left: str, bottom: str | None = None) -> None:
-    plot.setBackground(BACKGROUND)
-    item = plot.getPlotItem()
-    item.setLabel("left", left)
-    if bottom:
-        item.setLabel("bottom", bottom)
-    item.showGrid(x=True, y=False, alpha=0.15)
-    item.hideButtons()
-    for name in ("left", "bottom"):
-        item.getAxis(name).enableAutoSIPrefix(False)
-    item.getAxis("left").setWidth(LEFT_AXIS_PX)
-
-
 class _TimePlot(pg.PlotWidget):
     def __init__(self, left: str, bottom: str | None = None, parent=None) -> None:
         self.box = TimeViewBox()
         super().__init__(parent, viewBox=self.box)
-        _style(self, left, bottom)
+        style_plot(self, left=left, bottom=bottom, menu=True)
         self.cursor = pg.InfiniteLine(0.0, pen=pg.mkPen("#f0f6fc", width=1))
         self.selection = pg.LinearRegionItem((0, 0), movable=False, brush=SELECTION_BRUSH)
         self.selection.setZValue(5)

@@ -15,14 +15,15 @@ DB_RANGE = (-100.0, -10.0)
 LEFT_AXIS_PX = 110
 
 
-def _style(plot: pg.PlotWidget, *, left: str, bottom: str | None) -> None:
+def style_plot(plot: pg.PlotWidget, *, left: str, bottom: str | None, menu: bool = False) -> None:
+    """Earmark's look for every audio plot (live, clip and annotation views)."""
     plot.setBackground(BACKGROUND)
     item = plot.getPlotItem()
     item.setLabel("left", left)
     if bottom:
         item.setLabel("bottom", bottom)
     item.showGrid(x=True, y=False, alpha=0.15)
-    item.setMenuEnabled(False)
+    item.setMenuEnabled(menu)
     item.hideButtons()
     for name in ("left", "bottom"):
         item.getAxis(name).enableAutoSIPrefix(False)
@@ -52,7 +53,7 @@ class ScrollingWaveform(pg.PlotWidget):
 
     def __init__(self, seconds: float = 5.0, n_points: int = 1500, parent=None) -> None:
         super().__init__(parent)
-        _style(self, left="amplitude", bottom=None)
+        style_plot(self, left="amplitude", bottom=None)
         self.seconds = seconds
         self.n_points = n_points
         self.setYRange(-1.0, 1.0, padding=0.02)
@@ -95,7 +96,7 @@ class ScrollingSpectrogram(pg.PlotWidget):
 
     def __init__(self, n_columns: int, n_freqs: int, column_s: float, max_freq_hz: float, parent=None) -> None:
         super().__init__(parent)
-        _style(self, left="frequency (Hz)", bottom="seconds before now")
+        style_plot(self, left="frequency (Hz)", bottom="seconds before now")
         self.setMouseEnabled(x=False, y=False)
         self.item = pg.ImageItem(axisOrder="col-major")
         self.item.setColorMap(spectrogram_colormap())
@@ -135,7 +136,7 @@ class ClipWaveform(pg.PlotWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        _style(self, left="amplitude", bottom=None)
+        style_plot(self, left="amplitude", bottom=None)
         self.setMouseEnabled(x=True, y=False)
         self.curve = self.plot(pen=WAVE_PEN)
         self.curve.setDownsampling(auto=True, method="peak")
@@ -152,7 +153,7 @@ class ClipWaveform(pg.PlotWidget):
 class ClipSpectrogram(pg.PlotWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        _style(self, left="frequency (Hz)", bottom=None)
+        style_plot(self, left="frequency (Hz)", bottom=None)
         self.setMouseEnabled(x=True, y=False)
         self.item = pg.ImageItem(axisOrder="col-major")
         self.item.setColorMap(spectrogram_colormap())
@@ -170,7 +171,7 @@ class PredictionTimeline(pg.PlotWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        _style(self, left="", bottom="time (s)")
+        style_plot(self, left="", bottom="time (s)")
         self.setMouseEnabled(x=True, y=False)
         self.item = pg.ImageItem(axisOrder="col-major")
         self.item.setColorMap(pg.colormap.get("viridis"))
