@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from engine.edits import EDITS_FILENAME, LabelEdits
+from tests.helpers_sigkill import kill_during_saves
 
-REPO = Path(__file__).resolve().parents[2]
 LABELS = ["anger", "boredom", "fear", "sadness"]
 CHILD = f"""
 import sys
@@ -54,21 +49,8 @@ def _check(path: Path, previous_len: int) -> int:
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_sigkill_during_saves_never_breaks_the_file(tmp_path):
     (tmp_path / "wav").mkdir()
-    rng = np.random.default_rng(7)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    saved = 0
-    kills = 0
-    for _ in range(12):
-        child = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True
-        )
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(float(rng.uniform(0.01, 0.15)))
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-        child.stdout.close()
-        kills += child.returncode == -signal.SIGKILL
-        saved = _check(tmp_path / EDITS_FILENAME, saved)
+    kills, saved = kill_during_saves(CHILD, str(tmp_path), kills=12, seed=7,
+                                     check=lambda previous: _check(tmp_path / EDITS_FILENAME, previous))
     assert kills == 12
     assert saved > 12  # the children did save between kills
     # and the survivor opens normally, its history intact

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from engine.regions import RegionTrack, sidecar_path
+from tests.helpers_sigkill import kill_during_saves
 
-REPO = Path(__file__).resolve().parents[2]
 CHILD = """
 import sys
 from engine.regions import RegionTrack
@@ -46,19 +42,8 @@ def _check(path: Path, previous_len: int) -> int:
 def test_sigkill_during_saves_never_breaks_the_sidecar(tmp_path, write_wav):
     audio = write_wav("rec.wav", np.zeros(800, dtype=np.float32), 8000)
     audio_bytes = audio.read_bytes()
-    rng = np.random.default_rng(5)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    saved = kills = 0
-    for _ in range(10):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(audio)], env=env, stdout=subprocess.PIPE,
-                                 text=True)
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(float(rng.uniform(0.01, 0.15)))
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-        child.stdout.close()
-        kills += child.returncode == -signal.SIGKILL
-        saved = _check(sidecar_path(audio), saved)
+    kills, saved = kill_during_saves(CHILD, str(audio), kills=10, seed=5,
+                                     check=lambda previous: _check(sidecar_path(audio), previous))
     assert kills == 10 and saved > 10
     assert len(RegionTrack.open(audio).regions) == saved
     assert audio.read_bytes() == audio_bytes
