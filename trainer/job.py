@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
 from engine.jobs import Cancelled, CancelToken, Progress, ignore_progress
@@ -130,20 +128,9 @@ class _Run:
                              f"and validation {len(self.val_items)} items; both need some")
 
     def build_model(self):
-        from trainer.frontend import Classifier
-        from trainer.models import create_model, model_info
+        from trainer.build import build_classifier
 
-        c = self.config
-        kw = {"attn": c.attn} if c.attn else {}
-        try:
-            backbone = create_model(c.model, num_classes=len(self.manifest.labels), pretrained=c.pretrained,
-                                    weights_path=c.weights, **kw)
-        except TypeError as exc:
-            raise ValueError(f"model {c.model!r} does not take these options ({exc})") from exc
-        in_chans = getattr(backbone, "in_chans", model_info(c.model).default_in_chans)
-        model = Classifier(backbone, in_chans, c.input_size)
-        model.num_classes = len(self.manifest.labels)
-        return model
+        return build_classifier(self.config, len(self.manifest.labels))
 
     def train_seed(self, index: int, seed: int) -> dict[str, Any]:
         from trainer.loop import Trainer, seed_everything
@@ -216,14 +203,13 @@ class _Run:
         return RunResult(self.out, doc, model_path, best["seed"], list(self.cache.skipped))
 
     def export(self, doc: dict[str, Any], seed: int) -> Path:
+        from trainer.build import export_model
         from trainer.export import export_onnx
-        from trainer.frontend import WaveformModel
 
         c = self.config
         self.emit("export", 0, 1, f"exporting seed {seed} to {self.out / 'model.onnx'}")
         frontend = c.frontend()
-        model = WaveformModel(frontend.logmel(), self.models[seed]).to("cpu").float().eval()
-        model = model.to(memory_format=torch.contiguous_format)
+        model = export_model(c, self.models[seed])
         outputs.write_val_predictions(model, self.val_items, self.manifest.labels, c.sample_rate_hz,
                                       frontend.n_samples, self.out / "val_predictions.csv")
         example = outputs.example_batch(self.val_items, c.sample_rate_hz, frontend.n_samples)

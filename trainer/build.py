@@ -1,0 +1,33 @@
+"""Build the trained network of a resolved request, and the waveform model that is exported.
+
+One place, so a training run, a cancelled run's export (``trainer.salvage``) and a reload
+build the same network from the same ``config.json``.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from trainer.frontend import Classifier, WaveformModel
+
+
+def build_classifier(config, num_classes: int) -> Classifier:
+    """The :class:`Classifier` (backbone behind resize + standardise) of a resolved request."""
+    from trainer.models import create_model, model_info
+
+    kw = {"attn": config.attn} if config.attn else {}
+    try:
+        backbone = create_model(config.model, num_classes=num_classes, pretrained=config.pretrained,
+                                weights_path=config.weights, **kw)
+    except TypeError as exc:
+        raise ValueError(f"model {config.model!r} does not take these options ({exc})") from exc
+    in_chans = getattr(backbone, "in_chans", model_info(config.model).default_in_chans)
+    model = Classifier(backbone, in_chans, config.input_size)
+    model.num_classes = num_classes
+    return model
+
+
+def export_model(config, classifier: Classifier) -> WaveformModel:
+    """Waveform in, probabilities out, on the CPU in float32: what ``export_onnx`` writes."""
+    model = WaveformModel(config.frontend().logmel(), classifier).to("cpu").float().eval()
+    return model.to(memory_format=torch.contiguous_format)
