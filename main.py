@@ -83,8 +83,9 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=list(d.get("seeds", ())),
                    help="training seeds; results are mean ± std over them")
     p.add_argument("--folds", type=int, default=None,
-                   help="k-fold cross-validation with K grouped folds, as the wizard's k-fold "
-                        "(default: one hold-out split)")
+                   help="nested cross-validation with K grouped folds, as the wizard's k-fold: every clip "
+                        "tested once, figures pooled, the shipped model refit on every clip "
+                        "(default: one three-way hold-out split)")
     p.add_argument("--cv-by", choices=("group", "fold"), default=d.get("cv_by"),
                    help="cross-validation folds: grouped k-fold, or the data set's own folds")
     p.add_argument("--batch-size", type=int, default=d.get("batch_size"), help="clips per training step")
@@ -92,6 +93,10 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
     p.add_argument("--weight-decay", type=float, default=d.get("weight_decay"), help="AdamW weight decay")
     p.add_argument("--label-smoothing", type=float, default=d.get("label_smoothing"), help="label smoothing")
     p.add_argument("--mixup", type=float, default=d.get("mixup_alpha"), help="mixup alpha (0 turns it off)")
+    p.add_argument("--ema", type=float, default=d.get("ema_decay"),
+                   help="weight averaging: decay of the per-step moving average (0 turns it off)")
+    p.add_argument("--time-shift", type=float, default=d.get("time_shift"),
+                   help="largest on-the-fly roll of a training example, as a share of its window")
     p.add_argument("--patience", type=int, default=d.get("patience"), help="early-stopping patience in epochs")
     p.add_argument("--min-epochs", type=int, default=None,
                    help="early stopping engages from this epoch (default: half the epochs)")
@@ -106,12 +111,18 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
     p.add_argument("--variants", nargs="*", default=None,
                    help="cached augmentation variants per clip: noise pitch_shift time_stretch reverb gain "
                         "(default: none)")
+    p.add_argument("--test-fraction", type=float, default=d.get("test_fraction"),
+                   help="share of the groups held out for testing (reported only, chooses nothing)")
+    p.add_argument("--test-groups", nargs="*", default=None,
+                   help="explicit test groups, e.g. speakers (default: chosen by the split)")
+    p.add_argument("--test-fold", type=int, default=None,
+                   help="ESC-50/CSV fold used for testing (default: the last fold, where the data has folds)")
     p.add_argument("--val-fraction", type=float, default=d.get("val_fraction"),
-                   help="share of the groups held out for validation")
+                   help="share of the groups held out for validation (chooses the epoch and the seed)")
     p.add_argument("--val-groups", nargs="*", default=None,
                    help="explicit validation groups, e.g. speakers (default: chosen by the split)")
     p.add_argument("--val-fold", type=int, default=None,
-                   help="ESC-50/CSV fold used for validation (default: the last fold, where the data has folds)")
+                   help="ESC-50/CSV fold used for validation (default: groups drawn from the other folds)")
     p.add_argument("--split-seed", type=int, default=d.get("split_seed"),
                    help="seed of the split and of the cached variants' draws")
     p.add_argument("--device", default=d.get("device"), help="auto, cpu, cuda or mps")

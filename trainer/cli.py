@@ -89,25 +89,40 @@ def _print_summary(result) -> None:
     from trainer.metrics import format_mean_std
 
     doc = result.metrics
-    summary = doc["summary"]
     for skipped_path, reason in result.skipped:
         print(f"warning: skipped {skipped_path}: {reason}", file=sys.stderr)
-    split = doc["split"]
-    if split["strategy"] == "kfold":
-        lines = [f"run folder: {result.out}",
-                 f"split: {split['k']}-fold cross-validation; leakage {doc['leakage_count']}; "
-                 f"exported: fold {doc['best_fold']}"]
+    lines = [f"run folder: {result.out}", doc["evaluation"]["description"]]
+    if doc["split"]["strategy"] == "kfold":
+        lines.append(f"split: nested {doc['split']['k']}-fold cross-validation; leakage {doc['leakage_count']}")
+        for fold in doc["per_fold"]:
+            lines.append(f"fold {fold['fold']}: tested on {', '.join(fold['test_groups'][:6])}: "
+                         f"macro F1 {_figure(fold['macro_f1'])}, accuracy {_figure(fold['accuracy'])}")
+        pooled = doc.get("pooled", {})
+        lines += [f"pooled over {pooled.get('n_clips', 0)} clips (test, out of fold): accuracy "
+                  f"{_figure(pooled.get('accuracy'))}, macro F1 {_figure(pooled.get('macro_f1'))}, "
+                  f"AUC {_figure(pooled.get('auc_ovr'))}",
+                  f"model: {result.model_path} (refit on every clip for {doc['export'].get('refit_epochs')} epochs)"]
     else:
-        lines = [f"run folder: {result.out}",
-                 f"split: {split['strategy']}, validation groups {', '.join(doc['val_groups'][:10])}; "
-                 f"{doc['split_sizes']['train_clips']} train / {doc['split_sizes']['val_clips']} validation clips; "
-                 f"leakage {doc['leakage_count']}"]
-    for seed_metrics in doc["per_seed"]:
-        fold = f"fold {seed_metrics['fold']} " if "fold" in seed_metrics else ""
-        lines.append(f"{fold}seed {seed_metrics['seed']}: accuracy {seed_metrics['accuracy']:.3f}, "
-                     f"macro F1 {seed_metrics['macro_f1']:.3f}, best epoch {seed_metrics['best_epoch']}")
-    lines += [f"accuracy  {format_mean_std(summary['accuracy'])}",
-              f"macro F1  {format_mean_std(summary['macro_f1'])}",
-              f"AUC (OvR) {format_mean_std(summary['auc_ovr'])}",
-              f"model: {result.model_path} (seed {result.best_seed})"]
+        sizes = doc["split_sizes"]
+        lines.append(f"split: {doc['split']['strategy']}; {sizes['train_clips']} train / {sizes['val_clips']} "
+                     f"validation / {sizes['test_clips']} test clips; leakage {doc['leakage_count']}")
+        for m in doc["per_seed"]:
+            lines.append(f"seed {m['seed']}: test accuracy {_figure(m.get('accuracy'))}, macro F1 "
+                         f"{_figure(m.get('macro_f1'))}; validation macro F1 {_figure(m['val'].get('macro_f1'))}; "
+                         f"best epoch {m['best_epoch']}")
+        summary, val = doc["summary"], doc["val_summary"]
+        lines += [f"test accuracy  {format_mean_std(summary['accuracy'])}   (validation "
+                  f"{format_mean_std(val['accuracy'])})",
+                  f"test macro F1  {format_mean_std(summary['macro_f1'])}   (validation "
+                  f"{format_mean_std(val['macro_f1'])})",
+                  f"test AUC (OvR) {format_mean_std(summary['auc_ovr'])}",
+                  f"model: {result.model_path} (seed {result.best_seed}, chosen on validation)"]
+    chance = doc.get("chance") or {}
+    if chance.get("accuracy") is not None:
+        lines.append(f"chance (always the most common class): accuracy {chance['accuracy']:.3f}, "
+                     f"macro F1 {chance['macro_f1']:.3f}")
     print("\n".join(lines))
+
+
+def _figure(value) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

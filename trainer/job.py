@@ -11,6 +11,7 @@ trains; only rank 0 writes.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,10 +22,10 @@ from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
 from engine.jobs import Cancelled, CancelToken, Progress, ignore_progress
 from engine.manifest import read_manifest
-from trainer import distributed, metrics, outputs
+from trainer import distributed, evaluation, metrics, outputs
 from trainer.cache import ORIGINAL, FeatureCache
 from trainer.config import TrainConfig
-from trainer.splits import grouped_split, leakage_audit
+from trainer.splits import Split, leakage_audit, three_way_split
 
 __all__ = ["CancelToken", "Cancelled", "Progress", "ResumeMismatch", "RunResult", "TrainConfig", "run"]
 
@@ -95,13 +96,21 @@ class _Run:
 
     def split(self) -> None:
         c = self.config
-        self.split_ = grouped_split(self.manifest, "auto", c.val_fraction, c.split_seed, val_fold=c.val_fold,
-                                    val_groups=c.val_groups)
         clips = self.manifest.clips
-        leakage_audit([clips[i] for i in self.split_.train], [clips[i] for i in self.split_.val]).raise_if_leaking()
+        if c.refit_epochs:   # the model that ships from cross-validation: every clip, no figures
+            self.split_ = Split(train=tuple(range(len(clips))), val=(), strategy="refit")
+            self.emit("split", 1, 1, f"refit on all {len(clips)} clips for {c.refit_epochs} epochs")
+            return
+        self.split_ = three_way_split(self.manifest, "auto", test_fraction=c.test_fraction,
+                                      val_fraction=c.val_fraction, seed=c.split_seed, test_groups=c.test_groups,
+                                      test_fold=c.test_fold, val_groups=c.val_groups, val_fold=c.val_fold)
+        for a, b in ((self.split_.train, self.split_.val), (self.split_.train, self.split_.test),
+                     (self.split_.val, self.split_.test)):
+            leakage_audit([clips[i] for i in a], [clips[i] for i in b]).raise_if_leaking()
         d = self.split_.describe()
         self.emit("split", 1, 1, f"{d['strategy']} split: {len(self.split_.train)} train / "
-                  f"{len(self.split_.val)} validation clips; validation groups {', '.join(d['val_groups'][:8])}")
+                  f"{len(self.split_.val)} validation / {len(self.split_.test)} test clips; test groups "
+                  f"{', '.join(d['test_groups'][:8])}")
 
     def build_cache(self) -> None:
         c = self.config
@@ -118,14 +127,16 @@ class _Run:
         for path, reason in self.cache.skipped:
             self.emit("cache", 1, 1, f"warning: skipped {path}: {reason}")
         self.train_items = self.cache.items_for(self.split_.train)
-        val_all = self.cache.items_for(self.split_.val)
-        report = leakage_audit(self.train_items, val_all)
+        held_out = self.cache.items_for(self.split_.val) + self.cache.items_for(self.split_.test)
+        report = leakage_audit(self.train_items, held_out)   # every variant of every clip
         report.raise_if_leaking()
         self.leakage_count = report.count
-        self.val_items = [it for it in val_all if it.variant == ORIGINAL]
-        if not self.train_items or not self.val_items:
-            raise ValueError(f"{c.data}: after skipping unreadable clips, training has {len(self.train_items)} "
-                             f"and validation {len(self.val_items)} items; both need some")
+        self.val_items = self.cache.items_for(self.split_.val, [ORIGINAL])
+        self.test_items = self.cache.items_for(self.split_.test, [ORIGINAL])
+        if not self.train_items or (not c.refit_epochs and not (self.val_items and self.test_items)):
+            raise ValueError(f"{c.data}: after skipping unreadable clips, training has {len(self.train_items)}, "
+                             f"validation {len(self.val_items)} and test {len(self.test_items)} items; "
+                             "each needs some")
 
     def build_model(self):
         from trainer.build import build_classifier
@@ -151,13 +162,22 @@ class _Run:
         trainer.load_best()
         self.emit("evaluate", index + 1, len(c.seeds), f"seed {seed}: evaluating epoch {fit.best_epoch}", seed=seed,
                   fraction=self.trained_fraction(index + 1, 0))
-        probs, y_true = trainer.predict()
-        result = metrics.evaluate(y_true, probs, self.manifest.labels)
+        val = self._clip_predictions(trainer, self.val_items)
+        test = self._clip_predictions(trainer, self.test_items)
+        result = evaluation.seed_figures(self.manifest.labels, test, val)
         result.update(seed=seed, best_epoch=fit.best_epoch, best_val_loss=fit.best_val_loss,
                       epochs_run=len(fit.history), stopped_early=fit.stopped_early)
         self.histories[seed] = fit.history
         self.models[seed] = trainer.model
+        self.test_predictions[seed] = test
         return result
+
+    def _clip_predictions(self, trainer, items):
+        """(clip indices, labels, probabilities) per clip, windows averaged; None without items."""
+        if not items:
+            return None
+        probs, y = trainer.predict(self.cache.dataset(items))
+        return evaluation.clip_probabilities(probs, y, [it.clip_index for it in items])
 
     def _step_reporter(self, index: int, seed: int):
         last = [0.0]
@@ -175,28 +195,49 @@ class _Run:
         return report
 
     def train_all(self) -> None:
-        self.histories, self.models, self.per_seed = {}, {}, []
+        self.histories, self.models, self.per_seed, self.test_predictions = {}, {}, [], {}
         self.eta = EtaEstimator()
         for index, seed in enumerate(self.config.seeds):
             self.per_seed.append(self.train_seed(index, seed))
 
     def finish(self) -> RunResult:
         c, labels = self.config, self.manifest.labels
-        best = max(self.per_seed, key=lambda m: (m["accuracy"] or 0.0, -m["best_val_loss"]))
+        # The exported seed is chosen on validation figures only: the test side chooses nothing.
+        best = max(self.per_seed, key=lambda m: ((m.get("val") or {}).get("macro_f1") or 0.0,
+                                                 -(m["best_val_loss"] if math.isfinite(m["best_val_loss"]) else 0)))
         sizes = {"train_clips": len({it.clip_index for it in self.train_items}), "val_clips": len(self.val_items),
-                 "train_items": len(self.train_items), "val_items": len(self.val_items)}
-        doc = {"labels": list(labels), "per_seed": self.per_seed, "summary": metrics.aggregate(self.per_seed, labels),
+                 "test_clips": len({it.clip_index for it in self.test_items}),
+                 "train_items": len(self.train_items), "val_items": len(self.val_items),
+                 "test_items": len(self.test_items)}
+        doc = {"labels": list(labels), "per_seed": self.per_seed,
+               **evaluation.summaries(self.per_seed, labels),
                "split": {**self.split_.describe(), "sizes": sizes}, "split_sizes": sizes,
                "leakage_count": self.leakage_count, "val_groups": list(self.split_.val_groups),
+               "test_groups": list(self.split_.test_groups),
                "seeds": list(c.seeds), "best_seed": best["seed"], "skipped": [list(s) for s in self.cache.skipped],
                "model": c.model, "layout": self.manifest.layout}
+        if self.split_.strategy == "refit":
+            doc["evaluation"] = {"scheme": "refit", "description": f"Refit on all {len(self.train_items)} "
+                                 f"items for {c.refit_epochs} epochs; nothing held out, so no figures here."}
+        else:
+            test = self.test_predictions[best["seed"]]
+            doc["chance"] = evaluation.chance(test[1], len(labels))
+            doc["evaluation"] = {"scheme": "holdout", "test_groups": list(self.split_.test_groups),
+                                 "val_groups": list(self.split_.val_groups),
+                                 "description": evaluation.holdout_description(self.split_, self.manifest,
+                                                                               len(c.seeds))}
+            doc["test_clip_predictions"] = {"clips": [int(i) for i in test[0]],
+                                            "probs": [[round(float(v), 6) for v in row] for row in test[2]]}
         if self.split_.strategy == "speaker":
             doc["val_speakers"] = list(self.split_.val_groups)
+            doc["test_speakers"] = list(self.split_.test_groups)
         model_path = None
         if self.ctx.is_main:
             model_path = self.export(doc, best["seed"])
-            metrics.plot_confusion_matrix(doc["summary"]["confusion_matrix"], labels, self.out / "confusion_matrix.png",
-                                          title=f"Validation confusion, summed over {len(c.seeds)} seed(s)")
+            if "summary" in doc:
+                metrics.plot_confusion_matrix(doc["summary"]["confusion_matrix"], labels,
+                                              self.out / "confusion_matrix.png",
+                                              title=f"Test confusion, summed over {len(c.seeds)} seed(s)")
             metrics.plot_curves(self.histories, self.out / "curves.png")
             atomic_write_json(self.out / "metrics.json", doc)
         self.emit("done", 1, 1, _summary_line(doc))
@@ -210,11 +251,15 @@ class _Run:
         self.emit("export", 0, 1, f"exporting seed {seed} to {self.out / 'model.onnx'}")
         frontend = c.frontend()
         model = export_model(c, self.models[seed])
-        outputs.write_val_predictions(model, self.val_items, self.manifest.labels, c.sample_rate_hz,
-                                      frontend.n_samples, self.out / "val_predictions.csv")
-        example = outputs.example_batch(self.val_items, c.sample_rate_hz, frontend.n_samples)
+        originals = self.cache.items_for(self.split_.train, [ORIGINAL])
+        sides = ((("refit_predictions.csv", originals),) if self.split_.strategy == "refit" else
+                 (("val_predictions.csv", self.val_items), ("test_predictions.csv", self.test_items)))
+        for name, items in sides:   # what the exported graph says for each held-out clip (PyTorch)
+            outputs.write_val_predictions(model, items, self.manifest.labels, c.sample_rate_hz,
+                                          frontend.n_samples, self.out / name)
+        example = outputs.example_batch(self.val_items or originals, c.sample_rate_hz, frontend.n_samples)
         meta = outputs.model_metadata(c, self.manifest, self.split_, doc["split_sizes"], doc, seed,
-                                      len(self.cache.skipped))
+                                      len(self.cache.skipped), report=self.report)
         err = export_onnx(model, self.out / "model.onnx", metadata=meta, example=example,
                           tolerance=c.export_tolerance)
         doc["export"] = {"seed": seed, "parity_max_abs_err": err, "path": "model.onnx"}
@@ -246,9 +291,11 @@ class EtaEstimator:
 
 
 def run(config: TrainConfig, *, on_progress: Callable[[Progress], None] = ignore_progress,
-        cancel: CancelToken | None = None) -> RunResult:
-    """Train, evaluate and export as configured; raises ``Cancelled`` when ``cancel`` fires."""
+        cancel: CancelToken | None = None, report: dict[str, Any] | None = None) -> RunResult:
+    """Train, evaluate and export as configured; raises ``Cancelled`` when ``cancel`` fires.
+    ``report``: figures for the model's metadata measured elsewhere (a refit's cross-validation)."""
     job = _Run(config, on_progress, cancel or CancelToken())
+    job.report = report
     job.ctx = distributed.DistContext()
     try:
         job.prepare()
@@ -274,7 +321,9 @@ def _epoch_line(seed: int, record: Mapping[str, float], epochs: int) -> str:
 
 
 def _summary_line(doc: Mapping[str, Any]) -> str:
+    if "summary" not in doc:
+        return doc["evaluation"]["description"]
     s = doc["summary"]
-    return (f"accuracy {metrics.format_mean_std(s['accuracy'])}, macro F1 {metrics.format_mean_std(s['macro_f1'])}, "
+    return (f"test accuracy {metrics.format_mean_std(s['accuracy'])}, macro F1 {metrics.format_mean_std(s['macro_f1'])}, "
             f"AUC {metrics.format_mean_std(s['auc_ovr'])} over {s['n_seeds']} seed(s); "
             f"leakage {doc['leakage_count']}")

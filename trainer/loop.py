@@ -44,6 +44,9 @@ class LoopConfig:
     patience: int = TrainRequest.patience
     min_epochs: int | None = TrainRequest.min_epochs  # early stopping engages from here (None: half)
     loader_workers: int = TrainRequest.loader_workers
+    ema_decay: float = TrainRequest.ema_decay
+    time_shift: float = TrainRequest.time_shift
+    refit_epochs: int | None = TrainRequest.refit_epochs   # train on everything, stop after this epoch
     amp: bool = True
     # The GPU recipe (mixed precision, channels-last). None: on CUDA only. True on a CPU runs
     # the same branches with bfloat16 autocast, which is how tests cover the GPU path here.
@@ -122,6 +125,13 @@ class Trainer:
         if self.cuda:
             torch.backends.cudnn.benchmark = True  # fixed input shapes: let cuDNN pick its kernels
         self.net = self._wrap(self.model)
+        # Weight averaging: validation, checkpoints and the export use the running average of the
+        # weights (and of BatchNorm's statistics), which is smoother than the last step's weights.
+        self.ema = None
+        if config.ema_decay and 0.0 < config.ema_decay < 1.0:
+            from torch.optim.swa_utils import AveragedModel
+
+            self.ema = AveragedModel(self.model, avg_fn=_ema_step(config.ema_decay), use_buffers=True)
         self.per_rank_batch = max(1, config.batch_size // self.ctx.world_size)
         self.steps_per_epoch = max(1, len(self._loader(0)))
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
@@ -168,6 +178,7 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------------------
     def _state(self, epoch: int, best: dict[str, Any], history: list[dict[str, float]]) -> dict[str, Any]:
         return {"epoch": epoch, "seed": self.seed, "model": self.model.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(), "best": dict(best), "history": list(history)}
 
@@ -184,6 +195,8 @@ class Trainer:
             raise ValueError(f"{path}: the checkpoint is from seed {state.get('seed')}, not {self.seed}")
         try:
             self.model.load_state_dict(state["model"])
+            if self.ema is not None and state.get("ema") is not None:
+                self.ema.load_state_dict(state["ema"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
             raise ValueError(f"{path}: cannot resume from this checkpoint; it was made with another "
@@ -198,16 +211,18 @@ class Trainer:
             0, {"val_loss": math.inf, "epoch": 0, "bad_epochs": 0, "stopped": False}, [])
         writer = self._writer()
         try:
-            for epoch in range(start + 1, self.config.epochs + 1):
+            last_epoch = self.config.refit_epochs or self.config.epochs
+            for epoch in range(start + 1, min(last_epoch, self.config.epochs) + 1):
                 if best.get("stopped"):
                     break
                 record = self._run_epoch(epoch)
                 history.append(record)
-                improved = record["val_loss"] < best["val_loss"]
+                # without a validation set (a refit on everything) the latest epoch is the one kept
+                improved = record["val_loss"] < best["val_loss"] or len(self.val_ds) == 0
                 if improved:
                     best.update(val_loss=record["val_loss"], epoch=epoch, bad_epochs=0)
-                    self._save("best.pt", {"epoch": epoch, "seed": self.seed, "model": self.model.state_dict(),
-                                           "val_loss": record["val_loss"]})
+                    self._save("best.pt", {"epoch": epoch, "seed": self.seed,
+                                           "model": self.eval_model.state_dict(), "val_loss": record["val_loss"]})
                 else:
                     best["bad_epochs"] += 1
                 stop = broadcast_flag(self.ctx, self._should_stop(epoch, best["bad_epochs"]), self.device)
@@ -221,7 +236,14 @@ class Trainer:
         return FitResult(best_epoch=int(best["epoch"]), best_val_loss=float(best["val_loss"]), history=history,
                          stopped_early=bool(best.get("stopped")) and len(history) < self.config.epochs)
 
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights that are validated, checkpointed as best and exported: the average, if any."""
+        return self.ema.module if self.ema is not None else self.model
+
     def _should_stop(self, epoch: int, bad_epochs: int) -> bool:
+        if self.config.refit_epochs:
+            return False
         min_epochs = self.config.epochs // 2 if self.config.min_epochs is None else self.config.min_epochs
         return bad_epochs >= self.config.patience and epoch >= min_epochs
 
@@ -242,6 +264,8 @@ class Trainer:
                 "lr": float(self.optimizer.param_groups[0]["lr"])}
 
     def _train_step(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> float:
+        if self.config.time_shift:
+            x = time_shift(x, self.config.time_shift, generator)
         if self.config.spec_augment:
             x = spec_augment(x, generator)
         targets = F.one_hot(y, self.num_classes).float()
@@ -257,6 +281,8 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         return float(loss.detach())
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
@@ -266,7 +292,8 @@ class Trainer:
     @torch.no_grad()
     def predict(self, dataset: Dataset | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Softmax probabilities and true labels over ``dataset`` (default: validation), in order."""
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         loader = self._loader(0, train=False) if dataset is None else DataLoader(
             dataset, batch_size=self.per_rank_batch * 2, shuffle=False, pin_memory=self.cuda)
         probs, labels = [], []
@@ -275,7 +302,7 @@ class Trainer:
                 self.cancel.raise_if_cancelled()
             with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype or torch.float32,
                                 enabled=self.amp_dtype is not None):
-                logits = self.model(self._to_device(x))
+                logits = model(self._to_device(x))
             probs.append(torch.softmax(logits.float(), dim=-1).cpu().numpy())
             labels.append(y.numpy())
         if not probs:
@@ -298,6 +325,7 @@ class Trainer:
             return 0
         state = load_state(path)
         self.model.load_state_dict(state["model"])
+        self.ema = None   # the averaged weights are the model's now
         return int(state["epoch"])
 
     def _writer(self):
@@ -313,6 +341,27 @@ class Trainer:
         for key in ("train_loss", "val_loss", "val_acc", "lr"):
             writer.add_scalar(key.replace("_", "/", 1) if "_" in key else key, record[key], record["epoch"])
         writer.flush()
+
+
+def _ema_step(decay: float):
+    """The moving average's update with a warm-up (as timm's): early on the average follows the
+    weights closely, so a short run (a few dozen steps) is not dragged back to its initialisation."""
+    def update(averaged: torch.Tensor, current: torch.Tensor, num_averaged: torch.Tensor) -> torch.Tensor:
+        n = float(num_averaged)
+        d = min(decay, (1.0 + n) / (10.0 + n))
+        return averaged * d + current * (1.0 - d)
+    return update
+
+
+def time_shift(x: torch.Tensor, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Roll each example's log-mel frames by up to ``fraction`` of its length, either way: the
+    sound moves within its window (padding wraps round), as a live window would see it."""
+    frames = x.shape[-1]
+    most = int(fraction * frames)
+    if most < 1:
+        return x
+    shifts = torch.randint(-most, most + 1, (x.shape[0],), generator=generator)
+    return torch.stack([torch.roll(row, int(k), dims=-1) for row, k in zip(x, shifts, strict=True)])
 
 
 def _amp_dtype(device: torch.device) -> torch.dtype:

@@ -63,8 +63,17 @@ def example_batch(items, sample_rate_hz: int, n_samples: int) -> torch.Tensor:
 
 
 def model_metadata(config, manifest, split, split_sizes: dict[str, int], metrics: dict[str, Any],
-                   best_seed: int, skipped: int) -> dict[str, Any]:
-    summary = metrics["summary"]
+                   best_seed: int, skipped: int, report: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The model file's metadata. ``metrics`` are the test figures (the run's headline); a refit
+    on every clip has none of its own and carries the cross-validation's ``report`` instead."""
+    keys = ("accuracy", "macro_f1", "auc_ovr")
+    if report is not None:
+        figures = dict(report)
+    else:
+        figures = {"metrics": {key: metrics["summary"][key] for key in keys} if "summary" in metrics else {},
+                   "evaluation": metrics.get("evaluation", {})}
+        if "val_summary" in metrics:
+            figures["val_metrics"] = {key: metrics["val_summary"][key] for key in keys}
     return build_metadata(
         labels=list(manifest.labels), sample_rate_hz=config.sample_rate_hz, clip_s=config.clip_s,
         architecture=config.model + (f"_{config.attn}" if config.attn else ""),
@@ -75,5 +84,13 @@ def model_metadata(config, manifest, split, split_sizes: dict[str, int], metrics
                        "variants": list(config.variants)},
         split={**split.describe(), "sizes": split_sizes, "seed": config.split_seed},
         seeds=list(config.seeds), exported_seed=best_seed,
-        metrics={key: summary[key] for key in ("accuracy", "macro_f1", "auc_ovr")},
+        recipe=recipe_summary(config), **figures,
     )
+
+
+def recipe_summary(config) -> dict[str, Any]:
+    """The settings that made the model, for its metadata (the full request is config.json)."""
+    keys = ("model", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "mixup_alpha",
+            "spec_augment", "ema_decay", "time_shift", "n_mels", "n_fft", "hop_length", "clip_s", "window_hop_s",
+            "refit_epochs")
+    return {key: getattr(config, key) for key in keys if hasattr(config, key)}

@@ -48,6 +48,10 @@ class TrainRequest:
     label_smoothing: float = 0.1
     mixup_alpha: float = 0.2
     spec_augment: bool = True
+    # Weight averaging (EMA) per step; 0 turns it off.
+    ema_decay: float = 0.99
+    # Each training example rolls by up to this share of its window, on the fly.
+    time_shift: float = 0.25
     patience: int = 8
     # Early stopping engages only from this epoch on (None: half the epochs). On small data
     # sets an epoch is a handful of steps, BatchNorm's running statistics still lag and the
@@ -60,9 +64,17 @@ class TrainRequest:
     n_fft: int | None = None
     input_size: tuple[int, int] | None = None
     variants: tuple[Any, ...] = ()      # names, or (name, kwargs) pairs
+    # Hold-out runs split three ways by group: test (reported only), validation (chooses the
+    # epoch and seed), training. The validation share is of the whole data set.
+    test_fraction: float = 0.2
+    test_groups: tuple[str, ...] | None = None
+    test_fold: int | None = None
     val_fraction: float = 0.2
     val_groups: tuple[str, ...] | None = None
     val_fold: int | None = None
+    # Train on every clip and stop after this epoch of the ``epochs`` schedule (no figures):
+    # how cross-validation makes the model it ships.
+    refit_epochs: int | None = None
     # The split (and the cached variants' draws) do not move when the training seeds change.
     split_seed: int = 0
     folds: int | None = None           # k-fold cross-validation instead of one hold-out split
@@ -93,9 +105,20 @@ class TrainRequest:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.folds is not None and self.folds < 2:
             raise ValueError(f"folds must be >= 2 for cross-validation, got {self.folds}")
-        if self.folds is not None and (self.val_groups or self.val_fold is not None):
-            raise ValueError("cross-validation (folds) chooses every fold's validation groups itself; "
-                             "drop val_groups / val_fold, or drop folds for one hold-out split")
+        if self.folds is not None and (self.val_groups or self.val_fold is not None or self.test_groups
+                                       or self.test_fold is not None):
+            raise ValueError("cross-validation (folds) chooses every fold's test and validation groups itself; "
+                             "drop val_groups / val_fold / test_groups / test_fold, or drop folds for one "
+                             "hold-out split")
+        for name in ("val_fraction", "test_fraction"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie strictly between 0 and 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
+        if not 0.0 <= self.time_shift <= 0.5:
+            raise ValueError(f"time_shift must lie in [0, 0.5], got {self.time_shift}")
+        if self.refit_epochs is not None and not 1 <= self.refit_epochs <= self.epochs:
+            raise ValueError(f"refit_epochs must lie in 1..epochs ({self.epochs}), got {self.refit_epochs}")
         if self.cv_by not in CV_BY:
             raise ValueError(f"cv_by must be one of {', '.join(CV_BY)}, got {self.cv_by!r}")
         self.variants = tuple(tuple(v) if isinstance(v, list) else v for v in (self.variants or ()))
@@ -103,6 +126,8 @@ class TrainRequest:
             self.input_size = (int(self.input_size[0]), int(self.input_size[1]))
         if self.val_groups is not None:
             self.val_groups = tuple(str(g) for g in self.val_groups) or None
+        if self.test_groups is not None:
+            self.test_groups = tuple(str(g) for g in self.test_groups) or None
 
     # ---- from and to other forms ----------------------------------------------------------------
     @classmethod
@@ -200,7 +225,8 @@ ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model",
              "workers": "workers", "resume": "resume", "cache_dir": "cache_dir",
              "weight_decay": "weight_decay", "label_smoothing": "label_smoothing", "mixup_alpha": "mixup",
              "n_fft": "n_fft", "loader_workers": "loader_workers", "split_seed": "split_seed",
-             "folds": "folds", "cv_by": "cv_by"}
+             "folds": "folds", "cv_by": "cv_by", "test_fraction": "test_fraction", "test_groups": "test_groups",
+             "test_fold": "test_fold", "ema_decay": "ema", "time_shift": "time_shift"}
 
 
 def _normalised(doc: dict[str, Any]) -> dict[str, Any]:

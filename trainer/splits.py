@@ -1,4 +1,8 @@
-"""Grouped, stratified train/validation splits and the leakage audit.
+"""Grouped, stratified train/validation/test splits and the leakage audit.
+
+A hold-out run splits three ways (:func:`three_way_split`): the test groups are set
+aside first and influence nothing but the reported test figures; the validation groups,
+drawn from the rest, choose the epoch and the seed; the model learns from the others.
 
 Every clip belongs to a group that must never straddle the split: ESC-50's
 ``src_file`` (and its official fold), an EmoDB speaker, a CSV group column or a
@@ -35,15 +39,25 @@ class Split:
     strategy: str                      # "fold" | "speaker" | "group"
     val_groups: tuple[str, ...] = ()
     val_fold: int | None = None
+    test: tuple[int, ...] = ()          # empty for a two-way split (and a refit on everything)
+    test_groups: tuple[str, ...] = ()
+    test_fold: int | None = None
 
     def sizes(self) -> dict[str, int]:
-        return {"train": len(self.train), "val": len(self.val)}
+        sizes = {"train": len(self.train), "val": len(self.val)}
+        if self.test:
+            sizes["test"] = len(self.test)
+        return sizes
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {"strategy": self.strategy, "sizes": self.sizes(),
                                "val_groups": list(self.val_groups)}
         if self.val_fold is not None:
             out["val_fold"] = self.val_fold
+        if self.test:
+            out["test_groups"] = list(self.test_groups)
+            if self.test_fold is not None:
+                out["test_fold"] = self.test_fold
         if self.strategy == "speaker":
             out["val_speakers"] = list(self.val_groups)
         return out
@@ -198,3 +212,129 @@ def _fold_score(manifest, val: np.ndarray, val_fraction: float) -> tuple[float, 
     classes = {manifest.clips[i].label for i in val}
     size_error = abs(len(val) / len(manifest.clips) - val_fraction)
     return (len(classes), -size_error)
+
+
+# A validation or test side smaller than this share of the clips (or than MIN_EVAL_CLIPS)
+# measures nothing: an ESC-50 folder holding mostly one fold was "validated" on 2 of 414 clips.
+MIN_EVAL_SHARE = 0.03
+MIN_EVAL_CLIPS = 3
+
+
+class SplitTooSmall(EarmarkError, ValueError):
+    """The data set has too few groups (or clips on one side) for an honest split."""
+
+
+def three_way_split(manifest, strategy: str = "auto", *, test_fraction: float = 0.2, val_fraction: float = 0.2,
+                    seed: int = 0, test_groups: Sequence[str] | None = None, test_fold: int | None = None,
+                    val_groups: Sequence[str] | None = None, val_fold: int | None = None) -> Split:
+    """Train / validation / test with no group on two sides.
+
+    The test side is chosen first and from the groups alone (``test_groups``, the official
+    fold ``test_fold`` — by default the last — or a seeded stratified group fold of about
+    ``test_fraction``); validation is then drawn from the remaining groups (``val_groups``,
+    ``val_fold``, or about ``val_fraction`` of what is left). Raises :class:`SplitTooSmall`
+    when the groups cannot make three honest sides.
+    """
+    if not manifest.clips:
+        raise ValueError(f"{manifest.root}: the data set has no clips to split")
+    strategy = _strategy_for(manifest, strategy, val_groups or test_groups)
+    n_groups = len({c.group for c in manifest.clips})
+    if n_groups < 3:
+        raise SplitTooSmall(
+            f"{manifest.root}: {n_groups} group(s) of clips ({_group_word(strategy)}); an honest run needs at "
+            "least three (one to train on, one to choose the epoch, one to test), and a few more to mean much. "
+            "Add recordings from more speakers or sources, or give a group column.")
+    everything = list(range(len(manifest.clips)))
+    if strategy == "fold" and not test_groups:
+        test = _fold_members(manifest, test_fold)
+        test_fold = manifest.clips[test[0]].fold
+    else:
+        test = _choose_side(manifest, everything, test_groups, test_fraction, seed, "test")
+        test_fold = None
+    rest = [i for i in everything if i not in set(test)]
+    if strategy == "fold" and val_fold is not None:
+        val = [i for i in _fold_members(manifest, val_fold) if i in set(rest)]
+    else:
+        share = val_fraction if val_groups else min(0.5, val_fraction / max(1e-9, 1.0 - test_fraction))
+        val = _choose_side(manifest, rest, val_groups, share, seed + 1, "validation")
+    train = tuple(i for i in rest if i not in set(val))
+    split = Split(train=train, val=tuple(sorted(val)), strategy=strategy,
+                  val_groups=tuple(sorted({manifest.clips[i].group for i in val})), val_fold=val_fold,
+                  test=tuple(sorted(test)), test_groups=tuple(sorted({manifest.clips[i].group for i in test})),
+                  test_fold=test_fold)
+    clips = manifest.clips
+    for a, b in ((split.train, split.val), (split.train, split.test), (split.val, split.test)):
+        leakage_audit([clips[i] for i in a], [clips[i] for i in b]).raise_if_leaking()   # folds can share groups
+    _check_sides(manifest, split)
+    return split
+
+
+def nested_folds(manifest, k: int, *, by: str = "group", val_fraction: float = 0.2, seed: int = 0) -> list[Split]:
+    """Outer folds for nested cross-validation: each fold's test side is one of ``k`` grouped
+    folds (or one official fold, ``by="fold"``), untouched by anything else in its run; its
+    validation side is drawn from the other folds' groups. Every clip is tested exactly once."""
+    if by == "fold":
+        folds = sorted({c.fold for c in manifest.clips if c.fold is not None})
+        if len(folds) < 3:
+            raise SplitTooSmall(f"{manifest.root}: {len(folds)} official fold(s); nested cross-validation by fold "
+                                "needs at least three")
+        return [three_way_split(manifest, "fold", test_fold=f, val_fraction=val_fraction, seed=seed) for f in folds]
+    if k < 2:
+        raise ValueError(f"k must be >= 2, got {k}")
+    n_groups = len({c.group for c in manifest.clips})
+    if n_groups < max(3, k):
+        raise SplitTooSmall(f"{manifest.root}: {n_groups} groups cannot make {k} grouped folds with a validation "
+                            "side in each (nested cross-validation needs k groups and at least three)")
+    strategy = _strategy_for(manifest, "auto", None)
+    strategy = "group" if strategy == "fold" else strategy
+    splits = []
+    for test in _group_folds(manifest, k, seed):
+        groups = sorted({manifest.clips[i].group for i in test})
+        splits.append(three_way_split(manifest, strategy, test_groups=groups, val_fraction=val_fraction, seed=seed))
+    return splits
+
+
+def _group_word(strategy: str) -> str:
+    return {"speaker": "speakers", "fold": "folds"}.get(strategy, "groups")
+
+
+def _fold_members(manifest, fold: int | None) -> list[int]:
+    folds = sorted({c.fold for c in manifest.clips if c.fold is not None})
+    if not folds:
+        raise ValueError(f"{manifest.root}: the data set has no folds; use a group split")
+    fold = folds[-1] if fold is None else fold
+    if fold not in folds:
+        raise ValueError(f"fold {fold} is not in the data set (folds: {folds})")
+    return [i for i, c in enumerate(manifest.clips) if c.fold == fold]
+
+
+def _choose_side(manifest, candidates: list[int], groups: Sequence[str] | None, fraction: float, seed: int,
+                 side: str) -> list[int]:
+    """The clips (indices into ``manifest.clips``) of one side, drawn from ``candidates``."""
+    if groups:
+        known = {manifest.clips[i].group for i in candidates}
+        unknown = sorted(set(map(str, groups)) - known)
+        if unknown:
+            raise ValueError(f"{side} groups not in {manifest.root} (or already on another side): "
+                             f"{', '.join(unknown)} (available: {', '.join(sorted(known)[:20])})")
+        chosen = set(map(str, groups))
+        return [i for i in candidates if manifest.clips[i].group in chosen]
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"the {side} fraction must lie strictly between 0 and 1, got {fraction}")
+    sub = manifest.with_clips([manifest.clips[i] for i in candidates])
+    if len({c.group for c in sub.clips}) < 2:
+        raise SplitTooSmall(f"{manifest.root}: no group is left to make a {side} side from")
+    folds = _group_folds(sub, max(2, round(1.0 / fraction)), seed)
+    best = max(folds, key=lambda val: _fold_score(sub, val, fraction))
+    return [candidates[int(i)] for i in best]
+
+
+def _check_sides(manifest, split: Split) -> None:
+    n = len(manifest.clips)
+    least = max(MIN_EVAL_CLIPS, int(MIN_EVAL_SHARE * n + 0.999))
+    for name, side in (("training", split.train), ("validation", split.val), ("test", split.test)):
+        if len(side) < (1 if name == "training" else least):
+            raise SplitTooSmall(
+                f"{manifest.root}: the {name} side would hold {len(side)} of {n} clips "
+                f"(validation and test need at least {least}); the groups are too uneven or too few for an "
+                "honest split. Choose other test/validation groups or folds, or add data.")

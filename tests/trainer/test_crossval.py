@@ -61,15 +61,24 @@ def test_cli_folds_and_the_wizard_give_the_same_metrics(emodb, tmp_path, one_thr
                       "--epochs", str(EPOCHS), "--seeds", *map(str, SEEDS), "--batch-size", str(BATCH),
                       "--n-mels", str(N_MELS), "--input-size", "16", "16", "--workers", "1", "--patience", "5",
                       "--device", "cpu", "--cache-dir", str(tmp_path / "cache")]) == 0
-    assert "4-fold cross-validation" in capsys.readouterr().out
+    assert "nested 4-fold cross-validation" in capsys.readouterr().out
     cli = json.loads((out / "metrics.json").read_text())
     report, wizard = wizard_run(emodb, tmp_path / "runs", tmp_path / "cache")
 
     assert cli["split"]["strategy"] == "kfold" and cli["split"]["k"] == 4
-    assert [sorted(f["val_groups"]) for f in cli["split"]["folds"]] == \
-        [sorted(f["val_groups"]) for f in report["folds"]]          # trained on the folds it showed
-    assert sorted(g for f in cli["split"]["folds"] for g in f["val_groups"]) == ["03", "08", "09", "10"]
+    for side in ("test_groups", "val_groups"):                      # trained on the folds it showed
+        assert [sorted(f[side]) for f in cli["split"]["folds"]] == [sorted(f[side]) for f in report["folds"]]
+    assert sorted(g for f in cli["split"]["folds"] for g in f["test_groups"]) == ["03", "08", "09", "10"]
+    assert all(not set(f["test_groups"]) & set(f["val_groups"]) for f in cli["split"]["folds"])
     assert len(cli["per_seed"]) == 4 * len(SEEDS) and cli["leakage_count"] == 0
+    assert cli["pooled"]["n_clips"] == 56 and sum(map(sum, cli["pooled"]["confusion_matrix"])) == 56
+    assert cli["evaluation"]["scheme"] == "nested_cv" and cli["export"]["source"] == "refit"
     assert wizard == cli                                            # every figure, fold and choice
     for i in range(1, 5):
         assert (out / f"fold{i}" / "model.onnx").is_file()
+    from engine.model import OnnxClassifier
+
+    shipped = OnnxClassifier.load(out / "model.onnx").meta.raw     # the refit, never a fold's model
+    assert shipped["metrics"]["macro_f1"]["mean"] == pytest.approx(cli["pooled"]["macro_f1"])
+    assert shipped["evaluation"]["scheme"] == "nested_cv" and shipped["split"]["strategy"] == "refit"
+    assert shipped["recipe"]["refit_epochs"] == cli["export"]["refit_epochs"]

@@ -41,7 +41,7 @@ def finished(emodb, tmp_path_factory):
 def test_run_writes_every_output(finished):
     result, _, out = finished
     for name in ("metrics.json", "model.onnx", "confusion_matrix.png", "curves.png", "config.json",
-                 "val_predictions.csv"):
+                 "val_predictions.csv", "test_predictions.csv"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     assert list((out / "tb" / "seed1").glob("events.out.tfevents.*"))
     for seed in (1, 2):
@@ -50,25 +50,29 @@ def test_run_writes_every_output(finished):
     assert result.model_path == out / "model.onnx" and result.best_seed in (1, 2)
 
 
-def test_metrics_json_has_every_key_and_names_the_validation_speakers(finished, emodb):
+def test_metrics_json_headlines_test_figures_and_keeps_validation_apart(finished, emodb):
     _, _, out = finished
     doc = json.loads((out / "metrics.json").read_text())
     assert [m["seed"] for m in doc["per_seed"]] == [1, 2]
-    for m in doc["per_seed"]:
-        for key in ("accuracy", "macro_f1", "auc_ovr", "per_class_recall", "confusion_matrix"):
-            assert key in m
-        assert len(m["confusion_matrix"]) == 7 and set(m["per_class_recall"]) == set(doc["labels"])
-        assert sum(map(sum, m["confusion_matrix"])) == doc["split_sizes"]["val_clips"]
-    for key in ("accuracy", "macro_f1", "auc_ovr"):
-        assert set(doc["summary"][key]) == {"mean", "std"}
-    assert doc["leakage_count"] == 0
-    speakers = doc["val_speakers"]
-    assert speakers and doc["split"]["strategy"] == "speaker" and speakers == doc["val_groups"]
-    train_speakers = {p.name[:2] for p in (emodb / "wav").iterdir()} - set(speakers)
-    assert train_speakers
     sizes = doc["split_sizes"]
-    assert sizes["train_clips"] + sizes["val_clips"] == 42
-    assert sizes["val_clips"] == 14 * len(speakers)
+    for m in doc["per_seed"]:
+        for figures, clips in ((m, sizes["test_clips"]), (m["val"], sizes["val_clips"])):
+            for key in ("accuracy", "macro_f1", "auc_ovr", "per_class_recall", "confusion_matrix"):
+                assert key in figures
+            assert len(figures["confusion_matrix"]) == 7 and set(figures["per_class_recall"]) == set(doc["labels"])
+            assert sum(map(sum, figures["confusion_matrix"])) == clips
+    for key in ("accuracy", "macro_f1", "auc_ovr"):
+        assert set(doc["summary"][key]) == {"mean", "std"} and set(doc["val_summary"][key]) == {"mean", "std"}
+    assert doc["summary"]["accuracy"]["mean"] == pytest.approx(np.mean([m["accuracy"] for m in doc["per_seed"]]))
+    assert doc["leakage_count"] == 0
+    val, test = doc["val_speakers"], doc["test_speakers"]
+    assert val and test and not set(val) & set(test)
+    assert doc["split"]["strategy"] == "speaker" and val == doc["val_groups"] and test == doc["test_groups"]
+    assert {p.name[:2] for p in (emodb / "wav").iterdir()} - set(val) - set(test)      # something to train on
+    assert sizes["train_clips"] + sizes["val_clips"] + sizes["test_clips"] == 42
+    assert sizes["val_clips"] == 14 * len(val) and sizes["test_clips"] == 14 * len(test)
+    assert doc["evaluation"]["scheme"] == "holdout" and "tested on 14 clips" in doc["evaluation"]["description"]
+    assert 0 < doc["chance"]["accuracy"] <= 1
 
 
 def test_progress_events_arrive_in_order(finished):
@@ -89,7 +93,8 @@ def test_exported_model_matches_the_pytorch_validation_predictions(finished):
     assert meta["sample_rate_hz"] == 8000 and meta["clip_s"] == 0.5
     assert meta["split"]["val_speakers"] and meta["seeds"] == [1, 2]
     assert meta["training_data"]["n_clips"] == 42 and meta["architecture"] == "cnn"
-    assert set(meta["metrics"]) == {"accuracy", "macro_f1", "auc_ovr"}
+    assert set(meta["metrics"]) == {"accuracy", "macro_f1", "auc_ovr"} == set(meta["val_metrics"])
+    assert meta["evaluation"]["scheme"] == "holdout" and meta["split"]["test_groups"]
     with open(out / "val_predictions.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 14 * len(meta["split"]["val_speakers"])
