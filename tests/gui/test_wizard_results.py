@@ -162,4 +162,18 @@ def test_a_cancelled_run_exports_its_checkpoint_after_a_confirmation(qtbot, main
     assert meta["cancelled"] is True and meta["checkpoint"]["seed"] == 7
     assert (f"exported from a cancelled run (epoch {meta['checkpoint']['epoch']}, seed 7): figures incomplete"
             in export.done_label.text())
+
+    from gui.wizard.runs_dialog import PastRunsDialog  # the past run's "Use this model" too
+
+    dialog = PastRunsDialog(main_window.catalog, root=wizard_env / "runs")
+    qtbot.addWidget(dialog)
+    dialog.table.selectRow(0)
+    assert dialog.records[0].status == "cancelled" and dialog.use_button.isEnabled()
+    assert "figures incomplete" in dialog.panel.header_label.text()
+    timer = _answer_next_box(qtbot, QMessageBox.Yes, texts)
+    dialog.use_button.click()
+    qtbot.waitUntil(lambda: "Now the live model" in dialog.status_label.text(), timeout=90_000)
+    assert "figures incomplete" in dialog.status_label.text() and "cancelled run" in texts[-1]
+    assert main_window.catalog.current.meta.raw["cancelled"] is True
+    dialog.close()
     wizard.close()
