@@ -270,6 +270,17 @@ def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     )
 
 
+def window_starts(n_total: int, n_window: int, hop: int) -> list[int]:
+    """Where the windows of a clip start: every ``hop`` samples, the last one ending at the clip's
+    end, so every sample is seen; one window (padded) when the clip is no longer than a window.
+    The training cache and ``OnnxClassifier.classify`` cut clips with this one rule."""
+    hop = max(1, int(hop))
+    starts = list(range(0, max(n_total - n_window, 0) + 1, hop))
+    if n_total > n_window and starts[-1] + n_window < n_total:
+        starts.append(n_total - n_window)
+    return starts
+
+
 def fit_length(samples: np.ndarray, n_samples: int) -> np.ndarray:
     """Crop the centre of a longer clip, zero-pad the end of a shorter one."""
     n = len(samples)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.audio import fit_length
+from engine.audio import fit_length, window_starts
 from engine.errors import ModelLoadError
 from engine.model_scan import check_external_data, scan_model
 
@@ -253,10 +253,7 @@ class OnnxClassifier:
     def iter_windows(self, samples: np.ndarray, hop_s: float):
         """``(starts_s, probs)`` for consecutive batches of the windows :meth:`windows` returns."""
         n = self.meta.n_samples
-        hop = max(1, int(round(hop_s * self.meta.sample_rate_hz)))
-        starts = list(range(0, max(len(samples) - n, 0) + 1, hop))
-        if len(samples) > n and starts[-1] + n < len(samples):
-            starts.append(len(samples) - n)
+        starts = window_starts(len(samples), n, int(round(hop_s * self.meta.sample_rate_hz)))
         for i in range(0, len(starts), self._max_batch):
             chunk = starts[i : i + self._max_batch]
             batch = np.stack([fit_length(samples[s : s + n], n) for s in chunk])

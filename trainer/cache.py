@@ -1,8 +1,12 @@
 """Feature cache: decode and resample each clip once, augment, log-mel, memory-map.
 
-A cache is a folder ``<out_dir>/<config hash>/`` holding ``features.npy`` (float16
-log-mels ``[n_items, n_mels, frames]``, opened with ``np.load(mmap_mode="r")``) and
-``index.json`` (one entry per item: clip index, variant, group, label index, path).
+A cache is a folder ``<out_dir>/<config hash>/`` holding ``features.f16`` (raw float16
+log-mels ``[n_items, n_mels, frames]``, memory-mapped with the shape in the index) and
+``index.json`` (one entry per item: clip index, variant, window, group, label index, path).
+An item is one window of a clip: a clip no longer than the window is one padded item, a
+longer one is cut every half window (``engine.audio.window_starts``) so none of it is
+dropped; the number of items is known only once the clips are decoded, so rows are
+appended as they are made.
 The hash covers the frontend settings, the variants, the seed and every clip's path,
 size, mtime, label and group, so a second build with the same configuration opens
 the existing cache without decoding anything.
@@ -36,7 +40,7 @@ from engine.errors import EarmarkError
 from engine.jobs import Progress, ignore_progress
 from trainer.prepare import keep_freed_memory, prepare_chunk
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 ORIGINAL = "original"
 CHUNK_CLIPS = 8
 
@@ -79,6 +83,9 @@ class CacheItem:
     group: str
     label_index: int
     path: str            # the source clip (variants keep their source's path)
+    window: int = 0      # which window of the clip
+    start: int = 0       # the window's first sample in the decoded clip
+    clip_samples: int = 0  # the decoded clip's length (what the windows cover)
 
 
 @dataclass
@@ -91,11 +98,15 @@ class FeatureCache:
 
     @property
     def features_path(self) -> Path:
-        return self.folder / "features.npy"
+        return self.folder / "features.f16"
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(int(v) for v in self.config["shape"])
 
     def features(self) -> np.ndarray:
         """The memory-mapped float16 array; rows are read from disk on access."""
-        return np.load(self.features_path, mmap_mode="r")
+        return np.memmap(self.features_path, dtype=np.float16, mode="r", shape=self.shape)
 
     def items_for(self, clip_indices: Sequence[int], variants: Sequence[str] | None = None) -> list[CacheItem]:
         wanted = set(int(i) for i in clip_indices)
@@ -103,7 +114,7 @@ class FeatureCache:
                 if it.clip_index in wanted and (variants is None or it.variant in variants)]
 
     def dataset(self, items: Sequence[CacheItem]) -> CachedFeatures:
-        return CachedFeatures(self.features_path, items)
+        return CachedFeatures(self.features_path, items, self.shape)
 
     @classmethod
     def open(cls, folder: str | os.PathLike) -> FeatureCache:
@@ -111,7 +122,8 @@ class FeatureCache:
         try:
             index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
             items = [CacheItem(**entry) for entry in index["items"]]
-            np.load(folder / "features.npy", mmap_mode="r")
+            shape = tuple(int(v) for v in index["config"]["shape"])
+            np.memmap(folder / "features.f16", dtype=np.float16, mode="r", shape=shape)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise CacheError(f"{folder}: the feature cache is damaged ({exc}); delete the folder to rebuild") from exc
         return cls(folder, items, index["config"], [tuple(s) for s in index.get("skipped", [])], reused=True)
@@ -175,9 +187,10 @@ class _Builder:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
         try:
-            items, skipped = self._fill(tmp)
+            items, skipped, shape = self._fill(tmp)
             config = {"key": key, "frontend": asdict(self.config), "variants": self.specs, "seed": self.seed,
-                      "labels": list(self.manifest.labels), "n_clips": len(self.manifest.clips)}
+                      "labels": list(self.manifest.labels), "n_clips": len(self.manifest.clips),
+                      "shape": list(shape)}
             atomic_write_json(tmp / "index.json", {"config": config, "items": [asdict(i) for i in items],
                                                    "skipped": skipped})
             try:
@@ -191,48 +204,47 @@ class _Builder:
         cache.reused = False
         return cache
 
-    def _fill(self, tmp: Path) -> tuple[list[CacheItem], list[tuple[str, str]]]:
+    def _fill(self, tmp: Path) -> tuple[list[CacheItem], list[tuple[str, str]], tuple[int, int, int]]:
         clips = self.manifest.clips
-        n_variants = len(self.names)
         frontend = self.config.logmel().to(self.device).eval()
         n_frames = frontend.n_frames(self.config.n_samples)
-        features = np.lib.format.open_memmap(tmp / "features.npy", mode="w+", dtype=np.float16,
-                                             shape=(len(clips) * n_variants, self.config.n_mels, n_frames))
         items, skipped, done = [], [], 0
-        for results in self._prepared_chunks():
-            good = [(ci, wav) for ci, wav, err in results if err is None]
-            skipped += [(str(clips[ci].path), err) for ci, wav, err in results if err is not None]
-            if good:
-                self._write_features(features, frontend, good, n_variants)
-            for ci, _ in good:
-                clip = clips[ci]
-                items += [CacheItem(ci * n_variants + v, ci, name, clip.group, self.label_index[clip.label],
-                                    str(clip.path)) for v, name in enumerate(self.names)]
-            done += len(results)
-            self.on_progress(Progress("cache", done, len(clips), f"features for {done}/{len(clips)} clips"))
-        features.flush()
-        del features
+        with open(tmp / "features.f16", "wb") as out:
+            for results in self._prepared_chunks():
+                good = [(ci, prepared) for ci, prepared, err in results if err is None]
+                skipped += [(str(clips[ci].path), err) for ci, _, err in results if err is not None]
+                if good:
+                    out.write(self._logmels(frontend, good).tobytes())
+                for ci, (_, starts, clip_samples) in good:
+                    clip = clips[ci]
+                    for w, start in enumerate(starts):
+                        items += [CacheItem(len(items) + v, ci, name, clip.group, self.label_index[clip.label],
+                                            str(clip.path), w, int(start), int(clip_samples))
+                                  for v, name in enumerate(self.names)]
+                done += len(results)
+                self.on_progress(Progress("cache", done, len(clips), f"features for {done}/{len(clips)} clips"))
         if not items:
             reasons = "; ".join(reason for _, reason in skipped[:3])
             raise CacheError(f"{self.manifest.root}: none of the {len(clips)} clips could be read ({reasons})")
-        return items, skipped
+        return items, skipped, (len(items), self.config.n_mels, n_frames)
 
-    def _write_features(self, features, frontend, good, n_variants) -> None:
-        waves = torch.from_numpy(np.concatenate([wav for _, wav in good]))
+    def _logmels(self, frontend, good) -> np.ndarray:
+        """float16 log-mels of every window and variant of ``good``, in item order."""
+        waves = np.concatenate([prepared[0].reshape(-1, prepared[0].shape[-1]) for _, prepared in good])
+        rows = []
         with torch.inference_mode():
-            logmel = frontend(waves.to(self.device))[:, 0].float().cpu().numpy()
-        rows = [ci * n_variants + v for ci, _ in good for v in range(n_variants)]
-        start = rows[0]
-        if rows == list(range(start, start + len(rows))):
-            features[start : start + len(rows)] = logmel.astype(np.float16)
-        else:
-            features[rows] = logmel.astype(np.float16)
+            for start in range(0, len(waves), 64):   # bounded memory for long clips
+                batch = torch.from_numpy(waves[start : start + 64]).to(self.device)
+                rows.append(frontend(batch)[:, 0].float().cpu().numpy().astype(np.float16))
+        return np.concatenate(rows)
 
     def _prepared_chunks(self) -> Iterator[list]:
         clips = self.manifest.clips
         tasks = [(i, str(c.path)) for i, c in enumerate(clips)]
         chunks = [tasks[i : i + CHUNK_CLIPS] for i in range(0, len(tasks), CHUNK_CLIPS)]
-        args = (self.config.sample_rate_hz, self.config.n_samples, self.specs, self.seed)
+        # the same hop as OnnxClassifier.classify (half the model's clip length)
+        hop = max(1, int(round(self.config.clip_s / 2 * self.config.sample_rate_hz)))
+        args = (self.config.sample_rate_hz, self.config.n_samples, self.specs, self.seed, hop)
         if self.workers <= 1 or len(chunks) <= 1:
             keep_freed_memory()
             for chunk in chunks:
@@ -287,8 +299,9 @@ class CachedFeatures(Dataset):
     workers included), so nothing is ever loaded whole.
     """
 
-    def __init__(self, features_path: Path, items: Sequence[CacheItem]):
+    def __init__(self, features_path: Path, items: Sequence[CacheItem], shape: tuple[int, int, int]):
         self.features_path = Path(features_path)
+        self.shape = tuple(shape)
         self.rows = np.array([it.item for it in items], dtype=np.int64)
         self.labels = np.array([it.label_index for it in items], dtype=np.int64)
         self._features: np.ndarray | None = None
@@ -298,7 +311,7 @@ class CachedFeatures(Dataset):
 
     def __getitem__(self, index: int):
         if self._features is None:
-            self._features = np.load(self.features_path, mmap_mode="r")
+            self._features = np.memmap(self.features_path, dtype=np.float16, mode="r", shape=self.shape)
         row = int(self.rows[index])
         x = torch.from_numpy(np.asarray(self._features[row], dtype=np.float32)).unsqueeze(0)
         return x, int(self.labels[index]), row

@@ -9,7 +9,7 @@ from __future__ import annotations
 from trainer.recipe import (  # noqa: F401  (re-exported)
     DEFAULT_SAMPLE_RATE_HZ,
     IMAGENET_INPUT_SIZE,
-    MAX_CLIP_S,
+    MAX_WINDOW_S,
     TrainRequest,
     _probe_clips,
 )

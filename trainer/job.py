@@ -256,7 +256,7 @@ class _Run:
                  (("val_predictions.csv", self.val_items), ("test_predictions.csv", self.test_items)))
         for name, items in sides:   # what the exported graph says for each held-out clip (PyTorch)
             outputs.write_val_predictions(model, items, self.manifest.labels, c.sample_rate_hz,
-                                          frontend.n_samples, self.out / name)
+                                          frontend.n_samples, self.out / name, clip_s=c.clip_s)
         example = outputs.example_batch(self.val_items or originals, c.sample_rate_hz, frontend.n_samples)
         meta = outputs.model_metadata(c, self.manifest, self.split_, doc["split_sizes"], doc, seed,
                                       len(self.cache.skipped), report=self.report)

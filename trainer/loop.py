@@ -218,7 +218,9 @@ class Trainer:
                 record = self._run_epoch(epoch)
                 history.append(record)
                 # without a validation set (a refit on everything) the latest epoch is the one kept
-                improved = record["val_loss"] < best["val_loss"] or len(self.val_ds) == 0
+                # (a loss flat to 1e-6, e.g. BatchNorm statistics drifting under a zero learning rate,
+                # is no improvement)
+                improved = record["val_loss"] < best["val_loss"] - 1e-6 or len(self.val_ds) == 0
                 if improved:
                     best.update(val_loss=record["val_loss"], epoch=epoch, bad_epochs=0)
                     self._save("best.pt", {"epoch": epoch, "seed": self.seed,

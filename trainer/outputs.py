@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from engine.atomic import atomic_write_text
-from engine.audio import fit_length, load_audio
+from engine.audio import fit_length, load_audio, window_starts
 from engine.errors import AudioLoadError
 from engine.model import build_metadata
 from trainer.frontend import WaveformModel
@@ -21,7 +21,7 @@ EXAMPLE_CLIPS = 4
 
 
 def waveform_batches(paths: Sequence[str], sample_rate_hz: int, n_samples: int, batch: int = 32):
-    """``(paths, waveforms [b, n])`` in order, decoded as the cache and ``classify`` decode them."""
+    """``(paths, waveforms [b, n])`` in order: each clip's first window, decoded as the cache decodes it."""
     for start in range(0, len(paths), batch):
         chunk, waves = [], []
         for path in paths[start : start + batch]:
@@ -34,22 +34,37 @@ def waveform_batches(paths: Sequence[str], sample_rate_hz: int, n_samples: int, 
             yield chunk, torch.from_numpy(np.stack(waves).astype(np.float32))
 
 
+def clip_probabilities(model: WaveformModel, path: str, sample_rate_hz: int, n_samples: int,
+                       hop: int) -> np.ndarray:
+    """The model's probabilities for a whole clip: its windows' mean, as ``classify`` computes it."""
+    samples = load_audio(path, sample_rate_hz).samples
+    starts = window_starts(len(samples), n_samples, hop)
+    total = None
+    for i in range(0, len(starts), 32):
+        batch = np.stack([fit_length(samples[s : s + n_samples], n_samples) for s in starts[i : i + 32]])
+        probs = model(torch.from_numpy(batch.astype(np.float32))).numpy().astype(np.float64).sum(axis=0)
+        total = probs if total is None else total + probs
+    return total / len(starts)
+
+
 def write_val_predictions(model: WaveformModel, items, labels: Sequence[str], sample_rate_hz: int,
-                          n_samples: int, path: Path) -> int:
-    """PyTorch probabilities of the exported graph for each validation clip, as CSV."""
+                          n_samples: int, path: Path, clip_s: float | None = None) -> int:
+    """PyTorch probabilities of the exported graph for each clip of ``items`` (windows averaged), as CSV."""
     truth = {it.path: labels[it.label_index] for it in items}
+    hop = max(1, int(round((clip_s or n_samples / sample_rate_hz) / 2 * sample_rate_hz)))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["path", "true_label", "predicted_label", *[f"p_{label}" for label in labels]])
     rows = 0
     model.eval()
     with torch.no_grad():
-        for chunk, waves in waveform_batches(list(truth), sample_rate_hz, n_samples):
-            probs = model(waves).numpy()
-            for clip_path, p in zip(chunk, probs, strict=True):
-                writer.writerow([clip_path, truth[clip_path], labels[int(p.argmax())],
-                                 *[f"{v:.6f}" for v in p]])
-                rows += 1
+        for clip_path in truth:
+            try:
+                p = clip_probabilities(model, clip_path, sample_rate_hz, n_samples, hop)
+            except AudioLoadError:
+                continue
+            writer.writerow([clip_path, truth[clip_path], labels[int(p.argmax())], *[f"{v:.6f}" for v in p]])
+            rows += 1
     atomic_write_text(path, buffer.getvalue())
     return rows
 

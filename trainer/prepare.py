@@ -14,34 +14,46 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from engine.audio import fit_length, load_audio
+from engine.audio import fit_length, load_audio, window_starts
 from engine.errors import AudioLoadError
 
 
 def apply_variants(samples: np.ndarray, sample_rate_hz: int, clip_index: int,
-                   specs: Sequence[tuple[str, dict]], seed: int, cancel=None) -> list[np.ndarray]:
-    """One waveform per variant of ``samples``, each drawn from ``default_rng([seed, clip, variant])``:
-    the cache and the wizard's preview draw exactly the same."""
+                   specs: Sequence[tuple[str, dict]], seed: int, cancel=None, window: int = 0) -> list[np.ndarray]:
+    """One waveform per variant of ``samples``, each drawn from ``default_rng([seed, clip, variant])``
+    (a later window of a long clip adds its number): the cache and the wizard's preview draw the same."""
     from trainer.augment import create_augmentation
 
     out = []
     for v, (name, kwargs) in enumerate(specs, start=1):
         if cancel is not None:
             cancel.raise_if_cancelled("rendering variants")
-        rng = np.random.default_rng([seed, clip_index, v])   # seeded per clip and variant
+        rng = np.random.default_rng([seed, clip_index, v] + ([window] if window else []))
         out.append(create_augmentation(name, **{**kwargs, "p": 1.0}).apply(samples, sample_rate_hz, rng))
     return out
 
 
+def prepare_windows(path: str, clip_index: int, sample_rate_hz: int, n_samples: int,
+                    specs: Sequence[tuple[str, dict]], seed: int, hop: int | None = None):
+    """Decode once and cut into windows (``engine.audio.window_starts``: a short clip padded, a long
+    one cut every ``hop`` samples, default half a window, with none of it dropped); each window's
+    original plus one waveform per variant. Returns ``(waves [W, 1+V, n], starts, clip_samples)``."""
+    samples = load_audio(path, sample_rate_hz).samples
+    starts = window_starts(len(samples), n_samples, hop or n_samples // 2)
+    out = np.empty((len(starts), 1 + len(specs), n_samples), dtype=np.float32)
+    for w, start in enumerate(starts):
+        window = fit_length(samples[start : start + n_samples], n_samples)
+        out[w, 0] = window
+        for v, augmented in enumerate(apply_variants(window, sample_rate_hz, clip_index, specs, seed, window=w),
+                                      start=1):
+            out[w, v] = augmented
+    return out, starts, len(samples)
+
+
 def prepare_clip(path: str, clip_index: int, sample_rate_hz: int, n_samples: int,
                  specs: Sequence[tuple[str, dict]], seed: int) -> np.ndarray:
-    """Decode once, fit to length, then the original plus one waveform per variant ``[1+V, n]``."""
-    samples = fit_length(load_audio(path, sample_rate_hz).samples, n_samples)
-    out = np.empty((1 + len(specs), n_samples), dtype=np.float32)
-    out[0] = samples
-    for v, augmented in enumerate(apply_variants(samples, sample_rate_hz, clip_index, specs, seed), start=1):
-        out[v] = augmented
-    return out
+    """The first window's original plus one waveform per variant ``[1+V, n]``."""
+    return prepare_windows(path, clip_index, sample_rate_hz, n_samples, specs, seed)[0][0]
 
 
 def render_clip_variants(path, clip_index: int, specs: Sequence[tuple[str, dict]], seed: int, *,
@@ -92,11 +104,13 @@ def keep_freed_memory() -> bool:
         libc.mallopt(_M_TRIM_THRESHOLD, KEPT_FREE_BYTES))
 
 
-def prepare_chunk(tasks, sample_rate_hz, n_samples, specs, seed):
+def prepare_chunk(tasks, sample_rate_hz, n_samples, specs, seed, hop=None):
+    """``(clip_index, (waves, starts, clip_samples) or None, error or None)`` per task."""
     results = []
     for clip_index, path in tasks:
         try:
-            results.append((clip_index, prepare_clip(path, clip_index, sample_rate_hz, n_samples, specs, seed), None))
+            prepared = prepare_windows(path, clip_index, sample_rate_hz, n_samples, specs, seed, hop)
+            results.append((clip_index, prepared, None))
         except AudioLoadError as exc:
             results.append((clip_index, None, str(exc)))
     return results

@@ -217,7 +217,7 @@ def _fold_score(manifest, val: np.ndarray, val_fraction: float) -> tuple[float, 
 # A validation or test side smaller than this share of the clips (or than MIN_EVAL_CLIPS)
 # measures nothing: an ESC-50 folder holding mostly one fold was "validated" on 2 of 414 clips.
 MIN_EVAL_SHARE = 0.03
-MIN_EVAL_CLIPS = 3
+MIN_EVAL_CLIPS = 1
 
 
 class SplitTooSmall(EarmarkError, ValueError):

@@ -41,7 +41,8 @@ def test_python_main_train_exits_0_and_writes_the_outputs(esc50, tmp_path):
     assert "[train]" in proc.stderr and "[export]" in proc.stderr
     assert "accuracy" in proc.stdout and str(out / "model.onnx") in proc.stdout
     doc = json.loads((out / "metrics.json").read_text())
-    assert doc["leakage_count"] == 0 and doc["split"]["strategy"] == "fold" and doc["split"]["val_fold"] == 2
+    assert doc["leakage_count"] == 0 and doc["split"]["strategy"] == "fold" and doc["split"]["test_fold"] == 2
+    assert "test accuracy" in proc.stdout and "chance" in proc.stdout
 
 
 def _train(data, tmp_path, *extra) -> int:

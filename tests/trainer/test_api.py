@@ -82,7 +82,7 @@ def test_preview_split_reports_folds_with_the_leakage_audit(tmp_path):
     manifest = read_manifest(data)
     report = api.preview_split(api.SplitRequest(manifest, mode="kfold", k=4))
     assert len(report["folds"]) == 4 and report["leakage_count"] == 0
-    assert sorted(g for f in report["folds"] for g in f["val_groups"]) == sorted({c.group for c in manifest.clips})
+    assert sorted(g for f in report["folds"] for g in f["test_groups"]) == sorted({c.group for c in manifest.clips})
     with pytest.raises(ValueError, match="groups"):
         api.preview_split(api.SplitRequest(manifest, mode="kfold", k=9))
 

@@ -92,7 +92,7 @@ def test_exported_model_matches_the_pytorch_validation_predictions(finished):
     assert meta["labels"] == sorted(meta["labels"]) and len(meta["labels"]) == 7
     assert meta["sample_rate_hz"] == 8000 and meta["clip_s"] == 0.5
     assert meta["split"]["val_speakers"] and meta["seeds"] == [1, 2]
-    assert meta["training_data"]["n_clips"] == 42 and meta["architecture"] == "cnn"
+    assert meta["training_data"]["n_clips"] == 42 and meta["architecture"] == "vgg4"
     assert set(meta["metrics"]) == {"accuracy", "macro_f1", "auc_ovr"} == set(meta["val_metrics"])
     assert meta["evaluation"]["scheme"] == "holdout" and meta["split"]["test_groups"]
     with open(out / "val_predictions.csv", newline="") as handle:
