@@ -177,3 +177,33 @@ def test_a_cancelled_run_exports_its_checkpoint_after_a_confirmation(qtbot, main
     assert main_window.catalog.current.meta.raw["cancelled"] is True
     dialog.close()
     wizard.close()
+
+
+def test_finish_on_a_near_chance_run_asks_then_exports_in_the_background(qtbot, tmp_path, monkeypatch, catalog):
+    """A finished run (real ONNX model) whose test figures are near chance: No writes nothing, Yes exports."""
+    from types import SimpleNamespace
+
+    from gui.wizard.export_page import ExportPage
+    from tests.helpers_onnx import write_tone_model
+
+    monkeypatch.setenv("EARMARK_USER_MODELS", str(tmp_path / "user_models"))
+    run = tmp_path / "run"
+    run.mkdir()
+    write_tone_model(run / "model.onnx")
+    doc = _new()
+    doc["summary"]["accuracy"]["mean"] = 0.36
+    (run / "metrics.json").write_text(json.dumps(doc))
+    session = SimpleNamespace(run_dir=run, metrics=doc, model=SimpleNamespace(name="cnn"), exported=None)
+    page = ExportPage(session, catalog)
+    qtbot.addWidget(page)
+    page.initializePage()
+    texts: list[str] = []
+    _answer_next_box(qtbot, QMessageBox.No, texts)
+    assert page.export() is None and "Not exported" in page.done_label.text()
+    assert "accuracy 0.360 (chance 0.340" in texts[0] and not (tmp_path / "user_models").exists()
+    _answer_next_box(qtbot, QMessageBox.Yes, texts)
+    with qtbot.waitSignal(page.exported, timeout=60_000) as blocker:
+        assert page.validatePage() is False               # Finish starts the export; the page waits for it
+    assert blocker.args[0].is_file() and blocker.args[0].parent == tmp_path / "user_models"
+    assert catalog.current.path == blocker.args[0] and page.validatePage() is True
+    assert "cancelled" not in page.done_label.text()
