@@ -154,7 +154,8 @@ class SplitPage(QWizardPage):
                    "</span>")
         sizes = report["sizes"]
         head = (f"{len(report['folds'])} folds; first fold: " if report["folds"] else "") + \
-            f"{sizes['train']} training / {sizes['val']} validation clips"
+            f"{sizes['train']} training / {sizes['val']} validation / {sizes.get('test', 0)} test clips " \
+            "(test: reported only; validation: chooses the epoch)"
         self.audit_label.setText(f"{head}<br>{verdict}")
         self.details.setPlainText("\n".join(_fold_lines(report, self.session.manifest.labels)))
 
@@ -166,14 +167,20 @@ class SplitPage(QWizardPage):
 def _fold_lines(report: dict[str, Any], labels: list[str]) -> list[str]:
     lines = []
     for i, fold in enumerate(report["folds"] or [report], start=1):
-        where = f"fold {fold['val_fold']}" if fold.get("val_fold") is not None else \
-            ", ".join(fold["val_groups"][:12]) + (" …" if len(fold["val_groups"]) > 12 else "")
-        lines.append(f"Split {i}: validation = {where}")
-        lines.append("  class: train / val")
+        lines.append(f"Split {i}: test = {_where(fold, 'test')}; validation = {_where(fold, 'val')}")
+        lines.append("  class: train / val / test")
         for label in labels:
             lines.append(f"  {label}: {fold['train_class_counts'].get(label, 0)} / "
-                         f"{fold['val_class_counts'].get(label, 0)}")
-        missing = [label for label in labels if not fold["val_class_counts"].get(label)]
-        if missing:
-            lines.append(f"  ⚠ no validation clips for: {', '.join(missing)}")
+                         f"{fold['val_class_counts'].get(label, 0)} / {fold.get('test_class_counts', {}).get(label, 0)}")
+        for side, name in (("val", "validation"), ("test", "test")):
+            missing = [label for label in labels if not fold.get(f"{side}_class_counts", {}).get(label)]
+            if missing:
+                lines.append(f"  ⚠ no {name} clips for: {', '.join(missing)}")
     return lines
+
+
+def _where(fold: dict[str, Any], side: str) -> str:
+    if fold.get(f"{side}_fold") is not None:
+        return f"fold {fold[f'{side}_fold']}"
+    groups = fold.get(f"{side}_groups", [])
+    return ", ".join(groups[:12]) + (" …" if len(groups) > 12 else "")

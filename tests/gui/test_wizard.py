@@ -246,8 +246,8 @@ def test_kfold_by_a_column_trains_the_folds_it_shows(qtbot, main_window, wizard_
     qtbot.waitUntil(lambda: not split.busy() and split.isComplete(), timeout=20_000)
     report = wizard.session.split_report
     assert len(report["folds"]) == 4 and report["leakage_count"] == 0
-    val_speakers = [tuple(f["val_groups"]) for f in report["folds"]]
-    assert sorted(g for groups in val_speakers for g in groups) == ["03", "08", "09", "10"]
+    test_speakers = [tuple(f["test_groups"]) for f in report["folds"]]
+    assert sorted(g for groups in test_speakers for g in groups) == ["03", "08", "09", "10"]
     split.column_combo.setCurrentIndex(split.column_combo.findData("file"))
     qtbot.waitUntil(lambda: not split.busy() and split.isComplete(), timeout=20_000)
     by_file = wizard.session.split_report
@@ -260,32 +260,39 @@ def test_kfold_by_a_column_trains_the_folds_it_shows(qtbot, main_window, wizard_
     trained_on = read_manifest(plan.data)           # what the job reads: groups are the files
     assert {c.group for c in trained_on.clips} == {str(c.path) for c in trained_on.clips}
     folds = make_splits(trained_on, mode="kfold", by=request.cv_by, k=request.folds, seed=request.split_seed)
+    assert [sorted(f.test_groups) for f in folds] == [sorted(f["test_groups"]) for f in by_file["folds"]]
     assert [sorted(f.val_groups) for f in folds] == [sorted(f["val_groups"]) for f in by_file["folds"]]
-    assert sum(f["sizes"]["val"] for f in by_file["folds"]) == len(trained_on.clips)
+    assert sum(f["sizes"]["test"] for f in by_file["folds"]) == len(trained_on.clips)
     wizard.close()
 
 
 def test_kfold_runs_are_pooled_into_one_metrics_json(tmp_path):
+    from engine.manifest import Clip, Manifest
     from trainer.crossval import combine_folds
 
-    def fold_doc(accuracies, matrix):
-        per_seed = [{"seed": s, "accuracy": a, "macro_f1": a, "auc_ovr": None, "confusion_matrix": matrix,
-                     "per_class_recall": {"a": a, "b": None}} for s, a in zip((1, 2), accuracies, strict=True)]
-        return {"labels": ["a", "b"], "per_seed": per_seed, "seeds": [1, 2], "model": "cnn", "layout": "csv",
-                "summary": {"accuracy": {"mean": sum(accuracies) / 2}}, "split": {"val_groups": ["g"]},
-                "split_sizes": {"train_clips": 6, "val_clips": 2}, "leakage_count": 0, "best_seed": 2,
-                "export": {"seed": 2, "parity_max_abs_err": 1e-6}}
+    manifest = Manifest(tmp_path, "csv", [Clip(tmp_path / f"{i}.wav", label="ab"[i % 2], group=f"g{i // 2}")
+                                          for i in range(4)], ["a", "b"])
 
-    docs = [fold_doc((0.5, 0.7), [[1, 0], [1, 0]]), fold_doc((0.9, 1.0), [[1, 0], [0, 1]])]
-    for i in (1, 2):
-        (tmp_path / f"fold{i}").mkdir()
-        (tmp_path / f"fold{i}" / "model.onnx").write_bytes(f"model of fold {i}".encode())
-    doc = combine_folds(docs, tmp_path)
-    assert (tmp_path / "model.onnx").read_bytes() == b"model of fold 2" and doc["best_fold"] == 2
-    assert doc["summary"]["n_seeds"] == 4
+    def fold_doc(accuracies, matrix, clips, probs):
+        per_seed = [{"seed": s, "accuracy": a, "macro_f1": a, "auc_ovr": None, "confusion_matrix": matrix,
+                     "per_class_recall": {"a": a, "b": None}, "best_epoch": 3,
+                     "val": {"accuracy": 0.5, "macro_f1": 0.5, "auc_ovr": None, "confusion_matrix": matrix}}
+                    for s, a in zip((1, 2), accuracies, strict=True)]
+        return {"labels": ["a", "b"], "per_seed": per_seed, "seeds": [1, 2], "model": "cnn", "layout": "csv",
+                "summary": {"accuracy": {"mean": sum(accuracies) / 2}}, "split": {"test_groups": ["g"]},
+                "split_sizes": {"train_clips": 2, "val_clips": 1, "test_clips": 2}, "leakage_count": 0,
+                "test_clip_predictions": {"clips": clips, "probs": probs}}
+
+    docs = [fold_doc((0.5, 0.7), [[1, 0], [1, 0]], [0, 1], [[0.9, 0.1], [0.8, 0.2]]),
+            fold_doc((0.9, 1.0), [[1, 0], [0, 1]], [2, 3], [[0.7, 0.3], [0.1, 0.9]])]
+    doc = combine_folds(docs, tmp_path, manifest)
+    assert doc["summary"]["n_seeds"] == 4 and "best_fold" not in doc        # no fold's model is chosen
     assert doc["summary"]["accuracy"]["mean"] == pytest.approx(0.775)
     assert doc["summary"]["confusion_matrix"] == [[4, 0], [2, 2]]
+    assert doc["pooled"]["n_clips"] == 4 and doc["pooled"]["accuracy"] == pytest.approx(0.75)
+    assert doc["pooled"]["confusion_matrix"] == [[2, 0], [1, 1]] and doc["evaluation"]["scheme"] == "nested_cv"
     assert json.loads((tmp_path / "metrics.json").read_text()) == doc
+    assert (tmp_path / "oof_predictions.csv").read_text().count("\n") == 5
 
 
 def test_without_torch_the_wizard_explains_how_to_install_it(qtbot, main_window, monkeypatch):
