@@ -16,6 +16,7 @@ Operations
     preview_split    the splits (or folds) a request would train on, with the leakage audit
     render_variants  the original and one draw of each augmentation variant of a clip
     audit            rank a data set's clips by how likely their label is wrong
+    export_checkpoint  export a cancelled run's best kept checkpoint (``trainer.salvage``)
     warm_up          import the training stack (torch) and report the machine's device
     load_run         what a run folder holds (config, metrics, the wizard's record)
 """
@@ -307,6 +308,15 @@ def audit(request: AuditRequest, *, on_progress: ProgressFn = ignore_progress, c
 
     return rank_suspects(request.manifest, model_path=request.model_path, folds=request.folds,
                          seed=request.seed, on_progress=on_progress, cancel=cancel)
+
+
+def export_checkpoint(run_dir: str | Path, *, on_progress: ProgressFn = ignore_progress,
+                      cancel: CancelToken | None = None) -> Path:
+    """Export the best kept checkpoint of a cancelled run to ``<run>/salvaged_model.onnx``; its
+    metadata says ``"cancelled": true``, the epoch/seed (and fold) and that figures are incomplete."""
+    from trainer.salvage import export_checkpoint as _export
+
+    return _export(run_dir, on_progress=on_progress, cancel=cancel)
 
 
 AuditCancelled = Cancelled     # what ``trainer.audit`` called it

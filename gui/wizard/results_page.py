@@ -1,8 +1,12 @@
-"""Page 6: mean ± std over seeds, per-class recall, an interactive confusion matrix.
+"""Page 6: test figures beside validation figures, per-class recall, an interactive confusion matrix.
 
-Everything shown is read from the run's ``metrics.json``; clicking a confusion-matrix
-cell lists the validation clips the exported model put there (``val_predictions.csv``)
-and plays them. :class:`ResultsPanel` is shared with the "Open a past run" dialog.
+Everything shown is read from the run's ``metrics.json`` (old and new forms, see
+:mod:`gui.wizard.figures`): the headline (cross-validation: pooled out-of-fold), how the
+run was evaluated in words, a "test" column beside a "validation" column (an old run,
+measured on its validation clips only, keeps one column labelled as before), mean ± std
+over several seeds or folds and the plain value for one. Clicking a confusion-matrix cell
+lists the held-out clips the exported model put there and plays them. :class:`ResultsPanel`
+is shared with the "Open a past run" dialog.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from PySide6.QtWidgets import (
 from engine.audio import load_audio
 from engine.errors import EarmarkError
 from gui.wizard import player
-from gui.wizard.runs import Prediction, read_metrics, read_predictions
+from gui.wizard.figures import KEYS, format_figure, has_validation_apart, headline, n_runs
+from gui.wizard.runs import Prediction, kept_checkpoints, read_metrics, read_predictions
 
 if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer
     from gui.wizard.session import TrainSession
@@ -39,11 +44,9 @@ if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the 
 SCALARS = (("accuracy", "accuracy"), ("macro_f1", "macro F1"), ("auc_ovr", "AUC (one-vs-rest)"))
 
 
-def format_mean_std(entry: dict[str, Any] | None, digits: int = 3) -> str:
-    """As trainer.metrics.format_mean_std: ``0.812 ± 0.020``, or ``n/a``."""
-    if not entry or entry.get("mean") is None:
-        return "n/a"
-    return f"{entry['mean']:.{digits}f} ± {(entry.get('std') or 0.0):.{digits}f}"
+def format_mean_std(entry: dict[str, Any] | None, digits: int = 3, n: int = 2) -> str:
+    """``0.812 ± 0.020`` (``n`` seeds or folds, several), ``0.812`` (one), or ``n/a``."""
+    return format_figure(entry, n, digits)
 
 
 class ConfusionMatrixView(QTableWidget):
@@ -97,8 +100,13 @@ class ResultsPanel(QWidget):
         self.run_dir: Path | None = None
         self.metrics: dict[str, Any] = {}
         self.predictions: list[Prediction] = []
+        self.pooled_predictions: list[Prediction] = []
         self.header_label = QLabel("")
         self.header_label.setWordWrap(True)
+        self.headline_label = QLabel("")
+        self.headline_label.setWordWrap(True)
+        self.evaluation_label = QLabel("")
+        self.evaluation_label.setWordWrap(True)
         self.summary_table = _table(["metric", "mean ± std"])
         self.summary_table.setFixedHeight(4 * self.summary_table.verticalHeader().defaultSectionSize() + 8)
         self.recall_table = _table(["class", "recall, mean ± std"])
@@ -136,71 +144,143 @@ class ResultsPanel(QWidget):
         splitter.setSizes([330, 620, 260])
         layout = QVBoxLayout(self)
         layout.addWidget(self.header_label)
+        layout.addWidget(self.headline_label)
+        layout.addWidget(self.evaluation_label)
         layout.addWidget(splitter, 1)
 
     def show_run(self, run_dir: str | Path, metrics: dict[str, Any] | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.metrics = metrics if metrics is not None else (read_metrics(self.run_dir) or {})
         self.predictions = read_predictions(self.run_dir)
-        if not self.metrics:
-            self.header_label.setText(f"{self.run_dir}: no metrics.json (the run did not finish)")
+        self.pooled_predictions = read_predictions(self.run_dir, "oof_predictions.csv")
+        if not self.metrics or not isinstance(self.metrics.get("summary"), dict):
+            self._show_unfinished()
             return
         self._update_header()
+        self._update_headline()
         self._update_tables()
         self.matrix_choice.blockSignals(True)
         self.matrix_choice.clear()
-        self.matrix_choice.addItem(f"all {self.metrics['summary']['n_seeds']} seed(s), summed", None)
+        if isinstance(self.metrics.get("pooled"), dict) and self.metrics["pooled"].get("confusion_matrix"):
+            self.matrix_choice.addItem("every clip, pooled out-of-fold", "pooled")
+        self.matrix_choice.addItem(f"all {n_runs(self.metrics['summary'])} seed(s), summed", None)
         for i, entry in enumerate(self.metrics.get("per_seed", [])):
             fold = f" fold {entry['fold']}" if "fold" in entry else ""
             self.matrix_choice.addItem(f"seed {entry['seed']}{fold}", i)
+        first = self.matrix_choice.count() - len(self.metrics.get("per_seed", []))
         exported = next((i for i, e in enumerate(self.metrics.get("per_seed", []))
                          if e.get("seed") == self.metrics.get("best_seed")
                          and e.get("fold", self.metrics.get("best_fold")) == self.metrics.get("best_fold")), None)
         if exported is not None and self.predictions:   # the clips listed on click are this model's
-            self.matrix_choice.setItemText(exported + 1, self.matrix_choice.itemText(exported + 1) + " (exported)")
-            self.matrix_choice.setCurrentIndex(exported + 1)
+            index = first + exported
+            self.matrix_choice.setItemText(index, self.matrix_choice.itemText(index) + " (exported)")
+            self.matrix_choice.setCurrentIndex(index)
         self.matrix_choice.blockSignals(False)
         self._on_matrix_choice_changed()
 
     def displayed(self) -> dict[str, str]:
-        """What the panel shows, as text (for tests and for copying)."""
-        out = {key: self.summary_table.item(row, 1).text() for row, (key, _) in enumerate(SCALARS)}
+        """What the panel shows, as text (for tests and for copying): ``accuracy`` … the first figure
+        column (test, or an old run's only column), ``val:accuracy`` … the validation column,
+        ``recall:<label>`` / ``val-recall:<label>``, ``headline``, ``evaluation``."""
+        out = {"headline": self.headline_label.text(), "evaluation": self.evaluation_label.text(),
+               "columns": " | ".join(self.summary_table.horizontalHeaderItem(c).text()
+                                     for c in range(self.summary_table.columnCount()))}
+        two = self.summary_table.columnCount() == 3
+        for row, key in enumerate(KEYS[: self.summary_table.rowCount()]):
+            out[key] = self.summary_table.item(row, 1).text()
+            if two:
+                out[f"val:{key}"] = self.summary_table.item(row, 2).text()
         for row in range(self.recall_table.rowCount()):
-            out[f"recall:{self.recall_table.item(row, 0).text()}"] = self.recall_table.item(row, 1).text()
+            label = self.recall_table.item(row, 0).text()
+            out[f"recall:{label}"] = self.recall_table.item(row, 1).text()
+            if two:
+                out[f"val-recall:{label}"] = self.recall_table.item(row, 2).text()
         return out
 
     # ---- model -> view --------------------------------------------------------------------------
+    def _show_unfinished(self) -> None:
+        kept = kept_checkpoints(self.run_dir)
+        for widget in (self.headline_label, self.evaluation_label):
+            widget.setText("")
+        self.summary_table.setRowCount(0)
+        self.recall_table.setRowCount(0)
+        self.matrix.show_matrix([], [])
+        if kept:
+            self.header_label.setText(
+                f"<b>This run was stopped before its test figures</b>: figures incomplete. Its best checkpoint "
+                f"is kept ({', '.join(str(p.relative_to(self.run_dir)) for p in kept)}) and can be exported; the "
+                f"model will say it comes from a cancelled run.<br><small>{self.run_dir}</small>")
+        else:
+            self.header_label.setText(f"{self.run_dir}: no metrics.json (the run did not finish) and no checkpoint")
+
     def _update_header(self) -> None:
         m = self.metrics
         sizes = m.get("split_sizes", {})
         exported = m.get("export", {})
+        test = f" / {sizes['test_clips']} test" if "test_clips" in sizes else ""
+        shipped = ("the model refit on every clip" if exported.get("source") == "refit"
+                   else f"exported seed {m.get('best_seed', '?')}")
         self.header_label.setText(
             f"<b>{m.get('model', '?')}</b> on {m.get('layout', '?')} data · {sizes.get('train_clips', '?')} training"
-            f" / {sizes.get('val_clips', '?')} validation clips · leakage {m.get('leakage_count', '?')} · "
-            f"seeds {', '.join(str(s) for s in m.get('seeds', []))} · exported seed {m.get('best_seed', '?')}"
+            f" / {sizes.get('val_clips', '?')} validation{test} clips · leakage {m.get('leakage_count', '?')} · "
+            f"seeds {', '.join(str(s) for s in m.get('seeds', []))} · {shipped}"
             + (f" (parity {exported['parity_max_abs_err']:.1g})" if "parity_max_abs_err" in exported else "")
             + f"<br><small>{self.run_dir}</small>")
 
+    def _update_headline(self) -> None:
+        top = headline(self.metrics)
+        n = n_runs(self.metrics["summary"])
+        where = {"pooled": f"Test, pooled over every clip's out-of-fold prediction"
+                           f"{' (' + str(top['n_clips']) + ' clips)' if top.get('n_clips') else ''}",
+                 "test": "Test" + (f", mean over {n} seeds or folds" if n > 1 else ""),
+                 "validation": "Validation (the clips that also chose the epoch and seed: optimistic)"}[top["source"]]
+        parts = [f"{name} {top[key]:.3f}" for key, name in (("accuracy", "accuracy"), ("macro_f1", "macro F1"),
+                                                             ("auc_ovr", "AUC")) if top.get(key) is not None]
+        self.headline_label.setText(f"<b>{where}: {' · '.join(parts) or 'n/a'}</b>")
+        evaluation = self.metrics.get("evaluation") or {}
+        self.evaluation_label.setText(str(evaluation.get("description", "")))
+
     def _update_tables(self) -> None:
         summary = self.metrics["summary"]
+        val = self.metrics.get("val_summary") if has_validation_apart(self.metrics) else None
+        n, n_val = n_runs(summary), n_runs(val)
+        spread = " (mean ± std)" if n > 1 else ""
+        if val is not None:
+            headers, recall_headers = ["metric", f"test{spread}", f"validation{spread}"], ["class", "test recall",
+                                                                                         "validation recall"]
+        else:
+            headers = ["metric", "mean ± std" if n > 1 else "value"]
+            recall_headers = ["class", "recall, mean ± std" if n > 1 else "recall"]
+        _set_headers(self.summary_table, headers)
+        _set_headers(self.recall_table, recall_headers)
         self.summary_table.setRowCount(len(SCALARS))
         for row, (key, text) in enumerate(SCALARS):
             self.summary_table.setItem(row, 0, QTableWidgetItem(text))
-            self.summary_table.setItem(row, 1, QTableWidgetItem(format_mean_std(summary.get(key))))
+            self.summary_table.setItem(row, 1, QTableWidgetItem(format_figure(summary.get(key), n)))
+            if val is not None:
+                self.summary_table.setItem(row, 2, QTableWidgetItem(format_figure(val.get(key), n_val)))
         recalls = summary.get("per_class_recall", {})
+        val_recalls = (val or {}).get("per_class_recall", {})
         self.recall_table.setRowCount(len(recalls))
         for row, (label, entry) in enumerate(recalls.items()):
             self.recall_table.setItem(row, 0, QTableWidgetItem(label))
-            self.recall_table.setItem(row, 1, QTableWidgetItem(format_mean_std(entry)))
+            self.recall_table.setItem(row, 1, QTableWidgetItem(format_figure(entry, n)))
+            if val is not None:
+                self.recall_table.setItem(row, 2, QTableWidgetItem(format_figure(val_recalls.get(label), n_val)))
 
     def _on_matrix_choice_changed(self, *_args) -> None:
         index = self.matrix_choice.currentData()
-        source = self.metrics["summary"] if index is None else self.metrics["per_seed"][index]
+        if not self.metrics.get("summary"):
+            return
+        source = (self.metrics["pooled"] if index == "pooled" else
+                  self.metrics["summary"] if index is None else self.metrics["per_seed"][index])
         self.matrix.show_matrix(source["confusion_matrix"], self.metrics["labels"])
 
     # ---- view -> model --------------------------------------------------------------------------
     def _on_cell_chosen(self, true_label: str, predicted_label: str) -> None:
-        chosen = [p for p in self.predictions if p.true_label == true_label and p.predicted_label == predicted_label]
+        pooled = self.matrix_choice.currentData() == "pooled"
+        source = self.pooled_predictions if pooled else self.predictions
+        chosen = [p for p in source if p.true_label == true_label and p.predicted_label == predicted_label]
         self.clip_list.clear()
         for prediction in chosen:
             item = QListWidgetItem(prediction.path.name)
@@ -208,8 +288,9 @@ class ResultsPanel(QWidget):
             item.setToolTip(str(prediction.path))
             self.clip_list.addItem(item)
         seed = self.metrics.get("best_seed", "?")
+        by = "out-of-fold, each by the fold model that never saw it" if pooled else f"by the exported model (seed {seed})"
         self.clips_label.setText(f"True <b>{true_label}</b>, predicted <b>{predicted_label}</b>: {len(chosen)} "
-                                 f"clip(s) by the exported model (seed {seed}). Double-click to play.")
+                                 f"clip(s) {by}. Double-click to play.")
         if chosen:
             self.clip_list.setCurrentRow(0)
 
@@ -222,6 +303,11 @@ class ResultsPanel(QWidget):
             self.status_label.setText(f"Playing {Path(item.data(Qt.UserRole)).name}")
         except EarmarkError as exc:
             self.status_label.setText(str(exc))
+
+
+def _set_headers(table: QTableWidget, headers: list[str]) -> None:
+    table.setColumnCount(len(headers))
+    table.setHorizontalHeaderLabels(headers)
 
 
 def _table(headers: list[str]) -> QTableWidget:
@@ -238,7 +324,8 @@ class ResultsPage(QWizardPage):
         super().__init__(parent)
         self.session = session
         self.setTitle("6 · Results")
-        self.setSubTitle("Validation metrics as mean ± std over seeds (and folds, for k-fold).")
+        self.setSubTitle("Test figures (clips nothing was chosen on) beside validation figures (the clips that chose "
+                         "the epoch and seed); mean ± std over several seeds or folds.")
         self.panel = ResultsPanel()
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)

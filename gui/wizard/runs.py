@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic import atomic_write_json
+from gui.wizard.figures import format_figure, headline, n_runs
 
 WIZARD_FILE = "wizard.json"
 METRICS_FILE = "metrics.json"
@@ -53,7 +54,7 @@ class RunRecord:
     model: str
     created: str
     status: str               # "finished" | "cancelled" | "failed" | "incomplete"
-    accuracy: str             # "0.812 ± 0.020" or "—"
+    accuracy: str             # "0.812 ± 0.020", "0.812" (one seed), "0.812 (pooled)" or "—"
     data: str
 
     @property
@@ -102,9 +103,11 @@ def _record(path: Path) -> RunRecord:
     status = "finished" if metrics else wizard.get("status", "incomplete")
     accuracy = "—"
     if metrics:
-        acc = metrics.get("summary", {}).get("accuracy", {})
-        if acc.get("mean") is not None:
-            accuracy = f"{acc['mean']:.3f} ± {acc.get('std') or 0.0:.3f}"
+        top = headline(metrics)
+        if top["source"] == "pooled" and top["accuracy"] is not None:
+            accuracy = f"{top['accuracy']:.3f} (pooled)"
+        elif (metrics.get("summary") or {}).get("accuracy", {}).get("mean") is not None:
+            accuracy = format_figure(metrics["summary"]["accuracy"], n_runs(metrics["summary"]))
     created = wizard.get("created_utc") or datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(
         timespec="seconds")
     data = wizard.get("data", {}).get("source") or config.get("data", "")
@@ -119,11 +122,30 @@ class Prediction:
     predicted_label: str
 
 
-def read_predictions(run_dir: Path) -> list[Prediction]:
-    """The exported model's prediction for every validation clip (``val_predictions.csv``)."""
-    path = Path(run_dir) / "val_predictions.csv"
-    if not path.is_file():
+def read_predictions(run_dir: Path, name: str | None = None) -> list[Prediction]:
+    """The exported model's prediction for every held-out clip: ``test_predictions.csv`` when the run
+    has one (its confusion matrix is the test one), else ``val_predictions.csv``; or the file ``name``
+    (``oof_predictions.csv``: cross-validation's pooled out-of-fold predictions)."""
+    names = [name] if name else ["test_predictions.csv", "val_predictions.csv"]
+    path = next((Path(run_dir) / n for n in names if (Path(run_dir) / n).is_file()), None)
+    if path is None:
         return []
-    with open(path, newline="", encoding="utf-8") as handle:
-        return [Prediction(Path(row["path"]), row["true_label"], row["predicted_label"])
-                for row in csv.DictReader(handle)]
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return [Prediction(Path(row["path"]), row["true_label"], row["predicted_label"])
+                    for row in csv.DictReader(handle)]
+    except (OSError, KeyError, csv.Error, UnicodeDecodeError):
+        return []
+
+
+def kept_checkpoints(run_dir: Path | None) -> list[Path]:
+    """The best checkpoints a run kept (a cancelled run's are exportable), hold-out or per fold."""
+    if run_dir is None:
+        return []
+    run_dir = Path(run_dir)
+    return sorted([*run_dir.glob("checkpoints/seed*/best.pt"), *run_dir.glob("fold*/checkpoints/seed*/best.pt")])
+
+
+def exportable(run_dir: Path) -> bool:
+    """A finished run with its model, or a stopped run with a kept checkpoint."""
+    return (Path(run_dir) / "model.onnx").is_file() or bool(kept_checkpoints(run_dir))

@@ -19,9 +19,17 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import ModelCatalog
 from engine.errors import EarmarkError
-from gui.wizard.export_page import export_model
+from gui.wizard.export_page import (
+    ExportRequest,
+    ExportResult,
+    ask_yes_no,
+    confirm_export,
+    done_text,
+    export_job,
+)
 from gui.wizard.results_page import ResultsPanel
-from gui.wizard.runs import RunRecord, list_runs, runs_dir
+from gui.wizard.runs import RunRecord, exportable, list_runs, runs_dir
+from gui.workers.job_worker import JobWorker
 
 COLUMNS = ("run", "model", "data", "status", "accuracy")
 
@@ -33,6 +41,8 @@ class PastRunsDialog(QDialog):
         self.catalog = catalog
         self.root = root or runs_dir()
         self.records: list[RunRecord] = []
+        self.ask = ask_yes_no      # the confirmation before a near-chance or cancelled run's export
+        self.worker: JobWorker | None = None
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.verticalHeader().setVisible(False)
@@ -86,19 +96,37 @@ class PastRunsDialog(QDialog):
         if record is None:
             return
         self.panel.show_run(record.path)
-        self.use_button.setEnabled(record.finished and (record.path / "model.onnx").is_file())
+        self.use_button.setEnabled(exportable(record.path) and not self.busy())   # a cancelled run's checkpoint too
         self.status_label.setText("")
+
+    def busy(self) -> bool:
+        return self.worker is not None and self.worker.is_running()
 
     def _on_use_clicked(self) -> None:
         record = self.current()
-        if record is None:
+        if record is None or self.busy() or not confirm_export(self, record.path, None, self.ask):
             return
+        self.worker = JobWorker(export_job, ExportRequest(record.path, record.path.name), what="Exporting the model",
+                                owner=self)
+        self.worker.finished.connect(self._on_worker_finished)
+        self.worker.failed.connect(self.status_label.setText)
+        self.worker.cancelled.connect(self.status_label.setText)
+        self.worker.ended.connect(lambda: self.use_button.setEnabled(self.current() is not None))
+        self.use_button.setEnabled(False)
+        self.status_label.setText("Exporting…")
+        self.worker.start()
+
+    def _on_worker_finished(self, result: ExportResult) -> None:
         try:
-            target = export_model(record.path, record.path.name)
             if self.catalog is not None:
                 self.catalog.refresh()
-                self.catalog.select(target)
-        except EarmarkError as exc:
+                self.catalog.select(result.path)
+        except (EarmarkError, OSError, ValueError) as exc:
             self.status_label.setText(str(exc))
             return
-        self.status_label.setText(f"✔ {target} is now the live model")
+        self.status_label.setText(done_text(result).replace("The live view now uses", "Now the live model:"))
+
+    def done(self, result: int) -> None:
+        if self.worker is not None:
+            self.worker.close(10.0)
+        super().done(result)

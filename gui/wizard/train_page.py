@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.plan import TrainPlan
-from gui.wizard.runs import update_status
+from gui.wizard.runs import kept_checkpoints, update_status
 from gui.wizard.session import TrainSession
 from gui.wizard.train_worker import TrainWorker
 
@@ -97,7 +97,7 @@ class TrainPage(QWizardPage):
         self.job_overrides = dict(job_overrides or {})
         self.setTitle("5 · Train")
         self.setSubTitle("Training runs in the background; Cancel stops it within a second or two and keeps "
-                         "the best checkpoint so far.")
+                         "the best checkpoint so far, which can still be exported (figures incomplete).")
         self.worker: TrainWorker | None = None
         self.plan: TrainPlan | None = None
         self.state = "idle"              # idle | running | finished | cancelled | failed
@@ -223,11 +223,16 @@ class TrainPage(QWizardPage):
         if run_dir is not None:
             update_status(run_dir, "cancelled", message)
         where = ", ".join(str(p.relative_to(run_dir)) for p in kept) if kept else "none yet (no epoch had ended)"
-        self.message_label.setText(f"Cancelled. Best checkpoint kept: {where} in {run_dir}")
+        self.message_label.setText(f"Cancelled. Best checkpoint kept: {where} in {run_dir}"
+                                   + (". Next shows what is known and exports it (figures incomplete)." if kept else ""))
+        if kept:
+            self.session.set_run(run_dir, None)     # exportable: results and export pages read the run folder
         self._set_state("cancelled")
 
     def _set_state(self, state: str) -> None:
         self.state = state
+        if state != "running":
+            self.eta_label.setText("")          # an ETA is only true while training runs
         self.stage_label.setText({"running": "<b>Starting…</b>", "finished": "<b>Done</b>",
                                   "cancelled": "<b>Cancelled</b>", "failed": "<b>Failed</b>"}.get(
             state, self.stage_label.text()))
@@ -243,4 +248,7 @@ class TrainPage(QWizardPage):
             wizard.setButtonLayout(TRAINING_BUTTONS if running else NORMAL_BUTTONS)
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API
+        """Finished, or stopped with a checkpoint on disk (the export page exports that)."""
+        if self.state == "cancelled":
+            return self.session.run_dir is not None and bool(kept_checkpoints(self.session.run_dir))
         return self.state == "finished"
