@@ -38,6 +38,19 @@ def _no_leaked_threads():
     assert not leaked, f"test left threads running: {leaked}"
 
 
+@pytest.fixture(scope="session")
+def _session_cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("user-cache")
+
+
+@pytest.fixture(autouse=True)
+def _user_cache_in_tmp(_session_cache_dir, monkeypatch):
+    """Feature caches and kept audit rankings go to a folder of this test session, never to the
+    person's own user cache (a test that wants its own folder sets EARMARK_CACHE_DIR itself)."""
+    monkeypatch.setenv("EARMARK_CACHE_DIR", str(_session_cache_dir))
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _one_torch_thread():
     """One torch intra-op thread in every test (OMP_NUM_THREADS above covers a fresh import;
