@@ -153,7 +153,7 @@ def test_resume_with_another_configuration_is_refused_naming_the_fields(esc50, t
     before = checkpoint.stat().st_mtime_ns
     assert _train(esc50, tmp_path, "--layout", "esc50", "--resume", "--lr", "0.01") == 2
     err = capsys.readouterr().err
-    assert "--resume" in err and "lr: 0.001 -> 0.01" in err and "data" not in err.split("differ")[1]
+    assert "--resume" in err and f"lr: {TrainRequest.lr} -> 0.01" in err and "data" not in err.split("differ")[1]
     assert main.main(["train", "--data", str(other), "--out", str(tmp_path / "run"), *TINY, "--layout", "esc50",
                       "--resume"]) == 2
     err = capsys.readouterr().err
