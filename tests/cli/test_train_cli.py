@@ -146,6 +146,8 @@ def test_train_help_shows_the_recipe_defaults(capsys):
 
 
 def test_resume_with_another_configuration_is_refused_naming_the_fields(esc50, tmp_path, capsys):
+    from trainer.recipe import TrainRequest
+
     assert _train(esc50, tmp_path, "--layout", "esc50") == 0
     capsys.readouterr()
     other = write_esc50(tmp_path / "other", n_classes=3, clips_per_class=4, seconds=0.5, sample_rate_hz=8000, seed=9)
