@@ -27,10 +27,12 @@ trainer's jobs run in another process::
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import itertools
 import logging
 import multiprocessing
+import multiprocessing.util  # its exit handler first, so that ours (registered later) runs before it
 import os
 import pickle
 import queue
@@ -39,6 +41,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -128,6 +131,9 @@ def _child_main(conn, preload: tuple[str, ...]) -> None:
         finally:
             tokens.pop(job_id, None)
 
+    # the job's own processes start as they would from the command line (the platform's default:
+    # cleanlab's pool relies on fork's copy of its globals), not with the method that started this one
+    multiprocessing.set_start_method(None, force=True)
     started = time.monotonic()
     for name in preload:
         try:
@@ -208,7 +214,9 @@ class _Child:
         ctx = multiprocessing.get_context(runner.context)
         self.what = runner.what
         self.conn, child_conn = ctx.Pipe(duplex=True)
-        self.process = ctx.Process(target=_child_main, args=(child_conn, runner.preload), daemon=True,
+        # not a daemon: a daemon may not start processes, and jobs do (cleanlab's pool, data
+        # loaders). It ends when this process closes its end of the pipe (see _stop_all_at_exit)
+        self.process = ctx.Process(target=_child_main, args=(child_conn, runner.preload), daemon=False,
                                    name=runner.what)
         self.calls: dict[int, queue.SimpleQueue] = {}
         self.lock = threading.Lock()
@@ -219,6 +227,7 @@ class _Child:
         self.start_s: float | None = None
         started = time.monotonic()
         self.process.start()
+        _LIVE.add(self)
         child_conn.close()                      # only the child holds its end: its death is our EOF
         self._started = started
         self.reader = threading.Thread(target=self._read, daemon=True, name=f"{runner.what} reader")
@@ -277,7 +286,19 @@ class _Child:
             self.process.join(5.0)
         self.reader.join(5.0)
         self.conn.close()
+        _LIVE.discard(self)
         return ended
+
+
+_LIVE: weakref.WeakSet[_Child] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_at_exit() -> None:
+    """Children still running when the interpreter exits are stopped (registered after
+    multiprocessing's own exit handler, so it runs first: that one would wait for them forever)."""
+    for child in list(_LIVE):
+        child.stop(1.0)
 
 
 class ProcessRunner:

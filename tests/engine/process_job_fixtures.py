@@ -81,3 +81,16 @@ def segfault(request, *, on_progress, cancel):
 def killed(request, *, on_progress, cancel):
     os.kill(os.getpid(), signal.SIGKILL)
     time.sleep(10)
+
+
+def with_a_pool(request, *, on_progress, cancel) -> list[int]:
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:   # as cleanlab's find_label_issues does
+        return pool.map(abs, [-1, -2])
+
+
+def start_method(request, *, on_progress, cancel) -> str:
+    import multiprocessing
+
+    return multiprocessing.get_start_method()

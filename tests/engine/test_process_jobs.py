@@ -4,6 +4,7 @@ with progress, cancel, typed errors and crashes coming back as values."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 
@@ -124,3 +125,21 @@ def test_stop_ends_a_busy_child_within_its_limit(runner):
 def test_start_up_time_is_measured(runner):
     started = runner.wait_ready()
     assert started is not None and 0 < started < 30
+
+
+def test_a_job_may_start_processes_of_its_own(runner):
+    assert runner.call(JOBS + "with_a_pool") == [1, 2]        # a daemonic child could not (cleanlab's pool)
+
+
+def test_jobs_start_processes_with_the_platforms_default_method():
+    import multiprocessing
+
+    multiprocessing.set_start_method("spawn", force=True)      # whatever the parent chose, jobs get the default
+    try:
+        fresh = ProcessRunner("Another test job process")
+        try:
+            assert fresh.call(JOBS + "start_method") == ("fork" if sys.platform == "linux" else "spawn")
+        finally:
+            fresh.close()
+    finally:
+        multiprocessing.set_start_method(None, force=True)
