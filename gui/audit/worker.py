@@ -1,6 +1,7 @@
 """The Audit tab's background jobs, in the ``engine.jobs`` contract (run by ``JobWorker``).
 
-Ranking goes through ``trainer.api`` (torch imported lazily, inside the job, never at app start).
+Ranking goes through ``trainer.api`` in a child process (``engine.process_jobs``): torch and
+scikit-learn load there, never in the app's process.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ from typing import Any
 from engine.audio import Audio, load_audio
 from engine.errors import EarmarkError
 from engine.jobs import CancelToken, Progress
+from engine.process_jobs import ProcessRunner
 from engine.spectrogram import Spectrogram, spectrogram_db
 
 MAX_CLIP_S = 600.0
+RANKING_PROCESS = "The ranking process"
+RANKING_CANCEL_GRACE_S = 3.0    # the ranking checks its token at least once a second
+RANKING_STOP_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -26,18 +31,28 @@ class RankRequest:
 
 
 def rank_suspects_job(request: RankRequest, *, on_progress, cancel: CancelToken):
-    """Rank the clips, most suspect first (``trainer.audit.AuditResult``), through the service layer."""
+    """Rank the clips, most suspect first (``trainer.audit.AuditResult``), through the service layer,
+    in a process of its own (torch and scikit-learn never load in the app's process)."""
     try:
-        from trainer.api import AuditRequest, audit
+        from trainer.api import AuditRequest, missing_training_packages
     except ImportError as exc:
         raise EarmarkError(f"Ranking needs the training extras (pip install .[train]): {exc}") from exc
+    missing = missing_training_packages()
+    if missing:
+        raise EarmarkError(f"Ranking needs the training extras (pip install .[train]); not found: {', '.join(missing)}")
 
     def report(p) -> None:
         on_progress(Progress(p.stage, p.step, p.total, p.message,
                              fraction=1.0 if p.stage == "done" else None))
 
-    return audit(AuditRequest(request.manifest, request.model_path, request.folds, request.seed),
-                 on_progress=report, cancel=cancel)
+    runner = ProcessRunner(RANKING_PROCESS, preload=("trainer.api",), cancel_grace_s=RANKING_CANCEL_GRACE_S)
+    try:
+        return runner.call("trainer.api:audit", AuditRequest(request.manifest, request.model_path, request.folds,
+                                                             request.seed), on_progress=report, cancel=cancel)
+    except ImportError as exc:
+        raise EarmarkError(f"Ranking needs the training extras (pip install .[train]): {exc}") from exc
+    finally:
+        runner.close(RANKING_STOP_S)
 
 
 @dataclass(frozen=True)

@@ -215,7 +215,8 @@ class AugmentPage(QWizardPage):
                                       seed=self.session.split.seed + self._draw)
         self.status_label.setText("")
         self.preview_button.setEnabled(False)
-        self.jobs.submit("preview", lambda: render_preview(request), what="The augmentation preview")
+        self.jobs.submit_job("preview", preview_job(self.session.trainer_job("render_variants", cancel_grace_s=1.0)),
+                             request, what="The augmentation preview")
 
     def busy(self) -> bool:
         """Rendering in the worker, or rows still being drawn."""
@@ -278,9 +279,20 @@ class Preview:
     top_db: float
 
 
-def render_preview(request) -> Preview:
+def preview_job(render_variants):
+    """A job drawing the variants ``render_variants`` (``trainer.api.render_variants``, run in the
+    training process) renders: :func:`render_preview` in the worker thread."""
+
+    def job(request, *, on_progress, cancel) -> Preview:
+        return render_preview(request, render_variants(request, on_progress=on_progress, cancel=cancel))
+
+    return job
+
+
+def render_preview(request, variants=None) -> Preview:
     """The variants (``trainer.api.render_variants``) and their display spectrograms. Worker thread."""
-    variants = api.render_variants(request)
+    if variants is None:
+        variants = api.render_variants(request)
     specs = [spectrogram_db(v.samples, v.sample_rate_hz, n_fft=PREVIEW_N_FFT) for v in variants]
     peak = max(0.05, *(float(np.max(np.abs(v.samples))) for v in variants if v.samples.size))
     top_db = max(float(np.percentile(spec.db, 99.5)) for spec in specs)

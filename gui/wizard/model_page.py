@@ -28,6 +28,8 @@ from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.session import ModelChoice, TrainSession
 from trainer import api
 
+PRETRAINED_CHECK_S = 60.0
+
 
 def machine_defaults(best_device: str = "cpu") -> ModelChoice:
     """A model choice that trains in reasonable time here: the recipe's, a ResNet-18 on a GPU."""
@@ -164,7 +166,9 @@ class ModelPage(QWizardPage):
         try:
             choice = self.choice()
             if choice.pretrained:
-                api.check_pretrained(choice.name)
+                # in the training process (torch): the weights load there, never in this process
+                self.session.trainer.call_function("trainer.api:check_pretrained", choice.name,
+                                                   timeout_s=PRETRAINED_CHECK_S)
         except (ValueError, EarmarkError) as exc:
             self.error_label.setText(str(exc))
             return False

@@ -89,12 +89,15 @@ class TrainPlan:
         kwargs.update(self.overrides)
         return TrainRequest(**kwargs)
 
-    def execute(self, *, on_progress, cancel) -> dict[str, Any]:
-        """Run the request; returns ``{"run_dir", "metrics", "model_path"}``. Worker thread."""
-        from trainer import api
+    def execute(self, *, on_progress, cancel, train=None) -> dict[str, Any]:
+        """Run the request; returns ``{"run_dir", "metrics", "model_path"}``. Worker thread.
+        ``train``: the job that trains (the wizard's: ``trainer.api.train`` in its training process)."""
+        if train is None:
+            from trainer import api
 
+            train = api.train
         assert self.run_dir is not None, "prepare() first"
-        result = api.train(self.request(), on_progress=on_progress, cancel=cancel)
+        result = train(self.request(), on_progress=on_progress, cancel=cancel)
         return {"run_dir": self.run_dir, "metrics": result.metrics, "model_path": result.model_path}
 
 

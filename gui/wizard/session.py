@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.manifest import Manifest, read_manifest
+from engine.process_jobs import ProcessRunner
 from trainer.api import DEFAULT_CV_FOLDS, TrainRequest  # torch-free: the recipe and its defaults
 
+TRAINER_PROCESS = "The training process"
 TINY_CLASS_CLIPS = 5          # fewer clips than this in a class: warn
 UNBALANCED_RATIO = 3.0        # largest / smallest class above this: warn
 NATIVE = "native"             # the layout's own split groups (EmoDB speaker, ESC-50 source clip, ...)
@@ -144,7 +146,15 @@ class TrainSession:
     run_dir: Path | None = None
     metrics: dict[str, Any] | None = None
     exported: Path | None = None
+    # the trainer's jobs run here, never in the app's process (torch holds the GIL for up to a second
+    # at a time); one warm child for the wizard's lifetime, started by the first job
+    trainer: ProcessRunner = field(default_factory=lambda: ProcessRunner(TRAINER_PROCESS, preload=("trainer.api",)),
+                                   repr=False, compare=False)
     _listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict, repr=False)
+
+    def trainer_job(self, operation: str, *, cancel_grace_s: float | None = None):
+        """``trainer.api.<operation>`` as a job run in the training process."""
+        return self.trainer.job(f"trainer.api:{operation}", cancel_grace_s=cancel_grace_s)
 
     def subscribe(self, event: str, callback: Callable[[Any], None]) -> None:
         self._listeners.setdefault(event, []).append(callback)

@@ -105,7 +105,8 @@ class SplitPage(QWizardPage):
         else:
             self.session.set_split_report(None)
             self._update_pending()
-            self.jobs.submit("split", lambda: api.preview_split(request), what="The split preview")
+            self.jobs.submit_job("split", self.session.trainer_job("preview_split", cancel_grace_s=1.0), request,
+                                 what="The split preview")
         self.completeChanged.emit()
 
     # ---- worker -> model (GUI thread) ------------------------------------------------------------

@@ -1,114 +1,59 @@
-"""Runs a training plan on a QThread: past-tense signals, progress throttled to about 10 Hz.
+"""Runs a training plan through the one worker adapter, in the wizard's training process.
 
-The plan (``gui.wizard.plan.TrainPlan``) is Qt-free and calls ``trainer.api.train``; this
-worker only moves it off the GUI thread. Signals are emitted from the worker thread
-on an object living in the GUI thread, so every connected slot runs in the GUI thread
-(queued connections) and may touch widgets. ``close`` cancels and joins with a limit.
+The plan (``gui.wizard.plan.TrainPlan``) is Qt-free and calls ``trainer.api.train``; here
+that call runs in the session's :class:`~engine.process_jobs.ProcessRunner` (the warm child
+that loaded torch), and this worker's thread only waits for it. ``TrainWorker`` is a
+:class:`~gui.workers.job_worker.JobWorker`: ``progressed(Progress)`` at most about 10 times a
+second (a new stage, warnings and metrics always pass), then ``finished(result)``,
+``failed(message)`` or ``cancelled(message)`` in the GUI thread; registered (closing the main
+window asks first) until its thread ends; ``close`` cancels and joins with a limit.
 """
 
 from __future__ import annotations
 
-import time
-import traceback
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QThread, Signal
+from engine.process_jobs import ProcessRunner
+from gui.workers.job_worker import THROTTLE_MS, JobWorker
 
-from engine.errors import EarmarkError
-from engine.jobs import Cancelled, CancelToken
-from gui.workers.registry import workers
-
-THROTTLE_S = 0.1                    # progress reaches the GUI at most ~10 times a second
-IMPORTANT_STAGES = ("done", "export", "evaluate")
-_STILL_STOPPING: set[TrainWorker] = set()   # workers past their join limit: kept alive until they end
+THROTTLE_S = THROTTLE_MS / 1000
+CLOSE_TIMEOUT_S = 10.0
 
 
 class Plan(Protocol):
-    def execute(self, *, on_progress, cancel) -> Any: ...
+    def execute(self, *, on_progress, cancel, train=None) -> Any: ...
 
 
-class _JobThread(QThread):
-    def __init__(self, target, parent=None) -> None:
-        super().__init__(parent)
-        self._target = target
+def plan_job(plan: Plan, runner: ProcessRunner | None):
+    """The job that runs ``plan``: its ``trainer.api.train`` call goes to ``runner``'s process."""
+    extra = {"train": runner.job("trainer.api:train")} if runner is not None else {}
 
-    def run(self) -> None:  # the worker thread
-        self._target()
+    def job(_request, *, on_progress, cancel):
+        return plan.execute(on_progress=on_progress, cancel=cancel, **extra)
+
+    return job
 
 
-class TrainWorker(QObject):
-    """``start()`` runs ``plan.execute`` in a thread. Signals: progressed(Progress),
-    finished(result), failed(message), cancelled(message)."""
+class TrainWorker(JobWorker):
+    """``start()`` runs ``plan.execute`` (its training in the training process). Signals:
+    progressed(Progress), finished(result), failed(message), cancelled(message), ended()."""
 
-    progressed = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
-    cancelled = Signal(str)
-
-    def __init__(self, plan: Plan, *, throttle_s: float = THROTTLE_S, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+    def __init__(self, plan: Plan, *, throttle_s: float = THROTTLE_S, parent=None,
+                 runner: ProcessRunner | None = None) -> None:
+        # parent is accepted and ignored: a running worker belongs to the registry, never to a widget
+        if runner is None:
+            runner = getattr(getattr(plan, "session", None), "trainer", None)
+        super().__init__(plan_job(plan, runner), None, what="Training", owner=parent, confirm_quit=True,
+                         throttle_ms=int(throttle_s * 1000))
         self.plan = plan
-        self.throttle_s = throttle_s
-        self._thread: _JobThread | None = None
-        self._token = None
-        self._last_emit = 0.0
-        self._last_stage = ""
 
-    # ---- GUI thread ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self) -> TrainWorker:
         if self.is_running():
             raise RuntimeError("this training worker is already running")
-        self._token = CancelToken()
-        self._thread = _JobThread(self._run)
-        self._thread.start()
-        workers.add(self, what="Training", confirm=True)  # closing the main window asks, cancels and joins it
+        super().start()
+        return self
 
-    def is_running(self) -> bool:
-        return self._thread is not None and self._thread.isRunning()
-
-    def cancel(self) -> None:
-        """Ask the job to stop; it checks the token at least once a second."""
-        if self._token is not None:
-            self._token.cancel()
-
-    def wait(self, timeout_s: float) -> bool:
-        """Join the thread for at most ``timeout_s``; True when it has ended."""
-        if self._thread is None:
-            return True
-        return bool(self._thread.wait(int(timeout_s * 1000)))
-
-    def close(self, timeout_s: float = 10.0) -> bool:
-        """Cancel and join with a time limit (called when the wizard closes).
-
-        A worker still running after ``timeout_s`` is kept referenced until its thread ends,
-        so Qt never destroys a running thread.
-        """
-        self.cancel()
-        ended = self.wait(timeout_s)
-        if not ended and self._thread is not None:
-            self.setParent(None)
-            _STILL_STOPPING.add(self)
-            self._thread.finished.connect(lambda: _STILL_STOPPING.discard(self))
-        return ended
-
-    # ---- worker thread ------------------------------------------------------------------------
-    def _run(self) -> None:
-        try:
-            result = self.plan.execute(on_progress=self._on_progress, cancel=self._token)
-        except Cancelled as exc:
-            self.cancelled.emit(str(exc) or "training was cancelled")
-        except EarmarkError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - any failure reaches the page that started the job
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            self.failed.emit(detail)
-        else:
-            self.finished.emit(result)
-
-    def _on_progress(self, progress) -> None:
-        now = time.monotonic()
-        important = (progress.stage != self._last_stage or progress.stage in IMPORTANT_STAGES
-                     or "val_loss" in (progress.metrics or {}))
-        if important or now - self._last_emit >= self.throttle_s:
-            self._last_emit, self._last_stage = now, progress.stage
-            self.progressed.emit(progress)
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
+        """Cancel and join with a time limit (called when the wizard closes). A worker still
+        running after it stays referenced by the registry until its thread ends."""
+        return super().close(timeout_s)

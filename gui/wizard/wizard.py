@@ -16,9 +16,10 @@ from gui.wizard.results_page import ResultsPage
 from gui.wizard.session import TrainSession
 from gui.wizard.split_page import SplitPage
 from gui.wizard.train_page import TrainPage
-from trainer import api
+from gui.workers.registry import workers
 
 CLOSE_TIMEOUT_S = 10.0
+WARM_UP_GRACE_S = 0.2      # importing torch cannot be interrupted: a cancelled warm-up ends its process
 
 
 class TrainWizard(QWizard):
@@ -50,11 +51,13 @@ class TrainWizard(QWizard):
         self.customButtonClicked.connect(self._on_custom_button_clicked)
         self.past_runs_dialog = None
         self.resize(1100, 760)
-        # torch takes seconds to import: load it in a worker, never on the GUI thread
+        # torch takes seconds to import and holds the GIL while it does: the training process
+        # (session.trainer) loads it, never this one; the same warm process runs every job after
         self.jobs = BackgroundJobs(self)
         self.jobs.delivered.connect(self._on_jobs_delivered)
         self.jobs.failed.connect(self._on_jobs_failed)
-        self.jobs.submit("warm_up", api.warm_up_now, what="Loading the training packages")
+        self.jobs.submit_job("warm_up", self.session.trainer_job("warm_up", cancel_grace_s=WARM_UP_GRACE_S),
+                             what="Loading the training packages")
 
     def _on_jobs_delivered(self, kind: str, environment) -> None:
         self.model_page.set_environment(environment)
@@ -69,10 +72,18 @@ class TrainWizard(QWizard):
         self.past_runs_dialog.show()
 
     def shutdown(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
-        """Cancel training and join every worker (at most ``timeout_s`` each)."""
-        ended = self.train_page.shutdown(timeout_s)
-        for jobs in (self.jobs, self.split_page.jobs, self.augment_page.jobs):
-            ended = jobs.shutdown(timeout_s) and ended
+        """Cancel every job, join them and stop the training process, all within ``timeout_s``
+        (the process is terminated, then killed, at the limit). True when all ended in time."""
+        background = (self.jobs, self.split_page.jobs, self.augment_page.jobs)
+        with workers.deadline(timeout_s):
+            for jobs in background:
+                jobs.cancel()
+            ended = self.train_page.shutdown(timeout_s)
+            for jobs in background:
+                ended = jobs.shutdown(timeout_s) and ended
+            ended = self.session.trainer.stop(workers.clamp(timeout_s) or 0.0) and ended
+            for jobs in background:      # a job still waiting for the stopped process ends now
+                ended = jobs.shutdown(workers.clamp(timeout_s) or 0.0) and ended
         return ended
 
     def done(self, result: int) -> None:  # Finish, Cancel, Esc and the close box all end here

@@ -11,6 +11,10 @@ then ``ended()``. ``progressed(Progress)`` comes before, at most about 10 times 
 (superqt's throttler), except reports that must not be lost: a new stage, warnings or
 metrics pass at once, in order.
 
+``JobWorker("trainer.api:train", request, runner=runner)`` runs the job named by its import
+path in ``runner``'s child process (:class:`engine.process_jobs.ProcessRunner`): the same
+signals, the thread only waits for the child, so torch never runs in the app's process.
+
 Every signal is emitted in the GUI thread: the job's thread only posts queued events to
 this object, and the outcome is emitted after the thread has ended, so a slot may drop
 the worker. Every started worker is kept in :data:`gui.workers.registry.workers` until its
@@ -28,6 +32,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from superqt.utils import qthrottled
 
 from engine.jobs import CancelToken, JobOutcome, Progress, run_job
+from engine.process_jobs import ProcessRunner
 from gui.workers.registry import workers
 
 THROTTLE_MS = 100      # progress reaches the GUI about 10 times a second
@@ -90,9 +95,15 @@ class JobWorker(QObject):
     cancelled = Signal(str)
     ended = Signal()              # after any of the three, once the thread has ended
 
-    def __init__(self, fn: Callable[..., Any], request: Any = None, *, what: str = "The job",
-                 owner: object | None = None, confirm_quit: bool = False, throttle_ms: int = THROTTLE_MS) -> None:
+    def __init__(self, fn: Callable[..., Any] | str, request: Any = None, *, what: str = "The job",
+                 owner: object | None = None, confirm_quit: bool = False, throttle_ms: int = THROTTLE_MS,
+                 runner: ProcessRunner | None = None, cancel_grace_s: float | None = None) -> None:
         super().__init__()  # no parent on purpose: a widget's death must never take a running thread with it
+        if isinstance(fn, str):       # a job named by its import path: run in the runner's child process
+            if runner is None:
+                raise TypeError(f"{what}: a job named {fn!r} needs a runner (engine.process_jobs.ProcessRunner)")
+            fn = runner.job(fn, cancel_grace_s=cancel_grace_s)
+        self.runner = runner
         self.fn, self.request, self.what, self.owner = fn, request, what, owner
         self.confirm_quit = confirm_quit    # quitting while it runs throws work away: the window asks
         self.token = CancelToken()
@@ -187,11 +198,11 @@ class JobWorker(QObject):
         self.ended.emit()
 
 
-def start_job(fn: Callable[..., Any], request: Any = None, *, what: str = "The job", owner: object | None = None,
-              confirm_quit: bool = False, on_finished=None, on_failed=None, on_cancelled=None,
-              on_progress=None) -> JobWorker:
+def start_job(fn: Callable[..., Any] | str, request: Any = None, *, what: str = "The job",
+              owner: object | None = None, confirm_quit: bool = False, on_finished=None, on_failed=None,
+              on_cancelled=None, on_progress=None, runner: ProcessRunner | None = None) -> JobWorker:
     """Make, connect and start a :class:`JobWorker` in one call."""
-    worker = JobWorker(fn, request, what=what, owner=owner, confirm_quit=confirm_quit)
+    worker = JobWorker(fn, request, what=what, owner=owner, confirm_quit=confirm_quit, runner=runner)
     for signal, slot in ((worker.finished, on_finished), (worker.failed, on_failed),
                          (worker.cancelled, on_cancelled), (worker.progressed, on_progress)):
         if slot is not None:
