@@ -86,6 +86,9 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
                    help="nested cross-validation with K grouped folds, as the wizard's k-fold: every clip "
                         "tested once, figures pooled, the shipped model refit on every clip "
                         "(default: one three-way hold-out split)")
+    p.add_argument("--refit-folds", action=argparse.BooleanOptionalAction, default=d.get("refit_folds"),
+                   help="cross-validation: test each fold with a refit on all its non-test groups for the epochs "
+                        "its validation side chose, as the shipped model is made (twice the training)")
     p.add_argument("--cv-by", choices=("group", "fold"), default=d.get("cv_by"),
                    help="cross-validation folds: grouped k-fold, or the data set's own folds")
     p.add_argument("--batch-size", type=int, default=d.get("batch_size"), help="clips per training step")
@@ -103,9 +106,10 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
     p.add_argument("--sample-rate", type=int, default=None,
                    help="model sample rate in Hz (default: the clips' rate, at most 16000)")
     p.add_argument("--clip-seconds", type=float, default=None,
-                   help="model input length in seconds (default: the clips' median length)")
+                   help="model input length in seconds (default: the 95th percentile of the clips' lengths, at most 5 s; "
+                        "longer clips are cut into windows whose predictions are averaged)")
     p.add_argument("--n-mels", type=int, default=d.get("n_mels"), help="mel bands of the frontend")
-    p.add_argument("--n-fft", type=int, default=None, help="STFT size (default: about 64 ms at the sample rate)")
+    p.add_argument("--n-fft", type=int, default=None, help="STFT size (default: about 32 ms at the sample rate)")
     p.add_argument("--input-size", type=int, nargs=2, default=None, metavar=("H", "W"),
                    help="backbone input size (default: from the model and the clip length)")
     p.add_argument("--variants", nargs="*", default=None,

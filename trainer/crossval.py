@@ -83,7 +83,8 @@ def cross_validate(request: TrainRequest, *, on_progress: Callable[[Progress], N
     atomic_write_json(out / "config.json", request.to_json())
     on_progress(Progress("split", 1, 1, f"nested {k}-fold cross-validation by {request.cv_by}", fraction=0.0))
     docs, started = [], time.monotonic()
-    steps = k + 1   # the folds, then the refit
+    per_fold = 2 if request.refit_folds else 1
+    steps = k * per_fold + 1   # the folds (each chosen on validation, then refit), then the refit
     for i, split in enumerate(splits, start=1):
         cancel.raise_if_cancelled("cross-validation")
         by_fold = request.cv_by == "fold"
@@ -91,8 +92,13 @@ def cross_validate(request: TrainRequest, *, on_progress: Callable[[Progress], N
                                test_fold=split.test_fold if by_fold else None,
                                test_groups=None if by_fold else tuple(split.test_groups),
                                val_groups=tuple(split.val_groups), val_fold=None)
-        on_fold = _fold_progress(on_progress, i, steps, f"fold {i}/{k}", started, time.monotonic())
-        docs.append(run(fold_request, on_progress=on_fold, cancel=cancel).metrics)
+        step = (i - 1) * per_fold + 1
+        on_fold = _fold_progress(on_progress, step, steps, f"fold {i}/{k}", started, time.monotonic())
+        chosen = run(fold_request, on_progress=on_fold, cancel=cancel).metrics
+        if request.refit_folds:
+            docs.append(_refit_fold(fold_request, chosen, i, k, step + 1, steps, on_progress, started, cancel))
+        else:
+            docs.append(chosen)
     doc = combine_folds(docs, out, manifest)
     epochs = refit_epochs(docs)
     cancel.raise_if_cancelled("cross-validation")
@@ -106,6 +112,31 @@ def cross_validate(request: TrainRequest, *, on_progress: Callable[[Progress], N
                          f"clip is {out / 'model.onnx'}", fraction=1.0))
     return RunResult(out, doc, out / "model.onnx", refit.best_seed,
                      [tuple(s) for d in docs for s in d.get("skipped", [])])
+
+
+def _refit_fold(fold_request: TrainRequest, chosen: dict[str, Any], i: int, k: int, step: int, steps: int,
+                on_progress, started: float, cancel: CancelToken) -> dict[str, Any]:
+    """Fold ``i``'s test figures from a refit on all its non-test groups (validation included) for
+    the epochs and with the seed its validation side chose: the shipped model is made the same
+    way, so the pooled figures measure it. Validation figures stay those of the choosing run."""
+    from trainer.job import run
+
+    epochs = refit_epochs([chosen])
+    refit_request = replace(fold_request, out=str(Path(fold_request.out) / "refit"), refit_epochs=epochs,
+                            val_groups=None, seeds=(int(chosen["best_seed"]),))
+    on_refit = _fold_progress(on_progress, step, steps, f"fold {i}/{k} refit ({epochs} epochs)", started,
+                              time.monotonic())
+    tested = run(refit_request, on_progress=on_refit, cancel=cancel).metrics
+    by_seed = {m["seed"]: m for m in chosen["per_seed"]}
+    per_seed = [{**m, "val": by_seed[m["seed"]].get("val"), "best_epoch": by_seed[m["seed"]]["best_epoch"],
+                 "best_val_loss": by_seed[m["seed"]]["best_val_loss"]} for m in tested["per_seed"]]
+    from trainer import evaluation
+
+    sizes = {**tested["split_sizes"], "val_clips": chosen["split_sizes"]["val_clips"]}
+    return {**tested, "per_seed": per_seed, **evaluation.summaries(per_seed, chosen["labels"]),
+            "val_groups": chosen["val_groups"], "split": {**chosen["split"], "refit": tested["split"]},
+            "split_sizes": sizes, "leakage_count": chosen["leakage_count"] + tested["leakage_count"],
+            "refit_epochs": epochs}
 
 
 def refit_epochs(docs: list[dict[str, Any]]) -> int:

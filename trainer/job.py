@@ -25,7 +25,7 @@ from engine.manifest import read_manifest
 from trainer import distributed, evaluation, metrics, outputs
 from trainer.cache import ORIGINAL, FeatureCache
 from trainer.config import TrainConfig
-from trainer.splits import Split, leakage_audit, three_way_split
+from trainer.splits import leakage_audit, refit_split, three_way_split
 
 __all__ = ["CancelToken", "Cancelled", "Progress", "ResumeMismatch", "RunResult", "TrainConfig", "run"]
 
@@ -97,9 +97,12 @@ class _Run:
     def split(self) -> None:
         c = self.config
         clips = self.manifest.clips
-        if c.refit_epochs:   # the model that ships from cross-validation: every clip, no figures
-            self.split_ = Split(train=tuple(range(len(clips))), val=(), strategy="refit")
-            self.emit("split", 1, 1, f"refit on all {len(clips)} clips for {c.refit_epochs} epochs")
+        if c.refit_epochs:   # a refit: on every clip (what ships), or on all but a fold's test side
+            self.split_ = refit_split(self.manifest, test_groups=c.test_groups, test_fold=c.test_fold)
+            leakage_audit([clips[i] for i in self.split_.train],
+                          [clips[i] for i in self.split_.test]).raise_if_leaking()
+            held = f", {len(self.split_.test)} test clips held out" if self.split_.test else ""
+            self.emit("split", 1, 1, f"refit on {len(self.split_.train)} clips for {c.refit_epochs} epochs{held}")
             return
         self.split_ = three_way_split(self.manifest, "auto", test_fraction=c.test_fraction,
                                       val_fraction=c.val_fraction, seed=c.split_seed, test_groups=c.test_groups,
@@ -133,7 +136,8 @@ class _Run:
         self.leakage_count = report.count
         self.val_items = self.cache.items_for(self.split_.val, [ORIGINAL])
         self.test_items = self.cache.items_for(self.split_.test, [ORIGINAL])
-        if not self.train_items or (not c.refit_epochs and not (self.val_items and self.test_items)):
+        missing_test = bool(self.split_.test) and not self.test_items
+        if not self.train_items or missing_test or (not c.refit_epochs and not (self.val_items and self.test_items)):
             raise ValueError(f"{c.data}: after skipping unreadable clips, training has {len(self.train_items)}, "
                              f"validation {len(self.val_items)} and test {len(self.test_items)} items; "
                              "each needs some")
@@ -216,16 +220,20 @@ class _Run:
                "test_groups": list(self.split_.test_groups),
                "seeds": list(c.seeds), "best_seed": best["seed"], "skipped": [list(s) for s in self.cache.skipped],
                "model": c.model, "layout": self.manifest.layout}
+        test = self.test_predictions.get(best["seed"])
         if self.split_.strategy == "refit":
-            doc["evaluation"] = {"scheme": "refit", "description": f"Refit on all {len(self.train_items)} "
-                                 f"items for {c.refit_epochs} epochs; nothing held out, so no figures here."}
+            held = (f"; tested on {len(self.split_.test)} clips of groups it never saw" if test is not None
+                    else "; nothing held out, so no figures here")
+            doc["evaluation"] = {"scheme": "refit", "test_groups": list(self.split_.test_groups),
+                                 "description": f"Refit on {len(self.train_items)} items for {c.refit_epochs} "
+                                               f"epochs (chosen on another run's validation side){held}."}
         else:
-            test = self.test_predictions[best["seed"]]
-            doc["chance"] = evaluation.chance(test[1], len(labels))
             doc["evaluation"] = {"scheme": "holdout", "test_groups": list(self.split_.test_groups),
                                  "val_groups": list(self.split_.val_groups),
                                  "description": evaluation.holdout_description(self.split_, self.manifest,
                                                                                len(c.seeds))}
+        if test is not None:
+            doc["chance"] = evaluation.chance(test[1], len(labels))
             doc["test_clip_predictions"] = {"clips": [int(i) for i in test[0]],
                                             "probs": [[round(float(v), 6) for v in row] for row in test[2]]}
         if self.split_.strategy == "speaker":
@@ -253,7 +261,8 @@ class _Run:
         model = export_model(c, self.models[seed])
         originals = self.cache.items_for(self.split_.train, [ORIGINAL])
         sides = ((("refit_predictions.csv", originals),) if self.split_.strategy == "refit" else
-                 (("val_predictions.csv", self.val_items), ("test_predictions.csv", self.test_items)))
+                 (("val_predictions.csv", self.val_items),)) + (("test_predictions.csv", self.test_items),)
+        sides = tuple((name, items) for name, items in sides if items or name != "test_predictions.csv")
         for name, items in sides:   # what the exported graph says for each held-out clip (PyTorch)
             outputs.write_val_predictions(model, items, self.manifest.labels, c.sample_rate_hz,
                                           frontend.n_samples, self.out / name, clip_s=c.clip_s)

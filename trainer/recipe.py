@@ -82,6 +82,10 @@ class TrainRequest:
     # Train on every clip and stop after this epoch of the ``epochs`` schedule (no figures):
     # how cross-validation makes the model it ships.
     refit_epochs: int | None = None
+    # Cross-validation: each fold's test figures come from a refit on all its non-test groups for
+    # the epochs its validation side chose, as the shipped model is made (twice the training).
+    # False: the choosing run's own model, trained without the validation groups, is tested.
+    refit_folds: bool = True
     # The split (and the cached variants' draws) do not move when the training seeds change.
     split_seed: int = 0
     folds: int | None = None           # k-fold cross-validation instead of one hold-out split
@@ -236,7 +240,8 @@ ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model",
              "weight_decay": "weight_decay", "label_smoothing": "label_smoothing", "mixup_alpha": "mixup",
              "n_fft": "n_fft", "loader_workers": "loader_workers", "split_seed": "split_seed",
              "folds": "folds", "cv_by": "cv_by", "test_fraction": "test_fraction", "test_groups": "test_groups",
-             "test_fold": "test_fold", "ema_decay": "ema", "time_shift": "time_shift"}
+             "test_fold": "test_fold", "ema_decay": "ema", "time_shift": "time_shift",
+             "refit_folds": "refit_folds"}
 
 
 def _normalised(doc: dict[str, Any]) -> dict[str, Any]:

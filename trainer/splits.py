@@ -269,6 +269,27 @@ def three_way_split(manifest, strategy: str = "auto", *, test_fraction: float = 
     return split
 
 
+def refit_split(manifest, *, test_groups: Sequence[str] | None = None, test_fold: int | None = None) -> Split:
+    """Train on every clip but the test side, with no validation side: a refit for an epoch count
+    another run's validation side chose. Without a test side it is the refit on everything that
+    ships; with one, a cross-validation fold's refit, so that the pooled figures measure the very
+    procedure that makes the shipped model (choose on validation, then refit on all but the test)."""
+    clips = manifest.clips
+    if test_fold is not None:
+        test = [i for i, c in enumerate(clips) if c.fold == test_fold]
+    elif test_groups:
+        chosen = set(map(str, test_groups))
+        test = [i for i, c in enumerate(clips) if c.group in chosen]
+    else:
+        test = []
+    if (test_fold is not None or test_groups) and not test:
+        raise ValueError(f"{manifest.root}: the refit's test side (groups {list(test_groups or [])}, fold "
+                         f"{test_fold}) holds no clip")
+    held = set(test)
+    return Split(train=tuple(i for i in range(len(clips)) if i not in held), val=(), strategy="refit",
+                 test=tuple(test), test_groups=tuple(sorted({clips[i].group for i in test})), test_fold=test_fold)
+
+
 def nested_folds(manifest, k: int, *, by: str = "group", val_fraction: float = 0.2, seed: int = 0) -> list[Split]:
     """Outer folds for nested cross-validation: each fold's test side is one of ``k`` grouped
     folds (or one official fold, ``by="fold"``), untouched by anything else in its run; its

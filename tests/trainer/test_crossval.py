@@ -74,8 +74,15 @@ def test_cli_folds_and_the_wizard_give_the_same_metrics(emodb, tmp_path, one_thr
     assert cli["pooled"]["n_clips"] == 56 and sum(map(sum, cli["pooled"]["confusion_matrix"])) == 56
     assert cli["evaluation"]["scheme"] == "nested_cv" and cli["export"]["source"] == "refit"
     assert wizard == cli                                            # every figure, fold and choice
-    for i in range(1, 5):
+    for i, fold in enumerate(cli["split"]["folds"], start=1):
         assert (out / f"fold{i}" / "model.onnx").is_file()
+        # each fold is tested by a refit on its training and validation groups, as the shipped model is made
+        refit = json.loads((out / f"fold{i}" / "refit" / "metrics.json").read_text())
+        assert refit["evaluation"]["scheme"] == "refit" and refit["test_groups"] == fold["test_groups"]
+        sizes, refit_sizes = fold["sizes"], fold["refit"]["sizes"]
+        assert refit_sizes["train_clips"] == sizes["train_clips"] + sizes["val_clips"] > sizes["train_clips"]
+        assert refit_sizes["test_clips"] == sizes["test_clips"] and not fold["refit"]["val_groups"]
+        assert cli["per_fold"][i - 1]["macro_f1"] == pytest.approx(refit["summary"]["macro_f1"]["mean"])
     from engine.model import OnnxClassifier
 
     shipped = OnnxClassifier.load(out / "model.onnx").meta.raw     # the refit, never a fold's model

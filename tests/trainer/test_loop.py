@@ -86,19 +86,29 @@ def test_the_gpu_recipe_runs_on_the_cpu(tmp_path):
     model.num_classes = 2
     seen = []
     conv.register_forward_hook(lambda m, i, o: seen.append((o.dtype, i[0].is_contiguous(
-        memory_format=torch.channels_last))))
+        memory_format=torch.channels_last), torch.is_grad_enabled())))
     config = LoopConfig(epochs=3, batch_size=8, spec_augment=False, mixup_alpha=0.0, lr=0.05, accelerated=True)
     trainer = Trainer(model, Blobs(32, 0), Blobs(16, 1), config, seed=0, device=torch.device("cpu"),
                       checkpoint_dir=tmp_path / "ckpt")
     assert trainer.amp_dtype == torch.bfloat16
     before = conv.weight.detach().clone()
     fit = trainer.fit()
-    assert seen and all(dtype == torch.bfloat16 for dtype, _ in seen)   # autocast was on
-    assert all(channels_last for _, channels_last in seen[:3])           # training batches went in channels-last
+    trained = [dtype for dtype, _, grad in seen if grad]
+    evaluated = [dtype for dtype, _, grad in seen if not grad]
+    assert trained and all(dtype == torch.bfloat16 for dtype in trained)   # autocast was on while training
+    # evaluation on a CPU stays float32: the figures are those of the float32 model that is exported
+    assert evaluated and all(dtype == torch.float32 for dtype in evaluated)
+    assert all(channels_last for _, channels_last, _ in seen[:3])        # training batches went in channels-last
     assert conv.weight.is_contiguous(memory_format=torch.channels_last)
     assert not torch.equal(before, conv.weight.detach()) and fit.history[-1]["train_loss"] == fit.history[-1]["train_loss"]
 
 
-def test_the_gpu_recipe_is_off_on_the_cpu_by_default(tmp_path):
+def test_mixed_precision_on_the_cpu_by_default_only_where_it_is_native(tmp_path, monkeypatch):
+    from trainer.loop import cpu_has_fast_bf16
+
+    trainer = make_trainer(tmp_path)
+    assert trainer.accelerated == cpu_has_fast_bf16()
+    assert trainer.amp_dtype == (torch.bfloat16 if cpu_has_fast_bf16() else None)
+    monkeypatch.setenv("EARMARK_CPU_BF16", "0")
     trainer = make_trainer(tmp_path)
     assert trainer.amp_dtype is None and not trainer.accelerated
