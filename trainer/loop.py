@@ -41,7 +41,7 @@ class LoopConfig:
     label_smoothing: float = TrainRequest.label_smoothing
     mixup_alpha: float = TrainRequest.mixup_alpha
     spec_augment: bool = TrainRequest.spec_augment
-    patience: int = TrainRequest.patience
+    patience: int | None = TrainRequest.patience   # None: no early stopping, the last epoch is kept
     min_epochs: int | None = TrainRequest.min_epochs  # early stopping engages from here (None: half)
     loader_workers: int = TrainRequest.loader_workers
     ema_decay: float = TrainRequest.ema_decay
@@ -223,7 +223,9 @@ class Trainer:
                 # without a validation set (a refit on everything) the latest epoch is the one kept
                 # (a loss flat to 1e-6, e.g. BatchNorm statistics drifting under a zero learning rate,
                 # is no improvement)
-                improved = record["val_loss"] < best["val_loss"] - 1e-6 or len(self.val_ds) == 0
+                # without early stopping the latest epoch is the one kept, too
+                improved = (record["val_loss"] < best["val_loss"] - 1e-6 or len(self.val_ds) == 0
+                            or self.config.patience is None)
                 if improved:
                     best.update(val_loss=record["val_loss"], epoch=epoch, bad_epochs=0)
                     self._save("best.pt", {"epoch": epoch, "seed": self.seed,
@@ -247,7 +249,7 @@ class Trainer:
         return self.ema.module if self.ema is not None else self.model
 
     def _should_stop(self, epoch: int, bad_epochs: int) -> bool:
-        if self.config.refit_epochs:
+        if self.config.refit_epochs or self.config.patience is None:
             return False
         min_epochs = self.config.epochs // 2 if self.config.min_epochs is None else self.config.min_epochs
         return bad_epochs >= self.config.patience and epoch >= min_epochs

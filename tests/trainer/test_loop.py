@@ -51,6 +51,18 @@ def test_early_stopping_on_a_flat_validation_loss(tmp_path, min_epochs, stops_at
     assert len(fit.history) == stops_at and fit.stopped_early and fit.best_epoch == 1
 
 
+def test_without_early_stopping_the_whole_schedule_runs_and_its_last_epoch_is_kept(tmp_path):
+    # validation labels opposite to the training ones: the more it learns, the worse validation gets
+    trainer = make_trainer(tmp_path, epochs=8, lr=0.05, patience=None, min_epochs=0)
+    trainer.val_ds.y = 1 - trainer.val_ds.y
+    fit = trainer.fit()
+    losses = [r["val_loss"] for r in fit.history]
+    assert min(losses) < losses[-1]                     # the last epoch is not the best on validation ...
+    assert len(fit.history) == 8 and not fit.stopped_early
+    assert fit.best_epoch == 8 and fit.best_val_loss == losses[-1]   # ... and is kept all the same
+    assert load_state(tmp_path / "ckpt" / "best.pt")["epoch"] == 8
+
+
 def test_warm_up_then_cosine_decay(tmp_path):
     trainer = make_trainer(tmp_path, epochs=4, warmup_epochs=1.0)
     steps = trainer.steps_per_epoch * 4
