@@ -30,7 +30,7 @@ from pathlib import Path
 from engine.errors import ModelLoadError
 
 # What `trainer.export` writes (measured over every registered backbone, SE/CBAM variants,
-# three STFT sizes, and models_onnx/emodb_cnn.onnx, 2026-12-02) ...
+# three STFT sizes, and the shipped models_onnx/*.onnx: emodb_cnn, 2026-12-02; emodb_vgg4, 2026-12-03) ...
 EXPORTED_OPS = frozenset({
     "Add", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv", "Div", "Equal", "Expand",
     "Flatten", "Gather", "Gemm", "GlobalAveragePool", "HardSigmoid", "HardSwish", "Identity", "Log",

@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"{args.run}: not a cross-validation run (train --folds K)")
     checks = {"refit (every clip)": agreement(args.run / "model.onnx", args.run / "refit_predictions.csv")}
     for i in range(1, doc["split"]["k"] + 1):
+        chooser = args.run / f"fold{i}"
+        checks[f"fold {i} choosing run (its validation clips)"] = agreement(chooser / "model.onnx",
+                                                                           chooser / "val_predictions.csv")
         fold = args.run / f"fold{i}" / "refit"
         fold = fold if (fold / "test_predictions.csv").is_file() else args.run / f"fold{i}"
         checks[f"fold {i} (its test clips)"] = agreement(fold / "model.onnx", fold / "test_predictions.csv")

@@ -180,12 +180,14 @@ def combine_folds(docs: list[dict[str, Any]], run_dir: Path, manifest=None) -> d
         doc["chance"] = evaluation.chance(y, len(labels))
         _write_pooled(run_dir / "oof_predictions.csv", manifest, labels, clips, probs)
     groups = sorted({g for d in docs for g in d.get("test_groups", [])})
+    refitted = all("refit_epochs" in d for d in docs)
     doc["evaluation"] = {
-        "scheme": "nested_cv", "k": len(docs), "test_groups": groups,
+        "scheme": "nested_cv", "k": len(docs), "test_groups": groups, "refit_folds": refitted,
         "description": (f"Nested {len(docs)}-fold cross-validation by group: each clip was tested once, by a "
-                        "model that never saw its group and whose epoch and seed were chosen on other groups; "
-                        f"the {doc.get('pooled', {}).get('n_clips', 0)} out-of-fold predictions are pooled. "
-                        "The shipped model is refit on every clip.")}
+                        "model that never saw its group and whose epoch and seed were chosen on other groups"
+                        + ("; each fold's model was refit on all its non-test groups, as the shipped model is "
+                           "refit on every clip" if refitted else "; the shipped model is refit on every clip")
+                        + f"; the {doc.get('pooled', {}).get('n_clips', 0)} out-of-fold predictions are pooled.")}
     atomic_write_json(run_dir / "metrics.json", doc)
     return doc
 
