@@ -41,6 +41,17 @@ def export(architecture: str):
     return path
 
 
+def shipped_model():
+    """The shipped model when its windows are the recipe's 2 s at 16 kHz, else None."""
+    from engine.model import OnnxClassifier, bundled_model_dir
+
+    for path in sorted(bundled_model_dir().glob("*.onnx")):
+        meta = OnnxClassifier.load(path).meta
+        if meta.sample_rate_hz == 16000 and meta.clip_s == 2.0:
+            return path
+    return None
+
+
 def main(quick: bool) -> dict:
     from engine.model import OnnxClassifier
     from trainer.recipe import TrainRequest
@@ -48,6 +59,9 @@ def main(quick: bool) -> dict:
     runs = 100 if quick else 400
     default = TrainRequest.model
     models = {name: OnnxClassifier.load(export(name)) for name in (default, "cnn")}
+    shipped = shipped_model()
+    if shipped is not None:
+        models[f"shipped {shipped.name}"] = OnnxClassifier.load(shipped)
     audio = np.random.default_rng(1).uniform(-0.3, 0.3, (1, 32000)).astype(np.float32)
     times = {name: [] for name in models}
     for model in models.values():
@@ -65,9 +79,14 @@ def main(quick: bool) -> dict:
                 p95["cnn"], "s", higher_is_better=False, baseline_name="old default cnn"),
             row(f"default recipe ({default}) p50 latency per 2 s window (s)", p50[default], p50["cnn"], "s",
                 higher_is_better=False, baseline_name="old default cnn")]
-    meets = p95[default] <= TARGET_P95_S
+    meets = all(p <= TARGET_P95_S for name, p in p95.items() if name != "cnn")
     notes = [f"{len(times[default])} runs a model in 10 alternating blocks; p95 {p95[default] * 1000:.2f} ms "
              f"(target <= {TARGET_P95_S * 1000:.0f} ms: {'met' if meets else 'NOT met'}), cnn {p95['cnn'] * 1000:.2f} ms."]
+    for name in models:
+        if name.startswith("shipped "):
+            rows.append(row(f"{name} p95 latency per 2 s window, batch 1, 2 threads (s)", p95[name], p95["cnn"],
+                            "s", higher_is_better=False, baseline_name="old default cnn"))
+            notes.append(f"{name}: p95 {p95[name] * 1000:.2f} ms, p50 {p50[name] * 1000:.2f} ms.")
     print("\n".join(notes))
     return {"name": "recipe", "title": "Default recipe latency", "rows": rows, "notes": notes,
             "extra": {"p95_s": p95, "p50_s": p50, "meets": meets}}
