@@ -42,13 +42,13 @@ def export(architecture: str):
 
 
 def shipped_model():
-    """The shipped model when its windows are the recipe's 2 s at 16 kHz, else None."""
+    """The shipped model (an OnnxClassifier) when its windows are the recipe's 2 s at 16 kHz, else None."""
     from engine.model import OnnxClassifier, bundled_model_dir
 
     for path in sorted(bundled_model_dir().glob("*.onnx")):
-        meta = OnnxClassifier.load(path).meta
-        if meta.sample_rate_hz == 16000 and meta.clip_s == 2.0:
-            return path
+        model = OnnxClassifier.load(path)
+        if model.meta.sample_rate_hz == 16000 and model.meta.clip_s == 2.0:
+            return model
     return None
 
 
@@ -61,7 +61,7 @@ def main(quick: bool) -> dict:
     models = {name: OnnxClassifier.load(export(name)) for name in (default, "cnn")}
     shipped = shipped_model()
     if shipped is not None:
-        models[f"shipped {shipped.name}"] = OnnxClassifier.load(shipped)
+        models[f"shipped {shipped.path.name}"] = shipped
     audio = np.random.default_rng(1).uniform(-0.3, 0.3, (1, 32000)).astype(np.float32)
     times = {name: [] for name in models}
     for model in models.values():

@@ -3,8 +3,8 @@
 Each outer fold's test speakers are held out; the model trains on all the other speakers for
 the whole schedule (no early stopping, the last averaged weights: nothing is chosen on any
 side, so no validation side is needed) with ``trainer.loop.Trainer``, the product's loop, on
-log-mels computed once with the recipe's frontend (64 mels, 32 ms FFT, 10 ms hop, 2 s at
-16 kHz). Out-of-fold predictions are pooled. It compares settings (docs/RECIPE.md); the
+log-mels computed once with the recipe's frontend as ``TrainRequest.resolve`` sets it for the
+data (on emodb-2s: 64 mels, 32 ms FFT, 10 ms hop, 2 s at 16 kHz). Out-of-fold predictions are pooled. It compares settings (docs/RECIPE.md); the
 product's own figure is ``main.py train --folds K``. Comparing settings on these folds is itself
 a choice made on them, so the winner's figure here is optimistic; EmoDB's withheld speakers
 are the check.
@@ -30,9 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from engine.audio import fit_length, load_audio  # noqa: E402
 from engine.manifest import read_manifest  # noqa: E402
-from trainer.frontend import Classifier, LogMel  # noqa: E402
+from trainer.frontend import Classifier  # noqa: E402
 from trainer.loop import LoopConfig, Trainer  # noqa: E402
 from trainer.models import registry  # noqa: E402
+from trainer.recipe import TrainRequest  # noqa: E402
 
 PAIRS = [["03", "08"], ["09", "10"], ["11", "14"], ["15", "16"]]   # one male, one female speaker each
 
@@ -66,10 +67,12 @@ def log_mels(data: str, scratch: Path):
         z = np.load(cache)
         return z["x"], z["y"], z["groups"], list(z["labels"])
     manifest = read_manifest(data, "emodb")
-    frontend = LogMel(16000, n_fft=512, hop_length=160, n_mels=64)
-    waves = np.stack([fit_length(load_audio(c.path, 16000).samples, 32000) for c in manifest.clips])
+    request = TrainRequest(data=data, out="-").resolve(manifest)    # the recipe's own frontend
+    frontend = request.frontend()
+    waves = np.stack([fit_length(load_audio(c.path, request.sample_rate_hz).samples, frontend.n_samples)
+                      for c in manifest.clips])
     with torch.no_grad():
-        x = frontend(torch.from_numpy(waves).float()).numpy()
+        x = frontend.logmel()(torch.from_numpy(waves).float()).numpy()
     labels = list(manifest.labels)
     y = np.array([labels.index(c.label) for c in manifest.clips])
     groups = np.array([c.group for c in manifest.clips])

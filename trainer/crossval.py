@@ -119,6 +119,7 @@ def _refit_fold(fold_request: TrainRequest, chosen: dict[str, Any], i: int, k: i
     """Fold ``i``'s test figures from a refit on all its non-test groups (validation included) for
     the epochs and with the seed its validation side chose: the shipped model is made the same
     way, so the pooled figures measure it. Validation figures stay those of the choosing run."""
+    from trainer import evaluation
     from trainer.job import run
 
     epochs = refit_epochs([chosen])
@@ -130,8 +131,6 @@ def _refit_fold(fold_request: TrainRequest, chosen: dict[str, Any], i: int, k: i
     by_seed = {m["seed"]: m for m in chosen["per_seed"]}
     per_seed = [{**m, "val": by_seed[m["seed"]].get("val"), "best_epoch": by_seed[m["seed"]]["best_epoch"],
                  "best_val_loss": by_seed[m["seed"]]["best_val_loss"]} for m in tested["per_seed"]]
-    from trainer import evaluation
-
     sizes = {**tested["split_sizes"], "val_clips": chosen["split_sizes"]["val_clips"]}
     return {**tested, "per_seed": per_seed, **evaluation.summaries(per_seed, chosen["labels"]),
             "val_groups": chosen["val_groups"], "split": {**chosen["split"], "refit": tested["split"]},

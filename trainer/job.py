@@ -260,9 +260,10 @@ class _Run:
         frontend = c.frontend()
         model = export_model(c, self.models[seed])
         originals = self.cache.items_for(self.split_.train, [ORIGINAL])
-        sides = ((("refit_predictions.csv", originals),) if self.split_.strategy == "refit" else
-                 (("val_predictions.csv", self.val_items),)) + (("test_predictions.csv", self.test_items),)
-        sides = tuple((name, items) for name, items in sides if items or name != "test_predictions.csv")
+        sides = ([("refit_predictions.csv", originals)] if self.split_.strategy == "refit" else
+                 [("val_predictions.csv", self.val_items)])
+        if self.test_items:
+            sides.append(("test_predictions.csv", self.test_items))
         for name, items in sides:   # what the exported graph says for each held-out clip (PyTorch)
             outputs.write_val_predictions(model, items, self.manifest.labels, c.sample_rate_hz,
                                           frontend.n_samples, self.out / name, clip_s=c.clip_s)

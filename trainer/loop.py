@@ -12,6 +12,7 @@ with a GradScaler), channels-last, pinned memory and non-blocking copies. Under
 from __future__ import annotations
 
 import math
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,10 +221,9 @@ class Trainer:
                     break
                 record = self._run_epoch(epoch)
                 history.append(record)
-                # without a validation set (a refit on everything) the latest epoch is the one kept
-                # (a loss flat to 1e-6, e.g. BatchNorm statistics drifting under a zero learning rate,
-                # is no improvement)
-                # without early stopping the latest epoch is the one kept, too
+                # without a validation set (a refit) or without early stopping the latest epoch is
+                # the one kept (a loss flat to 1e-6, e.g. BatchNorm statistics drifting under a zero
+                # learning rate, is no improvement)
                 improved = (record["val_loss"] < best["val_loss"] - 1e-6 or len(self.val_ds) == 0
                             or self.config.patience is None)
                 if improved:
@@ -374,8 +374,6 @@ def time_shift(x: torch.Tensor, fraction: float, generator: torch.Generator) -> 
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX tiles); without, CPU
     autocast emulates it and is slower than float32. ``EARMARK_CPU_BF16=0`` turns it off."""
-    import os
-
     if os.environ.get("EARMARK_CPU_BF16", "").strip() in ("0", "false", "no"):
         return False
     try:

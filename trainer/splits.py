@@ -276,15 +276,14 @@ def refit_split(manifest, *, test_groups: Sequence[str] | None = None, test_fold
     procedure that makes the shipped model (choose on validation, then refit on all but the test)."""
     clips = manifest.clips
     if test_fold is not None:
-        test = [i for i, c in enumerate(clips) if c.fold == test_fold]
+        test = _fold_members(manifest, test_fold)
     elif test_groups:
         chosen = set(map(str, test_groups))
         test = [i for i, c in enumerate(clips) if c.group in chosen]
+        if not test:
+            raise ValueError(f"{manifest.root}: the refit's test groups {sorted(chosen)} hold no clip")
     else:
         test = []
-    if (test_fold is not None or test_groups) and not test:
-        raise ValueError(f"{manifest.root}: the refit's test side (groups {list(test_groups or [])}, fold "
-                         f"{test_fold}) holds no clip")
     held = set(test)
     return Split(train=tuple(i for i in range(len(clips)) if i not in held), val=(), strategy="refit",
                  test=tuple(test), test_groups=tuple(sorted({clips[i].group for i in test})), test_fold=test_fold)
