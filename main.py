@@ -100,6 +100,10 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
                    help="weight averaging: decay of the per-step moving average (0 turns it off)")
     p.add_argument("--time-shift", type=float, default=d.get("time_shift"),
                    help="largest on-the-fly roll of a training example, as a share of its window")
+    p.add_argument("--freq-warp", type=float, default=d.get("freq_warp"),
+                   help="largest on-the-fly rescaling of a training example's mel axis (vocal tract length)")
+    p.add_argument("--time-warp", type=float, default=d.get("time_warp"),
+                   help="largest on-the-fly rescaling of a training example's time axis (tempo)")
     p.add_argument("--patience", type=int, default=d.get("patience"),
                    help="early stopping: stop after this many epochs without a better validation loss and keep "
                         "the best epoch (default: off, the whole schedule runs and its last averaged weights "

@@ -49,6 +49,13 @@ class UtteranceMeanNorm(nn.Module):
         return self.inner(x - x.mean(dim=-1, keepdim=True))
 
 
+class Unstandardised(Classifier):
+    """The backbone on the log-mels as they come (no per-window standardisation)."""
+
+    def forward(self, logmel: torch.Tensor) -> torch.Tensor:
+        return self.backbone(logmel)
+
+
 class Items(torch.utils.data.Dataset):
     def __init__(self, x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> None:
         self.x, self.y, self.idx = x, y, idx
@@ -91,13 +98,26 @@ def main() -> int:
     p.add_argument("--epochs", type=int, default=40)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--mixup", type=float, default=0.2)
+    p.add_argument("--freq-warp", type=float, default=TrainRequest.freq_warp)
+    p.add_argument("--time-warp", type=float, default=TrainRequest.time_warp)
+    p.add_argument("--batch", type=int, default=TrainRequest.batch_size)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast and channels-last while training")
     p.add_argument("--loso", action="store_true", help="leave one speaker out (default: four pairs)")
+    p.add_argument("--speaker-norm", action="store_true",
+                   help="z-score each mel band per speaker over that speaker's clips (no labels used)")
+    p.add_argument("--no-std", action="store_true", help="no per-window standardisation")
     p.add_argument("--tag", default="")
     args = p.parse_args()
     torch.set_num_threads(2)
     args.scratch.mkdir(parents=True, exist_ok=True)
     x, y, groups, labels = log_mels(args.data, args.scratch)
+    if args.speaker_norm:
+        x = x.copy()
+        for g in set(groups):
+            rows = groups == g
+            mean = x[rows].mean(axis=(0, 1, 3), keepdims=True)
+            std = x[rows].std(axis=(0, 1, 3), keepdims=True)
+            x[rows] = (x[rows] - mean) / (std + 1e-3)
     folds = [[g] for g in sorted(set(groups))] if args.loso else PAIRS
     oof, per_fold, started = np.zeros((len(y), len(labels))), [], time.time()
     oof_by_seed = np.zeros((args.seeds, len(y), len(labels)))
@@ -108,10 +128,11 @@ def main() -> int:
             torch.manual_seed(42 + s)
             kwargs = {"width": args.width} if args.model == "vgg4" else {}
             backbone = registry.create_model(args.model, num_classes=len(labels), in_chans=1, **kwargs)
-            model = Classifier(backbone, 1, x.shape[-2:])
+            model = (Unstandardised if args.no_std else Classifier)(backbone, 1, x.shape[-2:])
             model = UtteranceMeanNorm(model) if args.cmn else model
             config = LoopConfig(epochs=args.epochs, patience=None, lr=args.lr, mixup_alpha=args.mixup,
-                                accelerated=args.bf16)
+                                accelerated=args.bf16, freq_warp=args.freq_warp,
+                                time_warp=args.time_warp, batch_size=args.batch)
             trainer = Trainer(model, Items(x, y, trained), Items(x, y, tested[:8]), config, seed=42 + s,
                               device=torch.device("cpu"))
             trainer.fit()

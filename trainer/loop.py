@@ -26,7 +26,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from engine.atomic import atomic_write_with
-from trainer.augment import mixup, spec_augment
+from trainer.augment import mixup, spec_augment, spec_warp
 from trainer.distributed import DistContext, all_reduce_mean, broadcast_flag
 from trainer.recipe import TrainRequest
 
@@ -47,6 +47,8 @@ class LoopConfig:
     loader_workers: int = TrainRequest.loader_workers
     ema_decay: float = TrainRequest.ema_decay
     time_shift: float = TrainRequest.time_shift
+    freq_warp: float = TrainRequest.freq_warp
+    time_warp: float = TrainRequest.time_warp
     refit_epochs: int | None = TrainRequest.refit_epochs   # train on everything, stop after this epoch
     amp: bool = True
     # Mixed precision and channels-last. None: on CUDA, and on CPUs that compute bfloat16 natively
@@ -273,6 +275,8 @@ class Trainer:
     def _train_step(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> float:
         if self.config.time_shift:
             x = time_shift(x, self.config.time_shift, generator)
+        if self.config.freq_warp or self.config.time_warp:
+            x = spec_warp(x, generator, freq=self.config.freq_warp, time=self.config.time_warp)
         if self.config.spec_augment:
             x = spec_augment(x, generator)
         targets = F.one_hot(y, self.num_classes).float()

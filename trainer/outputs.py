@@ -106,6 +106,6 @@ def model_metadata(config, manifest, split, split_sizes: dict[str, int], metrics
 def recipe_summary(config) -> dict[str, Any]:
     """The settings that made the model, for its metadata (the full request is config.json)."""
     keys = ("model", "epochs", "batch_size", "lr", "weight_decay", "label_smoothing", "mixup_alpha",
-            "spec_augment", "ema_decay", "time_shift", "n_mels", "n_fft", "hop_length", "clip_s", "window_hop_s",
+            "spec_augment", "ema_decay", "time_shift", "freq_warp", "time_warp", "n_mels", "n_fft", "hop_length", "clip_s", "window_hop_s",
             "refit_epochs")
     return {key: getattr(config, key) for key in keys if hasattr(config, key)}

@@ -58,6 +58,10 @@ class TrainRequest:
     ema_decay: float = 0.99
     # Each training example rolls by up to this share of its window, on the fly.
     time_shift: float = 0.25
+    # Each training example's mel axis and time axis rescaled by up to these shares, on the fly
+    # (trainer/augment/warp.py: vocal tract length and tempo perturbation).
+    freq_warp: float = 0.0
+    time_warp: float = 0.0
     # Early stopping: None (the default) runs the whole schedule and keeps its last averaged
     # weights; validation then chooses only the seed. On EmoDB the validation loss of one held-out
     # speaker chose epoch 19 of 40 in a fold whose refit for those epochs scored test macro F1 0.54,
@@ -133,6 +137,9 @@ class TrainRequest:
             raise ValueError(f"ema_decay must lie in [0, 1), got {self.ema_decay}")
         if not 0.0 <= self.time_shift <= 0.5:
             raise ValueError(f"time_shift must lie in [0, 0.5], got {self.time_shift}")
+        for name in ("freq_warp", "time_warp"):
+            if not 0.0 <= getattr(self, name) <= 0.5:
+                raise ValueError(f"{name} must lie in [0, 0.5], got {getattr(self, name)}")
         if self.refit_epochs is not None and not 1 <= self.refit_epochs <= self.epochs:
             raise ValueError(f"refit_epochs must lie in 1..epochs ({self.epochs}), got {self.refit_epochs}")
         if self.cv_by not in CV_BY:
@@ -246,7 +253,7 @@ ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model",
              "n_fft": "n_fft", "loader_workers": "loader_workers", "split_seed": "split_seed",
              "folds": "folds", "cv_by": "cv_by", "test_fraction": "test_fraction", "test_groups": "test_groups",
              "test_fold": "test_fold", "ema_decay": "ema", "time_shift": "time_shift",
-             "refit_folds": "refit_folds"}
+             "freq_warp": "freq_warp", "time_warp": "time_warp", "refit_folds": "refit_folds"}
 
 
 def _normalised(doc: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from trainer.augment import (
     create_augmentation,
     mixup,
     spec_augment,
+    spec_warp,
 )
 
 SR = 16000
@@ -213,6 +214,27 @@ def test_spec_augment_masks_with_the_mean_and_is_seeded():
         if changed[b].any():
             assert torch.allclose(y1[b][changed[b]], x[b].mean().expand(int(changed[b].sum())))
     assert changed.float().mean() < 0.9
+
+
+def test_spec_warp_moves_a_band_by_its_factor_and_is_seeded():
+    # one bright band at mel row 20 of 64, the same in every frame
+    x = torch.zeros(8, 1, 64, 50)
+    x[:, :, 20] = 1.0
+    y1 = spec_warp(x, torch.Generator().manual_seed(3), freq=0.2, time=0.0)
+    y2 = spec_warp(x, torch.Generator().manual_seed(3), freq=0.2, time=0.0)
+    assert torch.equal(y1, y2) and y1.shape == x.shape
+    assert x[:, :, 20].eq(1).all() and x.sum() == 8 * 50       # the input is untouched
+    rows = (y1[:, 0, :, 25] * torch.arange(64.0)).sum(-1) / y1[:, 0, :, 25].sum(-1)   # the band's centre
+    assert rows.min() >= 20 * 0.8 - 0.5 and rows.max() <= 20 * 1.2 + 0.5
+    assert rows.max() - rows.min() > 1.0                        # examples get different factors
+    # the time warp stretches about the centre: a click in the middle frame stays there
+    clicks = torch.zeros(8, 1, 64, 51)
+    clicks[..., 25] = 1.0
+    warped = spec_warp(clicks, torch.Generator().manual_seed(4), freq=0.0, time=0.2)
+    assert warped[..., 25].gt(0.5).all() and warped[..., 0].eq(0).all()
+    assert spec_warp(x, freq=0.0, time=0.0) is x
+    with pytest.raises(ValueError, match="freq and time"):
+        spec_warp(x, freq=1.5)
 
 
 def test_mixup_blends_inputs_and_labels_alike():

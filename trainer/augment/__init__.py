@@ -5,7 +5,7 @@ from an injected ``numpy.random.Generator`` and a pure ``apply(samples,
 sample_rate_hz, rng)`` that keeps the length and returns float32. The expensive
 ones (pitch shift, time stretch, reverb) are cached per clip and variant by
 :mod:`trainer.cache`; the cheap batch-level ones (:func:`spec_augment`,
-:func:`mixup`) run on the fly in the training loop.
+:func:`spec_warp`, :func:`mixup`) run on the fly in the training loop.
 """
 
 from __future__ import annotations
@@ -29,6 +29,10 @@ def __getattr__(name: str):
         from trainer.augment import specaugment
 
         return getattr(specaugment, name)
+    if name == "spec_warp":
+        from trainer.augment import warp
+
+        return warp.spec_warp
     raise AttributeError(f"module 'trainer.augment' has no attribute {name!r}")
 
 
@@ -42,4 +46,4 @@ def create_augmentation(name: str, **kwargs) -> Augmentation:
 
 
 __all__ = ["AUGMENTATIONS", "Augmentation", "Compose", "Gain", "Noise", "OneOf", "PitchShift", "Reverb",
-           "TimeStretch", "create_augmentation", "mixup", "spec_augment"]
+           "TimeStretch", "create_augmentation", "mixup", "spec_augment", "spec_warp"]
