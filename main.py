@@ -104,6 +104,9 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
                    help="largest on-the-fly rescaling of a training example's mel axis (vocal tract length)")
     p.add_argument("--time-warp", type=float, default=d.get("time_warp"),
                    help="largest on-the-fly rescaling of a training example's time axis (tempo)")
+    p.add_argument("--speaker-norm", action=argparse.BooleanOptionalAction, default=None,
+                   help="z-score each mel band by the statistics of the clip's speaker instead of standardising "
+                        "each window (default: on when every clip names its speaker, e.g. EmoDB)")
     p.add_argument("--patience", type=int, default=d.get("patience"),
                    help="early stopping: stop after this many epochs without a better validation loss and keep "
                         "the best epoch (default: off, the whole schedule runs and its last averaged weights "

@@ -314,8 +314,9 @@ def _read_csv(csv_path: Path) -> Manifest:
             fold = int(fold_text) if fold_text else None
         except ValueError as exc:
             raise ManifestError(f"{where}: fold {fold_text!r} is not an integer") from exc
-        group = (row.get("group") or "").strip() or path.stem
-        reading.add(Clip(path, label, group=group, fold=fold), where)
+        speaker = (row.get("speaker") or "").strip() or None
+        group = (row.get("group") or "").strip() or speaker or path.stem
+        reading.add(Clip(path, label, group=group, fold=fold, speaker=speaker), where)
     return reading.manifest(csv_path, "csv", given_groups=True)
 
 

@@ -87,6 +87,33 @@ def log_mels(data: str, scratch: Path):
     return x, y, groups, labels
 
 
+def band_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return x.mean(axis=(0, 1, 3), keepdims=True), x.std(axis=(0, 1, 3), keepdims=True) + 1e-3
+
+
+def normalised(raw: np.ndarray, groups: np.ndarray, trained: np.ndarray, tested: np.ndarray,
+               args: argparse.Namespace) -> np.ndarray:
+    """The log-mels of one fold, band-normalised as the flags say (labels are never used)."""
+    if not (args.speaker_norm or args.global_norm):
+        return raw
+    x = raw.copy()
+    pooled = band_stats(raw[trained])
+    if args.global_norm:
+        return (x - pooled[0]) / pooled[1]
+    for g in set(groups):
+        rows = np.where(groups == g)[0]
+        if np.isin(rows, tested).any():
+            if args.test_norm == "pooled":
+                x[rows] = (raw[rows] - pooled[0]) / pooled[1]
+                continue
+            calib = rows[: args.calib_clips] if args.calib_clips else rows
+            mean, std = band_stats(raw[calib])
+        else:
+            mean, std = band_stats(raw[rows])
+        x[rows] = (raw[rows] - mean) / std
+    return x
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/data/emodb-2s")
@@ -106,23 +133,25 @@ def main() -> int:
     p.add_argument("--speaker-norm", action="store_true",
                    help="z-score each mel band per speaker over that speaker's clips (no labels used)")
     p.add_argument("--no-std", action="store_true", help="no per-window standardisation")
+    p.add_argument("--test-norm", choices=["speaker", "pooled"], default="speaker",
+                   help="with --speaker-norm: test speakers by their own clips, or by the training "
+                        "clips' pooled statistics (a model that was never calibrated to them)")
+    p.add_argument("--calib-clips", type=int, default=0,
+                   help="with --speaker-norm: a test speaker's statistics from only its first N clips")
+    p.add_argument("--global-norm", action="store_true",
+                   help="z-score each mel band by the training clips' pooled statistics (no speakers)")
     p.add_argument("--tag", default="")
     args = p.parse_args()
     torch.set_num_threads(2)
     args.scratch.mkdir(parents=True, exist_ok=True)
     x, y, groups, labels = log_mels(args.data, args.scratch)
-    if args.speaker_norm:
-        x = x.copy()
-        for g in set(groups):
-            rows = groups == g
-            mean = x[rows].mean(axis=(0, 1, 3), keepdims=True)
-            std = x[rows].std(axis=(0, 1, 3), keepdims=True)
-            x[rows] = (x[rows] - mean) / (std + 1e-3)
+    raw = x
     folds = [[g] for g in sorted(set(groups))] if args.loso else PAIRS
     oof, per_fold, started = np.zeros((len(y), len(labels))), [], time.time()
     oof_by_seed = np.zeros((args.seeds, len(y), len(labels)))
     for test in folds:
         tested, trained = np.where(np.isin(groups, test))[0], np.where(~np.isin(groups, test))[0]
+        x = normalised(raw, groups, trained, tested, args)
         probs = 0.0
         for s in range(args.seeds):
             torch.manual_seed(42 + s)

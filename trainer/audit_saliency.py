@@ -94,6 +94,8 @@ def gradcam_for_clip(model, samples: np.ndarray, target: int | None = None) -> C
     frontend, classifier = model.frontend, model.classifier
     with torch.no_grad():
         logmel = frontend(torch.as_tensor(np.asarray(samples, dtype=np.float32))[None])
+        if getattr(model, "band_norm", None) is not None:   # what a speaker-normalised classifier sees
+            logmel = model.band_norm(logmel)
         probs = torch.softmax(classifier(logmel), dim=-1)[0].numpy()
     target = int(np.argmax(probs)) if target is None else int(target)
     fb = frontend.mel_fb.detach().cpu().numpy()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from trainer.frontend import Classifier, WaveformModel
+from trainer.frontend import BandNorm, Classifier, WaveformModel
 
 
 def build_classifier(config, num_classes: int) -> Classifier:
@@ -22,12 +22,21 @@ def build_classifier(config, num_classes: int) -> Classifier:
     except TypeError as exc:
         raise ValueError(f"model {config.model!r} does not take these options ({exc})") from exc
     in_chans = getattr(backbone, "in_chans", model_info(config.model).default_in_chans)
-    model = Classifier(backbone, in_chans, config.input_size)
+    # Band-normalised log-mels (speaker_norm) are not standardised again per window.
+    model = Classifier(backbone, in_chans, config.input_size, standardise=not getattr(config, "speaker_norm", False))
     model.num_classes = num_classes
     return model
 
 
-def export_model(config, classifier: Classifier) -> WaveformModel:
-    """Waveform in, probabilities out, on the CPU in float32: what ``export_onnx`` writes."""
-    model = WaveformModel(config.frontend().logmel(), classifier).to("cpu").float().eval()
+def export_model(config, classifier: Classifier, band_default=None) -> WaveformModel:
+    """Waveform in, probabilities out, on the CPU in float32: what ``export_onnx`` writes.
+
+    A ``speaker_norm`` run's model needs its default band statistics (``band_default``
+    ``[2, n_mels]``, trainer/speaker_norm.py) and is exported calibratable."""
+    band_norm = None
+    if getattr(config, "speaker_norm", False):
+        if band_default is None:
+            raise ValueError("a speaker-normalised model needs its default band statistics to be exported")
+        band_norm = BandNorm(torch.as_tensor(band_default, dtype=torch.float32))
+    model = WaveformModel(config.frontend().logmel(), classifier, band_norm).to("cpu").float().eval()
     return model.to(memory_format=torch.contiguous_format)

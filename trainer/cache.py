@@ -113,8 +113,9 @@ class FeatureCache:
         return [it for it in self.items
                 if it.clip_index in wanted and (variants is None or it.variant in variants)]
 
-    def dataset(self, items: Sequence[CacheItem]) -> CachedFeatures:
-        return CachedFeatures(self.features_path, items, self.shape)
+    def dataset(self, items: Sequence[CacheItem], band_stats: np.ndarray | None = None) -> CachedFeatures:
+        """The items as a Dataset; ``band_stats`` ``[len(items), 2, n_mels]`` z-score each one's bands."""
+        return CachedFeatures(self.features_path, items, self.shape, band_stats)
 
     @classmethod
     def open(cls, folder: str | os.PathLike) -> FeatureCache:
@@ -299,11 +300,16 @@ class CachedFeatures(Dataset):
     workers included), so nothing is ever loaded whole.
     """
 
-    def __init__(self, features_path: Path, items: Sequence[CacheItem], shape: tuple[int, int, int]):
+    def __init__(self, features_path: Path, items: Sequence[CacheItem], shape: tuple[int, int, int],
+                 band_stats: np.ndarray | None = None):
         self.features_path = Path(features_path)
         self.shape = tuple(shape)
         self.rows = np.array([it.item for it in items], dtype=np.int64)
         self.labels = np.array([it.label_index for it in items], dtype=np.int64)
+        if band_stats is not None and np.shape(band_stats) != (len(self.rows), 2, self.shape[1]):
+            raise ValueError(f"band statistics {list(np.shape(band_stats))} do not fit {len(self.rows)} items "
+                             f"of {self.shape[1]} mel bands")
+        self.band_stats = None if band_stats is None else np.asarray(band_stats, dtype=np.float32)
         self._features: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -313,8 +319,11 @@ class CachedFeatures(Dataset):
         if self._features is None:
             self._features = np.memmap(self.features_path, dtype=np.float16, mode="r", shape=self.shape)
         row = int(self.rows[index])
-        x = torch.from_numpy(np.asarray(self._features[row], dtype=np.float32)).unsqueeze(0)
-        return x, int(self.labels[index]), row
+        x = np.asarray(self._features[row], dtype=np.float32)
+        if self.band_stats is not None:
+            mean, std = self.band_stats[index]
+            x = (x - mean[:, None]) / std[:, None]
+        return torch.from_numpy(x).unsqueeze(0), int(self.labels[index]), row
 
     def __getstate__(self):
         state = dict(self.__dict__)

@@ -178,6 +178,13 @@ def combine_folds(docs: list[dict[str, Any]], run_dir: Path, manifest=None) -> d
         doc["pooled"]["n_clips"] = int(len(clips))
         doc["chance"] = evaluation.chance(y, len(labels))
         _write_pooled(run_dir / "oof_predictions.csv", manifest, labels, clips, probs)
+        raw = [d["test_clip_predictions_uncalibrated"] for d in docs if "test_clip_predictions_uncalibrated" in d]
+        if len(raw) == len(pooled):   # speaker_norm: the same clips, models never calibrated to their speakers
+            raw_probs = np.array([row for p in raw for row in p["probs"]], dtype=np.float64)
+            raw_clips = np.array([c for p in raw for c in p["clips"]], dtype=np.int64)
+            raw_y = np.array([labels.index(manifest.clips[c].label) for c in raw_clips], dtype=np.int64)
+            doc["pooled_uncalibrated"] = {**evaluation.headline((raw_clips, raw_y, raw_probs), labels),
+                                          "n_clips": int(len(raw_clips))}
     groups = sorted({g for d in docs for g in d.get("test_groups", [])})
     refitted = all("refit_epochs" in d for d in docs)
     doc["evaluation"] = {
@@ -186,7 +193,11 @@ def combine_folds(docs: list[dict[str, Any]], run_dir: Path, manifest=None) -> d
                         "model that never saw its group and whose epoch and seed were chosen on other groups"
                         + ("; each fold's model was refit on all its non-test groups, as the shipped model is "
                            "refit on every clip" if refitted else "; the shipped model is refit on every clip")
-                        + f"; the {doc.get('pooled', {}).get('n_clips', 0)} out-of-fold predictions are pooled.")}
+                        + f"; the {doc.get('pooled', {}).get('n_clips', 0)} out-of-fold predictions are pooled."
+                        + (" Each speaker's mel bands were normalised by statistics of that speaker's own clips "
+                           "(audio only, no labels; a test speaker's from its test clips, as classify --calibrate "
+                           "does); pooled_uncalibrated scores the same clips with the models' default "
+                           "statistics." if "pooled_uncalibrated" in doc else ""))}
     atomic_write_json(run_dir / "metrics.json", doc)
     return doc
 
@@ -197,6 +208,8 @@ def shipped_report(doc: dict[str, Any]) -> dict[str, Any]:
     report: dict[str, Any] = {"evaluation": doc["evaluation"]}
     if "pooled" in doc:
         report["metrics"] = {key: {"mean": doc["pooled"][key], "std": None} for key in keys}
+    if "pooled_uncalibrated" in doc:
+        report["uncalibrated_metrics"] = dict(doc["pooled_uncalibrated"])
     if "summary" in doc:
         report["per_fold_metrics"] = {key: doc["summary"][key] for key in keys}
     if "val_summary" in doc:

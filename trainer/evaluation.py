@@ -52,6 +52,13 @@ def seed_figures(labels: Sequence[str], test: tuple | None, val: tuple | None) -
     return out
 
 
+def headline(clip_predictions: tuple, labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy and macro F1 of ``(clips, y, probs)``: a second view of the same test clips."""
+    _, y, probs = clip_predictions
+    figures = metrics.evaluate(y, probs, labels)
+    return {key: figures[key] for key in ("accuracy", "macro_f1")}
+
+
 def summaries(per_seed: Sequence[dict[str, Any]], labels: Sequence[str]) -> dict[str, Any]:
     """``summary`` (test, the headline) and ``val_summary`` (what chose epochs and seeds)."""
     tested = [m for m in per_seed if "accuracy" in m]

@@ -5,6 +5,12 @@ The graph takes ``waveform`` float32 ``[batch, n_samples]`` (batch is dynamic) a
 metadata JSON goes into ``metadata_props`` under ``engine.model.METADATA_KEY``. ONNX Runtime
 must reproduce the PyTorch probabilities on ``example`` within ``tolerance`` or nothing is
 written.
+
+A model with band normalisation (``WaveformModel.band_norm``) is exported calibratable
+(engine/band_norm.py): ``band_stats`` ``[2, n_mels]`` is a graph input with an initializer of
+the same name (ONNX Runtime's overridable initializer: the stored default is used unless
+statistics are fed), and ``band_moments`` ``[batch, 2, n_mels]`` is a second output. Parity is
+checked both with the default and with statistics fed.
 """
 
 from __future__ import annotations
@@ -20,13 +26,15 @@ from typing import Any
 
 import numpy as np
 import onnx
+from onnx import numpy_helper
 import torch
 from onnx.external_data_helper import uses_external_data
 
 from engine.atomic import atomic_write_bytes, json_default
+from engine.band_norm import MOMENTS_NAME, STATS_NAME, BandMoments
 from engine.errors import EarmarkError, ModelLoadError
 from engine.model import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, parse_metadata
-from trainer.frontend import WaveformModel
+from trainer.frontend import CalibratableModel, WaveformModel
 
 OPSET = 17
 
@@ -49,17 +57,22 @@ def export_onnx(model: WaveformModel, path: str | os.PathLike, *, metadata: dict
     model.eval()
     try:
         with torch.no_grad():
-            expected = model(example).detach().cpu().numpy()
-        _check_metadata(metadata, expected.shape[1], example.shape[1], target)
+            expected = [model(example).detach().cpu().numpy()]
+            fed = _own_stats(model, example)
+            if fed is not None:
+                expected.append(model(example, torch.from_numpy(fed)).detach().cpu().numpy())
+        _check_metadata(metadata, expected[0].shape[1], example.shape[1], target)
         with _temporary_sibling(target) as tmp:
             _trace_to(model, example, tmp, target)
-            actual = _run_onnxruntime(tmp, example.numpy(), target)
+            actual = [_run_onnxruntime(tmp, example.numpy(), target)]
+            if fed is not None:
+                actual.append(_run_onnxruntime(tmp, example.numpy(), target, stats=fed))
             proto = onnx.load(tmp, load_external_data=False)
     finally:
         model.train(was_training)
     if any(uses_external_data(t) for t in proto.graph.initializer):
         raise ExportError(f"Export to {target}: the model is too large for one ONNX file (over 2 GB)")
-    error = _max_abs_error(expected, actual, target)
+    error = max(_max_abs_error(e, a, target) for e, a in zip(expected, actual, strict=True))
     if not error <= tolerance:
         raise ExportError(
             f"Export to {target} failed the parity check: ONNX Runtime differs from PyTorch by "
@@ -97,19 +110,40 @@ def _temporary_sibling(target: Path) -> Iterator[str]:
             os.unlink(tmp_name)
 
 
+def _own_stats(model: WaveformModel, example: torch.Tensor) -> np.ndarray | None:
+    """The example's own band statistics (a calibration), for a band-normalised model; else None."""
+    if model.band_norm is None:
+        return None
+    from trainer.frontend import band_moments
+
+    pooled = BandMoments(model.frontend.n_mels)
+    pooled.add(band_moments(model.frontend(example)).cpu().numpy())
+    return pooled.stats()
+
+
 def _trace_to(model: WaveformModel, example: torch.Tensor, tmp_name: str, target: Path) -> None:
     """Trace ``model`` on ``example`` into the ONNX file ``tmp_name`` (opset 17, dynamic batch)."""
+    calibratable = model.band_norm is not None
+    traced = CalibratableModel(model) if calibratable else model
+    args = (example, model.band_norm.default) if calibratable else (example,)
+    inputs = [INPUT_NAME, STATS_NAME] if calibratable else [INPUT_NAME]
+    outputs = [OUTPUT_NAME, MOMENTS_NAME] if calibratable else [OUTPUT_NAME]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # legacy-exporter and tracer notes, not problems here
             torch.onnx.export(
-                model, (example,), tmp_name, dynamo=False, opset_version=OPSET,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                traced, args, tmp_name, dynamo=False, opset_version=OPSET,
+                input_names=inputs, output_names=outputs,
+                dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
                 do_constant_folding=True,
             )
     except Exception as exc:
         raise ExportError(f"Export to {target} failed while tracing the model: {exc}") from exc
+    if calibratable:   # the stored default makes band_stats an overridable initializer
+        proto = onnx.load(tmp_name, load_external_data=False)
+        default = model.band_norm.default.detach().cpu().numpy().astype(np.float32)
+        proto.graph.initializer.append(numpy_helper.from_array(default, STATS_NAME))
+        onnx.save(proto, tmp_name)
 
 
 def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
@@ -118,7 +152,8 @@ def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
     onnx.helper.set_model_props(proto, props)
 
 
-def _run_onnxruntime(model_file: str, example: np.ndarray, target: Path) -> np.ndarray:
+def _run_onnxruntime(model_file: str, example: np.ndarray, target: Path,
+                     stats: np.ndarray | None = None) -> np.ndarray:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -128,7 +163,8 @@ def _run_onnxruntime(model_file: str, example: np.ndarray, target: Path) -> np.n
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
-        return session.run([OUTPUT_NAME], {INPUT_NAME: example})[0]
+        feed = {INPUT_NAME: example} if stats is None else {INPUT_NAME: example, STATS_NAME: stats}
+        return session.run([OUTPUT_NAME], feed)[0]
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ExportError(f"Export to {target}: ONNX Runtime cannot run the exported graph: {exc}") from exc
 

@@ -207,10 +207,14 @@ def _twiddles(rows: int, cols: int, size: int, like: torch.Tensor) -> tuple[torc
 
 
 class Classifier(nn.Module):
-    """Log-mel ``[b, 1, n_mels, frames]`` -> logits: resize, standardise, replicate, backbone."""
+    """Log-mel ``[b, 1, n_mels, frames]`` -> logits: resize, standardise, replicate, backbone.
+
+    ``standardise=False`` when the log-mels come band-normalised per speaker
+    (:class:`BandNorm`): a window's own mean and spread then carry what the speaker said.
+    """
 
     def __init__(self, backbone: nn.Module, in_chans: int, input_size: tuple[int, int],
-                 eps: float = 1e-5) -> None:
+                 eps: float = 1e-5, standardise: bool = True) -> None:
         super().__init__()
         height, width = (int(v) for v in input_size)
         if in_chans <= 0 or height <= 0 or width <= 0:
@@ -219,26 +223,77 @@ class Classifier(nn.Module):
         self.in_chans = int(in_chans)
         self.input_size = (height, width)
         self.eps = float(eps)
+        self.standardise = bool(standardise)
 
     def forward(self, logmel: torch.Tensor) -> torch.Tensor:
         x = logmel
         if tuple(logmel.shape[-2:]) != self.input_size:  # bilinear to the same size is the identity
             x = F.interpolate(logmel, size=self.input_size, mode="bilinear", align_corners=False)
-        mean = x.mean(dim=(1, 2, 3), keepdim=True)
-        var = (x - mean).pow(2).mean(dim=(1, 2, 3), keepdim=True)
-        x = (x - mean) / torch.sqrt(var + self.eps)
+        if self.standardise:
+            mean = x.mean(dim=(1, 2, 3), keepdim=True)
+            var = (x - mean).pow(2).mean(dim=(1, 2, 3), keepdim=True)
+            x = (x - mean) / torch.sqrt(var + self.eps)
         if self.in_chans != 1:
             x = x.expand(-1, self.in_chans, -1, -1)
         return self.backbone(x)
 
 
-class WaveformModel(nn.Module):
-    """Waveform ``[b, n_samples]`` -> class probabilities ``[b, n_classes]``: what is exported."""
+class BandNorm(nn.Module):
+    """Log-mel ``[b, 1, n_mels, frames]`` z-scored per band by a speaker's statistics.
 
-    def __init__(self, frontend: LogMel, classifier: Classifier) -> None:
+    ``stats`` ``[2, n_mels]`` (mean, standard deviation in dB; :mod:`engine.band_norm`) are fed
+    per call; without them the stored ``default`` is used (the training speakers' statistics
+    averaged: a model nobody calibrated).
+    """
+
+    def __init__(self, default: torch.Tensor) -> None:
+        super().__init__()
+        default = torch.as_tensor(default, dtype=torch.float32)
+        if default.ndim != 2 or default.shape[0] != 2:
+            raise ValueError(f"BandNorm needs [2, n_mels] statistics, got {list(default.shape)}")
+        self.register_buffer("default", default.clone())
+
+    def forward(self, logmel: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
+        stats = self.default if stats is None else stats
+        return (logmel - stats[0][None, None, :, None]) / stats[1][None, None, :, None]
+
+
+def band_moments(logmel: torch.Tensor) -> torch.Tensor:
+    """``[b, 2, n_mels]``: each band's mean over frames and mean square (engine.band_norm's input)."""
+    x = logmel[:, 0]
+    return torch.stack([x.mean(dim=-1), (x * x).mean(dim=-1)], dim=1)
+
+
+class WaveformModel(nn.Module):
+    """Waveform ``[b, n_samples]`` -> class probabilities ``[b, n_classes]``: what is exported.
+
+    With ``band_norm`` the log-mels are z-scored per band by a speaker's statistics (``stats``,
+    or the stored default) before the classifier.
+    """
+
+    def __init__(self, frontend: LogMel, classifier: Classifier, band_norm: BandNorm | None = None) -> None:
         super().__init__()
         self.frontend = frontend
         self.classifier = classifier
+        self.band_norm = band_norm
 
-    def forward(self, waveform: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.classifier(self.frontend(waveform)), dim=-1)
+    def forward(self, waveform: torch.Tensor, stats: torch.Tensor | None = None) -> torch.Tensor:
+        logmel = self.frontend(waveform)
+        if self.band_norm is not None:
+            logmel = self.band_norm(logmel, stats)
+        return torch.softmax(self.classifier(logmel), dim=-1)
+
+
+class CalibratableModel(nn.Module):
+    """``(waveform, band_stats) -> (probs, band_moments)``: how a band-normalised model is exported."""
+
+    def __init__(self, model: WaveformModel) -> None:
+        super().__init__()
+        if model.band_norm is None:
+            raise ValueError("only a model with band normalisation takes band statistics")
+        self.model = model
+
+    def forward(self, waveform: torch.Tensor, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logmel = self.model.frontend(waveform)
+        probs = torch.softmax(self.model.classifier(self.model.band_norm(logmel, stats)), dim=-1)
+        return probs, band_moments(logmel)

@@ -22,7 +22,7 @@ from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
 from engine.jobs import Cancelled, CancelToken, Progress, ignore_progress
 from engine.manifest import read_manifest
-from trainer import distributed, evaluation, metrics, outputs
+from trainer import distributed, evaluation, metrics, outputs, speaker_norm
 from trainer.cache import ORIGINAL, FeatureCache
 from trainer.config import TrainConfig
 from trainer.splits import leakage_audit, refit_split, three_way_split
@@ -136,6 +136,14 @@ class _Run:
         self.leakage_count = report.count
         self.val_items = self.cache.items_for(self.split_.val, [ORIGINAL])
         self.test_items = self.cache.items_for(self.split_.test, [ORIGINAL])
+        self.band_default = None
+        if c.speaker_norm:   # each speaker's band statistics, from its own unlabelled clips
+            self.emit("cache", 1, 1, "band statistics per speaker")
+            self.band = speaker_norm.speaker_stats(self.cache, self.manifest, self.cancel)
+            trained = {self.manifest.clips[i].speaker for i in self.split_.train}
+            self.band_default = speaker_norm.default_stats(self.band, trained)
+            if self.ctx.is_main:
+                speaker_norm.write_stats(self.out, self.band, self.band_default, trained)
         missing_test = bool(self.split_.test) and not self.test_items
         if not self.train_items or missing_test or (not c.refit_epochs and not (self.val_items and self.test_items)):
             raise ValueError(f"{c.data}: after skipping unreadable clips, training has {len(self.train_items)}, "
@@ -153,8 +161,8 @@ class _Run:
         c = self.config
         seed_everything(seed)
         loop = c.loop_config()
-        trainer = Trainer(self.build_model(), self.cache.dataset(self.train_items),
-                          self.cache.dataset(self.val_items), loop, seed=seed, device=self.device,
+        trainer = Trainer(self.build_model(), self.dataset(self.train_items),
+                          self.dataset(self.val_items), loop, seed=seed, device=self.device,
                           checkpoint_dir=self.out / "checkpoints" / f"seed{seed}",
                           tb_dir=self.out / "tb" / f"seed{seed}", ctx=self.ctx, cancel=self.cancel,
                           on_step=self._step_reporter(index, seed),
@@ -169,6 +177,10 @@ class _Run:
         val = self._clip_predictions(trainer, self.val_items)
         test = self._clip_predictions(trainer, self.test_items)
         result = evaluation.seed_figures(self.manifest.labels, test, val)
+        if c.speaker_norm and test is not None:   # the same test clips, the model never calibrated to them
+            raw = self._clip_predictions(trainer, self.test_items, calibrated=False)
+            result["uncalibrated"] = evaluation.headline(raw, self.manifest.labels)
+            self.test_uncalibrated[seed] = raw
         result.update(seed=seed, best_epoch=fit.best_epoch, best_val_loss=fit.best_val_loss,
                       epochs_run=len(fit.history), stopped_early=fit.stopped_early)
         self.histories[seed] = fit.history
@@ -176,11 +188,19 @@ class _Run:
         self.test_predictions[seed] = test
         return result
 
-    def _clip_predictions(self, trainer, items):
+    def dataset(self, items, calibrated: bool = True):
+        """The cached items; band-normalised by their speakers' statistics (or, not ``calibrated``,
+        by the model's default ones) in a ``speaker_norm`` run."""
+        if not self.config.speaker_norm:
+            return self.cache.dataset(items)
+        fixed = None if calibrated else self.band_default
+        return self.cache.dataset(items, speaker_norm.item_stats(items, self.manifest, self.band, fixed))
+
+    def _clip_predictions(self, trainer, items, calibrated: bool = True):
         """(clip indices, labels, probabilities) per clip, windows averaged; None without items."""
         if not items:
             return None
-        probs, y = trainer.predict(self.cache.dataset(items))
+        probs, y = trainer.predict(self.dataset(items, calibrated))
         return evaluation.clip_probabilities(probs, y, [it.clip_index for it in items])
 
     def _step_reporter(self, index: int, seed: int):
@@ -200,6 +220,7 @@ class _Run:
 
     def train_all(self) -> None:
         self.histories, self.models, self.per_seed, self.test_predictions = {}, {}, [], {}
+        self.test_uncalibrated = {}
         self.eta = EtaEstimator()
         for index, seed in enumerate(self.config.seeds):
             self.per_seed.append(self.train_seed(index, seed))
@@ -236,6 +257,10 @@ class _Run:
             doc["chance"] = evaluation.chance(test[1], len(labels))
             doc["test_clip_predictions"] = {"clips": [int(i) for i in test[0]],
                                             "probs": [[round(float(v), 6) for v in row] for row in test[2]]}
+            raw = self.test_uncalibrated.get(best["seed"])
+            if raw is not None:
+                doc["test_clip_predictions_uncalibrated"] = {
+                    "clips": [int(i) for i in raw[0]], "probs": [[round(float(v), 6) for v in row] for row in raw[2]]}
         if self.split_.strategy == "speaker":
             doc["val_speakers"] = list(self.split_.val_groups)
             doc["test_speakers"] = list(self.split_.test_groups)
@@ -258,7 +283,9 @@ class _Run:
         c = self.config
         self.emit("export", 0, 1, f"exporting seed {seed} to {self.out / 'model.onnx'}")
         frontend = c.frontend()
-        model = export_model(c, self.models[seed])
+        model = export_model(c, self.models[seed], self.band_default)
+        speakers = ({it.path: self.manifest.clips[it.clip_index].speaker for it in self.cache.items}
+                    if c.speaker_norm else None)
         originals = self.cache.items_for(self.split_.train, [ORIGINAL])
         sides = ([("refit_predictions.csv", originals)] if self.split_.strategy == "refit" else
                  [("val_predictions.csv", self.val_items)])
@@ -266,7 +293,7 @@ class _Run:
             sides.append(("test_predictions.csv", self.test_items))
         for name, items in sides:   # what the exported graph says for each held-out clip (PyTorch)
             outputs.write_val_predictions(model, items, self.manifest.labels, c.sample_rate_hz,
-                                          frontend.n_samples, self.out / name, clip_s=c.clip_s)
+                                          frontend.n_samples, self.out / name, clip_s=c.clip_s, speakers=speakers)
         example = outputs.example_batch(self.val_items or originals, c.sample_rate_hz, frontend.n_samples)
         meta = outputs.model_metadata(c, self.manifest, self.split_, doc["split_sizes"], doc, seed,
                                       len(self.cache.skipped), report=self.report)

@@ -62,6 +62,9 @@ class TrainRequest:
     # (trainer/augment/warp.py: vocal tract length and tempo perturbation).
     freq_warp: float = 0.0
     time_warp: float = 0.0
+    # Each mel band z-scored by the statistics of the clip's speaker (trainer/speaker_norm.py)
+    # instead of each window standardised by itself. None: on when every clip names a speaker.
+    speaker_norm: bool | None = None
     # Early stopping: None (the default) runs the whole schedule and keeps its last averaged
     # weights; validation then chooses only the seed. On EmoDB the validation loss of one held-out
     # speaker chose epoch 19 of 40 in a fold whose refit for those epochs scored test macro F1 0.54,
@@ -212,8 +215,16 @@ class TrainRequest:
             rate_hz = rate_hz or min(DEFAULT_SAMPLE_RATE_HZ, probed_rate_hz)
             clip_s = clip_s or probed_s
         n_fft = self.n_fft or 2 ** round(math.log2(0.032 * rate_hz))
+        from trainer.speaker_norm import uses_speaker_norm
+
+        speaker_norm = self.speaker_norm
+        if speaker_norm is None:
+            speaker_norm = uses_speaker_norm(manifest)
+        elif speaker_norm and not uses_speaker_norm(manifest):
+            raise ValueError(f"{self.data}: speaker normalisation needs every clip to name its speaker (EmoDB "
+                             "names, or a CSV 'speaker' column) and at least two speakers")
         resolved = dataclasses.replace(self, sample_rate_hz=int(rate_hz), clip_s=float(clip_s), n_fft=int(n_fft),
-                                       layout=manifest.layout)
+                                       layout=manifest.layout, speaker_norm=bool(speaker_norm))
         if resolved.input_size is None:
             frontend = resolved.frontend()
             frames = frontend.n_samples // frontend.logmel().hop_length + 1
@@ -253,7 +264,8 @@ ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model",
              "n_fft": "n_fft", "loader_workers": "loader_workers", "split_seed": "split_seed",
              "folds": "folds", "cv_by": "cv_by", "test_fraction": "test_fraction", "test_groups": "test_groups",
              "test_fold": "test_fold", "ema_decay": "ema", "time_shift": "time_shift",
-             "freq_warp": "freq_warp", "time_warp": "time_warp", "refit_folds": "refit_folds"}
+             "freq_warp": "freq_warp", "time_warp": "time_warp", "refit_folds": "refit_folds",
+             "speaker_norm": "speaker_norm"}
 
 
 def _normalised(doc: dict[str, Any]) -> dict[str, Any]:

@@ -67,7 +67,15 @@ def export_checkpoint(run_dir: str | Path, *, on_progress=ignore_progress, cance
     except (RuntimeError, KeyError, TypeError) as exc:
         raise SalvageError(f"{best.path}: the checkpoint does not fit the network in {best.config_path} "
                            f"({exc})") from exc
-    model = export_model(config, classifier)
+    band_default = None
+    if config.speaker_norm:
+        from trainer.speaker_norm import read_default
+
+        try:
+            band_default = read_default(best.config_path.parent, config.n_mels)
+        except ValueError as exc:
+            raise SalvageError(str(exc)) from exc
+    model = export_model(config, classifier, band_default)
     example = example_batch(manifest, config)
     cancel.raise_if_cancelled("the export")
     target = run_dir / SALVAGED_FILE
@@ -162,6 +170,7 @@ def example_batch(manifest, config):
 def salvage_metadata(config, manifest, best: Checkpoint) -> dict[str, Any]:
     """The model file's metadata: the contract's fields, and plainly that the run was cancelled."""
     from engine.model import build_metadata
+    from trainer.outputs import band_norm_entry
 
     checkpoint = {"epoch": best.epoch, "seed": best.seed, "val_loss": best.val_loss if math.isfinite(best.val_loss)
                   else None, **({"fold": best.fold} if best.fold is not None else {})}
@@ -178,4 +187,5 @@ def salvage_metadata(config, manifest, best: Checkpoint) -> dict[str, Any]:
         figures="incomplete: the run was cancelled before its test figures; the checkpoint was chosen "
                 "by its validation loss only",
         note=f"exported from a cancelled run ({best.describe()}): figures incomplete",
+        **band_norm_entry(config),
     )

@@ -14,13 +14,16 @@ from trainer.job import TrainConfig, run
 from trainer.splits import SplitTooSmall, three_way_split
 
 
-def write_csv(data, rows, name):
+def write_csv(data, rows, name, column="group"):
     path = data / name
-    path.write_text("path,label,group\n" + "".join(f"{p},{label},{g}\n" for p, label, g in rows))
+    path.write_text(f"path,label,{column}\n" + "".join(f"{p},{label},{g}\n" for p, label, g in rows))
     return path
 
 
-def test_shuffled_test_labels_change_only_the_test_figures(tmp_path):
+# "speaker": the groups are speakers, so the recipe normalises each speaker's bands by its own
+# clips' statistics (the test speaker's included: audio only, its labels never read).
+@pytest.mark.parametrize("column", ["group", "speaker"])
+def test_shuffled_test_labels_change_only_the_test_figures(tmp_path, column):
     data = write_emodb(tmp_path / "emo", n_speakers=4, sentences_per_speaker=2, seconds=0.4, sample_rate_hz=8000,
                        seed=5)
     wavs = sorted((data / "wav").iterdir())
@@ -38,7 +41,7 @@ def test_shuffled_test_labels_change_only_the_test_figures(tmp_path):
     docs, weights = [], []
     for name, table in (("true.csv", rows), ("shuffled.csv", shuffled)):
         out = tmp_path / name.replace(".csv", "")
-        config = TrainConfig(data=str(write_csv(data, table, name)), out=str(out), layout="csv", epochs=3,
+        config = TrainConfig(data=str(write_csv(data, table, name, column)), out=str(out), layout="csv", epochs=3,
                              seeds=(1, 2), batch_size=8, n_mels=16, workers=1, patience=5,
                              test_groups=(test_speaker,), cache_dir=str(tmp_path / "cache"), model="cnn")
         run(config)
@@ -46,6 +49,11 @@ def test_shuffled_test_labels_change_only_the_test_figures(tmp_path):
         weights.append({seed: torch.load(out / "checkpoints" / f"seed{seed}" / "best.pt", weights_only=True)
                         for seed in (1, 2)})
     true, mixed = docs
+    assert json.loads((tmp_path / "true" / "config.json").read_text())["speaker_norm"] is (column == "speaker")
+    if column == "speaker":   # the statistics read no label: identical, the test speaker's included
+        stats = [json.loads((tmp_path / n / "band_stats.json").read_text()) for n in ("true", "shuffled")]
+        assert stats[0] == stats[1] and test_speaker in stats[0]["speakers"]
+        assert test_speaker not in stats[0]["training_speakers"]
     assert true["test_groups"] == mixed["test_groups"] == [test_speaker]
     assert true["val_groups"] == mixed["val_groups"] and test_speaker not in true["val_groups"]
     assert true["best_seed"] == mixed["best_seed"]

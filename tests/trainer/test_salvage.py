@@ -18,6 +18,7 @@ from trainer import api
 from trainer.build import build_classifier, export_model
 from trainer.job import TrainConfig, run
 from trainer.salvage import SALVAGED_FILE, SalvageError, read_config
+from trainer.speaker_norm import read_default
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +51,12 @@ def _clip_batch(emodb, config, n=6):
     return np.stack([fit_length(load_audio(p, config.sample_rate_hz).samples, n_samples) for p in paths])
 
 
-def _torch_probs(config, state, waves, n_classes):
+def _torch_probs(config, state, waves, n_classes, run_dir):
     classifier = build_classifier(config, n_classes)
     classifier.load_state_dict(state["model"])
+    band_default = read_default(run_dir, config.n_mels) if config.speaker_norm else None   # EmoDB: speakers
     with torch.no_grad():
-        return export_model(config, classifier)(torch.from_numpy(waves)).numpy()
+        return export_model(config, classifier, band_default)(torch.from_numpy(waves)).numpy()
 
 
 def test_the_lowest_validation_loss_checkpoint_is_exported_and_says_it_was_cancelled(cancelled_run, emodb):
@@ -76,8 +78,9 @@ def test_the_lowest_validation_loss_checkpoint_is_exported_and_says_it_was_cance
     assert model.labels == list(read_manifest(str(emodb)).labels) and len(model.labels) == 7
     waves = _clip_batch(emodb, config)
     onnx_probs = model.predict(waves)
-    chosen = _torch_probs(config, states[best_seed], waves, 7)
-    other = _torch_probs(config, states[3 - best_seed], waves, 7)
+    assert config.speaker_norm and raw["band_norm"]["scheme"] == "speaker"
+    chosen = _torch_probs(config, states[best_seed], waves, 7, cancelled_run)
+    other = _torch_probs(config, states[3 - best_seed], waves, 7, cancelled_run)
     np.testing.assert_allclose(onnx_probs, chosen, atol=1e-4)
     assert np.abs(onnx_probs - other).max() > 1e-3            # the other seed's weights would show
     assert events[-1].stage == "done" and "figures incomplete" in events[-1].message
@@ -89,6 +92,7 @@ def test_a_cross_validation_run_names_the_fold(cancelled_run, tmp_path):
     for fold in (1, 2):
         shutil.copytree(cancelled_run / "checkpoints", run_dir / f"fold{fold}" / "checkpoints")
         shutil.copy(cancelled_run / "config.json", run_dir / f"fold{fold}" / "config.json")
+        shutil.copy(cancelled_run / "band_stats.json", run_dir / f"fold{fold}" / "band_stats.json")
     path = run_dir / "fold2" / "checkpoints" / "seed1" / "best.pt"
     state = torch.load(path, weights_only=True)
     state["val_loss"] = 0.001                                  # fold 2, seed 1 is now the best of all
@@ -106,6 +110,9 @@ def test_a_damaged_checkpoint_is_passed_over(cancelled_run, tmp_path):
     shutil.copytree(cancelled_run / "checkpoints", run_dir / "checkpoints")
     shutil.copy(cancelled_run / "config.json", run_dir / "config.json")
     (run_dir / "checkpoints" / "seed1" / "best.pt").write_bytes(b"not a checkpoint")
+    outcome = run_job(api.export_checkpoint, run_dir)   # a speaker-normalised run without its statistics
+    assert outcome.status == "failed" and "band_stats.json" in outcome.message and "missing" in outcome.message
+    shutil.copy(cancelled_run / "band_stats.json", run_dir / "band_stats.json")
     raw = OnnxClassifier.load(api.export_checkpoint(run_dir), threads=1, sandbox=False).meta.raw
     assert raw["checkpoint"]["seed"] == 2
 
