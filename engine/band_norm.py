@@ -61,6 +61,25 @@ def window_moments(logmel_db: np.ndarray) -> np.ndarray:
     return np.stack([x.mean(axis=-1), (x * x).mean(axis=-1)], axis=1)
 
 
+def calibration_support(session) -> tuple[int | None, str]:
+    """``(n_mels, "")`` when an ONNX Runtime session takes band statistics and answers band
+    moments as the contract says; else ``(None, why not)`` (the model still classifies)."""
+    stats = [i for i in session.get_overridable_initializers() if i.name == STATS_NAME]
+    moments = [o for o in session.get_outputs()[1:] if o.name == MOMENTS_NAME]
+    if not stats and not moments:
+        return None, "the model takes no band statistics (it was not trained with speaker normalisation)"
+    if not stats or not moments:
+        missing = STATS_NAME if not stats else MOMENTS_NAME
+        return None, f"the model lacks '{missing}', so it cannot be calibrated"
+    s_shape, m_shape = list(stats[0].shape), list(moments[0].shape)
+    if (stats[0].type != "tensor(float)" or moments[0].type != "tensor(float)" or len(s_shape) != 2
+            or s_shape[0] != 2 or not isinstance(s_shape[1], int) or not 1 <= s_shape[1] <= 4096
+            or len(m_shape) != 3 or m_shape[1:] != s_shape):
+        return None, (f"its '{STATS_NAME}' {s_shape} and '{MOMENTS_NAME}' {m_shape} are not float32 "
+                      f"[2, n_mels] and [batch, 2, n_mels]")
+    return int(s_shape[1]), ""
+
+
 def check_stats(stats: np.ndarray, n_mels: int, source: str = "band statistics") -> np.ndarray:
     """``stats`` as float32 ``[2, n_mels]`` with finite means and positive deviations, or ValueError."""
     stats = np.asarray(stats, dtype=np.float32)

@@ -93,6 +93,29 @@ def classify_file(model: OnnxClassifier, path: str | os.PathLike) -> FileResult:
     return FileResult(path, probs, model.labels, warning=warning)
 
 
+def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike]) -> tuple[np.ndarray, int, list[str]]:
+    """``(band statistics, files used, problems)``: one speaker's files (folders walked) pooled,
+    labels unread, for ``model.set_calibration``. Unreadable, silent or constant files are left
+    out and said in ``problems``; ValueError when no file is left."""
+    used, problems = [0], []
+
+    def clips():
+        for path in iter_audio_files(inputs):
+            try:
+                audio = load_audio(path, model.meta.sample_rate_hz)
+            except AudioLoadError as exc:
+                problems.append(f"not used for calibration: {exc}")
+                continue
+            reason = constant_reason(audio.samples)
+            if reason is not None:
+                problems.append(f"{path}: not used for calibration: {reason}")
+                continue
+            used[0] += 1
+            yield audio.samples
+
+    return model.calibrate(clips()), used[0], problems
+
+
 def classify_files(model: OnnxClassifier, paths) -> list[FileResult]:
     return list(iter_results(model, paths))
 

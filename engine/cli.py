@@ -27,6 +27,10 @@ def add_classify_arguments(parser) -> None:
                         help="audio files or folders (searched recursively: WAV, FLAC, OGG, Opus, MP3, AIFF...)")
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
     parser.add_argument("--top", type=int, default=3, help="labels to show per file (default: %(default)s)")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="the files are one speaker: normalise the model to their band statistics (audio "
+                             "only, no labels) before classifying them; for models trained with speaker "
+                             "normalisation (docs/MODELS.md)")
 
 
 def run_classify(args) -> int:
@@ -44,7 +48,12 @@ def run_classify(args) -> int:
     except KeyboardInterrupt:
         _say("interrupted while checking the model; nothing was classified")
         return EXIT_INTERRUPTED
-    writer = _JsonWriter(model, args.top) if args.json else _TextWriter(args.top)
+    calibrated = None
+    if getattr(args, "calibrate", False):
+        calibrated = _calibrate(model, args.files)
+        if isinstance(calibrated, int):
+            return calibrated
+    writer = _JsonWriter(model, args.top, calibrated) if args.json else _TextWriter(args.top)
     counts = {"done": 0, "failed": 0}
     try:
         try:
@@ -61,6 +70,29 @@ def run_classify(args) -> int:
     if counts["failed"]:
         _say(f"{counts['failed']} of {counts['done']} file(s) could not be classified")
     return 1 if counts["failed"] else 0
+
+
+def _calibrate(model, files) -> dict | int:
+    """Calibrate ``model`` to ``files`` as one speaker: what was used, or an exit status."""
+    from engine.classify import calibrate_to_files
+    from engine.textsafe import printable
+
+    if not model.calibratable:
+        _say(f"error: {printable(model.path)}: cannot be calibrated: {model.calibration_problem}")
+        return EXIT_MODEL_REFUSED
+    try:
+        stats, n_files, problems = calibrate_to_files(model, files)
+    except (ValueError, ModelLoadError) as exc:
+        _say(f"error: {printable(exc)}")
+        return EXIT_MODEL_REFUSED if isinstance(exc, ModelLoadError) else 1
+    except KeyboardInterrupt:
+        _say("interrupted while calibrating; nothing was classified")
+        return EXIT_INTERRUPTED
+    for problem in problems:
+        _say(f"warning: {printable(problem)}")
+    model.set_calibration(stats)
+    _say(f"calibrated to {n_files} file(s) as one speaker")
+    return {"files": n_files}
 
 
 def _classify_into(model, inputs, writer, counts) -> None:
@@ -112,11 +144,12 @@ class _JsonWriter:
         ], "interrupted": false}
     """
 
-    def __init__(self, model, top: int) -> None:
-        self.model, self.top, self.n = model, top, 0
+    def __init__(self, model, top: int, calibrated: dict | None = None) -> None:
+        self.model, self.top, self.n, self.calibrated = model, top, 0, calibrated
 
     def begin(self) -> None:
-        head = json.dumps({"model": os.fsdecode(self.model.path), "labels": self.model.labels}, allow_nan=False)
+        head = json.dumps({"model": os.fsdecode(self.model.path), "labels": self.model.labels,
+                           **({"calibrated": self.calibrated} if self.calibrated else {})}, allow_nan=False)
         _out(head[:-1] + ', "results": [\n')
 
     def write(self, result) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from engine.audio import fit_length, window_starts
+from engine.band_norm import MOMENTS_NAME, STATS_NAME, BandMoments, calibration_support, check_stats
 from engine.errors import ModelLoadError
 from engine.model_scan import check_external_data, scan_model
 
@@ -158,6 +159,10 @@ class OnnxClassifier:
         self.meta = meta
         self._session = session
         self._input_name = session.get_inputs()[0].name
+        self._output_name = session.get_outputs()[0].name
+        # Speaker calibration (engine/band_norm.py): the band statistics fed with every window.
+        self.n_bands, self.calibration_problem = calibration_support(session)
+        self.calibration: np.ndarray | None = None
         fixed_batch = session.get_inputs()[0].shape[0]
         self._max_batch = fixed_batch if isinstance(fixed_batch, int) and fixed_batch > 0 else MAX_BATCH
 
@@ -199,13 +204,61 @@ class OnnxClassifier:
     def labels(self) -> list[str]:
         return self.meta.labels
 
+    @property
+    def calibratable(self) -> bool:
+        """Whether the model takes a speaker's band statistics (``calibrate``, ``set_calibration``)."""
+        return self.n_bands is not None
+
+    def set_calibration(self, stats: np.ndarray | None) -> None:
+        """Feed these band statistics ``[2, n_mels]`` from now on (None: the model's own default)."""
+        if stats is not None:
+            if not self.calibratable:
+                raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
+            stats = check_stats(stats, self.n_bands, str(self.path))
+        self.calibration = stats
+
+    def band_moments(self, waveforms: np.ndarray) -> np.ndarray:
+        """``[batch, 2, n_mels]`` band moments of ``[batch, n_samples]`` windows, checked."""
+        if not self.calibratable:
+            raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
+        waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
+        try:
+            moments = self._session.run([MOMENTS_NAME], {self._input_name: waveforms})[0]
+        except Exception as exc:  # onnxruntime's own types
+            raise ModelLoadError(f"{self.path}: the model fails computing band moments ({_first_line(exc)})") from exc
+        if moments.shape != (len(waveforms), 2, self.n_bands) or not np.isfinite(moments).all():
+            raise ModelLoadError(f"{self.path}: the model answered band moments of shape {list(moments.shape)} "
+                                 f"or non-finite values, not [{len(waveforms)}, 2, {self.n_bands}] decibels")
+        return moments
+
+    def calibrate(self, clips, cancel=None) -> np.ndarray:
+        """Band statistics ``[2, n_mels]`` pooled over every window (as ``classify`` cuts them) of
+        ``clips``, 1-D sample arrays of one speaker at the model rate; no labels are needed.
+        Returns them; ``set_calibration`` makes the model use them."""
+        pooled = BandMoments(self.n_bands or 0)
+        n = self.meta.n_samples
+        for samples in clips:
+            if cancel is not None:
+                cancel.raise_if_cancelled("calibrating")
+            starts = window_starts(len(samples), n, max(1, int(round(self.meta.clip_s / 2 * self.meta.sample_rate_hz))))
+            for i in range(0, len(starts), self._max_batch):
+                batch = np.stack([fit_length(samples[s : s + n], n) for s in starts[i : i + self._max_batch]])
+                pooled.add(self.band_moments(batch))
+        if not pooled.count:
+            raise ValueError(f"{self.path}: calibrating needs at least one clip of the speaker")
+        try:
+            return check_stats(pooled.stats(), self.n_bands, str(self.path))
+        except ValueError as exc:
+            raise ModelLoadError(f"{self.path}: the model's band moments give unusable statistics ({exc})") from exc
+
     def predict(self, waveforms: np.ndarray) -> np.ndarray:
         """Probabilities ``[batch, n_classes]`` for ``[batch, n_samples]`` audio at the model rate."""
         waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
         if waveforms.ndim != 2:
             raise ValueError(f"expected [batch, n_samples] audio, got shape {waveforms.shape}")
+        fed = {} if self.calibration is None else {STATS_NAME: self.calibration}
         outputs = [
-            self._session.run(None, {self._input_name: waveforms[i : i + self._max_batch]})[0]
+            self._session.run([self._output_name], {self._input_name: waveforms[i : i + self._max_batch], **fed})[0]
             for i in range(0, len(waveforms), self._max_batch)
         ]
         return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 import onnx
-from onnx import numpy_helper
 import torch
+from onnx import numpy_helper
 from onnx.external_data_helper import uses_external_data
 
 from engine.atomic import atomic_write_bytes, json_default
