@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.audio import AUDIO_SUFFIXES, is_silent, load_audio
+from engine.band_norm import MIN_CALIBRATION_S
 from engine.errors import AudioLoadError, ModelLoadError
 from engine.model import OnnxClassifier
 
@@ -96,8 +97,9 @@ def classify_file(model: OnnxClassifier, path: str | os.PathLike) -> FileResult:
 def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike]) -> tuple[np.ndarray, int, list[str]]:
     """``(band statistics, files used, problems)``: one speaker's files (folders walked) pooled,
     labels unread, for ``model.set_calibration``. Unreadable, silent or constant files are left
-    out and said in ``problems``; ValueError when no file is left."""
-    used, problems = [0], []
+    out and said in ``problems``, as is audio too short to calibrate on reliably
+    (:data:`engine.band_norm.MIN_CALIBRATION_S`); ValueError when no file is left."""
+    used, problems, seconds = [0], [], [0.0]
 
     def clips():
         for path in iter_audio_files(inputs):
@@ -111,9 +113,14 @@ def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike
                 problems.append(f"{path}: not used for calibration: {reason}")
                 continue
             used[0] += 1
+            seconds[0] += len(audio.samples) / model.meta.sample_rate_hz
             yield audio.samples
 
-    return model.calibrate(clips()), used[0], problems
+    stats = model.calibrate(clips())
+    if seconds[0] < MIN_CALIBRATION_S:
+        problems.append(f"calibrated on {seconds[0]:.1f} s of audio; under {MIN_CALIBRATION_S:g} s of one speaker "
+                        "calibration is unreliable and can score worse than none (docs/EMODB_MODEL.md)")
+    return stats, used[0], problems
 
 
 def classify_files(model: OnnxClassifier, paths) -> list[FileResult]:

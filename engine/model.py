@@ -12,6 +12,7 @@ probabilities (finite, in [0, 1], summing to 1).
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import json
 import os
@@ -216,6 +217,12 @@ class OnnxClassifier:
                 raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
             stats = check_stats(stats, self.n_bands, str(self.path))
         self.calibration = stats
+
+    def calibrated(self, stats: np.ndarray | None) -> OnnxClassifier:
+        """This model fed ``stats`` (a speaker's); the session is shared, this one is unchanged."""
+        other = copy.copy(self)
+        other.set_calibration(stats)
+        return other
 
     def band_moments(self, waveforms: np.ndarray) -> np.ndarray:
         """``[batch, 2, n_mels]`` band moments of ``[batch, n_samples]`` windows, checked."""

@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from engine.atomic import atomic_write_text
 from engine.audio import Audio, load_audio
+from engine.band_norm import MIN_CALIBRATION_S
 from engine.catalog import ModelCatalog
 from engine.errors import SaveError
 from engine.spectrogram import Spectrogram, spectrogram_db
@@ -50,6 +52,7 @@ class FilePredictions:
     starts_s: np.ndarray            # [n_windows]
     window_probs: np.ndarray        # [n_windows, n_labels]
     window_s: float
+    calibrated: bool = False        # the model was normalised to this recording's speaker
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         order = np.argsort(self.clip_probs)[::-1][:k]
@@ -132,7 +135,17 @@ class FileView(QWidget):
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #f85149;")
-        side_widget = side_column(QLabel("<b>Whole clip</b>"), self.bars, self.info_label, self.error_label)
+        self.calibrate_box = QCheckBox("Calibrate to this speaker")
+        self.calibrate_box.setToolTip(
+            "For models trained with speaker normalisation: normalise the model to the voice in this "
+            f"recording (its own band statistics, no labels) before classifying it, when it holds at least "
+            f"{MIN_CALIBRATION_S:g} s of audio. Uncalibrated, such a model uses its training speakers' "
+            "average (docs/EMODB_MODEL.md).")
+        self.calibrate_box.setChecked(bool(self.settings.get("file/calibrate")))
+        self.calibrate_box.toggled.connect(self._on_calibrate_toggled)
+        side_widget = side_column(QLabel("<b>Whole clip</b>"), self.bars, self.info_label, self.calibrate_box,
+                                  self.error_label)
+        self._show_calibration_choice()
 
         body = QHBoxLayout()
         body.addWidget(splitter, 1)
@@ -249,8 +262,9 @@ class FileView(QWidget):
             return
         hop_s = self.settings.get("file/hop_s")
         name = self.catalog.current.name
+        calibrate = classifier.calibratable and self.calibrate_box.isChecked()
         self.bars.set_message("Classifying…")
-        self._run("classify", lambda: _predict(classifier, name, audio, hop_s), self._on_classify_completed,
+        self._run("classify", lambda: _predict(classifier, name, audio, hop_s, calibrate), self._on_classify_completed,
                   f"Classifying {audio.path.name if audio.path else 'the clip'}")
 
     def _on_classify_completed(self, predictions: FilePredictions) -> None:
@@ -263,12 +277,26 @@ class FileView(QWidget):
         self.info_label.setText(
             f"Model <b>{predictions.model_name}</b><br>{len(predictions.starts_s)} "
             f"window{'s' if len(predictions.starts_s) != 1 else ''} of {predictions.window_s:g} s, "
-            f"one every {self.settings.get('file/hop_s'):g} s")
+            f"one every {self.settings.get('file/hop_s'):g} s"
+            + ("<br>calibrated to this recording's speaker" if predictions.calibrated else
+               f"<br>not calibrated: under {MIN_CALIBRATION_S:g} s of audio" if self.calibrate_box.isVisible()
+               and self.calibrate_box.isChecked() else ""))
         self.status_message.emit(f"Classified: {predictions.top(1)[0][0]}")
         self.classified.emit(predictions)
 
     def _on_catalog_current(self, entry) -> None:
+        self._show_calibration_choice()
         if self.audio is not None and entry is not None:
+            self.classify()
+
+    def _show_calibration_choice(self) -> None:
+        """The calibration box only for a model that can be calibrated."""
+        classifier = self.catalog.classifier
+        self.calibrate_box.setVisible(classifier is not None and classifier.calibratable)
+
+    def _on_calibrate_toggled(self, checked: bool) -> None:
+        self.settings.set("file/calibrate", bool(checked))
+        if self.audio is not None and self.catalog.classifier is not None:
             self.classify()
 
     def export_dialog(self) -> None:
@@ -312,12 +340,17 @@ class FileView(QWidget):
             worker.close()
 
 
-def _predict(classifier, name: str, audio: Audio, hop_s: float) -> FilePredictions:
+def _predict(classifier, name: str, audio: Audio, hop_s: float, calibrate: bool = False) -> FilePredictions:
     from engine.audio import resample
 
     rate = classifier.meta.sample_rate_hz
     samples = audio.samples if audio.sample_rate_hz == rate else resample(audio.samples, audio.sample_rate_hz, rate)
+    # The recording's own band statistics (one speaker, labels unknown), when it is long enough
+    # for them to help: on a single short clip calibration scores far worse than none.
+    calibrate = calibrate and len(samples) / rate >= MIN_CALIBRATION_S
+    if calibrate:
+        classifier = classifier.calibrated(classifier.calibrate([samples]))
     clip = classifier.classify(samples)
     starts, probs = classifier.windows(samples, hop_s=hop_s)
     return FilePredictions(name, list(classifier.meta.labels), np.asarray(clip), starts, probs,
-                           classifier.meta.clip_s)
+                           classifier.meta.clip_s, calibrated=calibrate)

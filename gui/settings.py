@@ -19,6 +19,7 @@ DEFAULTS = {
     "record/subtype": "PCM_16",     # PCM_16, PCM_24 or FLOAT (WAV only)
     "file/last_dir": str(Path.home()),
     "file/hop_s": 0.5,
+    "file/calibrate": True,         # a calibratable model normalised to the open recording's speaker
     "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)
     "audit/last_dir": str(Path.home()),  # where File ▸ Open data set… starts
     "audit/last_data_set": "",      # reopened at start

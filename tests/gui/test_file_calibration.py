@@ -1,0 +1,68 @@
+"""The File tab calibrates a calibratable model to the open recording, when it is long enough."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.catalog import ModelCatalog
+from engine.model import OnnxClassifier
+from tests.helpers_calibration import SR, write_calibratable_model
+
+
+@pytest.fixture
+def view(qtbot, tmp_path, settings):
+    from gui.file_view import FileView
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    write_calibratable_model(folder / "speaker.onnx")
+    catalog = ModelCatalog([("shipped", folder)], threads=1)
+    widget = FileView(catalog, settings, use_audio_device=False)
+    qtbot.addWidget(widget)
+    widget.show()
+    catalog.refresh()
+    qtbot.waitUntil(lambda: catalog.settled and catalog.classifier is not None, timeout=60000)
+    yield widget
+    widget.shutdown()
+
+
+def _recording(write_wav, name: str, seconds: float, offset: float):
+    rng = np.random.default_rng(7)
+    samples = (offset + 0.2 * rng.standard_normal(int(seconds * SR))).astype(np.float32)
+    return write_wav(name, samples, SR, subtype="FLOAT"), samples
+
+
+def _classified(qtbot, view, action):
+    with qtbot.waitSignal(view.classified, timeout=20000) as blocker:
+        action()
+    return blocker.args[0]
+
+
+def test_a_long_recording_is_calibrated_to_itself_and_a_short_one_is_not(qtbot, view, write_wav, tmp_path):
+    assert view.calibrate_box.isVisible() and view.calibrate_box.isChecked()
+    path, samples = _recording(write_wav, "long.wav", 25.0, offset=0.4)
+    predictions = _classified(qtbot, view, lambda: view.open_file(path))
+    model = OnnxClassifier.load(tmp_path / "models" / "speaker.onnx", sandbox=False)
+    own = model.calibrated(model.calibrate([samples]))
+    assert predictions.calibrated and "calibrated to this recording" in view.info_label.text()
+    np.testing.assert_allclose(predictions.clip_probs, own.classify(samples), atol=1e-5)
+    assert np.abs(predictions.clip_probs - model.classify(samples)).max() > 0.01   # not the default
+
+    uncalibrated = _classified(qtbot, view, lambda: view.calibrate_box.setChecked(False))
+    assert not uncalibrated.calibrated and view.settings.get("file/calibrate") is False
+    np.testing.assert_allclose(uncalibrated.clip_probs, model.classify(samples), atol=1e-5)
+
+    again = _classified(qtbot, view, lambda: view.calibrate_box.setChecked(True))
+    assert again.calibrated
+    short, short_samples = _recording(write_wav, "short.wav", 10.0, offset=0.4)
+    brief = _classified(qtbot, view, lambda: view.open_file(short))
+    assert not brief.calibrated and "not calibrated: under 20 s" in view.info_label.text()
+    np.testing.assert_allclose(brief.clip_probs, model.classify(short_samples), atol=1e-5)
+
+
+def test_the_box_is_hidden_for_a_model_that_cannot_be_calibrated(qtbot, main_window, two_tone_wav):
+    view = main_window.file_view
+    with qtbot.waitSignal(view.classified, timeout=10000) as blocker:
+        view.open_file(two_tone_wav)
+    assert not view.calibrate_box.isVisible() and not blocker.args[0].calibrated
