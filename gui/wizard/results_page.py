@@ -236,6 +236,9 @@ class ResultsPanel(QWidget):
                  "validation": "Validation (the clips that also chose the epoch and seed: optimistic)"}[top["source"]]
         parts = [f"{name} {top[key]:.3f}" for key, name in (("accuracy", "accuracy"), ("macro_f1", "macro F1"),
                                                              ("auc_ovr", "AUC")) if top.get(key) is not None]
+        raw = self.metrics.get("pooled_uncalibrated")
+        if top["source"] == "pooled" and isinstance(raw, dict) and raw.get("macro_f1") is not None:
+            parts.append(f"uncalibrated: accuracy {raw['accuracy']:.3f} · macro F1 {raw['macro_f1']:.3f}")
         self.headline_label.setText(f"<b>{where}: {' · '.join(parts) or 'n/a'}</b>")
         evaluation = self.metrics.get("evaluation") or {}
         self.evaluation_label.setText(str(evaluation.get("description", "")))

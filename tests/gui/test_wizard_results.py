@@ -88,6 +88,11 @@ def test_cross_validation_headlines_the_pooled_figure(qtbot, tmp_path):
     assert "macro F1 0.710" in shown["headline"] and shown["evaluation"].startswith("Nested 2-fold")
     assert panel.matrix_choice.currentData() == "pooled" and panel.matrix.matrix[0] == [15, 3, 2]
     assert list_runs(tmp_path)[0].accuracy == "0.720 (pooled)"
+    assert "uncalibrated" not in shown["headline"]
+    spoken = {**_new(cv=True), "pooled_uncalibrated": {"accuracy": 0.61, "macro_f1": 0.6, "n_clips": 60}}
+    (tmp_path / "speakers").mkdir()
+    speaker_panel, _ = _panel(qtbot, tmp_path / "speakers", spoken)   # speaker normalisation: both figures
+    assert "uncalibrated: accuracy 0.610 · macro F1 0.600" in speaker_panel.displayed()["headline"]
 
 
 def test_near_chance_rule_both_sides():
