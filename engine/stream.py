@@ -42,6 +42,7 @@ class LiveResult:
     real_time_factor: float            # inference_s / hop_s
     dropped_samples: int = 0
     labels: list[str] = field(default_factory=list)
+    calibration: str = ""              # how far calibration to the voice is ("" when not calibrating)
 
     @property
     def label(self) -> str:
@@ -93,13 +94,20 @@ class StreamingClassifier:
     ``classifier`` needs ``meta.labels``, ``meta.sample_rate_hz``, ``meta.clip_s`` and
     ``classify(samples) -> probs`` (an :class:`engine.model.OnnxClassifier`).
     ``source_rate_hz`` is the capture rate; windows are resampled to the model's rate.
+    ``calibrate``: a calibratable model is calibrated to the voice it hears
+    (:class:`engine.voice_calibration.VoiceCalibration`).
     """
 
     def __init__(self, classifier, *, source_rate_hz: int | None = None, window_s: float | None = None,
                  hop_s: float = 0.5, smoothing: int = 3, silence_dbfs: float = -50.0, top_k: int = 5,
-                 max_backlog_hops: int = 2, clock=time.monotonic) -> None:
+                 max_backlog_hops: int = 2, clock=time.monotonic, calibrate: bool = False) -> None:
         meta = classifier.meta
         self.classifier = classifier
+        self.calibration = None
+        if calibrate and getattr(classifier, "calibratable", False):
+            from engine.voice_calibration import VoiceCalibration
+
+            self.calibration = VoiceCalibration(classifier)
         self.labels = list(meta.labels)
         self.model_rate_hz = int(meta.sample_rate_hz)
         self.source_rate_hz = int(source_rate_hz or self.model_rate_hz)
@@ -157,7 +165,10 @@ class StreamingClassifier:
             from engine.audio import resample
 
             samples = resample(window, self.source_rate_hz, self.model_rate_hz)
-        probs = np.asarray(self.classifier.classify(samples), dtype=np.float64).reshape(-1)
+        classifier = self.classifier
+        if self.calibration is not None:
+            classifier = self.calibration.observe(samples, self.hop_s)
+        probs = np.asarray(classifier.classify(samples), dtype=np.float64).reshape(-1)
         self._history.append(probs)
         smoothed = np.mean(np.stack(self._history), axis=0)
         done = self._clock()
@@ -165,4 +176,5 @@ class StreamingClassifier:
         order = np.argsort(smoothed)[::-1][: self.top_k]
         top = [(self.labels[i], float(smoothed[i])) for i in order]
         return LiveResult(top, smoothed, False, level, end_sample, done - arrival, inference_s,
-                          inference_s / self.hop_s, dropped_samples, self.labels)
+                          inference_s / self.hop_s, dropped_samples, self.labels,
+                          self.calibration.describe() if self.calibration is not None else "")

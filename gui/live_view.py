@@ -14,6 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.audio import load_audio
+from engine.band_norm import MIN_CALIBRATION_S
 from engine.catalog import ModelCatalog
 from engine.errors import AudioDeviceError, AudioLoadError
 from engine.ringbuffer import RingBuffer
@@ -138,11 +140,18 @@ class LiveView(QWidget):
                                "windows quieter than this are labelled silence")
         for widget in (self.window_spin, self.hop_spin, self.smoothing_spin, self.gate_spin):
             widget.valueChanged.connect(self._on_classify_settings_changed)
+        self.calibrate_box = QCheckBox("Calibrate to the voice")
+        self.calibrate_box.setToolTip(
+            f"For models trained with speaker normalisation: after {MIN_CALIBRATION_S:g} s of the voice, "
+            "normalise the model to it (its band statistics, from what it heard); unticking starts over")
+        self.calibrate_box.setChecked(bool(s.get("live/calibrate")))
+        self.calibrate_box.toggled.connect(self._on_classify_settings_changed)
         form = QFormLayout(box)
         form.addRow("Window", self.window_spin)
         form.addRow("Hop", self.hop_spin)
         form.addRow("Smoothing", self.smoothing_spin)
         form.addRow("Silence gate", self.gate_spin)
+        form.addRow(self.calibrate_box)
         return box
 
     # ---- devices and start/stop -------------------------------------------------------
@@ -219,6 +228,7 @@ class LiveView(QWidget):
         return StreamingClassifier(
             classifier, source_rate_hz=self.sample_rate_hz, window_s=window, hop_s=self.hop_spin.value(),
             smoothing=self.smoothing_spin.value(), silence_dbfs=self.gate_spin.value(),
+            calibrate=self.calibrate_box.isChecked(),
         )
 
     def stop(self, message: str = "Stopped") -> None:
@@ -253,10 +263,13 @@ class LiveView(QWidget):
         s.set("live/hop_s", self.hop_spin.value())
         s.set("live/smoothing", self.smoothing_spin.value())
         s.set("live/silence_dbfs", self.gate_spin.value())
+        s.set("live/calibrate", self.calibrate_box.isChecked())
         if self.worker is not None:
             self.worker.set_stream(self._make_stream(self.catalog.classifier))
 
     def _update_model_label(self) -> None:
+        classifier = self.catalog.classifier
+        self.calibrate_box.setVisible(classifier is not None and classifier.calibratable)
         entry = self.catalog.current
         if entry is None:
             self.model_label.setText("<i>No usable model: see the Models panel.</i>")
@@ -336,7 +349,8 @@ class LiveView(QWidget):
             f"it trails the voice by about <b>{timing.middle_ago_s:.1f} s</b><br>"
             f"Latency (block → label): <b>{result.latency_s * 1000:.0f} ms</b><br>"
             f"Inference: {result.inference_s * 1000:.1f} ms · real-time factor {result.real_time_factor:.3f}<br>"
-            f"Dropped: {result.dropped_samples / self.sample_rate_hz:.1f} s · overflows: {overflows}")
+            f"Dropped: {result.dropped_samples / self.sample_rate_hz:.1f} s · overflows: {overflows}"
+            + (f"<br>{result.calibration.capitalize()}" if result.calibration else ""))
 
     def _update_input_watch(self) -> bool:
         """Say so when the input stopped delivering audio (True: the labels shown are stale)."""

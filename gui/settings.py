@@ -12,6 +12,7 @@ DEFAULTS = {
     "live/hop_s": 0.5,
     "live/smoothing": 3,
     "live/silence_dbfs": -50.0,
+    "live/calibrate": True,         # a calibratable model calibrated to the voice after 20 s of it
     "live/capture": "model",        # "model": the model's sample rate; "device": the device's own
     "live/channels": 2,             # 2: stereo where the device has it (the model hears the mix); 1: mono
     "record/folder": str(Path.home() / "Earmark recordings"),

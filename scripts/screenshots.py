@@ -59,14 +59,23 @@ def _catalog(model: str | None, scratch: Path):
 
 
 def shoot_file_view(app, window, clips: list[Path], scratch: Path, target: Path) -> None:
-    """Three clips back to back (one file), classified window by window, cursor mid-way."""
+    """Clips of the first clip's speaker back to back (one file of at least 24 s, long enough
+    for a speaker-normalised model to calibrate to it), classified window by window."""
     import numpy as np
 
     from engine.audio import load_audio, save_audio
 
     first = load_audio(clips[0])
-    joined = np.concatenate([load_audio(c, first.sample_rate_hz).samples for c in clips[:3]])
-    file_path = scratch / ("emodb-" + "+".join(c.stem for c in clips[:3]) + ".wav")
+    same_speaker = [*clips[:3], *sorted(p for p in clips[0].parent.glob(f"{clips[0].name[:2]}*.wav")
+                                        if p not in clips[:3])]
+    parts, seconds = [], 0.0
+    for clip in same_speaker:
+        parts.append(load_audio(clip, first.sample_rate_hz).samples)
+        seconds += len(parts[-1]) / first.sample_rate_hz
+        if seconds >= 24.0:
+            break
+    joined = np.concatenate(parts)
+    file_path = scratch / (f"emodb-speaker{clips[0].name[:2]}-{len(parts)}-clips.wav")
     save_audio(file_path, joined, first.sample_rate_hz)
     window.tabs.setCurrentWidget(window.file_view)
     done = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,39 @@ def test_the_box_is_hidden_for_a_model_that_cannot_be_calibrated(qtbot, main_win
     with qtbot.waitSignal(view.classified, timeout=10000) as blocker:
         view.open_file(two_tone_wav)
     assert not view.calibrate_box.isVisible() and not blocker.args[0].calibrated
+
+
+@pytest.fixture
+def live(qtbot, tmp_path, settings):
+    from gui.live_view import LiveView
+
+    folder = tmp_path / "live_models"
+    folder.mkdir()
+    write_calibratable_model(folder / "speaker.onnx")
+    catalog = ModelCatalog([("shipped", folder)], threads=1)
+    view = LiveView(catalog, settings)
+    qtbot.addWidget(view)
+    view.show()
+    catalog.refresh()
+    qtbot.waitUntil(lambda: catalog.settled and catalog.classifier is not None, timeout=60000)
+    yield view
+    view.shutdown()
+
+
+def test_the_live_view_calibrates_to_the_voice_it_hears_and_unticking_starts_over(qtbot, live, write_wav):
+    assert live.calibrate_box.isVisible() and live.calibrate_box.isChecked()
+    live.hop_spin.setValue(0.05)                  # a new window of the 0.05 s model every hop
+    path, _ = _recording(write_wav, "voice.wav", 60.0, offset=0.4)
+    assert live.start_file_input(path, speed=4.0)
+    qtbot.waitUntil(lambda: "Calibrating to the voice:" in live.latency_label.text(), timeout=10000)
+    assert re.fullmatch(r"calibrating to the voice: \d+ of 20 s heard", live.last_result.calibration)
+    qtbot.waitUntil(lambda: "Calibrated to the voice (" in live.latency_label.text(), timeout=30000)
+    live.calibrate_box.setChecked(False)                       # a new stream: no calibration
+    assert live.settings.get("live/calibrate") is False
+    qtbot.waitUntil(lambda: live.last_result is not None and live.last_result.calibration == ""
+                    and "alibrat" not in live.latency_label.text(), timeout=10000)
+    live.stop()
+
+
+def test_the_live_box_is_hidden_for_a_model_that_cannot_be_calibrated(main_window):
+    assert not main_window.live_view.calibrate_box.isVisible()
