@@ -262,7 +262,7 @@ class FileView(QWidget):
             return
         hop_s = self.settings.get("file/hop_s")
         name = self.catalog.current.name
-        calibrate = classifier.calibratable and self.calibrate_box.isChecked()
+        calibrate = getattr(classifier, "calibratable", False) and self.calibrate_box.isChecked()
         self.bars.set_message("Classifying…")
         self._run("classify", lambda: _predict(classifier, name, audio, hop_s, calibrate), self._on_classify_completed,
                   f"Classifying {audio.path.name if audio.path else 'the clip'}")
@@ -292,7 +292,7 @@ class FileView(QWidget):
     def _show_calibration_choice(self) -> None:
         """The calibration box only for a model that can be calibrated."""
         classifier = self.catalog.classifier
-        self.calibrate_box.setVisible(classifier is not None and classifier.calibratable)
+        self.calibrate_box.setVisible(classifier is not None and getattr(classifier, "calibratable", False))
 
     def _on_calibrate_toggled(self, checked: bool) -> None:
         self.settings.set("file/calibrate", bool(checked))

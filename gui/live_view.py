@@ -269,7 +269,7 @@ class LiveView(QWidget):
 
     def _update_model_label(self) -> None:
         classifier = self.catalog.classifier
-        self.calibrate_box.setVisible(classifier is not None and classifier.calibratable)
+        self.calibrate_box.setVisible(classifier is not None and getattr(classifier, "calibratable", False))
         entry = self.catalog.current
         if entry is None:
             self.model_label.setText("<i>No usable model: see the Models panel.</i>")
