@@ -9,7 +9,7 @@ number of files and a caller can print each result as soon as it exists.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,6 @@ import numpy as np
 
 from engine.audio import AUDIO_SUFFIXES, is_silent, load_audio
 from engine.band_norm import MIN_CALIBRATION_S
-from engine.calibration import SpeakerCalibration, calibrate_to_clips
 from engine.errors import AudioLoadError, ModelLoadError
 from engine.model import OnnxClassifier
 
@@ -95,39 +94,33 @@ def classify_file(model: OnnxClassifier, path: str | os.PathLike) -> FileResult:
     return FileResult(path, probs, model.labels, warning=warning)
 
 
-def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike],
-                       on_problem: Callable[[str], None] = lambda problem: None) -> SpeakerCalibration:
-    """One speaker's files (folders walked) pooled, labels unread, for ``model.set_calibration``.
-    Unreadable, silent or constant files are left out, each said to ``on_problem`` as it is met,
-    as is audio too short to calibrate on reliably (:data:`engine.band_norm.MIN_CALIBRATION_S`);
-    ValueError when no file is left."""
-    seconds, used = [0.0], [0]
+def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike]) -> tuple[np.ndarray, int, list[str]]:
+    """``(band statistics, files used, problems)``: one speaker's files (folders walked) pooled,
+    labels unread, for ``model.set_calibration``. Unreadable, silent or constant files are left
+    out and said in ``problems``, as is audio too short to calibrate on reliably
+    (:data:`engine.band_norm.MIN_CALIBRATION_S`); ValueError when no file is left."""
+    used, problems, seconds = [0], [], [0.0]
 
     def clips():
         for path in iter_audio_files(inputs):
             try:
                 audio = load_audio(path, model.meta.sample_rate_hz)
             except AudioLoadError as exc:
-                on_problem(f"not used for calibration: {exc}")
+                problems.append(f"not used for calibration: {exc}")
                 continue
             reason = constant_reason(audio.samples)
             if reason is not None:
-                on_problem(f"{path}: not used for calibration: {reason}")
+                problems.append(f"{path}: not used for calibration: {reason}")
                 continue
-            seconds[0] += len(audio.samples) / model.meta.sample_rate_hz
             used[0] += 1
+            seconds[0] += len(audio.samples) / model.meta.sample_rate_hz
             yield audio.samples
 
-    try:
-        calibration = calibrate_to_clips(model, clips())
-    except ValueError:
-        if model.calibratable and not used[0]:  # the reasons were said to on_problem
-            raise ValueError(f"{model.path}: not calibrated: none of the files named could be used") from None
-        raise
+    stats = model.calibrate(clips())
     if seconds[0] < MIN_CALIBRATION_S:
-        on_problem(f"calibrated on {seconds[0]:.1f} s of audio; under {MIN_CALIBRATION_S:g} s of one speaker "
-                   "calibration is unreliable and can score worse than none (docs/EMODB_MODEL.md)")
-    return calibration
+        problems.append(f"calibrated on {seconds[0]:.1f} s of audio; under {MIN_CALIBRATION_S:g} s of one speaker "
+                        "calibration is unreliable and can score worse than none (docs/EMODB_MODEL.md)")
+    return stats, used[0], problems
 
 
 def classify_files(model: OnnxClassifier, paths) -> list[FileResult]:

@@ -15,7 +15,6 @@ import sys
 from engine.errors import EarmarkError, ModelLoadError
 
 EXIT_MODEL_REFUSED = 2
-EXIT_USAGE = 2  # as argparse exits on a usage error
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a command killed by the pipe closing returns
 
@@ -29,16 +28,13 @@ def add_classify_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
     parser.add_argument("--top", type=int, default=3, help="labels to show per file (default: %(default)s)")
     parser.add_argument("--calibrate", action="store_true",
-                        help="treat the files as one speaker: normalise the model to band statistics pooled "
-                             "over all their windows (audio only, no labels used), then classify them; for "
-                             "models trained with speaker normalisation (docs/MODELS.md)")
+                        help="the files are one speaker: normalise the model to their band statistics (audio "
+                             "only, no labels) before classifying them; for models trained with speaker "
+                             "normalisation (docs/MODELS.md)")
 
 
 def run_classify(args) -> int:
     if getattr(args, "segments", False):
-        if getattr(args, "calibrate", False):  # not silently ignored: segment tables are not calibrated
-            _say("error: --calibrate cannot be combined with --segments")
-            return EXIT_USAGE
         return _run_segments(args)
     from engine.model import OnnxClassifier
 
@@ -85,17 +81,18 @@ def _calibrate(model, files) -> dict | int:
         _say(f"error: {printable(model.path)}: cannot be calibrated: {model.calibration_problem}")
         return EXIT_MODEL_REFUSED
     try:
-        calibration = calibrate_to_files(model, files, lambda problem: _say(f"warning: {printable(problem)}"))
+        stats, n_files, problems = calibrate_to_files(model, files)
     except (ValueError, ModelLoadError) as exc:
         _say(f"error: {printable(exc)}")
         return EXIT_MODEL_REFUSED if isinstance(exc, ModelLoadError) else 1
     except KeyboardInterrupt:
         _say("interrupted while calibrating; nothing was classified")
         return EXIT_INTERRUPTED
-    model.set_calibration(calibration.stats)
-    _say(f"calibrated to {calibration.n_clips} file(s) as one speaker: band statistics pooled over "
-         f"{calibration.n_windows} window(s)")
-    return {"files": calibration.n_clips, "windows": calibration.n_windows}
+    for problem in problems:
+        _say(f"warning: {printable(problem)}")
+    model.set_calibration(stats)
+    _say(f"calibrated to {n_files} file(s) as one speaker")
+    return {"files": n_files}
 
 
 def _classify_into(model, inputs, writer, counts) -> None:

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from engine.audio import fit_length, window_starts
-from engine.band_norm import MOMENTS_NAME, STATS_NAME, calibration_support, check_stats
-from engine.calibration import calibrate_to_clips
+from engine.band_norm import MOMENTS_NAME, STATS_NAME, BandMoments, calibration_support, check_stats
 from engine.errors import ModelLoadError
 from engine.model_scan import check_external_data, scan_model
 
@@ -207,11 +206,6 @@ class OnnxClassifier:
         return self.meta.labels
 
     @property
-    def classify_hop_s(self) -> float:
-        """The hop between the windows :meth:`classify` averages (and a calibration pools)."""
-        return self.meta.clip_s / 2
-
-    @property
     def calibratable(self) -> bool:
         """Whether the model takes a speaker's band statistics (``calibrate``, ``set_calibration``)."""
         return self.n_bands is not None
@@ -231,12 +225,14 @@ class OnnxClassifier:
         return other
 
     def band_moments(self, waveforms: np.ndarray) -> np.ndarray:
-        """``[batch, 2, n_mels]`` band moments of ``[batch, n_samples]`` windows, checked. Nothing
-        is fed for ``band_stats``: moments must not depend on an earlier calibration."""
+        """``[batch, 2, n_mels]`` band moments of ``[batch, n_samples]`` windows, checked."""
         if not self.calibratable:
             raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
         waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
-        moments = self._run(MOMENTS_NAME, {self._input_name: waveforms}, "computing band moments")
+        try:
+            moments = self._session.run([MOMENTS_NAME], {self._input_name: waveforms})[0]
+        except Exception as exc:  # onnxruntime's own types
+            raise ModelLoadError(f"{self.path}: the model fails computing band moments ({_first_line(exc)})") from exc
         if moments.shape != (len(waveforms), 2, self.n_bands) or not np.isfinite(moments).all():
             raise ModelLoadError(f"{self.path}: the model answered band moments of shape {list(moments.shape)} "
                                  f"or non-finite values, not [{len(waveforms)}, 2, {self.n_bands}] decibels")
@@ -245,8 +241,22 @@ class OnnxClassifier:
     def calibrate(self, clips, cancel=None) -> np.ndarray:
         """Band statistics ``[2, n_mels]`` pooled over every window (as ``classify`` cuts them) of
         ``clips``, 1-D sample arrays of one speaker at the model rate; no labels are needed.
-        Returns them; ``set_calibration`` makes the model use them (engine/calibration.py)."""
-        return calibrate_to_clips(self, clips, cancel).stats
+        Returns them; ``set_calibration`` makes the model use them."""
+        pooled = BandMoments(self.n_bands or 0)
+        n = self.meta.n_samples
+        for samples in clips:
+            if cancel is not None:
+                cancel.raise_if_cancelled("calibrating")
+            starts = window_starts(len(samples), n, max(1, int(round(self.meta.clip_s / 2 * self.meta.sample_rate_hz))))
+            for i in range(0, len(starts), self._max_batch):
+                batch = np.stack([fit_length(samples[s : s + n], n) for s in starts[i : i + self._max_batch]])
+                pooled.add(self.band_moments(batch))
+        if not pooled.count:
+            raise ValueError(f"{self.path}: calibrating needs at least one clip of the speaker")
+        try:
+            return check_stats(pooled.stats(), self.n_bands, str(self.path))
+        except ValueError as exc:
+            raise ModelLoadError(f"{self.path}: the model's band moments give unusable statistics ({exc})") from exc
 
     def predict(self, waveforms: np.ndarray) -> np.ndarray:
         """Probabilities ``[batch, n_classes]`` for ``[batch, n_samples]`` audio at the model rate."""
@@ -254,23 +264,22 @@ class OnnxClassifier:
         if waveforms.ndim != 2:
             raise ValueError(f"expected [batch, n_samples] audio, got shape {waveforms.shape}")
         fed = {} if self.calibration is None else {STATS_NAME: self.calibration}
-        what = f"on a {self.meta.clip_s} s clip"
-        outputs = [self._run(self._output_name, {self._input_name: waveforms[i : i + self._max_batch], **fed}, what)
-                   for i in range(0, len(waveforms), self._max_batch)]
+        outputs = [
+            self._session.run([self._output_name], {self._input_name: waveforms[i : i + self._max_batch], **fed})[0]
+            for i in range(0, len(waveforms), self._max_batch)
+        ]
         return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
-
-    def _run(self, output: str, feeds: dict, what: str) -> np.ndarray:
-        """One output by name (ONNX Runtime still runs the whole graph); its errors named."""
-        try:
-            return self._session.run([output], feeds)[0]
-        except Exception as exc:  # onnxruntime's own types: a graph that fails at run time
-            raise ModelLoadError(f"{self.path}: the model fails {what} ({_first_line(exc)})") from exc
 
     def _probe(self) -> None:
         """Run a silent clip and a noise clip: the model must answer [1, n_labels] probabilities."""
         noise = np.random.default_rng(0).uniform(-0.5, 0.5, self.meta.n_samples).astype(np.float32)
         for name, clip in (("silence", np.zeros(self.meta.n_samples, np.float32)), ("noise", noise)):
-            probs = self.predict(clip[None, :])  # ModelLoadError when the graph fails on it
+            try:
+                probs = self.predict(clip[None, :])
+            except Exception as exc:  # onnxruntime's own types: a graph that fails on its documented input
+                raise ModelLoadError(
+                    f"{self.path}: the model fails on a {self.meta.clip_s} s clip ({_first_line(exc)})"
+                ) from exc
             if probs.shape != (1, len(self.labels)):
                 raise ModelLoadError(
                     f"{self.path}: the model answered shape {list(probs.shape)} for one clip; "
@@ -287,7 +296,7 @@ class OnnxClassifier:
         Raises ModelLoadError when the model answers something that is not probabilities.
         """
         total, count = None, 0
-        for _, probs in self.iter_windows(samples, hop_s=self.classify_hop_s):
+        for _, probs in self.iter_windows(samples, hop_s=self.meta.clip_s / 2):
             problem = check_probabilities(probs, len(self.labels))
             if problem is not None:
                 raise ModelLoadError(f"{self.path}: the model {problem}")
@@ -303,17 +312,12 @@ class OnnxClassifier:
 
     def iter_windows(self, samples: np.ndarray, hop_s: float):
         """``(starts_s, probs)`` for consecutive batches of the windows :meth:`windows` returns."""
-        for starts, batch in self.window_batches(samples, hop_s):
-            yield np.asarray(starts, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
-
-    def window_batches(self, samples: np.ndarray, hop_s: float):
-        """``(start samples, windows [b, n_samples])``: clip-length windows every ``hop_s`` seconds
-        (the last one ending at the clip's end, a short clip zero-padded), a batch at a time."""
         n = self.meta.n_samples
         starts = window_starts(len(samples), n, int(round(hop_s * self.meta.sample_rate_hz)))
         for i in range(0, len(starts), self._max_batch):
             chunk = starts[i : i + self._max_batch]
-            yield chunk, np.stack([fit_length(samples[s : s + n], n) for s in chunk])
+            batch = np.stack([fit_length(samples[s : s + n], n) for s in chunk])
+            yield np.asarray(chunk, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
 
 
 def _check_signature(session: Any, meta: ModelMeta, path: Path) -> None:

@@ -28,9 +28,7 @@ DEFAULT = np.array([[0.0, 0.1, -0.1, 0.05], [0.3, 0.3, 0.3, 0.3]], np.float32)
 
 
 def write_calibratable_model(path: Path, *, moments_bands: int = N_MELS, nan_moments: bool = False,
-                 with_stats: bool = True, stats_rows: int = 2) -> Path:
-    """``moments_bands``, ``nan_moments``, ``with_stats`` and ``stats_rows`` (3: ``band_stats``
-    ``[3, n_mels]``, a spare row the graph ignores) build the broken variants."""
+                 with_stats: bool = True) -> Path:
     inits = [numpy_helper.from_array(np.array([-1, N_MELS, FRAMES], np.int64), "shape"),
              numpy_helper.from_array(WEIGHTS, "weights"),
              numpy_helper.from_array(np.array([1], np.int64), "one"),
@@ -38,8 +36,7 @@ def write_calibratable_model(path: Path, *, moments_bands: int = N_MELS, nan_mom
              numpy_helper.from_array(np.array(1, np.int64), "row1"),
              numpy_helper.from_array(np.array(np.nan if nan_moments else 1.0, np.float32), "scale")]
     stats = STATS_NAME if with_stats else "fixed_stats"
-    default = np.concatenate([DEFAULT, np.ones((stats_rows - 2, N_MELS), np.float32)])
-    inits.append(numpy_helper.from_array(default, stats))
+    inits.append(numpy_helper.from_array(DEFAULT, stats))
     nodes = [
         helper.make_node("Reshape", [INPUT_NAME, "shape"], ["x"]),
         helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1], keepdims=0),
@@ -62,7 +59,7 @@ def write_calibratable_model(path: Path, *, moments_bands: int = N_MELS, nan_mom
               numpy_helper.from_array(np.array([2], np.int64), "two_axis")]
     inputs = [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", N])]
     if with_stats:   # a graph input with an initializer of its name: overridable, default stored
-        inputs.append(helper.make_tensor_value_info(STATS_NAME, TensorProto.FLOAT, [stats_rows, N_MELS]))
+        inputs.append(helper.make_tensor_value_info(STATS_NAME, TensorProto.FLOAT, [2, N_MELS]))
     outputs = [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", len(LABELS)]),
                helper.make_tensor_value_info(MOMENTS_NAME, TensorProto.FLOAT, ["batch", 2, moments_bands])]
     graph = helper.make_graph(nodes, "calibratable", inputs, outputs, initializer=inits)
