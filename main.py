@@ -21,7 +21,8 @@ import argparse
 import os
 import sys
 
-from engine import clips_cli, segments_cli
+from engine.commands import clips as clips_cli
+from engine.commands import segments as segments_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
 
@@ -164,7 +165,7 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("classify", help="label audio files with an ONNX model", formatter_class=_HelpFormatter)
-    from engine.cli import add_classify_arguments
+    from engine.commands.classify import add_classify_arguments
 
     add_classify_arguments(p)
     segments_cli.add_arguments(p)
@@ -223,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
         subparsers.choices["train"].error("--data and --out are required to train (--list-models needs neither)")
     if args.self_test:
-        from gui.selftest import self_test
+        from engine.commands.selftest import self_test
 
         return self_test()
     if args.command is None:
@@ -233,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "clips":
         return clips_cli.run_clips(args)
     if args.command in ("classify", "synth"):
-        from engine import cli
+        from engine.commands import classify as cli
     else:
         try:
             from trainer import cli  # needs the `train` extra (torch)
@@ -247,5 +248,5 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     import multiprocessing
 
-    multiprocessing.freeze_support()  # model vetting runs in a spawned child (engine.vet), also when frozen
+    multiprocessing.freeze_support()  # model vetting runs in a spawned child (engine.models.vet), also when frozen
     sys.exit(main())

@@ -32,7 +32,7 @@ FRESH = {"sample_rate_hz": 16000, "clip_s": 3.0, "n_mels": 64, "n_fft": 1024,
 
 def shipped_model(folder: Path | None = None) -> tuple[Path, bool]:
     """``(path, shipped)``: the first model in ``models_onnx/``, or a fresh ``cnn`` export."""
-    from engine.model import bundled_model_dir, find_models
+    from engine.models.classifier import bundled_model_dir, find_models
 
     found = find_models([folder or bundled_model_dir()])
     if found:
@@ -45,8 +45,8 @@ def shipped_model(folder: Path | None = None) -> tuple[Path, bool]:
 
 def build_waveform_model(architecture: str, *, labels, sample_rate_hz: int, clip_s: float, n_mels: int = 64,
                          n_fft: int = 1024, input_size=None):
-    from trainer.frontend import Classifier, LogMel, WaveformModel
     from trainer.models import create_model, model_info
+    from trainer.models.frontend import Classifier, LogMel, WaveformModel
 
     in_chans = model_info(architecture).default_in_chans
     frontend = LogMel(sample_rate_hz, n_fft=n_fft, n_mels=n_mels)
@@ -59,8 +59,8 @@ def build_waveform_model(architecture: str, *, labels, sample_rate_hz: int, clip
 
 def export_model(architecture: str, path: Path, *, labels, sample_rate_hz: int, clip_s: float, n_mels: int = 64,
                  n_fft: int = 1024) -> Path:
-    from engine.model import build_metadata
-    from trainer.export import export_onnx
+    from engine.models.classifier import build_metadata
+    from trainer.run.export import export_onnx
 
     torch.manual_seed(0)
     model = build_waveform_model(architecture, labels=labels, sample_rate_hz=sample_rate_hz, clip_s=clip_s,
@@ -83,7 +83,7 @@ def _test_audio(n_samples: int, sample_rate_hz: int, batch: int, seed: int = 0) 
 
 def eager_vs_onnx(path: Path, runs: int) -> dict:
     """Median batch-1 latency (s) of the file in ONNX Runtime and of the same architecture in eager PyTorch."""
-    from engine.model import OnnxClassifier
+    from engine.models.classifier import OnnxClassifier
 
     classifier = OnnxClassifier.load(path, threads=THREADS)
     meta = classifier.meta
@@ -113,7 +113,7 @@ def session_variant(path: Path, *, threads: int, spinning: bool):
     """An ``OnnxClassifier`` on a session with other options than ``OnnxClassifier.load`` sets (to compare)."""
     import onnxruntime as ort
 
-    from engine.model import OnnxClassifier
+    from engine.models.classifier import OnnxClassifier
 
     loaded = OnnxClassifier.load(path, threads=threads)
     options = ort.SessionOptions()
@@ -129,9 +129,9 @@ def session_variant(path: Path, *, threads: int, spinning: bool):
 
 def live_latency(path: Path, n_blocks: int, hop_s: float = HOP_S, classifier=None) -> dict:
     """Feed ``n_blocks`` blocks of ``hop_s`` through ring buffer -> StreamingClassifier; latency figures."""
-    from engine.model import OnnxClassifier
-    from engine.ringbuffer import RingBuffer
-    from engine.stream import StreamingClassifier
+    from engine.live.ringbuffer import RingBuffer
+    from engine.live.stream import StreamingClassifier
+    from engine.models.classifier import OnnxClassifier
 
     classifier = classifier or OnnxClassifier.load(path, threads=THREADS)
     rate = classifier.meta.sample_rate_hz
@@ -194,7 +194,7 @@ def main(quick: bool) -> dict:
         variants[label] = live_latency(path, size.live_blocks,
                                        classifier=session_variant(path, threads=threads, spinning=spinning))
     notes = [
-        "ONNX Runtime through engine.model.OnnxClassifier (intra-op 2 threads, inter-op 1, sequential, all "
+        "ONNX Runtime through engine.models.classifier.OnnxClassifier (intra-op 2 threads, inter-op 1, sequential, all "
         "graph optimisations); PyTorch eager under torch.inference_mode with torch.set_num_threads(2); "
         f"medians of {ship['runs']} runs a side for the shipped model, in {ROUNDS} alternating blocks.",
         f"Backbones: waveform models at the shipped model's rate and clip length ({ship['sample_rate_hz']} Hz, "

@@ -49,7 +49,7 @@ def _pct(values, q: float) -> float:
 
 
 def _model(scratch: Path) -> Path:
-    from engine.model import bundled_model_dir, find_models
+    from engine.models.classifier import bundled_model_dir, find_models
 
     given = os.environ.get("EARMARK_BENCH_MODEL")
     if given:
@@ -63,7 +63,7 @@ def _model(scratch: Path) -> Path:
 
 
 def _audio(rate: int, seconds: float) -> tuple[np.ndarray, str]:
-    from engine.audio import load_audio
+    from engine.audio.io import load_audio
 
     clips = sorted(EMODB.glob("*.wav"))[:12] if EMODB.is_dir() else []
     if clips:
@@ -88,8 +88,8 @@ def _run_for(app, seconds: float) -> None:
 
 
 def _gui_run(app, model: Path, audio: np.ndarray, seconds: float, scratch: Path) -> dict:
-    from engine.catalog import ModelCatalog
-    from engine.sources import FileSource
+    from engine.live.sources import FileSource
+    from engine.models.catalog import ModelCatalog
     from gui.main_window import MainWindow
     from gui.settings import Settings
 
@@ -139,10 +139,10 @@ def _gui_run(app, model: Path, audio: np.ndarray, seconds: float, scratch: Path)
 def _headless_run(model: Path, audio: np.ndarray, seconds: float) -> dict:
     from PySide6.QtCore import QCoreApplication
 
-    from engine.model import OnnxClassifier
-    from engine.ringbuffer import RingBuffer
-    from engine.sources import FileSource
-    from engine.stream import StreamingClassifier
+    from engine.live.ringbuffer import RingBuffer
+    from engine.live.sources import FileSource
+    from engine.live.stream import StreamingClassifier
+    from engine.models.classifier import OnnxClassifier
     from gui.workers.live_worker import LiveWorker
 
     classifier = OnnxClassifier.load(model)
@@ -166,7 +166,7 @@ def main(quick: bool) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from engine.model import OnnxClassifier
+    from engine.models.classifier import OnnxClassifier
 
     seconds = 2.0 if os.environ.get("EARMARK_BENCH_TINY") else (8.0 if quick else 30.0)
     app = QApplication.instance() or QApplication([])

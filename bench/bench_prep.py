@@ -23,7 +23,7 @@ from bench.workspace import (
     sizes,
     work_root,
 )
-from trainer.cache import IN_PROCESS_MAX_CLIPS, default_workers
+from trainer.data.cache import IN_PROCESS_MAX_CLIPS, default_workers
 
 FULL_CLIPS = 2000
 SUBSET_CLIPS = 8       # clips for the single-process comparisons (one chunk: Earmark runs them serially)
@@ -66,14 +66,14 @@ def main(quick: bool) -> dict:
     }
     notes = [
         f"{n} clips ({size.prep_classes} classes x {size.prep_clips_per_class}), {size.clip_s:g} s at 44.1 kHz, written by "
-        "engine.synth.write_esc50; every clip gives 6 items (original, noise, pitch_shift, time_stretch, reverb, gain).",
-        f"Earmark: trainer.cache.FeatureCache.build with its default frontend (16 kHz, 64 mels, n_fft 1024, "
+        "engine.datasets.synth.write_esc50; every clip gives 6 items (original, noise, pitch_shift, time_stretch, reverb, gain).",
+        f"Earmark: trainer.data.cache.FeatureCache.build with its default frontend (16 kHz, 64 mels, n_fft 1024, "
         f"hop 256) and its default workers: in this process below {IN_PROCESS_MAX_CLIPS} clips (a worker's start-up "
         f"costs more than it saves there), else up to {default_workers()} worker processes on this machine; the "
         "baseline is one process, as the scripts were. Math libraries run one thread in the preparing process on "
         "both sides (see bench.workspace.single_threaded).",
         "Earmark's time stretch and pitch shift are librosa's algorithm with a vectorised phase vocoder "
-        "(trainer.augment.vocoder), and clip preparation keeps freed memory for reuse (trainer.prepare."
+        "(trainer.augment.vocoder), and clip preparation keeps freed memory for reuse (trainer.data.prepare."
         "keep_freed_memory); the baseline calls librosa.effects as the scripts did.",
     ]
     if not extrapolated["measured"]:
@@ -91,7 +91,7 @@ def main(quick: bool) -> dict:
 
 def _secondary(root, subset: int, clip_s: float) -> tuple[float, float, float]:
     """Single process, ``subset`` clips: Earmark at the baseline's settings, and both PNG renderers."""
-    from engine.synth import write_esc50
+    from engine.datasets.synth import write_esc50
 
     small = write_esc50(work_root() / f"prep_subset_{subset}_{clip_s:g}", n_classes=2,
                         clips_per_class=max(1, subset // 2), seconds=clip_s)

@@ -3,7 +3,7 @@
 The default recipe's backbone (``trainer.recipe.TrainRequest.model``) and the old default
 ``cnn`` (the baseline), both exported as waveform models with the recipe's frontend for a
 2 s window at 16 kHz (random weights time the same as trained ones), run alternately through
-``engine.model.OnnxClassifier`` (two intra-op threads). Target: p95 <= 10 ms per window.
+``engine.models.classifier.OnnxClassifier`` (two intra-op threads). Target: p95 <= 10 ms per window.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ TARGET_P95_S = 0.010
 
 
 def export(architecture: str):
-    from engine.manifest import Clip, Manifest  # noqa: F401
-    from engine.model import build_metadata
-    from trainer.build import build_classifier, export_model
-    from trainer.export import export_onnx
-    from trainer.outputs import recipe_summary
+    from engine.datasets.manifest import Clip, Manifest  # noqa: F401
+    from engine.models.classifier import build_metadata
+    from trainer.models.build import build_classifier, export_model
     from trainer.recipe import TrainRequest
+    from trainer.run.export import export_onnx
+    from trainer.run.outputs import recipe_summary
 
     request = TrainRequest(data="-", out="-", model=architecture, sample_rate_hz=16000, clip_s=2.0)
     request = request.replace(n_fft=2 ** round(np.log2(0.032 * 16000)))
@@ -43,7 +43,7 @@ def export(architecture: str):
 
 def shipped_model():
     """The shipped model (an OnnxClassifier) when its windows are the recipe's 2 s at 16 kHz, else None."""
-    from engine.model import OnnxClassifier, bundled_model_dir
+    from engine.models.classifier import OnnxClassifier, bundled_model_dir
 
     for path in sorted(bundled_model_dir().glob("*.onnx")):
         model = OnnxClassifier.load(path)
@@ -53,7 +53,7 @@ def shipped_model():
 
 
 def main(quick: bool) -> dict:
-    from engine.model import OnnxClassifier
+    from engine.models.classifier import OnnxClassifier
     from trainer.recipe import TrainRequest
 
     runs = 100 if quick else 400

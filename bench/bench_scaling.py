@@ -16,8 +16,8 @@ import numpy as np
 
 from bench.bench_loading import earmark_loader, epoch_seconds
 from bench.workspace import PeakMemory, build_cache, folder_bytes, row, sizes, synthetic_esc50, work_root
-from trainer.cache import IN_PROCESS_MAX_CLIPS
-from trainer.prepare import KEPT_FREE_BYTES
+from trainer.data.cache import IN_PROCESS_MAX_CLIPS
+from trainer.data.prepare import KEPT_FREE_BYTES
 
 CLASSES = 5
 
@@ -84,7 +84,7 @@ def summarise(points: list[dict]) -> dict:
         "Preparation memory in the parent process (workers not counted): "
         + ", ".join(f"{p['prep_rss_growth_bytes'] / mib:.0f} MiB at {p['clips']} clips" for p in points)
         + f". These sizes prepare in this process (below {IN_PROCESS_MAX_CLIPS} clips): the figures include what "
-        f"the allocator keeps for reuse (trainer.prepare.keep_freed_memory: up to {KEPT_FREE_BYTES >> 20} MiB of "
+        f"the allocator keeps for reuse (trainer.data.prepare.keep_freed_memory: up to {KEPT_FREE_BYTES >> 20} MiB of "
         "free heap) and depend on what ran before in the process, so they are not a per-clip cost; with worker "
         "processes at most two chunks per worker are in flight.",
     ]

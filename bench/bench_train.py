@@ -25,7 +25,7 @@ from bench import png_pipeline
 from bench.bench_loading import earmark_loader
 from bench.workspace import prepared, row, sizes
 
-EARMARK_WORKERS = 0       # trainer.loop.LoopConfig's default
+EARMARK_WORKERS = 0       # trainer.run.loop.LoopConfig's default
 REPEATS = 2               # each configuration is timed this many times; the best run counts
 
 
@@ -98,8 +98,8 @@ def on_device(batches: Iterable, n: int, device: torch.device) -> list:
 
 
 def earmark_model(name: str, cache, num_classes: int, *, imagenet_size: bool):
-    from trainer.frontend import Classifier
     from trainer.models import create_model, model_info
+    from trainer.models.frontend import Classifier
 
     in_chans = model_info(name).default_in_chans
     features = cache.features()
@@ -178,7 +178,7 @@ def main(quick: bool) -> dict:
     gpu = gpu_section(prep, steps * 3, n_classes, models, batch, workers=size.loader_workers)
     notes = [f"Batch {batch}, {steps} timed steps after 2 warm-up steps, best of {REPEATS} runs, AdamW, cross-entropy; "
              f"the baseline's DataLoader (the PNG scripts used workers to hide decoding) with {size.loader_workers} "
-             f"workers, Earmark with {EARMARK_WORKERS} (trainer.loop's default).",
+             f"workers, Earmark with {EARMARK_WORKERS} (trainer.run.loop's default).",
              "The real loop also applies SpecAugment and mixup on the fly (cheap tensor ops, not timed here).",
              "On a shared CPU these short runs vary by up to 2x from run to run (the 'data pre-loaded' reference "
              "has come out both faster and slower than end-to-end); read the CPU end-to-end / pre-loaded ratios as "

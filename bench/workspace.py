@@ -79,7 +79,7 @@ def work_root() -> Path:
 def synthetic_esc50(n_classes: int, clips_per_class: int, seconds: float = 5.0,
                     sample_rate_hz: int = 44100) -> Path:
     """An ESC-50-layout synthetic set (5 s clips at 44.1 kHz by default), written once."""
-    from engine.synth import write_esc50
+    from engine.datasets.synth import write_esc50
 
     out = work_root() / f"esc50_{n_classes}x{clips_per_class}_{seconds:g}s_{sample_rate_hz}"
     if not (out / "meta" / "esc50.csv").is_file():
@@ -90,7 +90,7 @@ def synthetic_esc50(n_classes: int, clips_per_class: int, seconds: float = 5.0,
 
 def earmark_frontend(equal_to_baseline: bool = False, clip_s: float = 5.0):
     """Earmark's default training frontend (16 kHz, 64 mels, n_fft 1024) - or the baseline's settings."""
-    from trainer.cache import FrontendConfig
+    from trainer.data.cache import FrontendConfig
 
     if equal_to_baseline:
         return FrontendConfig(sample_rate_hz=22050, clip_s=clip_s, n_mels=128, n_fft=2048, hop_length=512)
@@ -100,8 +100,8 @@ def earmark_frontend(equal_to_baseline: bool = False, clip_s: float = 5.0):
 def build_cache(root: Path, out_dir: Path, *, equal_to_baseline: bool = False, workers: int | None = None,
                 clip_s: float = 5.0):
     """Earmark's preparation of a data set: ``FeatureCache.build`` with the five variants."""
-    from engine.manifest import read_manifest
-    from trainer.cache import FeatureCache
+    from engine.datasets.manifest import read_manifest
+    from trainer.data.cache import FeatureCache
 
     manifest = read_manifest(root)
     return FeatureCache.build(manifest, frontend_config=earmark_frontend(equal_to_baseline, clip_s),
@@ -109,7 +109,7 @@ def build_cache(root: Path, out_dir: Path, *, equal_to_baseline: bool = False, w
 
 
 def baseline_inputs(root: Path) -> tuple[list[Path], list[int]]:
-    from engine.manifest import read_manifest
+    from engine.datasets.manifest import read_manifest
 
     manifest = read_manifest(root)
     index = {label: i for i, label in enumerate(manifest.labels)}
@@ -120,7 +120,7 @@ def baseline_inputs(root: Path) -> tuple[list[Path], list[int]]:
 class Prepared:
     root: Path
     n_clips: int
-    cache: Any                     # trainer.cache.FeatureCache
+    cache: Any                     # trainer.data.cache.FeatureCache
     png_items: list                # bench.png_pipeline.PngItem
     earmark_s: float
     baseline_s: float
@@ -178,7 +178,7 @@ def _warm_up(root: Path, clip_s: float) -> None:
     paths, labels = baseline_inputs(root)
     scratch = work_root() / "warm_up"
     png_pipeline.prepare_dataset(paths[:1], labels[:1], scratch / "png", clip_s=clip_s)
-    from engine.synth import write_esc50
+    from engine.datasets.synth import write_esc50
 
     one = write_esc50(scratch / "one", n_classes=2, clips_per_class=1, seconds=clip_s)
     build_cache(one, scratch / "cache", workers=1, clip_s=clip_s)

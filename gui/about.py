@@ -25,7 +25,7 @@ def versions() -> dict[str, str]:
     except ImportError:
         pass
     try:
-        from engine.sources import import_sounddevice
+        from engine.live.sources import import_sounddevice
 
         found["PortAudio"] = import_sounddevice().get_portaudio_version()[1]
     except Exception as exc:  # noqa: BLE001 - the about box must open even without PortAudio

@@ -4,7 +4,7 @@ Keys (with the clip table focused): Up/Down move, Space play/stop, 1-9 relabel t
 n-th label, Shift+letter relabel to the (next) label starting with that letter, F flag as
 doubtful, R mark reviewed, Ctrl+Z undo, Ctrl+Shift+Z (or Ctrl+Y) redo.
 
-The state is a Qt-free :class:`engine.dataset_session.DatasetSession` (manifest, edits,
+The state is a Qt-free :class:`engine.datasets.session.DatasetSession` (manifest, edits,
 ranking, selection); this view and its parts only observe it (``_on_session_<event>``)
 and call it. Opening a data set, decoding the selected clip and ranking are jobs run by
 :class:`~gui.workers.job_worker.JobWorker`, never on the GUI thread.
@@ -18,7 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
-from engine.dataset_session import DatasetSession, OpenRequest, open_dataset_job
+from engine.datasets.session import DatasetSession, OpenRequest, open_dataset_job
 from gui.audit.bars import AuditActionBar, AuditFilterBar
 from gui.audit.commands import AuditCommands
 from gui.audit.preview import ClipPreview
@@ -33,9 +33,9 @@ OPEN_TIMEOUT_S = 5.0
 
 
 class AuditView(QWidget):
-    opened = Signal(object)        # engine.manifest.Manifest (original labels)
-    ranked = Signal(object)        # trainer.audit.AuditResult
-    edited = Signal(object)        # engine.edits.Change, after it was saved
+    opened = Signal(object)        # engine.datasets.manifest.Manifest (original labels)
+    ranked = Signal(object)        # trainer.audit.rank.AuditResult
+    edited = Signal(object)        # engine.datasets.edits.Change, after it was saved
     failed = Signal(str)
     status_message = Signal(str)
 

@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.atomic import atomic_write_text
-from engine.audio import Audio, load_audio
-from engine.band_norm import MIN_CALIBRATION_S
-from engine.catalog import ModelCatalog
+from engine.audio.io import Audio, load_audio
+from engine.audio.spectrogram import Spectrogram, spectrogram_db
 from engine.errors import SaveError
-from engine.spectrogram import Spectrogram, spectrogram_db
+from engine.models.calibration import MIN_CALIBRATION_S
+from engine.models.catalog import ModelCatalog
 from engine.textsafe import csv_cell
 from gui.settings import Settings
 from gui.widgets.elided_label import ElidedLabel
@@ -90,7 +90,7 @@ def _load(path: Path) -> tuple[Audio, Spectrogram]:
 
 
 class FileView(QWidget):
-    loaded = Signal(object)          # engine.audio.Audio
+    loaded = Signal(object)          # engine.audio.io.Audio
     long_file = Signal(object)       # a path longer than MAX_FILE_S: for the Annotate view, which reads on demand
     classified = Signal(object)      # FilePredictions
     failed = Signal(str)
@@ -341,7 +341,7 @@ class FileView(QWidget):
 
 
 def _predict(classifier, name: str, audio: Audio, hop_s: float, calibrate: bool = False) -> FilePredictions:
-    from engine.audio import resample
+    from engine.audio.io import resample
 
     rate = classifier.meta.sample_rate_hz
     samples = audio.samples if audio.sample_rate_hz == rate else resample(audio.samples, audio.sample_rate_hz, rate)

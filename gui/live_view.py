@@ -25,14 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.audio import load_audio
-from engine.band_norm import MIN_CALIBRATION_S
-from engine.catalog import ModelCatalog
+from engine.audio.io import load_audio
+from engine.audio.spectrogram import StreamingSpectrogram
 from engine.errors import AudioDeviceError, AudioLoadError
-from engine.ringbuffer import RingBuffer
-from engine.sources import FileSource
-from engine.spectrogram import StreamingSpectrogram
-from engine.stream import InputWatch, StreamingClassifier, label_timing, level_dbfs
+from engine.live.ringbuffer import RingBuffer
+from engine.live.sources import FileSource
+from engine.live.stream import InputWatch, StreamingClassifier, label_timing, level_dbfs
+from engine.models.calibration import MIN_CALIBRATION_S
+from engine.models.catalog import ModelCatalog
 from gui.settings import Settings
 from gui.widgets.input_panel import InputPanel
 from gui.widgets.label_bars import LabelBars

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import ModelCatalog
-from engine.model import bundled_model_dir, user_model_dir
+from engine.models.catalog import ModelCatalog
+from engine.models.classifier import bundled_model_dir, user_model_dir
 from gui.about import show_about
 from gui.file.annotate_view import AnnotateView
 from gui.file_view import FileView

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import ModelCatalog, ModelEntry
 from engine.errors import ModelLoadError
+from engine.models.catalog import ModelCatalog, ModelEntry
 
 
 class CatalogBridge(QObject):

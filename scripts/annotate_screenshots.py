@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from engine.catalog import ModelCatalog
+    from engine.models.catalog import ModelCatalog
     from gui.main_window import MainWindow
     from gui.settings import Settings
     from tests.helpers_onnx import write_tone_model

@@ -4,7 +4,7 @@
         --fraction 0.05 --seeds 0 1 2 3 4
 
 For each seed: draw the flipped subset, give each a different random class, run the headless
-audit (grouped 5-fold cross-validation of trainer.audit's ensemble + cleanlab's label-quality
+audit (grouped 5-fold cross-validation of trainer.audit.rank's ensemble + cleanlab's label-quality
 ranking) on the corrupted labels, and report the recall of flipped clips among the top-k suspects
 (k = number flipped, and 2k), among cleanlab's issues, the out-of-fold accuracy against the true
 labels, and the wall and CPU seconds of each audit. Nothing on disk is modified.
@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.manifest import read_manifest  # noqa: E402
-from trainer.audit import rank_suspects  # noqa: E402
+from engine.datasets.manifest import read_manifest  # noqa: E402
+from trainer.audit.rank import rank_suspects  # noqa: E402
 
 
 def flip_labels(manifest, fraction: float, seed: int):

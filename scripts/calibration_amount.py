@@ -21,8 +21,8 @@ from sklearn.metrics import f1_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio import load_audio  # noqa: E402
-from engine.model import OnnxClassifier  # noqa: E402
+from engine.audio.io import load_audio  # noqa: E402
+from engine.models.classifier import OnnxClassifier  # noqa: E402
 
 COUNTS = (5, 10, 20)
 

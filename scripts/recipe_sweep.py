@@ -2,7 +2,7 @@
 
 Each outer fold's test speakers are held out; the model trains on all the other speakers for
 the whole schedule (no early stopping, the last averaged weights: nothing is chosen on any
-side, so no validation side is needed) with ``trainer.loop.Trainer``, the product's loop, on
+side, so no validation side is needed) with ``trainer.run.loop.Trainer``, the product's loop, on
 log-mels computed once with the recipe's frontend as ``TrainRequest.resolve`` sets it for the
 data (on emodb-2s: 64 mels, 32 ms FFT, 10 ms hop, 2 s at 16 kHz). Out-of-fold predictions are pooled. It compares settings (docs/RECIPE.md); the
 product's own figure is ``main.py train --folds K``. Comparing settings on these folds is itself
@@ -28,12 +28,12 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio import fit_length, load_audio  # noqa: E402
-from engine.manifest import read_manifest  # noqa: E402
-from trainer.frontend import Classifier  # noqa: E402
-from trainer.loop import LoopConfig, Trainer  # noqa: E402
+from engine.audio.io import fit_length, load_audio  # noqa: E402
+from engine.datasets.manifest import read_manifest  # noqa: E402
 from trainer.models import registry  # noqa: E402
+from trainer.models.frontend import Classifier  # noqa: E402
 from trainer.recipe import TrainRequest  # noqa: E402
+from trainer.run.loop import LoopConfig, Trainer  # noqa: E402
 
 PAIRS = [["03", "08"], ["09", "10"], ["11", "14"], ["15", "16"]]   # one male, one female speaker each
 

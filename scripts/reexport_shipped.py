@@ -1,6 +1,6 @@
 """Re-export a shipped ``cnn`` model with the current exporter, from the weights in its own file.
 
-When the exported form of the frontend changes (trainer/frontend.py), the shipped model can
+When the exported form of the frontend changes (trainer/models/frontend.py), the shipped model can
 be brought up to date without its training checkpoint: the ``cnn`` backbone's weights are
 read back from the ``.onnx`` file (the exporter folded each batch norm into the convolution
 before it, so each block gets the folded kernel and a batch norm that only adds the folded
@@ -29,11 +29,11 @@ from onnx import numpy_helper
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio import fit_length, load_audio  # noqa: E402
-from engine.model import OnnxClassifier  # noqa: E402
-from trainer.export import export_onnx  # noqa: E402
-from trainer.frontend import Classifier, LogMel, WaveformModel  # noqa: E402
+from engine.audio.io import fit_length, load_audio  # noqa: E402
+from engine.models.classifier import OnnxClassifier  # noqa: E402
 from trainer.models import create_model  # noqa: E402
+from trainer.models.frontend import Classifier, LogMel, WaveformModel  # noqa: E402
+from trainer.run.export import export_onnx  # noqa: E402
 
 TOLERANCE = 1e-5
 

@@ -39,8 +39,8 @@ def _wait(app, predicate, timeout_s: float) -> bool:
 
 
 def _catalog(model: str | None, scratch: Path):
-    from engine.catalog import ModelCatalog
-    from engine.model import bundled_model_dir
+    from engine.models.catalog import ModelCatalog
+    from engine.models.classifier import bundled_model_dir
 
     if model:
         catalog = ModelCatalog([("shipped", Path(model).parent)])
@@ -63,7 +63,7 @@ def shoot_file_view(app, window, clips: list[Path], scratch: Path, target: Path)
     for a speaker-normalised model to calibrate to it), classified window by window."""
     import numpy as np
 
-    from engine.audio import load_audio, save_audio
+    from engine.audio.io import load_audio, save_audio
 
     first = load_audio(clips[0])
     same_speaker = [*clips[:3], *sorted(p for p in clips[0].parent.glob(f"{clips[0].name[:2]}*.wav")
@@ -91,8 +91,8 @@ def shoot_live_view(app, window, clips: list[Path], rate: int, target: Path, kee
     """The clips, back to back, heard in real time through a file source."""
     import numpy as np
 
-    from engine.audio import load_audio
-    from engine.sources import FileSource
+    from engine.audio.io import load_audio
+    from engine.live.sources import FileSource
 
     gap = np.zeros(int(0.4 * rate), dtype=np.float32)
     stream = np.concatenate([np.concatenate([load_audio(c, rate).samples, gap]) for c in clips])
@@ -111,7 +111,7 @@ def listen_on_paced_mic(app, window, clips: list[Path], mic) -> None:
     """The live view on the paced virtual microphone (tests/paced_mic.py), the clips played into it."""
     import numpy as np
 
-    from engine.audio import load_audio
+    from engine.audio.io import load_audio
 
     window.tabs.setCurrentWidget(window.live_view)
     window.live_view.refresh_devices()

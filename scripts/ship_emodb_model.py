@@ -3,7 +3,7 @@
 The run (the default recipe, nested cross-validation by speaker) pools every clip's
 out-of-fold prediction into its figures and refits the model that ships on all clips; its
 metadata already carries the pooled figures and the recipe. This script checks the refit's
-ONNX file the way a user would meet it — `engine.model.OnnxClassifier.classify` on every
+ONNX file the way a user would meet it — `engine.models.classifier.OnnxClassifier.classify` on every
 clip's file, against the PyTorch model's predictions the run wrote (`refit_predictions.csv`)
 and, for each fold, the fold model's ONNX file against its `test_predictions.csv` — then
 copies the refit into models_onnx/ and prints the figures for docs/EMODB_MODEL.md.
@@ -26,8 +26,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.audio import load_audio  # noqa: E402
-from engine.model import OnnxClassifier  # noqa: E402
+from engine.audio.io import load_audio  # noqa: E402
+from engine.models.classifier import OnnxClassifier  # noqa: E402
 
 SHIPPED_NAME = "emodb_vgg4.onnx"
 

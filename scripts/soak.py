@@ -89,8 +89,8 @@ def run_live(model: Path, seconds: float) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from engine.catalog import ModelCatalog
-    from engine.sources import MicSource
+    from engine.live.sources import MicSource
+    from engine.models.catalog import ModelCatalog
     from gui.live_view import LiveView
     from gui.settings import Settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.interchange import write_regions
-from engine.regions import Region
+from engine.annotations.formats import write_regions
+from engine.annotations.regions import Region
 
 SR = 8000
 

@@ -12,11 +12,11 @@ Quick queries (``list_models``, ``augmentations``, ``load_run``) are plain funct
 
 Operations
     train            hold-out training, or cross-validation when ``request.folds`` is set
-    cross_validate   k-fold training pooled into one metrics.json (``trainer.crossval``)
+    cross_validate   k-fold training pooled into one metrics.json (``trainer.run.crossval``)
     preview_split    the splits (or folds) a request would train on, with the leakage audit
     render_variants  the original and one draw of each augmentation variant of a clip
     audit            rank a data set's clips by how likely their label is wrong
-    export_checkpoint  export a cancelled run's best kept checkpoint (``trainer.salvage``)
+    export_checkpoint  export a cancelled run's best kept checkpoint (``trainer.run.salvage``)
     warm_up          import the training stack (torch) and report the machine's device
     load_run         what a run folder holds (config, metrics, the wizard's record)
 """
@@ -144,7 +144,7 @@ def warm_up(request: Any = None, *, on_progress: ProgressFn = ignore_progress,
     on_progress(Progress("prepare", 0, 1, "loading the training packages"))
     with _no_collection_pauses():
         _preload_torch_libraries()
-        from trainer.loop import choose_device
+        from trainer.run.loop import choose_device
 
         best = choose_device("auto").type
         models = tuple(list_models())
@@ -264,17 +264,17 @@ def check_variant(name: str, kwargs: dict[str, Any]) -> None:
 
 # ---- jobs ---------------------------------------------------------------------------------------
 def train(request: TrainRequest, *, on_progress: ProgressFn = ignore_progress, cancel: CancelToken | None = None):
-    """Train, evaluate and export (``trainer.job.RunResult``); k-fold when ``request.folds``."""
+    """Train, evaluate and export (``trainer.run.job.RunResult``); k-fold when ``request.folds``."""
     if request.folds:
         return cross_validate(request, on_progress=on_progress, cancel=cancel)
-    from trainer.job import run
+    from trainer.run.job import run
 
     return run(request, on_progress=on_progress, cancel=cancel)
 
 
 def cross_validate(request: TrainRequest, *, on_progress: ProgressFn = ignore_progress,
                    cancel: CancelToken | None = None):
-    from trainer.crossval import cross_validate as _cross_validate
+    from trainer.run.crossval import cross_validate as _cross_validate
 
     return _cross_validate(request, on_progress=on_progress, cancel=cancel)
 
@@ -282,7 +282,7 @@ def cross_validate(request: TrainRequest, *, on_progress: ProgressFn = ignore_pr
 def preview_split(request: SplitRequest, *, on_progress: ProgressFn = ignore_progress,
                   cancel: CancelToken | None = None) -> dict[str, Any]:
     """The split (or folds) and the leakage audit of each, as plain data. Raises ValueError."""
-    from trainer.crossval import describe_splits, make_splits
+    from trainer.run.crossval import describe_splits, make_splits
 
     splits = make_splits(request.manifest, mode=request.mode, by=request.by, k=request.k,
                          val_fraction=request.val_fraction, val_fold=request.val_fold, seed=request.seed)
@@ -293,7 +293,7 @@ def render_variants(request: VariantsRequest, *, on_progress: ProgressFn = ignor
                     cancel: CancelToken | None = None) -> list[Variant]:
     """The original (at most ``max_s`` at min(``max_rate_hz``, the clip's rate)) and one draw of
     each variant, drawn as the feature cache draws them. Raises AudioLoadError."""
-    from trainer.prepare import render_clip_variants
+    from trainer.data.prepare import render_clip_variants
 
     cancel = cancel or CancelToken()
     rendered = render_clip_variants(request.path, request.clip_index, request.variants, request.seed,
@@ -303,8 +303,8 @@ def render_variants(request: VariantsRequest, *, on_progress: ProgressFn = ignor
 
 
 def audit(request: AuditRequest, *, on_progress: ProgressFn = ignore_progress, cancel: CancelToken | None = None):
-    """Rank the clips, most suspect label first (``trainer.audit.AuditResult``)."""
-    from trainer.audit import rank_suspects
+    """Rank the clips, most suspect label first (``trainer.audit.rank.AuditResult``)."""
+    from trainer.audit.rank import rank_suspects
 
     return rank_suspects(request.manifest, model_path=request.model_path, folds=request.folds,
                          seed=request.seed, on_progress=on_progress, cancel=cancel)
@@ -314,38 +314,38 @@ def export_checkpoint(run_dir: str | Path, *, on_progress: ProgressFn = ignore_p
                       cancel: CancelToken | None = None) -> Path:
     """Export the best kept checkpoint of a cancelled run to ``<run>/salvaged_model.onnx``; its
     metadata says ``"cancelled": true``, the epoch/seed (and fold) and that figures are incomplete."""
-    from trainer.salvage import export_checkpoint as _export
+    from trainer.run.salvage import export_checkpoint as _export
 
     return _export(run_dir, on_progress=on_progress, cancel=cancel)
 
 
-AuditCancelled = Cancelled     # what ``trainer.audit`` called it
+AuditCancelled = Cancelled     # what ``trainer.audit.rank`` called it
 
 
 def rank_suspects(manifest, *, model_path=None, folds: int = AuditRequest.folds, seed: int = AuditRequest.seed,
                   on_progress: ProgressFn | None = None, cancel=None):
-    """:func:`audit` with the request's fields as keywords (``trainer.audit.rank_suspects``'s form)."""
+    """:func:`audit` with the request's fields as keywords (``trainer.audit.rank.rank_suspects``'s form)."""
     return audit(AuditRequest(manifest, model_path, folds, seed), on_progress=on_progress or ignore_progress,
                  cancel=cancel)
 
 
 def write_suspects(result, path) -> Path:
-    from trainer.audit import write_suspects as _write
+    from trainer.audit.rank import write_suspects as _write
 
     return _write(result, path)
 
 
 def explain_clip(result, index: int):
     """(saliency [n_mels, frames], mel centres Hz, hop s) of an audited clip under its fold model."""
-    from trainer.audit import HOP_S, explain, mel_centres_hz
+    from trainer.audit.rank import HOP_S, explain, mel_centres_hz
 
     _logmel, saliency = explain(result, index)
     return saliency, mel_centres_hz(), HOP_S
 
 
 def gradcam_clip(torch_model, samples):
-    """Grad-CAM of a torch classifier for one clip (``trainer.audit_saliency.gradcam_for_clip``)."""
-    from trainer.audit_saliency import gradcam_for_clip
+    """Grad-CAM of a torch classifier for one clip (``trainer.audit.saliency.gradcam_for_clip``)."""
+    from trainer.audit.saliency import gradcam_for_clip
 
     return gradcam_for_clip(torch_model, samples)
 

@@ -14,7 +14,7 @@ PRINT_INTERVAL_S = 2.0
 
 def run_audit(args) -> int:
     """``main.py audit``: write suspects.csv, most suspect first (``trainer.api.audit``)."""
-    from engine.manifest import read_manifest
+    from engine.datasets.manifest import read_manifest
     from trainer import api
 
     chosen = {name: getattr(args, name, None) for name in ("folds", "seed")}
@@ -86,7 +86,7 @@ def run_train(args) -> int:
 
 
 def _print_summary(result) -> None:
-    from trainer.metrics import format_mean_std
+    from trainer.run.metrics import format_mean_std
 
     doc = result.metrics
     for skipped_path, reason in result.skipped:

@@ -1,7 +1,7 @@
 """``TrainRequest``: every setting of a training run, torch-free, with laptop-sized defaults.
 
 This is the one place training defaults are written: the command line
-(``main.py train``), the wizard, ``trainer.loop.LoopConfig`` and scripts read them
+(``main.py train``), the wizard, ``trainer.run.loop.LoopConfig`` and scripts read them
 from here. Settings left ``None`` are resolved from the data (``resolve``): the sample
 rate and clip length from the clips themselves, the STFT size from the sample rate and
 the input size from the model. The resolved request is written to ``config.json``.
@@ -62,7 +62,7 @@ class TrainRequest:
     # (trainer/augment/warp.py: vocal tract length and tempo perturbation).
     freq_warp: float = 0.0
     time_warp: float = 0.0
-    # Each mel band z-scored by the statistics of the clip's speaker (trainer/speaker_norm.py)
+    # Each mel band z-scored by the statistics of the clip's speaker (trainer/data/speaker_norm.py)
     # instead of each window standardised by itself. None: on when every clip names a speaker.
     speaker_norm: bool | None = None
     # Early stopping: None (the default) runs the whole schedule and keeps its last averaged
@@ -215,7 +215,7 @@ class TrainRequest:
             rate_hz = rate_hz or min(DEFAULT_SAMPLE_RATE_HZ, probed_rate_hz)
             clip_s = clip_s or probed_s
         n_fft = self.n_fft or 2 ** round(math.log2(0.032 * rate_hz))
-        from trainer.speaker_norm import uses_speaker_norm
+        from trainer.data.speaker_norm import uses_speaker_norm
 
         speaker_norm = self.speaker_norm
         if speaker_norm is None:
@@ -234,8 +234,8 @@ class TrainRequest:
         return resolved
 
     def frontend(self):
-        """The :class:`trainer.cache.FrontendConfig` of a resolved request."""
-        from trainer.cache import FrontendConfig
+        """The :class:`trainer.data.cache.FrontendConfig` of a resolved request."""
+        from trainer.data.cache import FrontendConfig
 
         if self.sample_rate_hz is None or self.clip_s is None:
             raise ValueError("resolve() the config before asking for its frontend")
@@ -245,8 +245,8 @@ class TrainRequest:
                               n_fft=n_fft, hop_length=hop)
 
     def loop_config(self):
-        """The :class:`trainer.loop.LoopConfig` of this run (the fields the two share)."""
-        from trainer.loop import LoopConfig
+        """The :class:`trainer.run.loop.LoopConfig` of this run (the fields the two share)."""
+        from trainer.run.loop import LoopConfig
 
         return LoopConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(LoopConfig)
                              if hasattr(self, f.name)})

@@ -1,3 +1,3 @@
 """Parts of the Audit tab (:class:`gui.audit_view.AuditView`) over one Qt-free
-:class:`engine.dataset_session.DatasetSession`: table, side panel and clip panel, preview (decode, draw,
+:class:`engine.datasets.session.DatasetSession`: table, side panel and clip panel, preview (decode, draw,
 play, saliency), ranking runner, keyboard commands, and the jobs they run (``worker``)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QWidget
 
-from engine.manifest import LAYOUTS
+from engine.datasets.manifest import LAYOUTS
 from gui.audit.table import SHOW_ALL, SHOW_CHOICES
 from gui.widgets.elided_label import ElidedLabel
 

@@ -7,8 +7,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
-from engine.audio import Audio
-from engine.spectrogram import Spectrogram, spectrogram_db
+from engine.audio.io import Audio
+from engine.audio.spectrogram import Spectrogram, spectrogram_db
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
 
 SALIENCY_OPACITY = 0.7

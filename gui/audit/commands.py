@@ -1,5 +1,5 @@
 """The Audit tab's keyboard and edit commands: key presses on the table become calls on the
-:class:`~engine.dataset_session.DatasetSession` (relabel, flag, undo, redo) or the preview
+:class:`~engine.datasets.session.DatasetSession` (relabel, flag, undo, redo) or the preview
 (play, stop). A save that failed (and was rolled back) is shown, never raised."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject
 
-from engine.dataset_session import DatasetSession
-from engine.edits import DOUBTFUL
+from engine.datasets.edits import DOUBTFUL
+from engine.datasets.session import DatasetSession
 from engine.errors import EarmarkError
 from gui.audit.keys import command_for, next_label_for_letter
 

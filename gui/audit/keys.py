@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from engine.edits import DOUBTFUL, REVIEWED
+from engine.datasets.edits import DOUBTFUL, REVIEWED
 
 KEYS_HELP = ("Keys: ↑/↓ move · Space play/stop · 1-9 or Shift+letter relabel · F doubtful · "
              "R reviewed · Ctrl+Z undo · Ctrl+Shift+Z redo")

@@ -1,6 +1,6 @@
 """The selected clip, heard and seen: decodes it off the GUI thread, draws it, plays it, explains it.
 
-Observes :class:`engine.dataset_session.DatasetSession` (``selected``; ``ranked`` for the
+Observes :class:`engine.datasets.session.DatasetSession` (``selected``; ``ranked`` for the
 saliency of the fold model). The newest selection wins: an older clip still decoding is
 cancelled and its result dropped, so moving quickly through the table never stalls.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.dataset_session import DatasetSession
+from engine.datasets.session import DatasetSession
 from gui.audit.clip_panel import ClipPanel
 from gui.audit.saliency import saliency_job
 from gui.audit.worker import MAX_CLIP_S, LoadedClip, load_clip_job

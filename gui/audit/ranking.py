@@ -1,7 +1,7 @@
 """Ranking suspects for the Audit tab: one job at a time, its progress in the action bar,
-its result handed to the :class:`~engine.dataset_session.DatasetSession`.
+its result handed to the :class:`~engine.datasets.session.DatasetSession`.
 
-Each ranking is kept (:mod:`gui.audit.ranking_cache`, keyed by the data set's content); when a
+Each ranking is kept (:mod:`engine.datasets.rankings`, keyed by the data set's content); when a
 data set opens whose content, edits, audit model, folds and seed match a kept ranking, that
 ranking is shown again at once, without running the ranker (``restored``)."""
 
@@ -11,8 +11,8 @@ import logging
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.dataset_session import DatasetSession
-from gui.audit import ranking_cache
+from engine.datasets import rankings as ranking_cache
+from engine.datasets.session import DatasetSession
 from gui.audit.worker import RankRequest, rank_suspects_job
 from gui.workers.job_worker import JobWorker
 

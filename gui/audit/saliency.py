@@ -4,7 +4,7 @@ torch) are imported inside them, never when the app starts."""
 
 from __future__ import annotations
 
-from engine.audio import load_audio
+from engine.audio.io import load_audio
 
 
 def saliency_job(key: str, path, *, torch_model=None, torch_labels=(), result=None,

@@ -1,4 +1,4 @@
-"""The audit table: one row per clip, read live from :class:`engine.dataset_session.DatasetSession`.
+"""The audit table: one row per clip, read live from :class:`engine.datasets.session.DatasetSession`.
 
 :class:`ClipTableModel` never edits anything itself; it observes the session and refreshes
 rows when it reports a change. :class:`ClipFilterProxy` sorts (numbers as numbers)
@@ -12,8 +12,8 @@ import math
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from engine.dataset_session import ClipInfo, DatasetSession, Suspicion, suspicion_from_result
-from engine.edits import DOUBTFUL, REVIEWED
+from engine.datasets.edits import DOUBTFUL, REVIEWED
+from engine.datasets.session import ClipInfo, DatasetSession, Suspicion, suspicion_from_result
 
 __all__ = ["COL", "COLUMNS", "ClipFilterProxy", "ClipRow", "ClipTableModel", "Suspicion", "make_table",
            "suspicion_from_result"]

@@ -1,6 +1,6 @@
 """The Audit tab's background jobs, in the ``engine.jobs`` contract (run by ``JobWorker``).
 
-Ranking goes through ``trainer.api`` in a child process (``engine.process_jobs``): torch and
+Ranking goes through ``trainer.api`` in a child process (``engine.jobs.process``): torch and
 scikit-learn load there, never in the app's process.
 """
 
@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.audio import Audio, load_audio
+from engine.audio.io import Audio, load_audio
+from engine.audio.spectrogram import Spectrogram, spectrogram_db
 from engine.errors import EarmarkError
 from engine.jobs import CancelToken, Progress
-from engine.process_jobs import ProcessRunner
-from engine.spectrogram import Spectrogram, spectrogram_db
+from engine.jobs.process import ProcessRunner
 
 MAX_CLIP_S = 600.0
 RANKING_PROCESS = "The ranking process"
@@ -24,14 +24,14 @@ RANKING_STOP_S = 1.0
 
 @dataclass(frozen=True)
 class RankRequest:
-    manifest: Any                  # engine.manifest.Manifest, as edited
+    manifest: Any                  # engine.datasets.manifest.Manifest, as edited
     model_path: str | None = None
     folds: int = 5
     seed: int = 0
 
 
 def rank_suspects_job(request: RankRequest, *, on_progress, cancel: CancelToken):
-    """Rank the clips, most suspect first (``trainer.audit.AuditResult``), through the service layer,
+    """Rank the clips, most suspect first (``trainer.audit.rank.AuditResult``), through the service layer,
     in a process of its own (torch and scikit-learn never load in the app's process)."""
     try:
         from trainer.api import AuditRequest, missing_training_packages

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
+from engine.annotations.formats import FORMATS, read_regions, write_regions
 from engine.errors import EarmarkError
-from engine.interchange import FORMATS, read_regions, write_regions
 from gui.workers.job_worker import JobWorker
 
 LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
@@ -33,8 +33,8 @@ class RegionActions:
         if self.audio is None or classifier is None:
             self.status_message.emit("Open a recording and choose a usable model to get suggestions")
             return
-        from engine.longclassify import SuggestRequest, suggest_job
-        from engine.segments import SegmentParams
+        from engine.classify.recordings import SuggestRequest, suggest_job
+        from engine.classify.segments import SegmentParams
 
         self.settings.set("annotate/min_confidence", float(self.confidence_box.value()))
         params = SegmentParams(threshold=self.confidence_box.value(), skip_labels=SKIP_LABELS)
@@ -121,7 +121,7 @@ class RegionActions:
 
     def make_dataset(self, out_dir: str | Path) -> None:
         """``main.py clips`` for the annotated recordings beside this one, in a worker."""
-        from engine.region_clips import ClipsRequest, annotated_beside, clips_job
+        from engine.datasets.from_regions import ClipsRequest, annotated_beside, clips_job
 
         if self.audio is None:
             return

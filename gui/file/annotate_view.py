@@ -1,9 +1,9 @@
 """Annotate a recording of any length: see it, play it, mark and label regions, take suggestions.
 
-The file is read from disk on demand (:class:`engine.longaudio.LongAudio`); what the plots
+The file is read from disk on demand (:class:`engine.audio.long.LongAudio`); what the plots
 show is computed for the visible range at screen resolution by a :class:`RangeWorker`
 thread, so opening a four-hour file costs what opening a ten-minute one does. Regions live
-in an :class:`engine.regions.RegionTrack` saved beside the audio after every edit; the
+in an :class:`engine.annotations.regions.RegionTrack` saved beside the audio after every edit; the
 label lane and the suggestion lane edit it (see :mod:`gui.file.region_lane`).
 """
 
@@ -26,11 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import ModelCatalog
+from engine.annotations.regions import PENDING, RegionTrack
+from engine.audio.long import LongAudio
+from engine.audio.ranges import N_FFT_CHOICES
 from engine.errors import EarmarkError
-from engine.longaudio import LongAudio
-from engine.longview import N_FFT_CHOICES
-from engine.regions import PENDING, RegionTrack
+from engine.models.catalog import ModelCatalog
 from gui.file.annotate_actions import RegionActions
 from gui.file.chunk_player import ChunkPlayback
 from gui.file.range_worker import RangeWorker
@@ -48,9 +48,9 @@ REQUEST_DELAY_MS = 40
 
 class AnnotateView(RegionActions, QWidget):
     opened = Signal(object)          # the audio path
-    range_shown = Signal(object)     # engine.longview.RangeData, once drawn
+    range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
-    dataset_made = Signal(object)    # engine.region_clips.ClipsResult
+    dataset_made = Signal(object)    # engine.datasets.from_regions.ClipsResult
     failed = Signal(str)
     status_message = Signal(str)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.longaudio import LongAudio
+from engine.audio.long import LongAudio
 from gui.workers.playback import Player
 
 CHUNK_S = 60.0

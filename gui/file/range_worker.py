@@ -1,8 +1,8 @@
-"""A thread that computes what the view shows for its visible range (engine.longview).
+"""A thread that computes what the view shows for its visible range (engine.audio.ranges).
 
 Requests coalesce: while one range is computed, newer requests replace each other and
 only the latest is computed next, so zooming and panning never queue up work. The thread
-opens its own :class:`engine.longaudio.LongAudio` (a SoundFile is not shared across threads).
+opens its own :class:`engine.audio.long.LongAudio` (a SoundFile is not shared across threads).
 
 It lives as long as its file is open (not one job: :class:`gui.workers.job_worker.JobWorker`
 runs one), and like every worker it is in :data:`gui.workers.registry.workers` while it runs,
@@ -18,16 +18,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
+from engine.audio.long import LongAudio
+from engine.audio.ranges import compute_range
 from engine.errors import EarmarkError
-from engine.longaudio import LongAudio
-from engine.longview import compute_range
 from gui.workers.registry import workers
 
 log = logging.getLogger(__name__)
 
 
 class RangeWorker(QThread):
-    computed = Signal(object)   # engine.longview.RangeData
+    computed = Signal(object)   # engine.audio.ranges.RangeData
     failed = Signal(str)
 
     def __init__(self, path: str | Path, *, owner: object | None = None) -> None:

@@ -8,7 +8,7 @@ the view's selection. The suggestion lane shows the model's pending (and rejecte
 suggestions: ``A``/``Enter`` accepts, ``R``/``Delete`` rejects, a digit or letter accepts
 with that label; each moves on to the next pending suggestion.
 
-Every edit goes to the :class:`engine.regions.RegionTrack`; the lane repaints from the
+Every edit goes to the :class:`engine.annotations.regions.RegionTrack`; the lane repaints from the
 track's change events (``_on_track_changed``), never from its own drag state once released.
 """
 
@@ -18,7 +18,7 @@ from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QMenu, QWidget
 
-from engine.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, Region, RegionTrack
+from engine.annotations.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, Region, RegionTrack
 
 LABELS, SUGGESTIONS = "labels", "suggestions"
 PALETTE = ("#58a6ff", "#3fb950", "#d29922", "#f778ba", "#a371f7", "#39c5cf", "#ff7b72", "#e3b341", "#8b949e")

@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from engine.regions import ACCEPTED, PENDING, RegionTrack
+from engine.annotations.regions import ACCEPTED, PENDING, RegionTrack
 from gui.file.time_plots import SpectrogramPlot
 
 MAX_ITEMS = 300

@@ -2,7 +2,7 @@
 
 Both use :class:`TimeViewBox`: a left click seeks, a left drag selects a time span,
 shift+drag or a middle drag pans, the wheel zooms time. They draw whatever
-:class:`engine.longview.RangeData` the range worker sends for the visible range.
+:class:`engine.audio.ranges.RangeData` the range worker sends for the visible range.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from engine.longview import RangeData, hz_to_mel, mel_rows, mel_to_hz
+from engine.audio.ranges import RangeData, hz_to_mel, mel_rows, mel_to_hz
 from gui.widgets.plots import style_plot
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")

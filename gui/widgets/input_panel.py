@@ -11,8 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from engine.errors import AudioDeviceError
-from engine.ringbuffer import RingBuffer
-from engine.sources import MicSource, list_input_devices
+from engine.live.ringbuffer import RingBuffer
+from engine.live.sources import MicSource, list_input_devices
 from gui.widgets.layout import with_tool_button
 from gui.widgets.level_meter import LevelMeter
 

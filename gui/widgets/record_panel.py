@@ -1,7 +1,7 @@
 """The Record box of the live view: folder, format, sample format, start/stop, and what is (or was) recorded.
 
 Recordings keep the input as captured: its rate and its channels (both channels of a stereo
-input, from :attr:`engine.sources.MicSource.channel_rings`), in the sample format chosen.
+input, from :attr:`engine.live.sources.MicSource.channel_rings`), in the sample format chosen.
 Every choice is remembered as soon as it is made, not only after a first recording.
 """
 
@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import SaveError
-from engine.recorder import SUBTYPES, SUBTYPES_OF, Recorder, describe_format
-from engine.ringbuffer import RingBuffer
+from engine.live.recorder import SUBTYPES, SUBTYPES_OF, Recorder, describe_format
+from engine.live.ringbuffer import RingBuffer
 from gui.widgets.layout import with_tool_button
 
 

@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from engine.audio.spectrogram import spectrogram_db
 from engine.errors import EarmarkError
-from engine.spectrogram import spectrogram_db
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
 from gui.wizard import player
 from gui.wizard.background import BackgroundJobs

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.edits import edits_path
+from engine.datasets.edits import edits_path
 from engine.errors import EarmarkError
 
 if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer

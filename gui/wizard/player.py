@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.errors import AudioDeviceError
-from engine.sources import import_sounddevice
+from engine.live.sources import import_sounddevice
 
 
 def play(samples: np.ndarray, sample_rate_hz: int) -> None:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from engine.audio import load_audio
+from engine.audio.io import load_audio
 from engine.errors import EarmarkError
 from gui.wizard import player
 from gui.wizard.figures import KEYS, format_figure, has_validation_apart, headline, n_runs

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine.catalog import ModelCatalog
 from engine.errors import EarmarkError
+from engine.models.catalog import ModelCatalog
 from gui.wizard.export_page import (
     ExportRequest,
     ExportResult,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engine.manifest import Manifest, read_manifest
-from engine.process_jobs import ProcessRunner
+from engine.datasets.manifest import Manifest, read_manifest
+from engine.jobs.process import ProcessRunner
 from trainer.api import DEFAULT_CV_FOLDS, TrainRequest  # torch-free: the recipe and its defaults
 
 TRAINER_PROCESS = "The training process"

@@ -1,7 +1,7 @@
 """Runs a training plan through the one worker adapter, in the wizard's training process.
 
 The plan (``gui.wizard.plan.TrainPlan``) is Qt-free and calls ``trainer.api.train``; here
-that call runs in the session's :class:`~engine.process_jobs.ProcessRunner` (the warm child
+that call runs in the session's :class:`~engine.jobs.process.ProcessRunner` (the warm child
 that loaded torch), and this worker's thread only waits for it. ``TrainWorker`` is a
 :class:`~gui.workers.job_worker.JobWorker`: ``progressed(Progress)`` at most about 10 times a
 second (a new stage, warnings and metrics always pass), then ``finished(result)``,
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from engine.process_jobs import ProcessRunner
+from engine.jobs.process import ProcessRunner
 from gui.workers.job_worker import THROTTLE_MS, JobWorker
 
 THROTTLE_S = THROTTLE_MS / 1000

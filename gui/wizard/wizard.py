@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWizard
 
-from engine.catalog import ModelCatalog
+from engine.models.catalog import ModelCatalog
 from gui.wizard.augment_page import AugmentPage
 from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import DataPage
@@ -25,7 +25,7 @@ WARM_UP_GRACE_S = 0.2      # importing torch cannot be interrupted: a cancelled 
 class TrainWizard(QWizard):
     """Data → split → augmentation → model → train → results → export.
 
-    ``job_overrides`` go to every ``TrainConfig`` unchanged (tests use them for a tiny
+    ``job_overrides`` go to every ``TrainRequest`` unchanged (tests use them for a tiny
     input size, one cache worker and a temporary cache folder).
     """
 

@@ -12,7 +12,7 @@ then ``ended()``. ``progressed(Progress)`` comes before, at most about 10 times 
 metrics pass at once, in order.
 
 ``JobWorker("trainer.api:train", request, runner=runner)`` runs the job named by its import
-path in ``runner``'s child process (:class:`engine.process_jobs.ProcessRunner`): the same
+path in ``runner``'s child process (:class:`engine.jobs.process.ProcessRunner`): the same
 signals, the thread only waits for the child, so torch never runs in the app's process.
 
 Every signal is emitted in the GUI thread: the job's thread only posts queued events to
@@ -32,7 +32,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from superqt.utils import qthrottled
 
 from engine.jobs import CancelToken, JobOutcome, Progress, run_job
-from engine.process_jobs import ProcessRunner
+from engine.jobs.process import ProcessRunner
 from gui.workers.registry import workers
 
 THROTTLE_MS = 100      # progress reaches the GUI about 10 times a second
@@ -101,7 +101,7 @@ class JobWorker(QObject):
         super().__init__()  # no parent on purpose: a widget's death must never take a running thread with it
         if isinstance(fn, str):       # a job named by its import path: run in the runner's child process
             if runner is None:
-                raise TypeError(f"{what}: a job named {fn!r} needs a runner (engine.process_jobs.ProcessRunner)")
+                raise TypeError(f"{what}: a job named {fn!r} needs a runner (engine.jobs.process.ProcessRunner)")
             fn = runner.job(fn, cancel_grace_s=cancel_grace_s)
         self.runner = runner
         self.fn, self.request, self.what, self.owner = fn, request, what, owner

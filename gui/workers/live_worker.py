@@ -1,7 +1,7 @@
 """The live pipeline's worker: classifies new audio from the ring buffer off the GUI thread.
 
-Capture happens in PortAudio's own thread (``engine.sources.MicSource``); this worker only
-reads the ring buffer through its cursor, runs :class:`engine.stream.StreamingClassifier`
+Capture happens in PortAudio's own thread (``engine.live.sources.MicSource``); this worker only
+reads the ring buffer through its cursor, runs :class:`engine.live.stream.StreamingClassifier`
 and emits the results. It also notices a device that vanished and reports it (``failed``).
 
 It is a :class:`~gui.workers.job_worker.JobWorker` whose job runs until cancelled:
@@ -16,15 +16,15 @@ import threading
 from PySide6.QtCore import Qt, Signal, Slot
 
 from engine.jobs import CancelToken
-from engine.ringbuffer import RingBuffer
-from engine.stream import StreamingClassifier
+from engine.live.ringbuffer import RingBuffer
+from engine.live.stream import StreamingClassifier
 from gui.workers.job_worker import JobWorker
 
 STOP_TIMEOUT_S = 1.0   # a window in inference past this is left to end on its own (never destroyed)
 
 
 class LiveWorker(JobWorker):
-    classified = Signal(object)   # engine.stream.LiveResult, in the GUI thread
+    classified = Signal(object)   # engine.live.stream.LiveResult, in the GUI thread
     _result_ready = Signal(object)   # posted by the job's thread
 
     def __init__(self, ring: RingBuffer, source, stream: StreamingClassifier | None, *,

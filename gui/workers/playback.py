@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.errors import AudioDeviceError
-from engine.sources import import_sounddevice
+from engine.live.sources import import_sounddevice
 
 
 class Player(QObject):

@@ -47,7 +47,7 @@ def _check_rows(result: dict, name: str) -> None:
 
 @pytest.mark.slow          # librosa's first pitch shift and time stretch compile with numba
 def test_png_baseline_writes_six_224_rgb_pngs_per_clip_and_decodes_them(tmp_path):
-    from engine.synth import write_esc50
+    from engine.datasets.synth import write_esc50
 
     root = write_esc50(tmp_path / "esc", n_classes=2, clips_per_class=1, seconds=0.5, sample_rate_hz=16000)
     paths, labels = workspace.baseline_inputs(root)

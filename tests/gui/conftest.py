@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.catalog import ModelCatalog
+from engine.models.catalog import ModelCatalog
 from tests.conftest import sine
 from tests.helpers_onnx import write_model_without_metadata, write_tone_model
 

@@ -21,7 +21,7 @@ import json, sys, time
 import numpy as np
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from engine.catalog import ModelCatalog
+from engine.models.catalog import ModelCatalog
 from gui.file.annotate_view import AnnotateView
 from gui.settings import Settings
 

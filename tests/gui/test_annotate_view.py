@@ -11,7 +11,7 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from engine.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, Region, sidecar_path
+from engine.annotations.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, Region, sidecar_path
 from tests.conftest import sine
 
 SR = 16000
@@ -97,7 +97,7 @@ def test_zooming_from_the_whole_file_to_one_second_recomputes_the_spectrogram(qt
 
 
 def test_a_mel_axis_draws_rows_equally_spaced_in_mel_and_reads_out_hz(qtbot, view, recording, every_mouse_move):
-    from engine.longview import hz_to_mel
+    from engine.audio.ranges import hz_to_mel
 
     _open(qtbot, view, recording)
     view.zoom_to(4.5, 5.5)  # inside the 300 Hz tone
@@ -301,8 +301,8 @@ def test_make_data_set_cuts_every_annotated_recording_in_the_folder(qtbot, view,
     from tests.helpers_regions import annotated_recordings
 
     audio, labels = annotated_recordings(write_wav, tmp_path, n=3)
-    from engine.interchange import read_regions
-    from engine.regions import RegionTrack
+    from engine.annotations.formats import read_regions
+    from engine.annotations.regions import RegionTrack
 
     for path, label_file in zip(audio, labels, strict=True):  # annotate each as the view would
         track = RegionTrack.open(path)
@@ -317,7 +317,7 @@ def test_make_data_set_cuts_every_annotated_recording_in_the_folder(qtbot, view,
 
 
 def test_labels_import_onto_the_track_and_export_in_each_format(qtbot, view, recording, tmp_path):
-    from engine.interchange import read_regions
+    from engine.annotations.formats import read_regions
 
     _open(qtbot, view, recording)
     audacity = tmp_path / "from_audacity.txt"

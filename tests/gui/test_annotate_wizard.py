@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine.region_clips import make_clips
+from engine.datasets.from_regions import make_clips
 from tests.gui.test_wizard import make_wizard, wizard_env  # noqa: F401  (fixture)
 from tests.helpers_regions import annotated_recordings
 

@@ -13,7 +13,7 @@ import soundfile as sf
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from engine.synth import write_emodb
+from engine.datasets.synth import write_emodb
 from tests.conftest import sine
 
 

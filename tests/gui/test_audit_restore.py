@@ -8,9 +8,9 @@ import logging
 import numpy as np
 import pytest
 
-from engine.synth import write_emodb
+from engine.datasets import rankings as ranking_cache
+from engine.datasets.synth import write_emodb
 from gui.audit import ranking as ranking_module
-from gui.audit import ranking_cache
 from tests.conftest import sine
 
 
@@ -85,7 +85,7 @@ def test_the_ranking_comes_back_without_re_ranking_and_never_stale(qtbot, settin
 
 
 def test_a_damaged_or_foreign_cache_file_is_ignored_with_a_log_line(tmp_path, caplog):
-    from engine.clips import Clip, Manifest
+    from engine.datasets.clips import Clip, Manifest
 
     wav = tmp_path / "d" / "a.wav"
     wav.parent.mkdir()

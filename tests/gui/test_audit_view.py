@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.edits import EDITS_FILENAME
-from engine.manifest import read_manifest
-from engine.synth import write_emodb
+from engine.datasets.edits import EDITS_FILENAME
+from engine.datasets.manifest import read_manifest
+from engine.datasets.synth import write_emodb
 from tests.conftest import sine
 
 NAMES = ["03a01Wa.wav", "03a02Fa.wav", "03a04Ta.wav", "08b01Na.wav", "08b02La.wav", "08b03Ea.wav"]
@@ -198,8 +198,8 @@ def test_the_main_window_hosts_the_audit_tab(main_window):
 
 def test_grad_cam_overlay_with_a_torch_model(qtbot, view, emodb):
     torch = pytest.importorskip("torch")
-    from trainer.frontend import Classifier, LogMel, WaveformModel
     from trainer.models import create_model
+    from trainer.models.frontend import Classifier, LogMel, WaveformModel
 
     torch.manual_seed(0)
     labels = ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]

@@ -7,8 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from engine.catalog import ModelCatalog
-from engine.model import OnnxClassifier
+from engine.models.catalog import ModelCatalog
+from engine.models.classifier import OnnxClassifier
 from tests.helpers_calibration import SR, write_calibratable_model
 
 

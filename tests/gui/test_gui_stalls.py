@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from engine.synth import write_esc50
+from engine.datasets.synth import write_esc50
 from tests.gui.heartbeat import Heartbeat
 
 STALL_LIMIT_S = 0.25

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.sources import FileSource
-from engine.stream import InputWatch, LiveResult, label_timing
+from engine.live.sources import FileSource
+from engine.live.stream import InputWatch, LiveResult, label_timing
 from tests.conftest import sine
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from engine.errors import AudioDeviceError
-from engine.sources import FileSource, MicSource
+from engine.live.sources import FileSource, MicSource
 from tests.conftest import sine
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import AudioDeviceError
-from engine.sources import import_sounddevice
+from engine.live.sources import import_sounddevice
 from tests.conftest import sine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ PROBE = """
 import json, sys, time
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from engine.catalog import ModelCatalog
+from engine.models.catalog import ModelCatalog
 from gui.file_view import FileView
 from gui.settings import Settings
 view = FileView(ModelCatalog([]), Settings.at(sys.argv[2]), use_audio_device=True)

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from engine.sources import FileSource
+from engine.live.sources import FileSource
 from tests.conftest import sine
 
 
@@ -69,7 +69,7 @@ def test_quitting_when_idle_asks_nothing(qtbot, main_window):
 
 def test_quitting_while_ranking_asks_then_cancels_and_joins(qtbot, main_window, tmp_path, monkeypatch):
     import gui.audit.ranking as ranking
-    from engine.synth import write_emodb
+    from engine.datasets.synth import write_emodb
 
     started = threading.Event()
 
@@ -106,7 +106,7 @@ def test_quitting_while_training_asks_then_cancels_and_joins(qtbot, main_window)
     class Plan:
         def execute(self, *, on_progress, cancel):
             started.set()
-            while not cancel.cancelled:     # the training job's token (trainer.job or engine.jobs)
+            while not cancel.cancelled:     # the training job's token (trainer.run.job or engine.jobs)
                 threading.Event().wait(0.02)
             cancel.raise_if_cancelled()
 

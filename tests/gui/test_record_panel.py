@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from engine.ringbuffer import RingBuffer
+from engine.live.ringbuffer import RingBuffer
 from tests.conftest import sine
 
 

@@ -8,9 +8,9 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from engine import vet
-from engine.catalog import ModelCatalog
-from engine.model import build_metadata
+from engine.models import vet
+from engine.models.catalog import ModelCatalog
+from engine.models.classifier import build_metadata
 from tests.helpers_onnx import (
     expanding_model_proto,
     loop_bomb_proto,

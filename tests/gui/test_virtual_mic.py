@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.audio import load_audio
+from engine.audio.io import load_audio
 from tests.conftest import sine
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication
 
-from engine.synth import write_emodb
+from engine.datasets.synth import write_emodb
 from gui.widgets.elided_label import ElidedLabel
 from tests.conftest import sine
 

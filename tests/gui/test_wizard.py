@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from engine.audio import load_audio
-from engine.sources import FileSource
-from engine.synth import write_emodb
+from engine.audio.io import load_audio
+from engine.datasets.synth import write_emodb
+from engine.live.sources import FileSource
 
 pytest.importorskip("torch")
 
@@ -206,8 +206,8 @@ def test_past_runs_dialog_reopens_a_run(qtbot, main_window, wizard_env):
 
 
 def test_audited_labels_are_used_unless_declined(qtbot, main_window, wizard_env, emodb):
-    from engine.edits import LabelEdits
-    from engine.manifest import read_manifest
+    from engine.datasets.edits import LabelEdits
+    from engine.datasets.manifest import read_manifest
 
     original = read_manifest(emodb, use_edits=False)
     edits = LabelEdits.for_manifest(original)
@@ -233,9 +233,9 @@ def test_audited_labels_are_used_unless_declined(qtbot, main_window, wizard_env,
 
 
 def test_kfold_by_a_column_trains_the_folds_it_shows(qtbot, main_window, wizard_env, emodb):
-    from engine.manifest import read_manifest
+    from engine.datasets.manifest import read_manifest
     from gui.wizard.plan import TrainPlan
-    from trainer.crossval import make_splits
+    from trainer.run.crossval import make_splits
 
     wizard = make_wizard(qtbot, main_window)
     wizard.data_page.choose(emodb)
@@ -267,8 +267,8 @@ def test_kfold_by_a_column_trains_the_folds_it_shows(qtbot, main_window, wizard_
 
 
 def test_kfold_runs_are_pooled_into_one_metrics_json(tmp_path):
-    from engine.manifest import Clip, Manifest
-    from trainer.crossval import combine_folds
+    from engine.datasets.manifest import Clip, Manifest
+    from trainer.run.crossval import combine_folds
 
     manifest = Manifest(tmp_path, "csv", [Clip(tmp_path / f"{i}.wav", label="ab"[i % 2], group=f"g{i // 2}")
                                           for i in range(4)], ["a", "b"])

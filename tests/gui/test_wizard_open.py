@@ -61,7 +61,7 @@ def spin(condition):
         app.processEvents()
         time.sleep(0.002)
 
-from engine.synth import write_emodb
+from engine.datasets.synth import write_emodb
 data = write_emodb(os.path.join(os.environ["PROBE_TMP"], "emodb"), n_speakers=4, sentences_per_speaker=3,
                    seconds=2.0, sample_rate_hz=16000)
 wizard.data_page.choose(data)
@@ -98,7 +98,7 @@ def test_opening_the_wizard_and_previewing_never_freezes_the_window(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
     assert seen["ready"] and seen["ended"]
-    # the trainer's jobs run in a child process (engine.process_jobs): torch never loads here
+    # the trainer's jobs run in a child process (engine.jobs.process): torch never loads here
     assert not any(seen["main_thread_imports"]) and not seen["torch_loaded"]
     assert not seen["torch_on_gui_thread_at_build"]
     assert seen["built_s"] < 2.0, seen

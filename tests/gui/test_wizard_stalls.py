@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.synth import write_emodb
+from engine.datasets.synth import write_emodb
 from tests.gui.heartbeat import Heartbeat
 from tests.gui.test_gui_stalls import STALL_LIMIT_S
 

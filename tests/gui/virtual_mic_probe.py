@@ -43,8 +43,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from PySide6.QtWidgets import QApplication
 
-    from engine.catalog import ModelCatalog
-    from engine.sources import list_input_devices
+    from engine.live.sources import list_input_devices
+    from engine.models.catalog import ModelCatalog
     from gui.live_view import LiveView
     from gui.settings import Settings
 

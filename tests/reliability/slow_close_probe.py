@@ -47,7 +47,7 @@ def slow_job(_request, *, on_progress, cancel):
     while not cancel.cancelled and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(SLOW_S)
-    cancel.raise_if_cancelled()   # engine.jobs and trainer.job tokens alike
+    cancel.raise_if_cancelled()   # engine.jobs and trainer.run.job tokens alike
     return None
 
 
@@ -74,9 +74,9 @@ def main(scenario: str, workdir: Path) -> dict:
 
     import gui.live_view as live_view_module
     import gui.main_window as main_window_module
-    from engine.catalog import ModelCatalog
-    from engine.model import OnnxClassifier
-    from engine.sources import FileSource
+    from engine.live.sources import FileSource
+    from engine.models.catalog import ModelCatalog
+    from engine.models.classifier import OnnxClassifier
     from gui.main_window import MainWindow
     from gui.settings import Settings
     from gui.workers.registry import workers
@@ -136,7 +136,7 @@ def main(scenario: str, workdir: Path) -> dict:
         del worker  # nobody but the registry holds it now
     elif scenario == "close-ranking":
         import gui.audit.ranking as ranking_module
-        from engine.synth import write_emodb
+        from engine.datasets.synth import write_emodb
 
         ranking_module.rank_suspects_job = slow_job
         ranking_module.CLOSE_TIMEOUT_S = LIMIT_S

@@ -1,6 +1,6 @@
 """Crash safety: SIGKILL a process at random moments while it saves, again and again.
 
-A forked child saves in a loop through ``engine.atomic`` and ``engine.audio.save_audio``:
+A forked child saves in a loop through ``engine.atomic`` and ``engine.audio.io.save_audio``:
 a JSON state (like label edits, settings, manifests), a WAV recording and a model-sized
 binary. The parent kills it after a random delay, then checks every file is absent (only
 before the first save), or a complete, self-consistent version that never goes backwards.
@@ -24,7 +24,7 @@ import pytest
 import soundfile as sf
 
 from engine.atomic import atomic_write_bytes, atomic_write_json
-from engine.audio import save_audio
+from engine.audio.io import save_audio
 
 pytestmark = [pytest.mark.timeout(180), pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")]
 
@@ -146,8 +146,8 @@ def test_control_plain_writes_do_tear(tmp_path):
 
 
 def _record_until_killed(folder: Path, fmt: str, progress_fd: int) -> None:
-    from engine.recorder import Recorder
-    from engine.ringbuffer import RingBuffer
+    from engine.live.recorder import Recorder
+    from engine.live.ringbuffer import RingBuffer
 
     ring = RingBuffer(RATE_HZ * 4)
     recorder = Recorder(ring, RATE_HZ, folder, fmt=fmt, poll_s=0.01)
@@ -164,7 +164,7 @@ def _record_until_killed(folder: Path, fmt: str, progress_fd: int) -> None:
 def test_sigkill_during_a_recording_keeps_the_audio_so_far(tmp_path, fmt, max_lost):
     """A recording streams to disk (not atomic by design): after a SIGKILL the file still loads,
     holding what was written up to the kill (FLAC loses its encoder's unflushed frames)."""
-    from engine.audio import load_audio
+    from engine.audio.io import load_audio
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()

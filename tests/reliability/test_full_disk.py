@@ -17,10 +17,10 @@ import pytest
 import soundfile as sf
 
 from engine.atomic import atomic_open, atomic_write_bytes, atomic_write_json, atomic_write_with
-from engine.audio import save_audio
+from engine.audio.io import save_audio
 from engine.errors import SaveError
-from engine.recorder import Recorder
-from engine.ringbuffer import RingBuffer
+from engine.live.recorder import Recorder
+from engine.live.ringbuffer import RingBuffer
 
 from .support import sine
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.audio import (
+from engine.audio.io import (
     MAX_DECODED_SAMPLES,
     MAX_SAMPLE_RATE_HZ,
     MIN_SAMPLE_RATE_HZ,

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.datasets.manifest import ESC50_COLUMNS, read_manifest
 from engine.errors import ManifestError
-from engine.manifest import ESC50_COLUMNS, read_manifest
 
 from .support import FUZZ, encode, sine
 

@@ -19,11 +19,11 @@ import onnxruntime as ort
 import pytest
 import soundfile as sf
 
-from engine import vet
 from engine.errors import ModelLoadError
 from engine.jobs import Cancelled, CancelToken
-from engine.model import OnnxClassifier, check_model_file
-from engine.vet import ALLOWED_OPS, EXPORTED_OPS, Limits
+from engine.models import vet
+from engine.models.classifier import OnnxClassifier, check_model_file
+from engine.models.vet import ALLOWED_OPS, EXPORTED_OPS, Limits
 from tests.helpers_onnx import (
     expanding_model_proto,
     loop_bomb_proto,

@@ -1,7 +1,7 @@
 """Threads: switch models, record, close the window while workers run: no crash, no deadlock.
 
 Every wait has a time limit, so a deadlock fails the test instead of hanging CI. Cancelling
-training from another thread (``tests/trainer/test_job.py``) and closing the wizard while it
+training from another thread (``tests/trainer/run/test_job.py``) and closing the wizard while it
 trains (``tests/gui/test_wizard_cancel.py``) are covered by those packages' own tests.
 """
 
@@ -17,8 +17,8 @@ import soundfile as sf
 pytest.importorskip("PySide6")
 pytest.importorskip("onnx")
 
-from engine.catalog import ModelCatalog  # noqa: E402
-from engine.sources import FileSource  # noqa: E402
+from engine.live.sources import FileSource  # noqa: E402
+from engine.models.catalog import ModelCatalog  # noqa: E402
 from tests.helpers_onnx import tone_labels, write_tone_model  # noqa: E402
 
 from .support import sine  # noqa: E402
@@ -145,9 +145,9 @@ def _alive(qobject) -> bool:
 def test_a_model_switch_is_never_lost(qtbot, two_models):
     """Deterministic replay of a race (found here, fixed in b6ef682): a switch arrives while the worker
     is taking the previous one, between its pop() and clear()."""
-    from engine.model import OnnxClassifier
-    from engine.ringbuffer import RingBuffer
-    from engine.stream import StreamingClassifier
+    from engine.live.ringbuffer import RingBuffer
+    from engine.live.stream import StreamingClassifier
+    from engine.models.classifier import OnnxClassifier
     from gui.workers.live_worker import LiveWorker
 
     ring = RingBuffer(RATE_HZ * 4)

@@ -1,7 +1,7 @@
 """Training killed with SIGKILL mid-epoch resumes from its last checkpoint to the same result.
 
 The trainer's own tests resume after a cooperative cancel
-(``tests/trainer/test_job.py::test_resume_gives_the_same_weights_as_an_uninterrupted_run``);
+(``tests/trainer/run/test_job.py::test_resume_gives_the_same_weights_as_an_uninterrupted_run``);
 here the process is killed outright, at a random training step after the first checkpoint,
 as a power cut or the OOM killer would, and the resumed run must match an uninterrupted
 run with the same seed.
@@ -18,8 +18,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from engine.synth import write_emodb  # noqa: E402
-from trainer.job import TrainConfig, run  # noqa: E402
+from engine.datasets.synth import write_emodb  # noqa: E402
+from trainer.run.job import TrainRequest, run  # noqa: E402
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -29,7 +29,7 @@ EPOCHS = 2
 CHILD = """
 import os, signal, sys, torch
 torch.set_num_threads(1)
-from trainer.job import TrainConfig, run
+from trainer.run.job import TrainRequest, run
 data, out, cache, kill_at = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 steps = []
 def on_progress(p):
@@ -37,15 +37,15 @@ def on_progress(p):
         steps.append(p.step)
         if len(steps) >= kill_at:
             os.kill(os.getpid(), signal.SIGKILL)  # no cleanup, no flush, no atexit
-run(TrainConfig(data=data, out=out, cache_dir=cache, epochs=EPOCHS, seeds=(5,), batch_size=4, n_mels=16,
+run(TrainRequest(data=data, out=out, cache_dir=cache, epochs=EPOCHS, seeds=(5,), batch_size=4, n_mels=16,
                 workers=1, patience=10), on_progress=on_progress)
 print("finished without being killed")
 """.replace("EPOCHS", str(EPOCHS))
 
 
-def config(data, out, cache, **kw) -> TrainConfig:
+def config(data, out, cache, **kw) -> TrainRequest:
     base = {"epochs": EPOCHS, "seeds": (5,), "batch_size": 4, "n_mels": 16, "workers": 1, "patience": 10}
-    return TrainConfig(data=str(data), out=str(out), cache_dir=str(cache), **{**base, **kw})
+    return TrainRequest(data=str(data), out=str(out), cache_dir=str(cache), **{**base, **kw})
 
 
 @pytest.mark.slow

@@ -21,9 +21,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
-import engine.model as model_mod
+import engine.models.classifier as model_mod
 from engine.errors import ModelLoadError
-from engine.model import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, OnnxClassifier, build_metadata
+from engine.models.classifier import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, OnnxClassifier, build_metadata
 
 from .support import FUZZ
 
@@ -326,7 +326,7 @@ class Smuggled:
 
 def test_checkpoint_with_a_pickled_object_is_refused(tmp_path):
     torch = pytest.importorskip("torch")
-    loop = pytest.importorskip("trainer.loop")
+    loop = pytest.importorskip("trainer.run.loop")
     import pickle
 
     marker = Path("/tmp/earmark-pwned")

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from engine.datasets.synth import write_emodb
 from engine.jobs import Cancelled, CancelToken, Progress
-from engine.synth import write_emodb
 from trainer import api
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def test_importing_the_api_loads_no_heavy_package():
 
 
 def test_the_loop_and_the_request_share_their_defaults():
-    from trainer.loop import LoopConfig
+    from trainer.run.loop import LoopConfig
 
     request = api.TrainRequest(data="d", out="o")
     for f in dataclasses.fields(LoopConfig):
@@ -57,8 +57,8 @@ def test_a_request_names_what_differs_from_a_saved_config():
 
 
 def test_render_variants_draws_what_the_cache_trains_on(tmp_path):
-    from engine.manifest import read_manifest
-    from trainer.prepare import prepare_clip
+    from engine.datasets.manifest import read_manifest
+    from trainer.data.prepare import prepare_clip
 
     data = write_emodb(tmp_path / "emo", n_speakers=2, sentences_per_speaker=1, seconds=0.5, sample_rate_hz=8000)
     clip = read_manifest(data).clips[3]
@@ -76,7 +76,7 @@ def test_render_variants_draws_what_the_cache_trains_on(tmp_path):
 
 
 def test_preview_split_reports_folds_with_the_leakage_audit(tmp_path):
-    from engine.manifest import read_manifest
+    from engine.datasets.manifest import read_manifest
 
     data = write_emodb(tmp_path / "emo", n_speakers=4, sentences_per_speaker=1, seconds=0.3, sample_rate_hz=8000)
     manifest = read_manifest(data)
@@ -88,7 +88,7 @@ def test_preview_split_reports_folds_with_the_leakage_audit(tmp_path):
 
 
 def test_audit_is_a_job_with_progress_and_cancel(tmp_path):
-    from engine.manifest import read_manifest
+    from engine.datasets.manifest import read_manifest
 
     data = write_emodb(tmp_path / "emo", n_speakers=3, sentences_per_speaker=1, seconds=0.3, sample_rate_hz=8000)
     manifest = read_manifest(data)
@@ -100,7 +100,7 @@ def test_audit_is_a_job_with_progress_and_cancel(tmp_path):
     token.cancel()
     with pytest.raises(Cancelled):
         api.audit(api.AuditRequest(manifest, folds=3), cancel=token)
-    with pytest.raises(api.AuditCancelled):                 # trainer.audit's keyword form, the same job
+    with pytest.raises(api.AuditCancelled):                 # trainer.audit.rank's keyword form, the same job
         api.rank_suspects(manifest, folds=3, cancel=token)
     assert list(api.rank_suspects(manifest, folds=3).order) == list(result.order)
 

@@ -4,7 +4,7 @@ Every augmentation has a probability ``p``, validated arguments, parameters draw
 from an injected ``numpy.random.Generator`` and a pure ``apply(samples,
 sample_rate_hz, rng)`` that keeps the length and returns float32. The expensive
 ones (pitch shift, time stretch, reverb) are cached per clip and variant by
-:mod:`trainer.cache`; the cheap batch-level ones (:func:`spec_augment`,
+:mod:`trainer.data.cache`; the cheap batch-level ones (:func:`spec_augment`,
 :func:`spec_warp`, :func:`mixup`) run on the fly in the training loop.
 """
 

@@ -8,7 +8,7 @@ run at 35-90 ns an element, so the vocoder was 27 ms of the 38 ms that a 5 s cli
 neighbouring frames, ``angle(R) - angle(L)`` wrapped and with the expected advance taken out and
 put back, which is the same angle modulo 2 pi; so here the running phase is kept as a unit
 phasor and advanced by multiplying with ``(R / |R|) * conj(L / |L|)``: ``abs``, products and one
-``cumprod`` over frames. Same algorithm, same audio (tests/trainer/test_augment.py compares it
+``cumprod`` over frames. Same algorithm, same audio (tests/trainer/augment/test_augment.py compares it
 with librosa's run in float64: phases within 1e-6 rad; librosa's own float32 running sum drifts by
 up to 0.1 rad over 2 s), about 5 ms. STFT, inverse STFT and the resampler stay librosa's and soxr's.
 """

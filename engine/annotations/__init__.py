@@ -1,0 +1,1 @@
+"""Region annotations on recordings and the label files other tools exchange."""

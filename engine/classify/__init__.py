@@ -1,0 +1,1 @@
+"""Applying a model to files and long recordings: labels, windows and segments."""

@@ -1,0 +1,169 @@
+"""Classify recordings of any length into segment tables, streaming from disk.
+
+Audio is read in blocks (:class:`engine.audio.long.LongAudio`), mixed to mono and resampled
+block by block to the model's rate; clip-length windows every ``hop_s`` are classified
+in batches and merged into segments (:mod:`engine.classify.segments`) that are written to the
+table as soon as they close. Memory is one block plus one batch of windows, whatever the
+length of the file: a 2-hour recording is never held whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from engine.annotations.formats.stream import SUFFIXES, TableWriter
+from engine.annotations.regions import Region
+from engine.audio.io import fit_length
+from engine.audio.long import LongAudio
+from engine.classify.files import iter_audio_files
+from engine.classify.segments import SegmentMerger, SegmentParams, clip_to
+from engine.errors import AudioLoadError, EarmarkError
+from engine.jobs import CancelToken, Progress, ignore_progress
+from engine.models.classifier import OnnxClassifier
+
+BATCH_WINDOWS = 32  # windows per model call: a cancel is seen within ~0.6 s even for a ResNet-18
+
+
+@dataclass
+class SegmentFileResult:
+    path: Path
+    table: Path | None = None
+    segments: int = 0
+    duration_s: float = 0.0
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def find_audio(inputs: Sequence[str | os.PathLike]) -> list[tuple[Path, Path]]:
+    """(file, folder it was found under) for files and, recursively, folders (walked as
+    ``classify`` walks them: :func:`engine.classify.files.iter_audio_files`)."""
+    out = []
+    for item in map(Path, inputs):
+        root = item if item.is_dir() else item.parent
+        out += [(path, root) for path in iter_audio_files([item])]
+    return out
+
+
+def stream_windows(audio: LongAudio, sample_rate_hz: int, n_samples: int, hop_s: float,
+                   batch: int = BATCH_WINDOWS) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(start times s, windows [k, n_samples]) in batches, as ``OnnxClassifier.windows`` cuts them."""
+    hop = max(1, int(round(hop_s * sample_rate_hz)))
+    buffer = np.zeros(0, dtype=np.float32)
+    offset = 0  # model-rate index of buffer[0]
+    next_start = 0
+    total = 0
+    starts: list[int] = []
+    windows: list[np.ndarray] = []
+    for block in audio.blocks(sample_rate_hz):
+        buffer = np.concatenate([buffer, block])
+        total += len(block)
+        while next_start + n_samples <= offset + len(buffer):
+            i = next_start - offset
+            starts.append(next_start)
+            windows.append(buffer[i:i + n_samples])
+            next_start += hop
+            if len(starts) == batch:
+                yield _batch(starts, windows, sample_rate_hz)
+                starts, windows = [], []
+        keep_from = min(next_start, max(total - n_samples, 0)) - offset
+        buffer = buffer[max(keep_from, 0):].copy()
+        offset += max(keep_from, 0)
+    last_start = starts[-1] if starts else next_start - hop
+    if total <= n_samples and next_start == 0:  # shorter than one window: zero-padded, as classify does
+        starts.append(0)
+        windows.append(fit_length(buffer[:total], n_samples))
+    elif last_start + n_samples < total:  # the tail: one more window ending at the end
+        starts.append(total - n_samples)
+        windows.append(buffer[total - n_samples - offset:total - offset])
+    if starts:
+        yield _batch(starts, windows, sample_rate_hz)
+
+
+def _batch(starts: list[int], windows: list[np.ndarray], sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(starts, dtype=np.float64) / sample_rate_hz, np.stack(windows)
+
+
+def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams, *, hop_s: float | None = None,
+                  cancel: CancelToken | None = None,
+                  on_progress: Callable[[Progress], None] = ignore_progress) -> Iterator[list[Region]]:
+    """Batches of closed segments (pending suggestions) in the order they close."""
+    meta = model.meta
+    merger = SegmentMerger(model.labels, meta.clip_s, params)
+    for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
+        if cancel is not None:
+            cancel.raise_if_cancelled(f"classifying {audio.path}")
+        yield clip_to(merger.push(starts_s, model.predict(windows)), audio.duration_s)
+        on_progress(Progress("segments", fraction=min(1.0, float(starts_s[-1]) / max(audio.duration_s, 1e-9)),
+                             message=str(audio.path)))
+    yield clip_to(merger.finish(), audio.duration_s)
+
+
+def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, params: SegmentParams, *,
+                 hop_s: float | None = None, cancel: CancelToken | None = None,
+                 on_progress: Callable[[Progress], None] = ignore_progress) -> SegmentFileResult:
+    result = SegmentFileResult(path, table)
+    with LongAudio(path) as audio, TableWriter(table, fmt) as writer:
+        result.duration_s = audio.duration_s
+        for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress):
+            writer.write(regions)
+            for r in regions:
+                result.counts[r.label] = result.counts.get(r.label, 0) + 1
+        result.segments = writer.rows
+    return result
+
+
+def suggest_regions(model: OnnxClassifier, path: str | os.PathLike, params: SegmentParams, *,
+                    hop_s: float | None = None, cancel: CancelToken | None = None,
+                    on_progress: Callable[[Progress], None] = ignore_progress) -> list[Region]:
+    """All segments of one file, for a suggestion track (segments are few; windows are not kept)."""
+    with LongAudio(path) as audio:
+        return [r for batch in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel,
+                                             on_progress=on_progress) for r in batch]
+
+
+def table_path(path: Path, root: Path, out_dir: Path, fmt: str) -> Path:
+    """``out_dir`` mirrors the folder a file was found under; the name is the file's plus the format's suffix."""
+    try:
+        relative = path.relative_to(root)
+    except ValueError:
+        relative = Path(path.name)
+    return out_dir / relative.parent / (relative.stem + SUFFIXES[fmt])
+
+
+def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, fmt: str,
+                  params: SegmentParams, *, hop_s: float | None = None, cancel: CancelToken | None = None,
+                  on_result: Callable[[SegmentFileResult], None] = lambda _r: None) -> list[SegmentFileResult]:
+    """One table per input file; a file that cannot be read is reported and the rest go on."""
+    results = []
+    for path, root in find_audio(inputs):
+        table = table_path(path, root, Path(out_dir), fmt)
+        try:
+            result = segment_file(model, path, table, fmt, params, hop_s=hop_s, cancel=cancel)
+        except (AudioLoadError, EarmarkError) as exc:
+            table.unlink(missing_ok=True)
+            result = SegmentFileResult(path, None, error=str(exc))
+        results.append(result)
+        on_result(result)
+    return results
+
+
+@dataclass(frozen=True)
+class SuggestRequest:
+    """What :func:`suggest_job` needs: a loaded model, a recording and the segment rules."""
+
+    model: OnnxClassifier
+    path: Path
+    params: SegmentParams
+    hop_s: float | None = None
+
+
+def suggest_job(request: SuggestRequest, *, on_progress: Callable[[Progress], None],
+                cancel: CancelToken) -> list[Region]:
+    """:func:`suggest_regions` as an :mod:`engine.jobs` job (progress as a fraction of the file)."""
+    return suggest_regions(request.model, request.path, request.params, hop_s=request.hop_s, cancel=cancel,
+                           on_progress=on_progress)

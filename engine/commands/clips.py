@@ -1,0 +1,40 @@
+"""``main.py clips``: cut labelled regions of recordings into a CSV-layout data set.
+
+Kept apart from :mod:`engine.datasets.from_regions` so that building the command line imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--audio", nargs="+", required=True, help="recordings (WAV, FLAC, OGG)")
+    p.add_argument("--labels", nargs="+", required=True,
+                   help="label files: Audacity .txt, Raven selection tables, CSV, Sonic Visualiser .svl, "
+                        "Label Studio .json, or Earmark region sidecars")
+    p.add_argument("--out", required=True, help="folder for clips/ and data.csv")
+    p.add_argument("--padding", type=float, default=0.0, help="seconds added before and after each region")
+    p.add_argument("--background", default=None, metavar="LABEL",
+                   help="also cut unlabelled stretches into clips of this class (e.g. background)")
+    p.add_argument("--background-seconds", type=float, default=None,
+                   help="length of a background clip (default: the median region length)")
+
+
+def run_clips(args: argparse.Namespace) -> int:
+    from engine.datasets.from_regions import make_clips
+    from engine.errors import EarmarkError
+
+    try:
+        result = make_clips(args.audio, args.labels, args.out, padding_s=args.padding,
+                            background=args.background, background_s=args.background_seconds)
+    except EarmarkError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for note in result.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items()))
+    print(f"wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({counts}) to {result.csv_path}")
+    print(f"train on it: python main.py train --data {result.csv_path} --layout csv --out RUN_DIR")
+    return 0

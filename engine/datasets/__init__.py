@@ -1,0 +1,1 @@
+"""Data sets: clips and manifests, label edits, data sets cut from regions, rankings, synthetic sets."""

@@ -1,0 +1,225 @@
+"""Data sets cut from annotated recordings: one clip per labelled region, grouped by recording.
+
+:func:`make_clips` reads each recording's label file (any format :mod:`engine.annotations.formats`
+reads, or a region sidecar), cuts every accepted, labelled region (plus ``padding_s``
+either side, clamped to the file) straight from disk with a seek, and writes
+``DIR/clips/<recording>/<n>_<label>.wav`` and ``DIR/data.csv`` in Earmark's CSV layout
+(``path,label,group`` plus ``source,start_s,end_s``). The group is the source recording,
+so a grouped split never puts neighbouring regions of one recording on both sides.
+
+With ``background`` set, unlabelled stretches (gaps between all regions that are not
+rejected) are cut into clips of ``background_s`` seconds (default: the median region
+length) under that label, at most as many per recording as it has labelled regions,
+spread evenly over the gaps.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from engine.annotations.formats import read_regions
+from engine.annotations.regions import ACCEPTED, REJECTED, Region
+from engine.atomic import atomic_write_text
+from engine.errors import AudioLoadError, EarmarkError
+from engine.jobs import CancelToken, Progress, ignore_progress
+
+CSV_NAME = "data.csv"
+CLIPS_FOLDER = "clips"
+COPY_BLOCK_FRAMES = 1 << 20
+
+
+class ClipsError(EarmarkError):
+    """Recordings and label files do not match up, or a recording cannot be cut."""
+
+
+@dataclass
+class ClipsResult:
+    csv_path: Path
+    counts: dict[str, int]
+    groups: list[str]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_clips(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class _Cut:
+    start_s: float
+    end_s: float
+    label: str
+
+
+def match_labels(audio_paths: Sequence[Path], label_paths: Sequence[Path]) -> dict[Path, list[Region]]:
+    """Regions per recording: a table's file names, else the label file named after the recording."""
+    by_name = {p.name.lower(): p for p in audio_paths}
+    by_stem = {p.stem.lower(): p for p in audio_paths}
+    out: dict[Path, list[Region]] = {p: [] for p in audio_paths}
+    for label_path in label_paths:
+        for file_name, regions in read_regions(label_path).items():
+            audio = _audio_for(label_path, file_name, audio_paths, by_name, by_stem)
+            out[audio].extend(regions)
+    return out
+
+
+def _audio_for(label_path: Path, file_name: str | None, audio_paths, by_name, by_stem) -> Path:
+    if file_name is not None:
+        key = file_name.lower()
+        found = by_name.get(key) or by_stem.get(Path(key).stem)
+        if found is None:
+            raise ClipsError(f"{label_path}: it labels {file_name!r}, which is not among the --audio files")
+        return found
+    label_name = label_path.name.lower()
+    candidates = [p for p in audio_paths if label_name.startswith(p.stem.lower() + ".")
+                  or label_name.startswith(p.name.lower()) or label_path.stem.lower() == p.stem.lower()]
+    if len(candidates) > 1:  # "rec" and "rec.1": the longest matching name wins
+        candidates.sort(key=lambda p: len(p.stem), reverse=True)
+        if len(candidates[0].stem) == len(candidates[1].stem):
+            raise ClipsError(f"{label_path}: could label {candidates[0]} or {candidates[1]}; name it after one")
+    if candidates:
+        return candidates[0]
+    if len(audio_paths) == 1:
+        return audio_paths[0]
+    raise ClipsError(f"{label_path}: no --audio file is named like it (name a label file after its "
+                     f"recording, e.g. {audio_paths[0].stem}.txt)")
+
+
+def annotated_beside(audio_path: str | os.PathLike) -> list[tuple[Path, Path]]:
+    """(recording, its region sidecar) for every annotated recording in ``audio_path``'s folder."""
+    from engine.annotations.regions import SIDECAR_SUFFIX
+
+    folder = Path(audio_path).parent
+    out = []
+    for sidecar in sorted(folder.glob("*" + SIDECAR_SUFFIX)):
+        audio = sidecar.with_name(sidecar.name[: -len(SIDECAR_SUFFIX)])
+        if audio.is_file():
+            out.append((audio, sidecar))
+    return out
+
+
+def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[str | os.PathLike],
+               out_dir: str | os.PathLike, *, padding_s: float = 0.0, background: str | None = None,
+               background_s: float | None = None, on_progress: Callable[[Progress], None] = ignore_progress,
+               cancel: CancelToken | None = None) -> ClipsResult:
+    audio = [Path(p) for p in audio_paths]
+    if not audio:
+        raise ClipsError("no recordings given (--audio)")
+    if padding_s < 0:
+        raise ClipsError(f"padding must not be negative, got {padding_s} s")
+    if len({p.stem.lower() for p in audio}) != len(audio):
+        raise ClipsError("two recordings have the same name; each recording is one group, so names must differ")
+    regions = match_labels(audio, [Path(p) for p in label_paths])
+    out = Path(out_dir)
+    rows, notes = [], []
+    for step, path in enumerate(audio):
+        if cancel is not None:
+            cancel.raise_if_cancelled("cutting clips")
+        on_progress(Progress("clips", step, len(audio), f"cutting {path.name}"))
+        rows += _cut_recording(path, regions[path], out, padding_s, background, background_s, notes)
+    if not rows:
+        raise ClipsError("no labelled regions to cut: label some regions (accepted, with a label) first")
+    lines = ["path,label,group,source,start_s,end_s"] + [",".join(_csv_cell(c) for c in row) for row in rows]
+    csv_path = out / CSV_NAME
+    atomic_write_text(csv_path, "\n".join(lines) + "\n")
+    on_progress(Progress("clips", len(audio), len(audio), f"wrote {csv_path}"))
+    return ClipsResult(csv_path, dict(Counter(row[1] for row in rows)), [p.stem for p in audio], notes)
+
+
+def _cut_recording(path: Path, regions: list[Region], out: Path, padding_s: float, background: str | None,
+                   background_s: float | None, notes: list[str]) -> list[tuple]:
+    try:
+        info = sf.info(os.fspath(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioLoadError(f"{path}: cannot read the recording ({exc})") from exc
+    duration_s = info.frames / info.samplerate
+    labelled = [r for r in regions if r.state == ACCEPTED and r.label.strip()]
+    cuts = []
+    for r in labelled:
+        start, end = max(0.0, r.start_s - padding_s), min(duration_s, r.end_s + padding_s)
+        if end <= start or r.start_s >= duration_s:
+            notes.append(f"{path.name}: region {r.label!r} at {r.start_s:.3f} s lies outside the "
+                         f"{duration_s:.3f} s recording or is empty; skipped")
+            continue
+        cuts.append(_Cut(start, end, r.label.strip()))
+    if background and cuts:
+        length = background_s or float(np.median([c.end_s - c.start_s for c in cuts]))
+        taken = [r for r in regions if r.state != REJECTED]
+        cuts += _background_cuts(taken, duration_s, length, len(cuts), background)
+    subtype = info.subtype if sf.check_format("WAV", info.subtype) else "FLOAT"
+    folder = out / CLIPS_FOLDER / _safe(path.stem)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with sf.SoundFile(os.fspath(path)) as src:
+        for n, cut in enumerate(sorted(cuts, key=lambda c: c.start_s), start=1):
+            first, last = int(round(cut.start_s * info.samplerate)), int(round(cut.end_s * info.samplerate))
+            clip = folder / f"{n:04d}_{_safe(cut.label)}.wav"
+            _copy_frames(src, first, last, clip, info, subtype)
+            rows.append((clip.relative_to(out).as_posix(), cut.label, path.stem, path.name,
+                         f"{cut.start_s:.6f}", f"{cut.end_s:.6f}"))
+    return rows
+
+
+def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: Path, info, subtype: str) -> None:
+    """Frames ``first..last`` of ``src`` into a new WAV, a block at a time (a region may be hours long)."""
+    src.seek(first)
+    with sf.SoundFile(os.fspath(clip), "w", samplerate=info.samplerate, channels=info.channels,
+                      subtype=subtype, format="WAV") as out:
+        position = first
+        while position < last:
+            block = src.read(min(COPY_BLOCK_FRAMES, last - position), dtype="float32", always_2d=True)
+            if not len(block):
+                break
+            out.write(block)
+            position += len(block)
+
+
+def _background_cuts(regions: list[Region], duration_s: float, length_s: float, most: int, label: str) -> list[_Cut]:
+    """Up to ``most`` clips of ``length_s`` from stretches no region touches, spread evenly."""
+    spans = sorted((r.start_s, r.end_s) for r in regions)
+    gaps, cursor = [], 0.0
+    for start, end in spans + [(duration_s, duration_s)]:
+        if start - cursor >= length_s:
+            gaps.append((cursor, start))
+        cursor = max(cursor, end)
+    slots = [(a + k * length_s, a + (k + 1) * length_s) for a, b in gaps for k in range(int((b - a) // length_s))]
+    if not slots:
+        return []
+    picks = np.unique(np.linspace(0, len(slots) - 1, num=min(most, len(slots))).round().astype(int))
+    return [_Cut(slots[i][0], slots[i][1], label) for i in picks]
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "region"
+
+
+def _csv_cell(value) -> str:
+    text = str(value)
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
+@dataclass(frozen=True)
+class ClipsRequest:
+    """What :func:`clips_job` needs (see :func:`make_clips`)."""
+
+    audio_paths: tuple[Path, ...]
+    label_paths: tuple[Path, ...]
+    out_dir: Path
+    padding_s: float = 0.0
+    background: str | None = None
+    background_s: float | None = None
+
+
+def clips_job(request: ClipsRequest, *, on_progress: Callable[[Progress], None], cancel: CancelToken) -> ClipsResult:
+    """:func:`make_clips` as an :mod:`engine.jobs` job."""
+    return make_clips(request.audio_paths, request.label_paths, request.out_dir, padding_s=request.padding_s,
+                      background=request.background, background_s=request.background_s, on_progress=on_progress,
+                      cancel=cancel)

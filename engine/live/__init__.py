@@ -1,0 +1,1 @@
+"""The live path: capture sources, the ring buffer, recording and the streaming classifier."""

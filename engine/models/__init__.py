@@ -1,0 +1,1 @@
+"""ONNX model files: the contract, vetting, loading, inference, calibration and the model list."""

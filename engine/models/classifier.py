@@ -1,0 +1,406 @@
+"""The model-file contract: one .onnx file, waveform in, probabilities out, metadata inside.
+
+An Earmark model takes mono float32 audio ``[batch, n_samples]`` at its own sample rate
+and returns class probabilities ``[batch, n_classes]``. Its ``metadata_props`` carry a
+JSON object under :data:`METADATA_KEY`; a file without it is refused.
+
+A model file is untrusted: :meth:`OnnxClassifier.load` scans it before ONNX Runtime sees it
+(:mod:`engine.models.scan`: external data, operators against :mod:`engine.models.vet`'s allow-list),
+runs its first inferences in a bounded child process, and every answer is checked to be
+probabilities (finite, in [0, 1], summing to 1).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+import os
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.audio.io import fit_length, window_starts
+from engine.errors import ModelLoadError
+from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments, calibration_support, check_stats
+from engine.models.scan import check_external_data, scan_model
+
+METADATA_KEY = "earmark"
+FORMAT_VERSION = 1
+INPUT_NAME = "waveform"
+OUTPUT_NAME = "probs"
+MAX_METADATA_BYTES = 1_000_000
+MAX_LABELS = 10_000
+MAX_BATCH = 16
+MAX_MODEL_BYTES = 1 << 30  # the .onnx file plus any external data it names
+PROB_TOLERANCE = 1e-3  # how far a row of probabilities may sum from 1
+SESSION_LOG_SEVERITY = 3  # ONNX Runtime errors only (the vetting sandbox silences them: 4)
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    labels: list[str]
+    sample_rate_hz: int
+    clip_s: float
+    architecture: str
+    format_version: int
+    created_utc: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return int(round(self.clip_s * self.sample_rate_hz))
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.raw.get("metrics", {})
+
+
+def build_metadata(
+    *, labels: list[str], sample_rate_hz: int, clip_s: float, architecture: str, **extra: Any
+) -> dict[str, Any]:
+    """The metadata JSON for a model file; validated exactly as loading validates it."""
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "labels": list(labels),
+        "sample_rate_hz": int(sample_rate_hz),
+        "clip_s": float(clip_s),
+        "architecture": architecture,
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **extra,
+    }
+    parse_metadata(json.dumps(meta, default=_json_default), source="metadata")
+    return meta
+
+
+def parse_metadata(text: str | None, *, source: str | os.PathLike) -> ModelMeta:
+    """Validate the metadata JSON; raise ModelLoadError naming ``source`` and the problem."""
+    if text is None:
+        raise ModelLoadError(
+            f"{source}: the model has no Earmark metadata (labels, sample rate, clip length); "
+            f"export it with `main.py train` or add a JSON '{METADATA_KEY}' entry to metadata_props"
+        )
+    if len(text.encode("utf-8", "replace")) > MAX_METADATA_BYTES:
+        raise ModelLoadError(f"{source}: the model's metadata is over {MAX_METADATA_BYTES} bytes")
+    try:
+        raw = json.loads(text)
+    except RecursionError as exc:
+        raise ModelLoadError(f"{source}: the model's metadata is nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError, and int() limits on huge numbers
+        raise ModelLoadError(f"{source}: the model's metadata is not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{source}: the model's metadata must be a JSON object")
+    return ModelMeta(
+        labels=_check_labels(raw.get("labels"), source),
+        sample_rate_hz=_check_number(raw, "sample_rate_hz", 1000, 384_000, source, integer=True),
+        clip_s=_check_number(raw, "clip_s", 0.01, 600.0, source),
+        architecture=str(raw.get("architecture", "unknown"))[:200],
+        format_version=_check_number(raw, "format_version", 1, FORMAT_VERSION, source, integer=True),
+        created_utc=str(raw.get("created_utc", ""))[:64],
+        raw=raw,
+    )
+
+
+def _check_labels(labels: Any, source: str | os.PathLike) -> list[str]:
+    if not isinstance(labels, list) or not labels:
+        raise ModelLoadError(f"{source}: the model's metadata has no 'labels' list")
+    if len(labels) < 2 or len(labels) > MAX_LABELS:
+        raise ModelLoadError(f"{source}: a model needs 2 to {MAX_LABELS} labels, this one has {len(labels)}")
+    if not all(isinstance(x, str) and x.strip() and len(x) <= 200 for x in labels):
+        raise ModelLoadError(f"{source}: every label must be a non-empty string of at most 200 characters")
+    for label in labels:
+        bad = next((c for c in label if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
+        if bad is not None:
+            raise ModelLoadError(
+                f"{source}: the label {ascii(label)} contains the control character U+{ord(bad):04X} "
+                f"({unicodedata.name(bad, 'control')}); labels must be printable text"
+            )
+    if len(set(labels)) != len(labels):
+        raise ModelLoadError(f"{source}: the model's labels are not unique")
+    return list(labels)
+
+
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # ESC, CR, NUL, bidi overrides...
+
+
+def check_probabilities(probs: np.ndarray, n_labels: int) -> str | None:
+    """None when ``probs`` ``[batch, n_labels]`` are probabilities (finite, in [0, 1], rows
+    summing to 1 within :data:`PROB_TOLERANCE`); otherwise what is wrong, for a message."""
+    probs = np.asarray(probs)
+    if probs.ndim != 2 or probs.shape[1] != n_labels:
+        return f"answered shape {list(probs.shape)}, not [batch, {n_labels}]"
+    if not np.isfinite(probs).all():
+        return "answered NaN or infinite values instead of probabilities"
+    low, high = float(probs.min()), float(probs.max())
+    if low < -1e-6 or high > 1 + 1e-6:
+        return f"answered values from {low:.4g} to {high:.4g}, not probabilities in [0, 1] (logits?)"
+    sums = probs.astype(np.float64).sum(axis=1)
+    worst = float(np.abs(sums - 1).max())
+    if worst > PROB_TOLERANCE:
+        return f"answered scores that sum to {float(sums[np.abs(sums - 1).argmax()]):.4g}, not 1"
+    return None
+
+
+def _check_number(raw, key, low, high, source, *, integer=False):
+    value = raw.get(key)
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not (low <= value <= high):
+        raise ModelLoadError(f"{source}: metadata '{key}' must be a number in [{low}, {high}], got {value!r}")
+    return int(value) if integer else float(value)
+
+
+class OnnxClassifier:
+    """An Earmark model file opened in ONNX Runtime, tuned for low-latency CPU inference."""
+
+    def __init__(self, path: Path, session: Any, meta: ModelMeta):
+        self.path = path
+        self.meta = meta
+        self._session = session
+        self._input_name = session.get_inputs()[0].name
+        self._output_name = session.get_outputs()[0].name
+        # Speaker calibration (engine/models/calibration.py): the band statistics fed with every window.
+        self.n_bands, self.calibration_problem = calibration_support(session)
+        self.calibration: np.ndarray | None = None
+        fixed_batch = session.get_inputs()[0].shape[0]
+        self._max_batch = fixed_batch if isinstance(fixed_batch, int) and fixed_batch > 0 else MAX_BATCH
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, threads: int = 2, sandbox: bool = True, limits=None,
+             cancel=None) -> OnnxClassifier:
+        """Vet and open ``path``. With ``sandbox`` (the default) the first session and inference
+        run in a bounded child process first (:mod:`engine.models.vet`); ``cancel`` stops that early."""
+        path = Path(path)
+        text = check_model_file(path)  # before ONNX Runtime sees the file
+        parse_metadata(text, source=path)
+        if sandbox:
+            from engine.models.vet import first_run_in_sandbox
+
+            first_run_in_sandbox(path, threads=threads, limits=limits, cancel=cancel)
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = SESSION_LOG_SEVERITY
+        # No spin-waiting between ops: on a busy two-core machine spinning threads took CPU
+        # from the GUI and the capture thread (resnet18 2 threads: 39 ms spinning, 34 ms not;
+        # docs/MODELS.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            session = ort.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelLoadError(f"{path}: not a usable ONNX model ({_first_line(exc)})") from exc
+        meta = parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), source=path)
+        _check_signature(session, meta, path)
+        classifier = cls(path, session, meta)
+        classifier._probe()
+        return classifier
+
+    @property
+    def labels(self) -> list[str]:
+        return self.meta.labels
+
+    @property
+    def calibratable(self) -> bool:
+        """Whether the model takes a speaker's band statistics (``calibrate``, ``set_calibration``)."""
+        return self.n_bands is not None
+
+    def set_calibration(self, stats: np.ndarray | None) -> None:
+        """Feed these band statistics ``[2, n_mels]`` from now on (None: the model's own default)."""
+        if stats is not None:
+            if not self.calibratable:
+                raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
+            stats = check_stats(stats, self.n_bands, str(self.path))
+        self.calibration = stats
+
+    def calibrated(self, stats: np.ndarray | None) -> OnnxClassifier:
+        """This model fed ``stats`` (a speaker's); the session is shared, this one is unchanged."""
+        other = copy.copy(self)
+        other.set_calibration(stats)
+        return other
+
+    def band_moments(self, waveforms: np.ndarray) -> np.ndarray:
+        """``[batch, 2, n_mels]`` band moments of ``[batch, n_samples]`` windows, checked."""
+        if not self.calibratable:
+            raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
+        waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
+        try:
+            moments = self._session.run([MOMENTS_NAME], {self._input_name: waveforms})[0]
+        except Exception as exc:  # onnxruntime's own types
+            raise ModelLoadError(f"{self.path}: the model fails computing band moments ({_first_line(exc)})") from exc
+        if moments.shape != (len(waveforms), 2, self.n_bands) or not np.isfinite(moments).all():
+            raise ModelLoadError(f"{self.path}: the model answered band moments of shape {list(moments.shape)} "
+                                 f"or non-finite values, not [{len(waveforms)}, 2, {self.n_bands}] decibels")
+        return moments
+
+    def calibrate(self, clips, cancel=None) -> np.ndarray:
+        """Band statistics ``[2, n_mels]`` pooled over every window (as ``classify`` cuts them) of
+        ``clips``, 1-D sample arrays of one speaker at the model rate; no labels are needed.
+        Returns them; ``set_calibration`` makes the model use them."""
+        pooled = BandMoments(self.n_bands or 0)
+        n = self.meta.n_samples
+        for samples in clips:
+            if cancel is not None:
+                cancel.raise_if_cancelled("calibrating")
+            starts = window_starts(len(samples), n, max(1, int(round(self.meta.clip_s / 2 * self.meta.sample_rate_hz))))
+            for i in range(0, len(starts), self._max_batch):
+                batch = np.stack([fit_length(samples[s : s + n], n) for s in starts[i : i + self._max_batch]])
+                pooled.add(self.band_moments(batch))
+        if not pooled.count:
+            raise ValueError(f"{self.path}: calibrating needs at least one clip of the speaker")
+        try:
+            return check_stats(pooled.stats(), self.n_bands, str(self.path))
+        except ValueError as exc:
+            raise ModelLoadError(f"{self.path}: the model's band moments give unusable statistics ({exc})") from exc
+
+    def predict(self, waveforms: np.ndarray) -> np.ndarray:
+        """Probabilities ``[batch, n_classes]`` for ``[batch, n_samples]`` audio at the model rate."""
+        waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
+        if waveforms.ndim != 2:
+            raise ValueError(f"expected [batch, n_samples] audio, got shape {waveforms.shape}")
+        fed = {} if self.calibration is None else {STATS_NAME: self.calibration}
+        outputs = [
+            self._session.run([self._output_name], {self._input_name: waveforms[i : i + self._max_batch], **fed})[0]
+            for i in range(0, len(waveforms), self._max_batch)
+        ]
+        return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
+
+    def _probe(self) -> None:
+        """Run a silent clip and a noise clip: the model must answer [1, n_labels] probabilities."""
+        noise = np.random.default_rng(0).uniform(-0.5, 0.5, self.meta.n_samples).astype(np.float32)
+        for name, clip in (("silence", np.zeros(self.meta.n_samples, np.float32)), ("noise", noise)):
+            try:
+                probs = self.predict(clip[None, :])
+            except Exception as exc:  # onnxruntime's own types: a graph that fails on its documented input
+                raise ModelLoadError(
+                    f"{self.path}: the model fails on a {self.meta.clip_s} s clip ({_first_line(exc)})"
+                ) from exc
+            if probs.shape != (1, len(self.labels)):
+                raise ModelLoadError(
+                    f"{self.path}: the model answered shape {list(probs.shape)} for one clip; "
+                    f"its metadata names {len(self.labels)} labels, so [1, {len(self.labels)}] was expected"
+                )
+            problem = check_probabilities(probs, len(self.labels))
+            if problem is not None:
+                raise ModelLoadError(f"{self.path}: the model {problem} for {name}")
+
+    def classify(self, samples: np.ndarray) -> np.ndarray:
+        """Probabilities for one clip of any length (windows of a clip, half-clip hop, averaged).
+
+        Windows are run a batch at a time, so memory does not grow with the clip's length.
+        Raises ModelLoadError when the model answers something that is not probabilities.
+        """
+        total, count = None, 0
+        for _, probs in self.iter_windows(samples, hop_s=self.meta.clip_s / 2):
+            problem = check_probabilities(probs, len(self.labels))
+            if problem is not None:
+                raise ModelLoadError(f"{self.path}: the model {problem}")
+            batch_sum = probs.sum(axis=0, dtype=np.float64)
+            total = batch_sum if total is None else total + batch_sum
+            count += len(probs)
+        return (total / max(count, 1)).astype(np.float32)
+
+    def windows(self, samples: np.ndarray, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """Start times (s) and probabilities of clip-length windows every ``hop_s`` seconds."""
+        parts = list(self.iter_windows(samples, hop_s))
+        return np.concatenate([s for s, _ in parts]), np.concatenate([p for _, p in parts], axis=0)
+
+    def iter_windows(self, samples: np.ndarray, hop_s: float):
+        """``(starts_s, probs)`` for consecutive batches of the windows :meth:`windows` returns."""
+        n = self.meta.n_samples
+        starts = window_starts(len(samples), n, int(round(hop_s * self.meta.sample_rate_hz)))
+        for i in range(0, len(starts), self._max_batch):
+            chunk = starts[i : i + self._max_batch]
+            batch = np.stack([fit_length(samples[s : s + n], n) for s in chunk])
+            yield np.asarray(chunk, dtype=np.float64) / self.meta.sample_rate_hz, self.predict(batch)
+
+
+def _check_signature(session: Any, meta: ModelMeta, path: Path) -> None:
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or inputs[0].type != "tensor(float)" or len(inputs[0].shape) != 2:
+        found = ", ".join(f"{i.name} {i.type} {i.shape}" for i in inputs)
+        raise ModelLoadError(f"{path}: expected one float32 input [batch, samples], found {found}")
+    n_in = inputs[0].shape[1]
+    if isinstance(n_in, int) and n_in != meta.n_samples:
+        raise ModelLoadError(
+            f"{path}: the input takes {n_in} samples but the metadata says "
+            f"{meta.clip_s} s at {meta.sample_rate_hz} Hz ({meta.n_samples} samples)"
+        )
+    if not outputs or outputs[0].type != "tensor(float)" or len(outputs[0].shape) != 2:
+        raise ModelLoadError(f"{path}: expected a float32 output [batch, classes]")
+    n_out = outputs[0].shape[1]
+    if isinstance(n_out, int) and n_out != len(meta.labels):
+        raise ModelLoadError(
+            f"{path}: the model outputs {n_out} classes but its metadata names {len(meta.labels)} labels"
+        )
+
+
+def check_model_file(path: str | os.PathLike) -> str | None:
+    """Vet a model file before ONNX Runtime opens it; return its Earmark metadata JSON (or None).
+
+    Refuses (ModelLoadError naming the file): a missing or oversized file, bytes that are
+    not an ONNX protobuf, external-data references that leave the model's folder
+    (absolute paths, ``..``, symbolic links out), name a missing file, or add up past
+    :data:`MAX_MODEL_BYTES`, and operators outside :data:`engine.models.vet.ALLOWED_OPS`.
+    """
+    from engine.models.vet import check_ops
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such model file")
+    size = path.stat().st_size
+    if size == 0:
+        raise ModelLoadError(f"{path}: the model file is empty (0 bytes)")
+    if size > MAX_MODEL_BYTES:
+        raise ModelLoadError(f"{path}: {size >> 20} MiB is larger than the {MAX_MODEL_BYTES >> 20} MiB limit")
+    import mmap
+
+    try:
+        with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            scan = scan_model(data, size)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{path}: not a usable ONNX model ({exc})") from None
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{path}: cannot read the model file ({exc})") from exc
+    check_external_data(path, scan.external, size, MAX_MODEL_BYTES)
+    check_ops(path, scan.ops)
+    return scan.metadata.get(METADATA_KEY)
+
+
+def find_models(folders: list[str | os.PathLike]) -> list[Path]:
+    found: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir():
+            found.extend(sorted(p for p in folder.glob("*.onnx") if p.is_file()))
+    return found
+
+
+def bundled_model_dir() -> Path:
+    """``models_onnx/`` beside the code (or inside a frozen app's bundle)."""
+    import sys
+
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
+    return base / "models_onnx"
+
+
+def user_model_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("EARMARK_USER_MODELS") or Path(user_data_dir("Earmark", "Earmark")) / "models")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)

@@ -1,0 +1,1 @@
+"""From a manifest to training tensors: splits, the feature cache, preparation, speaker statistics."""

@@ -1,0 +1,1 @@
+"""A training run: the job, its loop, cross-validation, evaluation, metrics, outputs and export."""
