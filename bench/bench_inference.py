@@ -32,7 +32,8 @@ FRESH = {"sample_rate_hz": 16000, "clip_s": 3.0, "n_mels": 64, "n_fft": 1024,
 
 def shipped_model(folder: Path | None = None) -> tuple[Path, bool]:
     """``(path, shipped)``: the first model in ``models_onnx/``, or a fresh ``cnn`` export."""
-    from engine.models.classifier import bundled_model_dir, find_models
+    from engine.models.catalog import find_models
+    from engine.userdirs import bundled_model_dir
 
     found = find_models([folder or bundled_model_dir()])
     if found:

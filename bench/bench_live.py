@@ -49,7 +49,8 @@ def _pct(values, q: float) -> float:
 
 
 def _model(scratch: Path) -> Path:
-    from engine.models.classifier import bundled_model_dir, find_models
+    from engine.models.catalog import find_models
+    from engine.userdirs import bundled_model_dir
 
     given = os.environ.get("EARMARK_BENCH_MODEL")
     if given:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from bench.workspace import percentile, row, work_root
+from trainer.run.resolve import frontend_config
 
 LABELS = ["anger", "boredom", "disgust", "fear", "happiness", "neutral", "sadness"]
 TARGET_P95_S = 0.010
@@ -22,14 +23,14 @@ TARGET_P95_S = 0.010
 def export(architecture: str):
     from engine.datasets.manifest import Clip, Manifest  # noqa: F401
     from engine.models.classifier import build_metadata
-    from trainer.models.build import build_classifier, export_model
     from trainer.recipe import TrainRequest
+    from trainer.run.build import build_classifier, export_model
     from trainer.run.export import export_onnx
     from trainer.run.outputs import recipe_summary
 
     request = TrainRequest(data="-", out="-", model=architecture, sample_rate_hz=16000, clip_s=2.0)
     request = request.replace(n_fft=2 ** round(np.log2(0.032 * 16000)))
-    frames = request.frontend().n_samples // request.frontend().logmel().hop_length + 1
+    frames = frontend_config(request).n_samples // frontend_config(request).logmel().hop_length + 1
     request = request.replace(input_size=(request.n_mels, frames))
     torch.manual_seed(0)
     model = export_model(request, build_classifier(request, len(LABELS)))
@@ -43,7 +44,8 @@ def export(architecture: str):
 
 def shipped_model():
     """The shipped model (an OnnxClassifier) when its windows are the recipe's 2 s at 16 kHz, else None."""
-    from engine.models.classifier import OnnxClassifier, bundled_model_dir
+    from engine.models.classifier import OnnxClassifier
+    from engine.userdirs import bundled_model_dir
 
     for path in sorted(bundled_model_dir().glob("*.onnx")):
         model = OnnxClassifier.load(path)

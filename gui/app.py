@@ -24,9 +24,9 @@ def log_folder() -> Path:
     """``$EARMARK_LOG_DIR``, else the user log folder (Linux: ~/.local/state/Earmark/log)."""
     if os.environ.get(LOG_ENV):
         return Path(os.environ[LOG_ENV])
-    import platformdirs
+    from engine.userdirs import log_dir
 
-    return Path(platformdirs.user_log_dir("Earmark", appauthor=False))
+    return log_dir()
 
 
 def setup_logging() -> Path | None:

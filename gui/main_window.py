@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.models.catalog import ModelCatalog
-from engine.models.classifier import bundled_model_dir, user_model_dir
+from engine.userdirs import bundled_model_dir, user_model_dir
 from gui.about import show_about
 from gui.file.annotate_view import AnnotateView
 from gui.file_view import FileView

@@ -34,6 +34,7 @@ from trainer.models import registry  # noqa: E402
 from trainer.models.frontend import Classifier  # noqa: E402
 from trainer.recipe import TrainRequest  # noqa: E402
 from trainer.run.loop import LoopConfig, Trainer  # noqa: E402
+from trainer.run.resolve import frontend_config, resolve  # noqa: E402
 
 PAIRS = [["03", "08"], ["09", "10"], ["11", "14"], ["15", "16"]]   # one male, one female speaker each
 
@@ -74,8 +75,8 @@ def log_mels(data: str, scratch: Path):
         z = np.load(cache)
         return z["x"], z["y"], z["groups"], list(z["labels"])
     manifest = read_manifest(data, "emodb")
-    request = TrainRequest(data=data, out="-").resolve(manifest)    # the recipe's own frontend
-    frontend = request.frontend()
+    request = resolve(TrainRequest(data=data, out="-"), manifest)    # the recipe's own frontend
+    frontend = frontend_config(request)
     waves = np.stack([fit_length(load_audio(c.path, request.sample_rate_hz).samples, frontend.n_samples)
                       for c in manifest.clips])
     with torch.no_grad():

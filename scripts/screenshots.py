@@ -40,7 +40,7 @@ def _wait(app, predicate, timeout_s: float) -> bool:
 
 def _catalog(model: str | None, scratch: Path):
     from engine.models.catalog import ModelCatalog
-    from engine.models.classifier import bundled_model_dir
+    from engine.userdirs import bundled_model_dir
 
     if model:
         catalog = ModelCatalog([("shipped", Path(model).parent)])

@@ -43,12 +43,14 @@ class _ProgressPrinter:
     def __call__(self, p) -> None:
         now = time.monotonic()
         is_epoch_end = p.stage == "train" and "val_loss" in p.metrics
-        important = p.stage != self.last_stage or is_epoch_end or p.message.startswith("warning")
+        important = p.stage != self.last_stage or is_epoch_end or bool(p.warnings)
         if p.stage in ("train", "cache") and not important and now - self.last_print < PRINT_INTERVAL_S:
             return
         self.last_stage, self.last_print = p.stage, now
         eta = f" (about {_duration(p.eta_s)} left)" if p.eta_s else ""
         print(f"[{p.stage}] {p.message}{eta}", file=self.stream, flush=True)
+        for warning in p.warnings:
+            print(f"warning: {warning.message}", file=self.stream, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -89,8 +91,10 @@ def _print_summary(result) -> None:
     from trainer.run.metrics import format_mean_std
 
     doc = result.metrics
-    for skipped_path, reason in result.skipped:
-        print(f"warning: skipped {skipped_path}: {reason}", file=sys.stderr)
+    if result.skipped:
+        n = len(result.skipped)
+        print(f"warning: {n} clip{'s' * (n != 1)} could not be read and {'were' if n != 1 else 'was'} left out "
+              "(named above, and in metrics.json's 'skipped')", file=sys.stderr)
     lines = [f"run folder: {result.out}", doc["evaluation"]["description"]]
     if doc["split"]["strategy"] == "kfold":
         lines.append(f"split: nested {doc['split']['k']}-fold cross-validation; leakage {doc['leakage_count']}")

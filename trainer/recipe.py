@@ -2,20 +2,18 @@
 
 This is the one place training defaults are written: the command line
 (``main.py train``), the wizard, ``trainer.run.loop.LoopConfig`` and scripts read them
-from here. Settings left ``None`` are resolved from the data (``resolve``): the sample
+from here. Settings left ``None`` are resolved from the data (``trainer.run.resolve``): the sample
 rate and clip length from the clips themselves, the STFT size from the sample rate and
 the input size from the model. The resolved request is written to ``config.json``.
 
-Importing this module loads neither torch nor numpy; the methods that need the
-trainer (``resolve``, ``frontend``, ``loop_config``) import it inside.
+Importing this module loads neither torch nor numpy, and it imports nothing of the trainer: a
+pure schema. Filling its ``None`` settings in from the data and the model, and deriving the
+frontend and the loop's settings, is :mod:`trainer.run.resolve`'s job.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,63 +192,6 @@ class TrainRequest:
                 lines.append(f"{name}: {before.get(name)!r} -> {now.get(name)!r}")
         return lines
 
-    # ---- what the trainer needs (imports it) ------------------------------------------------------
-    def cache_root(self) -> Path:
-        if self.cache_dir:
-            return Path(self.cache_dir)
-        if os.environ.get("EARMARK_CACHE_DIR"):
-            return Path(os.environ["EARMARK_CACHE_DIR"])
-        from platformdirs import user_cache_dir
-
-        return Path(user_cache_dir("earmark")) / "features"
-
-    def resolve(self, manifest) -> TrainRequest:
-        """A copy with every ``None`` setting filled in from the data and the model."""
-        from trainer.models import model_info
-
-        info = model_info(self.model)
-        rate_hz, clip_s = self.sample_rate_hz, self.clip_s
-        if rate_hz is None or clip_s is None:
-            probed_rate_hz, probed_s = _probe_clips(manifest)
-            rate_hz = rate_hz or min(DEFAULT_SAMPLE_RATE_HZ, probed_rate_hz)
-            clip_s = clip_s or probed_s
-        n_fft = self.n_fft or 2 ** round(math.log2(0.032 * rate_hz))
-        from trainer.data.speaker_norm import uses_speaker_norm
-
-        speaker_norm = self.speaker_norm
-        if speaker_norm is None:
-            speaker_norm = uses_speaker_norm(manifest)
-        elif speaker_norm and not uses_speaker_norm(manifest):
-            raise ValueError(f"{self.data}: speaker normalisation needs every clip to name its speaker (EmoDB "
-                             "names, or a CSV 'speaker' column) and at least two speakers")
-        resolved = dataclasses.replace(self, sample_rate_hz=int(rate_hz), clip_s=float(clip_s), n_fft=int(n_fft),
-                                       layout=manifest.layout, speaker_norm=bool(speaker_norm))
-        if resolved.input_size is None:
-            frontend = resolved.frontend()
-            frames = frontend.n_samples // frontend.logmel().hop_length + 1
-            side = info.min_input_size
-            resolved.input_size = (IMAGENET_INPUT_SIZE if info.default_in_chans == 3
-                                   else (max(side, self.n_mels), max(side, frames)))
-        return resolved
-
-    def frontend(self):
-        """The :class:`trainer.data.cache.FrontendConfig` of a resolved request."""
-        from trainer.data.cache import FrontendConfig
-
-        if self.sample_rate_hz is None or self.clip_s is None:
-            raise ValueError("resolve() the config before asking for its frontend")
-        n_fft = self.n_fft or 1024
-        hop = max(1, min(n_fft, int(round(self.hop_s * self.sample_rate_hz)))) if self.hop_s else None
-        return FrontendConfig(sample_rate_hz=self.sample_rate_hz, clip_s=self.clip_s, n_mels=self.n_mels,
-                              n_fft=n_fft, hop_length=hop)
-
-    def loop_config(self):
-        """The :class:`trainer.run.loop.LoopConfig` of this run (the fields the two share)."""
-        from trainer.run.loop import LoopConfig
-
-        return LoopConfig(**{f.name: getattr(self, f.name) for f in dataclasses.fields(LoopConfig)
-                             if hasattr(self, f.name)})
-
 
 # main.py train's option names (dest) for each request field
 ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model", "epochs": "epochs",
@@ -276,24 +217,3 @@ def _normalised(doc: dict[str, Any]) -> dict[str, Any]:
     if out.get("data"):
         out["data"] = str(Path(out["data"]).expanduser().resolve())
     return out
-
-
-def _probe_clips(manifest, limit: int = 400) -> tuple[int, float]:
-    """The most common sample rate and the window length: the 95th percentile of the clips'
-    durations rounded up to 0.1 s, at most ``MAX_WINDOW_S``."""
-    import soundfile as sf
-
-    rates, durations = Counter(), []
-    step = max(1, len(manifest.clips) // limit)
-    for clip in manifest.clips[::step]:
-        try:
-            info = sf.info(str(clip.path))
-        except (OSError, RuntimeError, ValueError):
-            continue  # unreadable clips are reported when the cache decodes them
-        rates[int(info.samplerate)] += 1
-        durations.append(info.frames / info.samplerate)
-    if not durations:
-        return DEFAULT_SAMPLE_RATE_HZ, 5.0
-    durations.sort()
-    long_s = durations[min(len(durations) - 1, int(WINDOW_QUANTILE * len(durations)))]
-    return rates.most_common(1)[0][0], float(min(MAX_WINDOW_S, max(0.1, math.ceil(round(long_s, 3) * 10) / 10)))

@@ -1,7 +1,7 @@
 """``main.py --self-test``: classify the bundled demo clip with every bundled model, headless.
 
 It checks a build (the frozen app or a source checkout) without a display: it never imports
-Qt or torch, finds the bundled models the way the app does (``engine.models.classifier.bundled_model_dir``,
+Qt or torch, finds the bundled models the way the app does (``engine.userdirs.bundled_model_dir``,
 which looks inside a frozen bundle), resolves the user's model folder (platformdirs), prints
 each model's top labels and one verdict line, and returns the exit status: 0 when every
 bundled model classified the clip, 1 otherwise (the reason is on stderr).
@@ -34,12 +34,13 @@ class SelfTestFailed(Exception):
 
 def resource_dir() -> Path:
     """``resources/`` beside the code, or inside a frozen app's bundle."""
-    base = getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parent.parent
-    return Path(base) / "resources"
+    from engine.userdirs import bundled_model_dir
+
+    return bundled_model_dir().parent / "resources"
 
 
 def models_folder() -> Path:
-    from engine.models.classifier import bundled_model_dir
+    from engine.userdirs import bundled_model_dir
 
     return Path(os.environ.get(MODELS_ENV) or bundled_model_dir())
 
@@ -64,7 +65,7 @@ def self_test(*, models_dir: str | os.PathLike | None = None, clip: str | os.Pat
 def _run_checks(models_dir: Path, clip: Path, out: TextIO) -> int:
     import onnxruntime
 
-    from engine.models.classifier import find_models
+    from engine.models.catalog import find_models
 
     frozen = "yes" if getattr(sys, "frozen", False) else "no"
     print(f"Earmark self-test (frozen: {frozen}, Python {sys.version.split()[0]}, "
@@ -85,7 +86,7 @@ def _run_checks(models_dir: Path, clip: Path, out: TextIO) -> int:
 
 
 def _user_folder() -> str:
-    from engine.models.classifier import user_model_dir
+    from engine.userdirs import user_model_dir
 
     try:
         folder = user_model_dir()

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from engine import userdirs
 from engine.atomic import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,7 @@ VERSION = 1
 
 
 def cache_dir() -> Path:
-    if os.environ.get("EARMARK_CACHE_DIR"):
-        return Path(os.environ["EARMARK_CACHE_DIR"]) / "rankings"
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("earmark")) / "rankings"
+    return userdirs.cache_dir("rankings")
 
 
 @dataclass

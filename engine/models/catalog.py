@@ -21,9 +21,19 @@ from pathlib import Path
 
 from engine.errors import ModelLoadError
 from engine.jobs import Cancelled, CancelToken
-from engine.models.classifier import ModelMeta, OnnxClassifier, find_models
+from engine.models.classifier import ModelMeta, OnnxClassifier
 
 log = logging.getLogger(__name__)
+
+
+def find_models(folders: list[str | os.PathLike]) -> list[Path]:
+    """The ``.onnx`` files directly inside ``folders``, each folder's sorted by name."""
+    found: list[Path] = []
+    for folder in folders:
+        folder = Path(folder)
+        if folder.is_dir():
+            found.extend(sorted(p for p in folder.glob("*.onnx") if p.is_file()))
+    return found
 
 
 @dataclass(eq=False)

@@ -37,7 +37,7 @@ MAX_LABELS = 10_000
 MAX_BATCH = 16
 MAX_MODEL_BYTES = 1 << 30  # the .onnx file plus any external data it names
 PROB_TOLERANCE = 1e-3  # how far a row of probabilities may sum from 1
-SESSION_LOG_SEVERITY = 3  # ONNX Runtime errors only (the vetting sandbox silences them: 4)
+SESSION_LOG_SEVERITY = 3  # ONNX Runtime errors only (the vetting probe silences them: 4)
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ class OnnxClassifier:
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, threads: int = 2, sandbox: bool = True, limits=None,
-             cancel=None) -> OnnxClassifier:
+             cancel=None, log_severity: int = SESSION_LOG_SEVERITY) -> OnnxClassifier:
         """Vet and open ``path``. With ``sandbox`` (the default) the first session and inference
         run in a bounded child process first (:mod:`engine.models.vet`); ``cancel`` stops that early."""
         path = Path(path)
@@ -186,7 +186,7 @@ class OnnxClassifier:
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = SESSION_LOG_SEVERITY
+        options.log_severity_level = log_severity
         # No spin-waiting between ops: on a busy two-core machine spinning threads took CPU
         # from the GUI and the capture thread (resnet18 2 threads: 39 ms spinning, 34 ms not;
         # docs/MODELS.md).
@@ -372,27 +372,25 @@ def check_model_file(path: str | os.PathLike) -> str | None:
     return scan.metadata.get(METADATA_KEY)
 
 
-def find_models(folders: list[str | os.PathLike]) -> list[Path]:
-    found: list[Path] = []
-    for folder in folders:
-        folder = Path(folder)
-        if folder.is_dir():
-            found.extend(sorted(p for p in folder.glob("*.onnx") if p.is_file()))
-    return found
+def probe_first_run(path: str, threads: str, memory_bytes: str) -> tuple[str, str]:
+    """The first run of a model file, in the bounded child of :func:`engine.models.vet.first_run_in_sandbox`:
+    ``("ok", "")`` when it opened and answered, else ``("refused", reason naming the file)``."""
+    memory_mb = int(memory_bytes) >> 20
+    try:
+        import onnxruntime
 
-
-def bundled_model_dir() -> Path:
-    """``models_onnx/`` beside the code (or inside a frozen app's bundle)."""
-    import sys
-
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parent.parent))
-    return base / "models_onnx"
-
-
-def user_model_dir() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(os.environ.get("EARMARK_USER_MODELS") or Path(user_data_dir("Earmark", "Earmark")) / "models")
+        onnxruntime.set_default_logger_severity(4)  # the verdict says what failed; no log lines
+        OnnxClassifier.load(path, threads=int(threads), sandbox=False, log_severity=4)
+    except ModelLoadError as exc:
+        text = str(exc)
+        if "failed to allocate" in text.lower() or "bad_alloc" in text.lower():
+            text = f"{path}: the model needs more than {memory_mb} MiB of memory on its first run; refused"
+        return ("refused", text)
+    except MemoryError:
+        return ("refused", f"{path}: the model needs more than {memory_mb} MiB on its first run")
+    except BaseException as exc:  # noqa: BLE001 - whatever it was, the verdict is "refused"
+        return ("refused", f"{path}: cannot be used ({type(exc).__name__}: {str(exc)[:300]})")
+    return ("ok", "")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -9,25 +9,22 @@ both before the model is opened in the caller's process:
    ``trainer.run.export`` at opset 17, and the shipped ``models_onnx/*.onnx``), plus a few
    element-wise ones. No control flow (``Loop``, ``Scan``, ``If``), no custom domains.
    :func:`check_ops` is fed by the pre-load scan in :mod:`engine.models.classifier`.
-2. :func:`first_run_in_sandbox`: the first session and inference run in a child process
-   (``spawn``) whose address space is capped with ``resource.setrlimit(RLIMIT_AS)`` and
-   which is killed after a wall-clock budget. Only a model that answered there is opened
+2. :func:`first_run_in_sandbox`: the first session and inference run in a bounded child
+   process (:mod:`engine.jobs.sandbox`: address space capped with ``RLIMIT_AS``, killed after
+   a wall-clock budget), which runs :data:`PROBE`. Only a model that answered there is opened
    in the caller's process. Verdicts are cached per file content for the process's life.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-import multiprocessing
 import os
-import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelLoadError
+from engine.jobs.sandbox import BudgetExceeded, ChildDied, run_bounded
 
 # What `trainer.run.export` writes (measured over every registered backbone, SE/CBAM variants,
 # three STFT sizes, and the shipped models_onnx/*.onnx: emodb_cnn, 2026-12-02; emodb_vgg4, 2026-12-03) ...
@@ -80,9 +77,11 @@ def limits_from_env() -> Limits:
     return Limits(budget, memory)
 
 
+# The probe the bounded child runs (named by import path: this module never imports the loader).
+PROBE = "engine.models.classifier:probe_first_run"
+
 _verdicts: dict[tuple[str, int], str | None] = {}  # (sha256, limits) -> None (passed) or the refusal
 _lock = threading.Lock()
-_children: set = set()  # running sandboxes (see running())
 
 
 def _digest(path: Path) -> str:
@@ -116,161 +115,15 @@ def first_run_in_sandbox(path: Path, *, threads: int, limits: Limits | None = No
 
 
 def _run_child(path: Path, threads: int, limits: Limits, cancel) -> str | None:
-    from engine.jobs import Cancelled
-
-    child = _Sandbox(path, threads, limits.memory_bytes)
-    with _lock:
-        _children.add(child)
     try:
-        message, waited = None, 0.0
-        while waited < limits.budget_s:
-            step = min(0.1, limits.budget_s - waited)
-            ready, message = child.wait_message(step)
-            if ready:
-                break
-            waited += step
-            if cancel is not None and cancel.is_set():
-                raise Cancelled(f"vetting {path} was cancelled")
-        else:
-            return (f"{path}: the model did not answer within {limits.budget_s:g} s on its first run "
-                    "(a graph that never finishes is refused); stopped it")
-    finally:
-        child.stop()
-        with _lock:
-            _children.discard(child)
-    if message is None:
-        return (f"{path}: the model crashed ONNX Runtime on its first run (exit code {child.exitcode}); "
+        status, text = run_bounded(PROBE, (os.fspath(path), threads, limits.memory_bytes),
+                                   budget_s=limits.budget_s, memory_bytes=limits.memory_bytes, cancel=cancel)
+    except BudgetExceeded:
+        return (f"{path}: the model did not answer within {limits.budget_s:g} s on its first run "
+                "(a graph that never finishes is refused); stopped it")
+    except ChildDied as died:
+        return (f"{path}: the model crashed ONNX Runtime on its first run (exit code {died.exitcode}); "
                 f"it may need more than {limits.memory_bytes >> 20} MiB")
-    status, text = message
-    return None if status == "ok" else text
-
-
-class _Sandbox:
-    """The child process. A plain ``python -c`` where there is an interpreter (it never
-    re-runs the caller's ``__main__``, which a ``spawn`` child does), else (a frozen app,
-    Windows) a ``multiprocessing`` spawn child, which ``freeze_support`` starts."""
-
-    def __init__(self, path: Path, threads: int, memory_bytes: int) -> None:
-        args = (os.fspath(path), threads, memory_bytes)
-        self._proc = self._mp = self._receiver = None
-        if getattr(sys, "frozen", False) or os.name != "posix":
-            context = multiprocessing.get_context("spawn")
-            self._receiver, sender = context.Pipe(duplex=False)
-            self._mp = context.Process(target=_child_main, args=(*args, sender.send),
-                                       name="earmark-model-vet", daemon=True)
-            self._mp.start()
-            sender.close()
-        else:
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from engine.models.vet import _child_stdout; _child_stdout(sys.argv[1:])",
-                 *map(str, args)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                start_new_session=True)  # a Ctrl-C meant for the caller is the caller's to handle
-        self._buffer = b""
-
-    def wait_message(self, timeout_s: float):
-        """(True, message) when the child answered or died (message None), else (False, None)."""
-        if self._mp is not None:
-            if self._receiver.poll(timeout_s):
-                try:
-                    return True, self._receiver.recv()
-                except EOFError:
-                    return True, None
-            return (not self._mp.is_alive() and not self._receiver.poll()), None
-        import select
-
-        readable, _, _ = select.select([self._proc.stdout], [], [], timeout_s)
-        if readable:
-            chunk = os.read(self._proc.stdout.fileno(), 65536)
-            if chunk:
-                self._buffer += chunk
-                if b"\n" not in self._buffer:
-                    return False, None
-            line = self._buffer.split(b"\n", 1)[0]
-            try:
-                return True, tuple(json.loads(line)) if line else None
-            except ValueError:
-                return True, None
-        return False, None
-
-    @property
-    def exitcode(self):
-        return self._mp.exitcode if self._mp is not None else self._proc.returncode
-
-    def alive(self) -> bool:
-        return self._mp.is_alive() if self._mp is not None else self._proc.poll() is None
-
-    def stop(self) -> None:
-        if self._mp is not None:
-            if self._mp.is_alive():
-                self._mp.kill()
-            self._mp.join(5)
-            self._receiver.close()
-            return
-        if self._proc.poll() is None:
-            self._proc.kill()
-        try:
-            self._proc.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
-        self._proc.stdout.close()
-
-
-def running() -> int:
-    """How many sandboxes are running now (tests, and a window checking it quit cleanly)."""
-    with _lock:
-        return sum(child.alive() for child in _children)
-
-
-def _child_stdout(argv: list[str]) -> None:
-    """``python -c`` entry: run :func:`_child_main`, print its verdict as one JSON line."""
-    def send(message) -> None:
-        sys.stdout.write(json.dumps(list(message)) + "\n")
-        sys.stdout.flush()
-
-    _child_main(argv[0], int(argv[1]), int(argv[2]), send)
-    os._exit(0)  # no interpreter teardown: the verdict is out
-
-
-def _child_main(path: str, threads: int, memory_bytes: int, send) -> None:
-    """In the child: cap the address space, open the model, probe it, report one verdict."""
-    try:
-        import numpy  # noqa: F401 - imported before the cap: their own mappings are not the model's
-        import onnxruntime
-
-        onnxruntime.set_default_logger_severity(4)  # the verdict says what failed; no log lines
-        _cap_address_space(memory_bytes)
-        import engine.models.classifier
-
-        engine.models.classifier.SESSION_LOG_SEVERITY = 4
-        engine.models.classifier.OnnxClassifier.load(path, threads=threads, sandbox=False)
-    except ModelLoadError as exc:
-        text = str(exc)
-        if "failed to allocate" in text.lower() or "bad_alloc" in text.lower():
-            text = (f"{path}: the model needs more than {memory_bytes >> 20} MiB of memory on its "
-                    "first run; refused")
-        send(("refused", text))
-    except MemoryError:
-        send(("refused", f"{path}: the model needs more than {memory_bytes >> 20} MiB on its first run"))
-    except BaseException as exc:  # noqa: BLE001 - whatever it was, the verdict is "refused"
-        send(("refused", f"{path}: cannot be used ({type(exc).__name__}: {str(exc)[:300]})"))
-    else:
-        send(("ok", ""))
-
-
-def _cap_address_space(extra_bytes: int) -> None:
-    try:
-        import resource
-    except ImportError:  # not a POSIX system: the wall-clock budget still holds
-        return
-    try:
-        with open("/proc/self/statm") as handle:
-            current = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        current = 512 << 20
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = current + extra_bytes
-    if hard != resource.RLIM_INFINITY:
-        limit = min(limit, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    if status == "ok":
+        return None
+    return text if status == "refused" else f"{path}: cannot be used ({text})"

@@ -30,7 +30,8 @@ from engine.atomic import atomic_write_bytes
 from engine.errors import EarmarkError, SaveError
 from engine.jobs import CancelToken, Progress, ignore_progress
 from engine.models.catalog import ModelCatalog
-from engine.models.classifier import OnnxClassifier, user_model_dir
+from engine.models.classifier import OnnxClassifier
+from engine.userdirs import user_model_dir
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.figures import near_chance_warning
 from gui.wizard.runs import kept_checkpoints, read_metrics

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -26,11 +25,9 @@ METRICS_FILE = "metrics.json"
 
 def runs_dir() -> Path:
     """Where runs are kept: ``$EARMARK_RUNS_DIR`` or the user data folder / ``runs``."""
-    if os.environ.get("EARMARK_RUNS_DIR"):
-        return Path(os.environ["EARMARK_RUNS_DIR"])
-    from platformdirs import user_data_dir
+    from engine.userdirs import runs_dir as user_runs_dir
 
-    return Path(user_data_dir("Earmark", "Earmark")) / "runs"
+    return user_runs_dir()
 
 
 def new_run_dir(model_name: str, *, root: Path | None = None, now: datetime | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
+from gui.wizard.data_page import ERROR_STYLE, WARN_STYLE, _wrapping_label
 from gui.wizard.plan import TrainPlan
 from gui.wizard.runs import kept_checkpoints, update_status
 from gui.wizard.session import TrainSession
@@ -27,6 +28,7 @@ STAGES = {"prepare": "Reading the data", "split": "Splitting and auditing for le
 NORMAL_BUTTONS = [QWizard.CustomButton1, QWizard.Stretch, QWizard.BackButton, QWizard.NextButton, QWizard.CommitButton,
                   QWizard.FinishButton, QWizard.CancelButton]
 TRAINING_BUTTONS = [QWizard.CustomButton1, QWizard.Stretch, QWizard.NextButton, QWizard.CancelButton]   # no Back while training
+MAX_WARNINGS_SHOWN = 5
 COLOURS = ("#58a6ff", "#f78166", "#56d364", "#d2a8ff", "#e3b341", "#79c0ff")
 
 
@@ -112,6 +114,8 @@ class TrainPage(QWizardPage):
         self.start_button = QPushButton("Train again")
         self.start_button.clicked.connect(self.start)
         self.error_label = _wrapping_label(ERROR_STYLE)
+        self.warnings_label = _wrapping_label(WARN_STYLE)   # the job's typed warnings (skipped clips)
+        self.warnings: list[str] = []
         self.curves = CurvesPanel()
         bar = QHBoxLayout()
         bar.addWidget(self.progress, 1)
@@ -123,6 +127,7 @@ class TrainPage(QWizardPage):
         layout.addLayout(bar)
         layout.addWidget(self.message_label)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.curves, 1)
         self._update_buttons()
 
@@ -147,6 +152,8 @@ class TrainPage(QWizardPage):
         self.worker.cancelled.connect(self._on_worker_cancelled)
         self.curves.clear_curves()
         self.error_label.setText("")
+        self.warnings = []
+        self._update_warnings()
         self.message_label.setText(f"Run folder: {run_dir}")
         self.progress.setValue(0)
         self._set_state("running")
@@ -178,6 +185,17 @@ class TrainPage(QWizardPage):
         metrics = progress.metrics or {}
         if "val_loss" in metrics and progress.seed is not None:
             self.curves.add_epoch(f"seed {progress.seed}", metrics)
+        new = [w.message for w in progress.warnings if w.message not in self.warnings]
+        if new:
+            self.warnings += new
+            self._update_warnings()
+
+    def _update_warnings(self) -> None:
+        shown = self.warnings[:MAX_WARNINGS_SHOWN]
+        more = len(self.warnings) - len(shown)
+        text = "<br>".join(f"⚠ {html.escape(m)}" for m in shown) + (f"<br>… and {more} more" if more else "")
+        self.warnings_label.setText(text)
+        self.warnings_label.setVisible(bool(self.warnings))
 
     def _where(self, p) -> str:
         seeds = self.session.model.seeds

@@ -8,7 +8,7 @@ import time
 import pytest
 from PySide6.QtCore import QTimer
 
-from engine.models import vet
+from engine.jobs import sandbox
 from engine.models.catalog import ModelCatalog
 from engine.models.classifier import build_metadata
 from tests.helpers_onnx import (
@@ -88,7 +88,7 @@ def test_the_app_starts_with_hostile_models_in_the_user_folder(qtbot, tmp_path, 
     assert beat.longest_gap_s < 1.0 and beat.ticks > 50
     assert painted, "the models list never repainted while the models were vetted"
     window.close()
-    assert vet.running() == 0
+    assert sandbox.running() == 0
 
 
 class _PaintCounter:

@@ -183,6 +183,23 @@ def test_walk_the_whole_wizard_then_classify_live(qtbot, main_window, wizard_env
     view.stop()
 
 
+def test_a_clip_that_cannot_be_read_is_named_on_the_training_page(qtbot, main_window, wizard_env, emodb):
+    victim = sorted((emodb / "wav").glob("*.wav"))[5]
+    victim.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunkjunkjunk")      # a real file, not audio
+    wizard = make_wizard(qtbot, main_window)
+    walk_to_training(qtbot, wizard, emodb, epochs=1, seeds="1")
+    page = wizard.train_page
+    with qtbot.waitSignal(page.worker.finished, timeout=90_000):
+        pass
+    assert page.state == "finished"
+    assert len(page.warnings) == 1 and victim.name in page.warnings[0]     # typed, never throttled away
+    assert victim.name in page.warnings_label.text() and not page.warnings_label.isHidden()
+    metrics = json.loads((wizard.session.run_dir / "metrics.json").read_text())
+    assert [p for p, _ in metrics["skipped"]] == [str(victim)]
+    qtbot.waitUntil(lambda: not page.worker.is_running(), timeout=5000)
+    wizard.reject()
+
+
 def test_past_runs_dialog_reopens_a_run(qtbot, main_window, wizard_env):
     from gui.wizard import open_past_run
     from gui.wizard.runs import new_run_dir

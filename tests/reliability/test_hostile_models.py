@@ -20,8 +20,7 @@ import pytest
 import soundfile as sf
 
 from engine.errors import ModelLoadError
-from engine.jobs import Cancelled, CancelToken
-from engine.models import vet
+from engine.jobs import Cancelled, CancelToken, sandbox
 from engine.models.classifier import OnnxClassifier, check_model_file
 from engine.models.vet import ALLOWED_OPS, EXPORTED_OPS, Limits
 from tests.helpers_onnx import (
@@ -98,7 +97,7 @@ def test_cancelling_a_vetting_kills_its_sandbox_at_once(tmp_path):
         OnnxClassifier.load(model, threads=1, limits=Limits(budget_s=60.0), cancel=cancel)
     timer.join()
     assert time.monotonic() - start < 8
-    assert vet.running() == 0
+    assert sandbox.running() == 0
 
 
 def test_control_flow_is_refused_before_onnxruntime_sees_the_file(tmp_path, monkeypatch):

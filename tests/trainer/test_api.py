@@ -16,6 +16,7 @@ import pytest
 from engine.datasets.synth import write_emodb
 from engine.jobs import Cancelled, CancelToken, Progress
 from trainer import api
+from trainer.run.resolve import loop_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ def test_the_loop_and_the_request_share_their_defaults():
     for f in dataclasses.fields(LoopConfig):
         if hasattr(request, f.name):
             assert getattr(request, f.name) == f.default, f.name
-    assert request.loop_config() == LoopConfig()
+    assert loop_config(request) == LoopConfig()
 
 
 def test_a_request_refuses_contradicting_settings():

@@ -21,12 +21,13 @@ from typing import Any
 from engine.atomic import atomic_write_json
 from engine.datasets.manifest import read_manifest
 from engine.errors import EarmarkError
-from engine.jobs import Cancelled, CancelToken, Progress, ignore_progress
+from engine.jobs import Cancelled, CancelToken, JobWarning, Progress, ignore_progress
 from trainer.data import speaker_norm
 from trainer.data.cache import ORIGINAL, FeatureCache
 from trainer.data.splits import leakage_audit, refit_split, three_way_split
 from trainer.recipe import TrainRequest
 from trainer.run import distributed, evaluation, metrics, outputs
+from trainer.run.resolve import cache_root, frontend_config, loop_config, resolve
 
 __all__ = ["CancelToken", "Cancelled", "Progress", "ResumeMismatch", "RunResult", "TrainRequest", "run"]
 
@@ -34,6 +35,14 @@ __all__ = ["CancelToken", "Cancelled", "Progress", "ResumeMismatch", "RunResult"
 class ResumeMismatch(EarmarkError):
     """``--resume`` asked to continue a run with another configuration than the one it started with."""
 
+
+
+SKIPPED_CLIP = "skipped-clip"   # JobWarning.code of a clip that could not be read
+
+
+def skipped_warnings(skipped) -> tuple[JobWarning, ...]:
+    """One warning per clip left out of a run, naming the file and why."""
+    return tuple(JobWarning(SKIPPED_CLIP, f"skipped {path}: {reason}") for path, reason in skipped)
 
 @dataclass
 class RunResult:
@@ -88,7 +97,7 @@ class _Run:
         if len(self.manifest.labels) < 2:
             raise ValueError(f"{self.config.data}: training needs at least two classes, "
                              f"found {self.manifest.labels}")
-        self.config = self.config.resolve(self.manifest)
+        self.config = resolve(self.config, self.manifest)
         self.check_resume()
         if self.ctx.is_main:
             atomic_write_json(self.out / "config.json", self.config.to_json())
@@ -120,7 +129,7 @@ class _Run:
         c = self.config
         def progress(p: Progress) -> None:
             self.emit(p.stage, p.step, p.total, p.message, fraction=0.05 * p.step / max(1, p.total))
-        kwargs = {"frontend_config": c.frontend(), "variants": c.variants, "out_dir": c.cache_root(),
+        kwargs = {"frontend_config": frontend_config(c), "variants": c.variants, "out_dir": cache_root(c),
                   "workers": c.workers, "seed": c.split_seed, "on_progress": progress, "cancel": self.cancel,
                   "device": str(self.device)}  # the frontend runs on the GPU when there is one
         if self.ctx.is_main:
@@ -128,8 +137,10 @@ class _Run:
         distributed.barrier(self.ctx)
         if not self.ctx.is_main:
             self.cache = FeatureCache.build(self.manifest, **kwargs)
-        for path, reason in self.cache.skipped:
-            self.emit("cache", 1, 1, f"warning: skipped {path}: {reason}")
+        if self.cache.skipped:
+            n = len(self.cache.skipped)
+            self.emit("cache", 1, 1, f"{n} clip{'s' * (n != 1)} could not be read and {'were' if n != 1 else 'was'} "
+                      "left out", warnings=skipped_warnings(self.cache.skipped))
         self.train_items = self.cache.items_for(self.split_.train)
         held_out = self.cache.items_for(self.split_.val) + self.cache.items_for(self.split_.test)
         report = leakage_audit(self.train_items, held_out)   # every variant of every clip
@@ -152,7 +163,7 @@ class _Run:
                              "each needs some")
 
     def build_model(self):
-        from trainer.models.build import build_classifier
+        from trainer.run.build import build_classifier
 
         return build_classifier(self.config, len(self.manifest.labels))
 
@@ -161,7 +172,7 @@ class _Run:
 
         c = self.config
         seed_everything(seed)
-        loop = c.loop_config()
+        loop = loop_config(c)
         trainer = Trainer(self.build_model(), self.dataset(self.train_items),
                           self.dataset(self.val_items), loop, seed=seed, device=self.device,
                           checkpoint_dir=self.out / "checkpoints" / f"seed{seed}",
@@ -278,12 +289,12 @@ class _Run:
         return RunResult(self.out, doc, model_path, best["seed"], list(self.cache.skipped))
 
     def export(self, doc: dict[str, Any], seed: int) -> Path:
-        from trainer.models.build import export_model
+        from trainer.run.build import export_model
         from trainer.run.export import export_onnx
 
         c = self.config
         self.emit("export", 0, 1, f"exporting seed {seed} to {self.out / 'model.onnx'}")
-        frontend = c.frontend()
+        frontend = frontend_config(c)
         model = export_model(c, self.models[seed], self.band_default)
         speakers = ({it.path: self.manifest.clips[it.clip_index].speaker for it in self.cache.items}
                     if c.speaker_norm else None)

@@ -4,7 +4,7 @@
 It reads the run's resolved request (``config.json``), picks the checkpoint with the lowest
 validation loss among ``<run>/checkpoints/seed*/best.pt`` (a cross-validation run:
 ``<run>/fold<i>/checkpoints/seed*/best.pt``, each fold with its own ``config.json``), rebuilds
-the network with :mod:`trainer.models.build` and exports it with :func:`trainer.run.export.export_onnx`
+the network with :mod:`trainer.run.build` and exports it with :func:`trainer.run.export.export_onnx`
 to ``<run>/salvaged_model.onnx``. The model file's metadata says plainly that it comes from a
 cancelled run (``"cancelled": true``, the epoch, seed and fold it came from) and that its
 figures are incomplete: the run never reached its test figures, so there are none.
@@ -21,6 +21,7 @@ from typing import Any
 
 from engine.errors import EarmarkError
 from engine.jobs import CancelToken, Progress, ignore_progress
+from trainer.run.resolve import frontend_config
 
 SALVAGED_FILE = "salvaged_model.onnx"
 EXAMPLE_CLIPS = 4
@@ -49,7 +50,7 @@ def export_checkpoint(run_dir: str | Path, *, on_progress=ignore_progress, cance
     import torch
 
     from engine.datasets.manifest import read_manifest
-    from trainer.models.build import build_classifier, export_model
+    from trainer.run.build import build_classifier, export_model
     from trainer.run.export import export_onnx
 
     cancel = cancel or CancelToken()
@@ -153,7 +154,7 @@ def example_batch(manifest, config):
     from engine.audio.io import fit_length, load_audio
     from engine.errors import AudioLoadError
 
-    n_samples = config.frontend().n_samples
+    n_samples = frontend_config(config).n_samples
     waves = []
     for clip in manifest.clips:
         try:

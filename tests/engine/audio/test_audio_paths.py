@@ -21,11 +21,10 @@ from engine.audio.io import MAX_DECODED_SAMPLES, load_audio
 from engine.datasets.manifest import read_manifest
 from engine.errors import AudioLoadError
 from tests.conftest import sine
-
 from tests.reliability.support import wav_header
 
 pytestmark = [pytest.mark.timeout(60), pytest.mark.skipif(os.name != "posix", reason="POSIX file names and modes")]
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _wav_bytes(seconds=0.2, rate=16000) -> bytes:

@@ -9,7 +9,7 @@ import soundfile as sf
 from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_main(*args):

@@ -17,7 +17,7 @@ from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
 from tests.helpers_rss import measured_result, start_measured
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 TONES = {60: 300, 1800: 2000, 5400: 300, 7150: 2000}  # second -> tone frequency (2 s each)
 
 

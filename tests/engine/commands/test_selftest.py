@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.engine.onnx_fixtures import tone_model
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_self_test(models_dir: Path) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from engine.datasets.manifest import read_manifest
 
 pytestmark = pytest.mark.timeout(240)
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 N_PROCESSES = 4
 N_EDITS = 30
 NAMES = ["03a01Wa.wav", "03a02Fa.wav", "08b01Na.wav", "08b02Ta.wav", "09a04Ea.wav"]

@@ -13,7 +13,7 @@ import numpy as np
 import engine.datasets.edits
 import engine.datasets.manifest
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_edits_does_not_import_manifest_even_for_type_checking():

@@ -106,7 +106,7 @@ def test_mic_source_captures_the_virtual_microphone_sample_for_sample(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     (home / ".asoundrc").write_text(ASOUNDRC.replace("@RAW_PCM_PATH@", str(raw)))
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(root)}
     env.pop("ALSA_CONFIG_PATH", None)
     done = subprocess.run([sys.executable, "-c", _CAPTURE, str(tmp_path / "got.npy")], cwd=root, env=env,
@@ -151,7 +151,7 @@ def test_a_stereo_microphone_gives_both_channels_and_their_mix(tmp_path):
     if missing_reason():
         pytest.skip(missing_reason())
     left, right = sine(300, 2.0, amplitude=0.4), sine(1200, 2.0, amplitude=0.2)
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     with PacedMic(tempfile.mkdtemp(prefix="earmark-mic-"), channels=2) as mic:
         env = {**os.environ, **mic.env, "PYTHONPATH": str(root)}
         env.pop("ALSA_CONFIG_PATH", None)

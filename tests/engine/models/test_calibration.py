@@ -27,7 +27,7 @@ from tests.helpers_calibration import (
 )
 from tests.helpers_onnx import write_tone_model
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _speaker(seed: int, offset: float):

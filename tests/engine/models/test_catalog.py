@@ -111,16 +111,16 @@ def test_shutdown_stops_a_model_that_never_finishes(tmp_path):
     owner = OwnerThread()
     catalog.set_dispatcher(owner.post)
     catalog.refresh()
-    from engine.models import vet
+    from engine.jobs import sandbox
 
     end = time.monotonic() + 30
-    while not vet.running():
+    while not sandbox.running():
         assert time.monotonic() < end, "the sandbox never started"
         time.sleep(0.02)  # polling for the condition: the sandbox is running
     start = time.monotonic()
     catalog.shutdown()
     assert time.monotonic() - start < 5 and not any(w.is_alive() for w in catalog._workers)
-    assert vet.running() == 0
+    assert sandbox.running() == 0
 
 
 def test_a_time_budget_marks_a_never_finishing_model_unusable(tmp_path):

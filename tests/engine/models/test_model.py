@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from engine.errors import ModelLoadError
-from engine.models.classifier import OnnxClassifier, build_metadata, find_models
+from engine.models.catalog import find_models
+from engine.models.classifier import OnnxClassifier, build_metadata
 from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
 

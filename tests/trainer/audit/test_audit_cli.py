@@ -15,7 +15,7 @@ from engine.datasets.synth import write_esc50
 from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FLIPPED = {"1-100000-A-0.wav": "rooster", "2-101001-A-1.wav": "pig", "3-102002-A-2.wav": "dog"}
 
 

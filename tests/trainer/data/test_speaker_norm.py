@@ -17,6 +17,7 @@ from trainer.models import create_model
 from trainer.models.frontend import BandNorm, Classifier, LogMel, WaveformModel, band_moments
 from trainer.recipe import TrainRequest
 from trainer.run.export import export_onnx
+from trainer.run.resolve import frontend_config, resolve
 
 SR = 8000
 N_SAMPLES = 4000
@@ -75,8 +76,8 @@ def test_speaker_statistics_pool_each_speakers_original_windows(tmp_path):
     data = write_emodb(tmp_path / "emo", n_speakers=3, sentences_per_speaker=2, seconds=0.5,
                        sample_rate_hz=SR, seed=2)
     manifest = read_manifest(data)
-    config = TrainRequest(data=str(data), out=str(tmp_path / "run"), n_mels=N_MELS).resolve(manifest)
-    cache = FeatureCache.build(manifest, frontend_config=config.frontend(), variants=("gain",),
+    config = resolve(TrainRequest(data=str(data), out=str(tmp_path / "run"), n_mels=N_MELS), manifest)
+    cache = FeatureCache.build(manifest, frontend_config=frontend_config(config), variants=("gain",),
                                out_dir=tmp_path / "cache", workers=1)
     stats = speaker_stats(cache, manifest)
     assert sorted(stats) == sorted({c.speaker for c in manifest.clips})
@@ -103,15 +104,15 @@ def test_the_recipe_normalises_per_speaker_only_when_every_clip_names_one(tmp_pa
     data = write_emodb(tmp_path / "emo", n_speakers=3, sentences_per_speaker=1, seconds=0.3,
                        sample_rate_hz=SR, seed=1)
     emodb = read_manifest(data)
-    assert TrainRequest(data=str(data), out="x").resolve(emodb).speaker_norm is True
-    assert TrainRequest(data=str(data), out="x", speaker_norm=False).resolve(emodb).speaker_norm is False
+    assert resolve(TrainRequest(data=str(data), out="x"), emodb).speaker_norm is True
+    assert resolve(TrainRequest(data=str(data), out="x", speaker_norm=False), emodb).speaker_norm is False
     wavs = sorted((data / "wav").iterdir())
     plain = read_manifest(_csv(data, [(f"wav/{p.name}", "ab"[i % 2], f"g{i}") for i, p in enumerate(wavs)],
                                "path,label,group"), "csv")
-    assert TrainRequest(data="d", out="x").resolve(plain).speaker_norm is False
+    assert resolve(TrainRequest(data="d", out="x"), plain).speaker_norm is False
     with pytest.raises(ValueError, match="speaker"):
-        TrainRequest(data="d", out="x", speaker_norm=True).resolve(plain)
+        resolve(TrainRequest(data="d", out="x", speaker_norm=True), plain)
     named = read_manifest(_csv(data, [(f"wav/{p.name}", "ab"[i % 2], p.name[:2]) for i, p in enumerate(wavs)],
                                "path,label,speaker"), "csv")
     assert {c.group for c in named.clips} == {c.speaker for c in named.clips} == {p.name[:2] for p in wavs}
-    assert TrainRequest(data="d", out="x").resolve(named).speaker_norm is True
+    assert resolve(TrainRequest(data="d", out="x"), named).speaker_norm is True

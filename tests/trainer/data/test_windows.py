@@ -12,6 +12,7 @@ from engine.datasets.manifest import read_manifest
 from engine.datasets.synth import write_esc50
 from trainer.data.cache import ORIGINAL, FeatureCache
 from trainer.recipe import TrainRequest
+from trainer.run.resolve import frontend_config, resolve
 
 
 def coverage(cache: FeatureCache, n_samples: int) -> dict[int, float]:
@@ -41,9 +42,9 @@ def variable_length_set(root, write_wav, rng) -> list[float]:
 def test_variable_length_clips_are_seen_whole(tmp_path, write_wav):
     lengths = variable_length_set("var", write_wav, np.random.default_rng(0))
     manifest = read_manifest(tmp_path / "var")
-    request = TrainRequest(data=str(tmp_path / "var"), out=str(tmp_path / "run"), n_mels=16).resolve(manifest)
+    request = resolve(TrainRequest(data=str(tmp_path / "var"), out=str(tmp_path / "run"), n_mels=16), manifest)
     assert request.clip_s >= np.quantile(lengths, 0.9)     # not the median: most clips fit in one window
-    frontend = request.frontend()
+    frontend = frontend_config(request)
     cache = FeatureCache.build(manifest, frontend_config=frontend, out_dir=tmp_path / "cache", workers=1)
     kept = coverage(cache, frontend.n_samples)
     assert len(kept) == len(manifest.clips) and min(kept.values()) >= 0.9, sorted(kept.values())[:3]
@@ -53,9 +54,9 @@ def test_variable_length_clips_are_seen_whole(tmp_path, write_wav):
 def test_five_second_esc50_clips_are_one_whole_window(tmp_path):
     write_esc50(tmp_path / "esc", n_classes=2, clips_per_class=4, seconds=5.0, sample_rate_hz=8000)
     manifest = read_manifest(tmp_path / "esc")
-    request = TrainRequest(data=str(tmp_path / "esc"), out=str(tmp_path / "run"), n_mels=16).resolve(manifest)
+    request = resolve(TrainRequest(data=str(tmp_path / "esc"), out=str(tmp_path / "run"), n_mels=16), manifest)
     assert request.clip_s == 5.0
-    frontend = request.frontend()
+    frontend = frontend_config(request)
     cache = FeatureCache.build(manifest, frontend_config=frontend, out_dir=tmp_path / "cache", workers=1)
     assert min(coverage(cache, frontend.n_samples).values()) >= 0.99
     assert {it.window for it in cache.items} == {0}
@@ -69,8 +70,8 @@ def test_long_clips_are_cut_into_windows_covering_the_end(tmp_path, write_wav):
         seconds = 12.0 if i < 2 else 1.0
         write_wav(f"long/{'ab'[i % 2]}/c{i:02d}.wav", sine(400 + 200 * (i % 2), seconds, 8000), 8000)
     manifest = read_manifest(tmp_path / "long")
-    request = TrainRequest(data=str(tmp_path / "long"), out=str(tmp_path / "run"), n_mels=16).resolve(manifest)
-    frontend = request.frontend()
+    request = resolve(TrainRequest(data=str(tmp_path / "long"), out=str(tmp_path / "run"), n_mels=16), manifest)
+    frontend = frontend_config(request)
     cache = FeatureCache.build(manifest, frontend_config=frontend, out_dir=tmp_path / "cache", workers=1)
     kept = coverage(cache, frontend.n_samples)
     assert min(kept.values()) == pytest.approx(1.0)

@@ -13,7 +13,7 @@ import pytest
 import main
 from engine.datasets.synth import write_esc50
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TORCHRUN = Path(sys.executable).parent / "torchrun"
 TINY = ["--epochs", "2", "--seeds", "7", "--batch-size", "4", "--n-mels", "16", "--workers", "1"]
 

@@ -152,7 +152,7 @@ def test_export_needs_neither_onnxscript_nor_audiomentations(tmp_path):
     import sys
     from pathlib import Path
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[3]
     code = f"""
 import sys
 sys.modules["onnxscript"] = None        # import onnxscript -> ImportError

@@ -16,8 +16,9 @@ from engine.jobs import Cancelled, CancelToken, Progress, run_job
 from engine.models.classifier import OnnxClassifier
 from trainer import api
 from trainer.data.speaker_norm import read_default
-from trainer.models.build import build_classifier, export_model
+from trainer.run.build import build_classifier, export_model
 from trainer.run.job import TrainRequest, run
+from trainer.run.resolve import frontend_config
 from trainer.run.salvage import SALVAGED_FILE, SalvageError, read_config
 
 
@@ -47,7 +48,7 @@ def cancelled_run(emodb, tmp_path_factory):
 
 def _clip_batch(emodb, config, n=6):
     paths = sorted((emodb / "wav").glob("*.wav"))[:n]
-    n_samples = config.frontend().n_samples
+    n_samples = frontend_config(config).n_samples
     return np.stack([fit_length(load_audio(p, config.sample_rate_hz).samples, n_samples) for p in paths])
 
 

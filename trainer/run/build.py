@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from trainer.models.frontend import BandNorm, Classifier, WaveformModel
+from trainer.run.resolve import frontend_config
 
 
 def build_classifier(config, num_classes: int) -> Classifier:
@@ -38,5 +39,5 @@ def export_model(config, classifier: Classifier, band_default=None) -> WaveformM
         if band_default is None:
             raise ValueError("a speaker-normalised model needs its default band statistics to be exported")
         band_norm = BandNorm(torch.as_tensor(band_default, dtype=torch.float32))
-    model = WaveformModel(config.frontend().logmel(), classifier, band_norm).to("cpu").float().eval()
+    model = WaveformModel(frontend_config(config).logmel(), classifier, band_norm).to("cpu").float().eval()
     return model.to(memory_format=torch.contiguous_format)
