@@ -28,6 +28,8 @@ from typing import Any
 
 from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
+from engine.events import Emitter
+from engine.undo import UndoStack
 
 SIDECAR_SUFFIX = ".earmark-regions.json"
 FORMAT_NAME = "earmark-regions"
@@ -140,9 +142,8 @@ class RegionTrack:
         self.autosave = autosave
         self._regions: dict[str, Region] = {}
         self.history: list[RegionChange] = []
-        self._undo: list[RegionChange] = []
-        self._redo: list[RegionChange] = []
-        self._listeners: list[Callable[[RegionChange], None]] = []
+        self._history: UndoStack[RegionChange] = UndoStack()
+        self._events = Emitter(("changed",))
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
@@ -194,11 +195,11 @@ class RegionTrack:
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self._history.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self._history.can_redo
 
     # -- edits -----------------------------------------------------------------------------
     def add(self, start_s: float, end_s: float, label: str = "", **kw: Any) -> Region:
@@ -273,27 +274,23 @@ class RegionTrack:
             self._apply(RegionChange(action, (), new, utc_now()))
 
     def undo(self) -> bool:
-        if not self._undo:
-            return False
-        change = self._undo.pop()
-        self._apply(change.inverse("undo"), record_undo=False)
-        self._redo.append(change)
-        return True
+        return self._history.undo(self._apply_backwards) is not None
 
     def redo(self) -> bool:
-        if not self._redo:
-            return False
-        change = self._redo.pop()
-        self._apply(RegionChange(change.action, change.before, change.after, utc_now(), "redo"),
-                    record_undo=False)
-        self._undo.append(change)
-        return True
+        return self._history.redo(self._apply_again) is not None
 
     def subscribe(self, listener: Callable[[RegionChange], None]) -> Callable[[], None]:
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        return self._events.subscribe("changed", listener)
 
     # -- internals -------------------------------------------------------------------------
+    def _apply_backwards(self, change: RegionChange) -> RegionChange:
+        self._apply(change.inverse("undo"), record_undo=False)
+        return change
+
+    def _apply_again(self, change: RegionChange) -> RegionChange:
+        self._apply(RegionChange(change.action, change.before, change.after, utc_now(), "redo"), record_undo=False)
+        return change
+
     def _apply(self, change: RegionChange, *, record_undo: bool = True) -> None:
         previous = dict(self._regions)
         for region in change.before:
@@ -309,10 +306,8 @@ class RegionTrack:
             self.history.pop()
             raise
         if record_undo:
-            self._undo.append(change)
-            self._redo.clear()
-        for listener in list(self._listeners):
-            listener(change)
+            self._history.record(change)
+        self._events.emit("changed", change)
 
     def to_json(self) -> dict[str, Any]:
         return {

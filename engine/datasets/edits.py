@@ -47,7 +47,9 @@ from engine.datasets.edits_file import (
     utc_now,
 )
 from engine.errors import ManifestError, SaveError
+from engine.events import Emitter
 from engine.jobs import JobWarning
+from engine.undo import UndoStack
 
 __all__ = ["ACTIONS", "DOUBTFUL", "EDITS_FILENAME", "FORMAT_NAME", "FORMAT_VERSION", "REVIEWED", "Change",
            "ClipEdit", "LabelEdits", "clip_key", "data_folder", "edits_path", "export_csv", "load_edits",
@@ -93,9 +95,8 @@ class LabelEdits:
         self.path = self.root / EDITS_FILENAME
         self._base = dict(base or {})  # key -> (original label, original flags)
         self._state = EditsState()
-        self._undo: list[Change] = []
-        self._redo: list[Change] = []
-        self._listeners: list[Callable[[Change], None]] = []
+        self._history: UndoStack[Change] = UndoStack()
+        self._events = Emitter(("changed",))
         self.warnings: list[JobWarning] = []  # e.g. a damaged file set aside; for the caller to show
 
     # ---- construction -------------------------------------------------------------------------
@@ -148,8 +149,7 @@ class LabelEdits:
     # ---- listening ----------------------------------------------------------------------------
     def subscribe(self, callback: Callable[[Change], None]) -> Callable[[], None]:
         """Call ``callback(change)`` after every saved change; returns an unsubscribe function."""
-        self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+        return self._events.subscribe("changed", callback)
 
     # ---- queries ------------------------------------------------------------------------------
     @property
@@ -158,11 +158,11 @@ class LabelEdits:
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return self._history.can_undo
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return self._history.can_redo
 
     def key(self, path: str | os.PathLike) -> str:
         return clip_key(path, self.root)
@@ -234,21 +234,15 @@ class LabelEdits:
 
     def undo(self) -> Change | None:
         """Undo this object's latest change (against the file as it is now); None when there is none."""
-        if not self._undo:
-            return None
-        inverse = self._undo[-1].inverse("undo")
-        change = self._save(lambda state: self._replayed(state, inverse, "undo"))
-        self._redo.append(self._undo.pop())
+        change = self._history.undo(
+            lambda latest: self._save(lambda state: self._replayed(state, latest.inverse("undo"), "undo")))
         if change is not None:
             self._notify(change)
         return change
 
     def redo(self) -> Change | None:
-        if not self._redo:
-            return None
-        original = self._redo[-1]
-        change = self._save(lambda state: self._replayed(state, original, "redo"))
-        self._undo.append(self._redo.pop())
+        change = self._history.redo(
+            lambda original: self._save(lambda state: self._replayed(state, original, "redo")))
         if change is not None:
             self._notify(change)
         return change
@@ -263,8 +257,7 @@ class LabelEdits:
 
     def _done(self, change: Change | None) -> Change | None:
         if change is not None:
-            self._undo.append(change)
-            self._redo.clear()
+            self._history.record(change)
             self._notify(change)
         return change
 
@@ -345,8 +338,7 @@ class LabelEdits:
             state.clips.pop(change.clip)
 
     def _notify(self, change: Change) -> None:
-        for callback in list(self._listeners):
-            callback(change)
+        self._events.emit("changed", change)
 
     # ---- saving -------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import soundfile as sf
 
 from engine.datasets.edits import DOUBTFUL, LabelEdits, export_csv
 from engine.datasets.manifest import EMODB_EMOTIONS, Manifest, read_manifest
+from engine.events import Emitter
 from engine.jobs import CancelToken, JobWarning, Progress, ignore_progress
 
 EVENTS = ("opened", "edited", "ranked", "selected")
@@ -125,18 +126,12 @@ class DatasetSession:
         self._row_of: dict[str, int] = {}
         self._result_index: dict[str, int] = {}
         self._unsubscribe_edits: Callable[[], None] | None = None
-        self._listeners: dict[str, list[Listener]] = {event: [] for event in EVENTS}
+        self._events = Emitter(EVENTS)
 
     # ---- events -------------------------------------------------------------------------------
     def subscribe(self, event: str, callback: Listener) -> Callable[[], None]:
-        if event not in self._listeners:
-            raise ValueError(f"unknown data-set session event {event!r}; use one of {', '.join(EVENTS)}")
-        self._listeners[event].append(callback)
-        return lambda: self._listeners[event].remove(callback) if callback in self._listeners[event] else None
-
-    def _emit(self, event: str, payload: Any) -> None:
-        for callback in list(self._listeners[event]):
-            callback(payload)
+        """``callback(payload)`` on every ``event`` (one of :data:`EVENTS`); returns the unsubscriber."""
+        return self._events.subscribe(event, callback)
 
     # ---- opening ------------------------------------------------------------------------------
     def open(self, root, layout: str | None = None) -> None:
@@ -149,7 +144,7 @@ class DatasetSession:
         self.warnings = opened.warnings
         self._row_of = {clip.key: i for i, clip in enumerate(self.clips)}
         self._unsubscribe_edits = opened.edits.subscribe(self._on_edits_changed)
-        self._emit("opened", self)
+        self._events.emit("opened", self)
 
     def close(self) -> None:
         if self._unsubscribe_edits is not None:
@@ -213,7 +208,7 @@ class DatasetSession:
             key = None
         if key != self.current_key:
             self.current_key = key
-            self._emit("selected", key)
+            self._events.emit("selected", key)
 
     # ---- edits (of the current clip unless ``key`` is given) ---------------------------------------
     def relabel(self, label: str, key: str | None = None):
@@ -239,14 +234,14 @@ class DatasetSession:
         return bool(self.edits and self.edits.can_redo)
 
     def _on_edits_changed(self, change) -> None:
-        self._emit("edited", change)
+        self._events.emit("edited", change)
 
     # ---- ranking ------------------------------------------------------------------------------
     def set_ranking(self, result) -> None:
         self.result = result
         self._result_index = {key: i for i, key in enumerate(result.keys)}
         self.suspicion = suspicion_from_result(result, self.labels)
-        self._emit("ranked", result)
+        self._events.emit("ranked", result)
 
     def export_csv(self, path) -> Path:
         manifest = self.current_manifest()

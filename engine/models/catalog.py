@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelLoadError
+from engine.events import Emitter
 from engine.jobs import Cancelled, CancelToken
 from engine.models.classifier import ModelMeta, OnnxClassifier
 
@@ -76,7 +77,7 @@ class ModelCatalog:
         self._threads = threads
         self._loader = loader
         self._limits = limits
-        self._listeners: dict[str, list[Listener]] = {"entries": [], "current": []}
+        self._events = Emitter(("entries", "current"))
         self._dispatch: Dispatch | None = None
         self._generation = 0
         self._prefer: Path | None = None
@@ -85,18 +86,12 @@ class ModelCatalog:
         self._workers: list[threading.Thread] = []
 
     # ---- events ---------------------------------------------------------------------------
-    def subscribe(self, event: str, callback: Listener) -> None:
-        if event not in self._listeners:
-            raise ValueError(f"unknown catalog event {event!r}; use one of {sorted(self._listeners)}")
-        self._listeners[event].append(callback)
+    def subscribe(self, event: str, callback: Listener) -> Callable[[], None]:
+        """``callback(payload)`` on every ``entries`` or ``current`` event; returns the unsubscriber."""
+        return self._events.subscribe(event, callback)
 
     def unsubscribe(self, event: str, callback: Listener) -> None:
-        if callback in self._listeners.get(event, []):
-            self._listeners[event].remove(callback)
-
-    def _emit(self, event: str, payload: object) -> None:
-        for callback in list(self._listeners[event]):
-            callback(payload)
+        self._events.unsubscribe(event, callback)
 
     def set_dispatcher(self, dispatch: Dispatch | None) -> None:
         """From now on probe in the background and run results through ``dispatch(fn)``,
@@ -153,10 +148,10 @@ class ModelCatalog:
         if self._dispatch is None:
             for entry in self.entries:
                 self._resolve(entry, self._probe(entry.path, None))
-            self._emit("entries", self.entries)
+            self._events.emit("entries", self.entries)
             self._choose_current()
             return self.entries
-        self._emit("entries", self.entries)
+        self._events.emit("entries", self.entries)
         self._choose_current()  # an empty folder decides at once
         worker = threading.Thread(target=self._probe_all, args=(generation, list(self.entries), cancel),
                                   name="earmark-model-catalog", daemon=True)
@@ -189,7 +184,7 @@ class ModelCatalog:
         if generation != self._generation or not entry.pending or entry not in self.entries:
             return
         self._resolve(entry, result)
-        self._emit("entries", self.entries)
+        self._events.emit("entries", self.entries)
         self._choose_current()
 
     def _choose_current(self) -> None:
@@ -234,11 +229,11 @@ class ModelCatalog:
         if not (background and self._dispatch is not None):
             entry = self._load(path, "added")
             self.entries.append(entry)
-            self._emit("entries", self.entries)
+            self._events.emit("entries", self.entries)
             return entry
         entry = ModelEntry(path, "added", pending=True)
         self.entries.append(entry)
-        self._emit("entries", self.entries)
+        self._events.emit("entries", self.entries)
         generation, cancel = self._generation, self._cancel
 
         def work() -> None:
@@ -266,7 +261,7 @@ class ModelCatalog:
         if entry is None:
             return
         self.entries.remove(entry)
-        self._emit("entries", self.entries)
+        self._events.emit("entries", self.entries)
         if entry is self.current:
             self._set_current(next((e for e in self.entries if e.usable), None))
 
@@ -280,7 +275,7 @@ class ModelCatalog:
             entry = self.add_file(path)
         if entry.pending:  # chosen before the background got to it: vet it now
             self._resolve(entry, self._probe(entry.path, None))
-            self._emit("entries", self.entries)
+            self._events.emit("entries", self.entries)
         if not entry.usable:
             raise ModelLoadError(entry.error or f"{entry.path}: cannot be used")
         self._decided = True
@@ -291,7 +286,7 @@ class ModelCatalog:
         if entry is self.current and not force:
             return
         self.current = entry
-        self._emit("current", entry)
+        self._events.emit("current", entry)
 
     @property
     def classifier(self) -> OnnxClassifier | None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMenu
 
+from engine.events import Emitter
+
 MAX_RECENT = 8
 SETTING = "file/recent"
 
@@ -22,15 +24,15 @@ class RecentPaths:
 
     def __init__(self, settings) -> None:
         self.settings = settings
-        self._listeners: list[Callable[[list[str]], None]] = []
+        self._events = Emitter(("changed",))
         try:
             saved = json.loads(settings.get(SETTING) or "[]")
         except (TypeError, ValueError):
             saved = []
         self.paths: list[str] = [str(p) for p in saved if isinstance(p, str)][:MAX_RECENT]
 
-    def subscribe(self, listener: Callable[[list[str]], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[list[str]], None]) -> Callable[[], None]:
+        return self._events.subscribe("changed", listener)
 
     def add(self, path: str | Path) -> None:
         path = str(Path(path).resolve())
@@ -45,8 +47,7 @@ class RecentPaths:
     def _set(self, paths: list[str]) -> None:
         self.paths = paths[:MAX_RECENT]
         self.settings.set(SETTING, json.dumps(self.paths))
-        for listener in list(self._listeners):
-            listener(self.paths)
+        self._events.emit("changed", self.paths)
 
 
 class RecentMenu(QMenu):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.datasets.manifest import Manifest, read_manifest
+from engine.events import Emitter
 from engine.jobs.process import ProcessRunner
 from trainer.api import DEFAULT_CV_FOLDS, TrainRequest  # torch-free: the recipe and its defaults
 
@@ -150,18 +151,15 @@ class TrainSession:
     # at a time); one warm child for the wizard's lifetime, started by the first job
     trainer: ProcessRunner = field(default_factory=lambda: ProcessRunner(TRAINER_PROCESS, preload=("trainer.api",)),
                                    repr=False, compare=False)
-    _listeners: dict[str, list[Callable[[Any], None]]] = field(default_factory=dict, repr=False)
+    _events: Emitter = field(default_factory=lambda: Emitter(("data", "split", "run")), repr=False, compare=False)
 
     def trainer_job(self, operation: str, *, cancel_grace_s: float | None = None):
         """``trainer.api.<operation>`` as a job run in the training process."""
         return self.trainer.job(f"trainer.api:{operation}", cancel_grace_s=cancel_grace_s)
 
-    def subscribe(self, event: str, callback: Callable[[Any], None]) -> None:
-        self._listeners.setdefault(event, []).append(callback)
-
-    def _emit(self, event: str, payload: Any) -> None:
-        for callback in list(self._listeners.get(event, [])):
-            callback(payload)
+    def subscribe(self, event: str, callback: Callable[[Any], None]) -> Callable[[], None]:
+        """``callback(payload)`` on every ``data``, ``split`` or ``run`` event; returns the unsubscriber."""
+        return self._events.subscribe(event, callback)
 
     def load_data(self, source: str | Path, *, use_edits: bool = True) -> Manifest:
         """Read the data set (raises ManifestError naming the file and the problem)."""
@@ -169,12 +167,12 @@ class TrainSession:
         self.source, self.use_edits, self.manifest = Path(source), use_edits, manifest
         self.summary = summarise(manifest)
         self.split_report = None
-        self._emit("data", manifest)
+        self._events.emit("data", manifest)
         return manifest
 
     def clear_data(self) -> None:
         self.manifest, self.summary, self.split_report = None, None, None
-        self._emit("data", None)
+        self._events.emit("data", None)
 
     def grouped_manifest(self) -> Manifest:
         if self.manifest is None:
@@ -183,8 +181,8 @@ class TrainSession:
 
     def set_split_report(self, report: dict[str, Any] | None) -> None:
         self.split_report = report
-        self._emit("split", report)
+        self._events.emit("split", report)
 
     def set_run(self, run_dir: Path | None, metrics: dict[str, Any] | None) -> None:
         self.run_dir, self.metrics = run_dir, metrics
-        self._emit("run", run_dir)
+        self._events.emit("run", run_dir)

@@ -72,7 +72,7 @@ def test_opening_is_cancellable_and_errors_name_the_folder(emodb, tmp_path):
     assert outcome.status == "failed" and "missing" in outcome.message
     with pytest.raises(ManifestError):
         DatasetSession().open(tmp_path / "missing", "emodb")
-    with pytest.raises(ValueError, match="unknown data-set session event"):
+    with pytest.raises(ValueError, match="unknown event"):
         DatasetSession().subscribe("clicked", print)
 
 
