@@ -21,8 +21,6 @@ own and, when a save or :meth:`LabelEdits.refresh` finds them, other processes'.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -30,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import atomic_write_json, atomic_write_text, file_lock
+from engine.atomic import atomic_write_json, file_lock
 from engine.datasets.clips import Clip, Manifest, label_problem, shown_label
 from engine.datasets.edits_file import (
     ACTIONS,
@@ -52,7 +50,7 @@ from engine.jobs import JobWarning
 from engine.undo import UndoStack
 
 __all__ = ["ACTIONS", "DOUBTFUL", "EDITS_FILENAME", "FORMAT_NAME", "FORMAT_VERSION", "REVIEWED", "Change",
-           "ClipEdit", "LabelEdits", "clip_key", "data_folder", "edits_path", "export_csv", "load_edits",
+           "ClipEdit", "LabelEdits", "clip_key", "data_folder", "edits_path", "load_edits",
            "utc_now"]
 
 log = logging.getLogger(__name__)
@@ -359,29 +357,3 @@ def _checked_flag(key: str, flag: str) -> str:
     if problem:
         raise ValueError(f"{key}: the flag {shown_label(flag)} {problem}")
     return flag
-
-
-def export_csv(manifest: Manifest, path: str | os.PathLike) -> Path:
-    """Write ``path,label,group,fold`` for ``train --layout csv``; returns the path written.
-
-    Paths are relative to the CSV's folder when the clip lies under it, else absolute.
-    The ``fold`` column is written only when the data set has folds.
-    """
-    path = Path(path).resolve()
-    folder = path.parent
-    with_folds = any(c.fold is not None for c in manifest.clips)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", "group", "fold"] if with_folds else ["path", "label", "group"])
-    for clip in manifest.clips:
-        clip_path = Path(clip.path).resolve()
-        try:
-            shown = clip_path.relative_to(folder).as_posix()
-        except ValueError:
-            shown = clip_path.as_posix()
-        row = [shown, clip.label, clip.group]
-        if with_folds:
-            row.append("" if clip.fold is None else str(clip.fold))
-        writer.writerow(row)
-    atomic_write_text(path, buffer.getvalue())
-    return path

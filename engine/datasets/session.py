@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
-from engine.datasets.edits import DOUBTFUL, LabelEdits, export_csv
+from engine.datasets.csv_file import write_manifest_csv
+from engine.datasets.edits import DOUBTFUL, LabelEdits
 from engine.datasets.manifest import EMODB_EMOTIONS, Manifest, read_manifest
 from engine.events import Emitter
 from engine.jobs import CancelToken, JobWarning, Progress, ignore_progress
@@ -247,4 +248,4 @@ class DatasetSession:
         manifest = self.current_manifest()
         if manifest is None:
             raise ValueError("no data set is open")
-        return export_csv(manifest, path)
+        return write_manifest_csv(manifest, path)

@@ -3,7 +3,7 @@
 ``TrainPlan.prepare`` (GUI thread, quick) makes the run folder and writes ``wizard.json``
 (data source and summary, split with its leakage audit, variants, model settings) and,
 when the split is grouped by a column other than the layout's own or audited labels
-are declined, ``data.csv`` (path,label,group,fold) that the job then reads.
+are declined, ``data.csv`` (every column the clips carry: path,label,group[,fold][,speaker]) that the job then reads.
 ``TrainPlan.execute`` (worker thread) calls ``trainer.api.train`` with the request: one
 hold-out run, or k-fold cross-validation (``request.folds``) exactly as
 ``main.py train --folds K`` runs it. No training, splitting or fold combining happens here.
@@ -11,27 +11,15 @@ hold-out run, or k-fold cross-validation (``request.folds``) exactly as
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import atomic_write_text
+from engine.datasets.csv_file import write_manifest_csv
 from gui.wizard.runs import new_run_dir, write_wizard_record
 from gui.wizard.session import NATIVE, TrainSession
 from trainer.api import TrainRequest
-
-
-def write_data_csv(manifest, path: Path) -> Path:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", "group", "fold"])
-    for clip in manifest.clips:
-        writer.writerow([str(clip.path), clip.label, clip.group, "" if clip.fold is None else clip.fold])
-    atomic_write_text(path, buffer.getvalue())
-    return path
 
 
 class TrainPlan:
@@ -52,7 +40,7 @@ class TrainPlan:
         s = self.session
         self.run_dir = new_run_dir(s.model.name, root=self.runs_root)
         if s.split.column != NATIVE or not s.use_edits:
-            self.data = str(write_data_csv(s.grouped_manifest(), self.run_dir / "data.csv"))
+            self.data = str(write_manifest_csv(s.grouped_manifest(), self.run_dir / "data.csv", relative=False))
             self.layout = "csv"
         else:
             self.data, self.layout = str(s.source), s.manifest.layout

@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 
+from engine.datasets.csv_file import write_manifest_csv
 from engine.datasets.edits import (
     DOUBTFUL,
     EDITS_FILENAME,
     REVIEWED,
     LabelEdits,
     clip_key,
-    export_csv,
     load_edits,
 )
 from engine.datasets.manifest import read_manifest
@@ -152,15 +152,15 @@ def test_a_failed_save_keeps_the_old_state(emodb, monkeypatch):
 def test_export_csv_is_readable_by_the_csv_layout(emodb, tmp_path):
     edits = LabelEdits.for_manifest(read_manifest(emodb, "emodb", use_edits=False))
     edits.relabel("wav/03a01Wa.wav", "neutral")
-    out = export_csv(read_manifest(emodb, "emodb"), emodb / "corrected.csv")
+    out = write_manifest_csv(read_manifest(emodb, "emodb"), emodb / "corrected.csv")
     text = out.read_text().splitlines()
-    assert text[0] == "path,label,group"
-    assert "wav/03a01Wa.wav,neutral,03" in text
+    assert text[0] == "path,label,group,speaker"
+    assert "wav/03a01Wa.wav,neutral,03,03" in text
     again = read_manifest(out, "csv", use_edits=False)
     assert sorted(c.label for c in again.clips) == ["happiness", "neutral", "neutral", "sadness"]
-    assert {c.group for c in again.clips} == {"03", "08"}
+    assert {c.group for c in again.clips} == {"03", "08"} == {c.speaker for c in again.clips}
     # elsewhere: absolute paths
-    far = export_csv(read_manifest(emodb, "emodb"), tmp_path / "far" / "c.csv")
+    far = write_manifest_csv(read_manifest(emodb, "emodb"), tmp_path / "far" / "c.csv")
     assert far.read_text().splitlines()[1].startswith("/")
 
 
@@ -174,3 +174,20 @@ def test_csv_layout_keeps_edits_next_to_the_csv(tmp_path, write_wav):
     assert (tmp_path / "d" / EDITS_FILENAME).exists()
     assert (tmp_path / "d" / "list.csv").read_text() == "path,label\na.wav,dog\nb.wav,cat\n"
     assert read_manifest(tmp_path / "d" / "list.csv", "csv").class_counts() == {"cat": 2, "dog": 0}
+
+
+def test_the_csv_writer_keeps_every_column_a_clip_carries(emodb, tmp_path):
+    """Groups, folds and speakers survive a write and a read (the wizard's data.csv once lost the
+    speakers, which turned speaker normalisation off for wizard runs)."""
+    from engine.datasets.clips import Clip, Manifest
+
+    original = read_manifest(emodb, "emodb")
+    assert all(c.speaker for c in original.clips)
+    back = read_manifest(write_manifest_csv(original, tmp_path / "d.csv", relative=False), "csv")
+    key = lambda c: (c.path.resolve(), c.label, c.group, c.fold, c.speaker)  # noqa: E731
+    assert sorted(map(key, back.clips)) == sorted(map(key, original.clips))
+    folded = Manifest(tmp_path, "csv", [Clip(c.path, c.label, c.group, fold=i % 3 + 1) for i, c in
+                                        enumerate(original.clips)], original.labels)
+    back = read_manifest(write_manifest_csv(folded, tmp_path / "f.csv"), "csv")
+    assert [c.fold for c in back.clips] == [c.fold for c in folded.clips]
+    assert (tmp_path / "f.csv").read_text().splitlines()[0] == "path,label,group,fold"

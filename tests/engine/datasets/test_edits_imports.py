@@ -30,7 +30,7 @@ def test_the_public_names_stay_where_callers_import_them():
     for name in ("read_manifest", "detect_layout", "LAYOUTS", "EMODB_EMOTIONS", "ESC50_COLUMNS", "AUDIO_SUFFIXES"):
         assert hasattr(engine.datasets.manifest, name), name
     for name in ("LabelEdits", "Change", "ClipEdit", "DOUBTFUL", "REVIEWED", "EDITS_FILENAME", "clip_key",
-                 "edits_path", "data_folder", "load_edits", "export_csv", "utc_now"):
+                 "edits_path", "data_folder", "load_edits", "utc_now"):
         assert hasattr(engine.datasets.edits, name), name
 
 
