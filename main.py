@@ -90,6 +90,10 @@ def _add_train_parser(sub, with_defaults: bool) -> None:
     p.add_argument("--refit-folds", action=argparse.BooleanOptionalAction, default=d.get("refit_folds"),
                    help="cross-validation: test each fold with a refit on all its non-test groups for the epochs "
                         "its validation side chose, as the shipped model is made (twice the training)")
+    p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=d.get("refit"),
+                   help="hold-out: ship a model refit on every clip (training, validation and test) for the "
+                        "epochs and seed validation chose; the figures stay the held-out model's "
+                        "(holdout_model.onnx). --no-refit ships the held-out model itself (half the training)")
     p.add_argument("--cv-by", choices=("group", "fold"), default=d.get("cv_by"),
                    help="cross-validation folds: grouped k-fold, or the data set's own folds")
     p.add_argument("--batch-size", type=int, default=d.get("batch_size"), help="clips per training step")

@@ -20,6 +20,11 @@ def bundled_model_dir() -> Path:
     return Path(base) / "models_onnx"
 
 
+def resource_dir() -> Path:
+    """``resources/`` (icons, the demo clip) beside the code, or inside a frozen app's bundle."""
+    return bundled_model_dir().parent / "resources"
+
+
 def user_data_dir() -> Path:
     from platformdirs import user_data_dir as platform_data_dir
 

@@ -62,7 +62,7 @@ def setup_logging() -> Path | None:
 
 
 def app_icon() -> QIcon:
-    from engine.commands.selftest import resource_dir
+    from engine.userdirs import resource_dir
 
     icons = resource_dir() / "icons"
     icon = QIcon()

@@ -267,9 +267,16 @@ def train(request: TrainRequest, *, on_progress: ProgressFn = ignore_progress, c
     """Train, evaluate and export (``trainer.run.job.RunResult``); k-fold when ``request.folds``."""
     if request.folds:
         return cross_validate(request, on_progress=on_progress, cancel=cancel)
-    from trainer.run.job import run
+    from trainer.run.holdout import train_holdout
 
-    return run(request, on_progress=on_progress, cancel=cancel)
+    return train_holdout(request, on_progress=on_progress, cancel=cancel)
+
+
+def leave_process_group() -> None:
+    """Under ``torchrun``: leave the process group the training runs shared (the command's last step)."""
+    from trainer.run.distributed import teardown
+
+    teardown()
 
 
 def cross_validate(request: TrainRequest, *, on_progress: ProgressFn = ignore_progress,

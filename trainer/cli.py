@@ -53,6 +53,15 @@ class _ProgressPrinter:
             print(f"warning: {warning.message}", file=self.stream, flush=True)
 
 
+def _model_line(result, doc) -> str:
+    export = doc.get("export", {})
+    if export.get("source") == "refit":
+        return (f"model: {result.model_path} (refit on all {export['refit_clips']} clips for {export['refit_epochs']} "
+                f"epochs, seed {result.best_seed} chosen on validation; the figures above are the held-out model's, "
+                f"{export['holdout_model']})")
+    return f"model: {result.model_path} (seed {result.best_seed}, chosen on validation)"
+
+
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 60} min {seconds % 60} s" if seconds >= 60 else f"{seconds} s"
@@ -82,6 +91,8 @@ def run_train(args) -> int:
         print(f"interrupted: the best checkpoints so far are kept in {request.out} "
               "(run again with --resume to continue)", file=sys.stderr)
         return 130
+    finally:
+        api.leave_process_group()
     if result.model_path is not None:  # rank 0 only under torchrun
         _print_summary(result)
     return 0
@@ -120,7 +131,7 @@ def _print_summary(result) -> None:
                   f"test macro F1  {format_mean_std(summary['macro_f1'])}   (validation "
                   f"{format_mean_std(val['macro_f1'])})",
                   f"test AUC (OvR) {format_mean_std(summary['auc_ovr'])}",
-                  f"model: {result.model_path} (seed {result.best_seed}, chosen on validation)"]
+                  _model_line(result, doc)]
     chance = doc.get("chance") or {}
     if chance.get("accuracy") is not None:
         lines.append(f"chance (always the most common class): accuracy {chance['accuracy']:.3f}, "

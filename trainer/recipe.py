@@ -96,6 +96,10 @@ class TrainRequest:
     # the epochs its validation side chose, as the shipped model is made (twice the training).
     # False: the choosing run's own model, trained without the validation groups, is tested.
     refit_folds: bool = True
+    # A hold-out run ships the model refit on every clip (training, validation and test groups) for the
+    # epochs and seed validation chose; its figures stay the held-out model's (trainer/run/holdout.py).
+    # False: ship the held-out model itself, trained without the validation and test groups.
+    refit: bool = True
     # The split (and the cached variants' draws) do not move when the training seeds change.
     split_seed: int = 0
     folds: int | None = None           # k-fold cross-validation instead of one hold-out split
@@ -205,7 +209,7 @@ ARG_NAMES = {"data": "data", "out": "out", "layout": "layout", "model": "model",
              "n_fft": "n_fft", "loader_workers": "loader_workers", "split_seed": "split_seed",
              "folds": "folds", "cv_by": "cv_by", "test_fraction": "test_fraction", "test_groups": "test_groups",
              "test_fold": "test_fold", "ema_decay": "ema", "time_shift": "time_shift",
-             "freq_warp": "freq_warp", "time_warp": "time_warp", "refit_folds": "refit_folds",
+             "freq_warp": "freq_warp", "time_warp": "time_warp", "refit_folds": "refit_folds", "refit": "refit",
              "speaker_norm": "speaker_norm"}
 
 

@@ -20,6 +20,8 @@ from typing import TextIO
 
 import numpy as np
 
+from engine.userdirs import resource_dir
+
 MODELS_ENV = "EARMARK_BUNDLED_MODELS"
 DEMO_CLIP = Path("demo") / "lappen_de.wav"
 TOP_K = 3
@@ -30,13 +32,6 @@ FORBIDDEN_MODULES = ("torch", "trainer", "PySide6.QtGui", "PySide6.QtWidgets", "
 
 class SelfTestFailed(Exception):
     """A check failed; the message says what and how to fix it."""
-
-
-def resource_dir() -> Path:
-    """``resources/`` beside the code, or inside a frozen app's bundle."""
-    from engine.userdirs import bundled_model_dir
-
-    return bundled_model_dir().parent / "resources"
 
 
 def models_folder() -> Path:

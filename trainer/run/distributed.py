@@ -47,8 +47,9 @@ def setup(device: torch.device) -> DistContext:
     return DistContext(rank=rank, local_rank=local_rank, world_size=world)
 
 
-def teardown(ctx: DistContext) -> None:
-    if ctx.enabled and dist.is_initialized():
+def teardown() -> None:
+    """Leave the process group, once, when the command that joined it ends."""
+    if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
 
 

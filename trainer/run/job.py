@@ -346,16 +346,15 @@ def run(config: TrainRequest, *, on_progress: Callable[[Progress], None] = ignor
     job = _Run(config, on_progress, cancel or CancelToken())
     job.report = report
     job.ctx = distributed.DistContext()
-    try:
-        job.prepare()
-        job.split()
-        job.build_cache()
-        job.train_all()
-        result = job.finish()
-        distributed.barrier(job.ctx)  # other ranks wait while rank 0 exports and writes
-        return result
-    finally:
-        distributed.teardown(job.ctx)
+    # The process group (under torchrun) outlives this run: a hold-out run and its refit, or the
+    # folds of a cross-validation, share it; the command that started them leaves it (trainer/cli.py).
+    job.prepare()
+    job.split()
+    job.build_cache()
+    job.train_all()
+    result = job.finish()
+    distributed.barrier(job.ctx)  # other ranks wait while rank 0 exports and writes
+    return result
 
 
 def _local_rank() -> int:

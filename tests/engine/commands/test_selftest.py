@@ -67,7 +67,8 @@ def test_self_test_refuses_a_model_without_earmark_metadata(tmp_path):
 def test_demo_clip_is_small_mono_16_bit_speech():
     import soundfile as sf
 
-    from engine.commands.selftest import DEMO_CLIP, resource_dir
+    from engine.commands.selftest import DEMO_CLIP
+    from engine.userdirs import resource_dir
 
     clip = resource_dir() / DEMO_CLIP
     info = sf.info(clip)
