@@ -23,21 +23,21 @@ Operations
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.jobs import Cancelled, CancelToken, JobWarning, Progress, ignore_progress
+from trainer import warmup
 from trainer.recipe import DEFAULT_CV_FOLDS, RESUMABLE_FIELDS, TrainRequest
 
 __all__ = ["AuditRequest", "Cancelled", "CancelToken", "JobWarning", "ModelSummary", "Progress", "SplitRequest",
            "DEFAULT_CV_FOLDS", "TrainRequest", "TrainingEnvironment", "Variant", "VariantsRequest", "RESUMABLE_FIELDS",
-           "AuditCancelled", "audit", "augmentations", "rank_suspects", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
+           "audit", "augmentations", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
            "gradcam_clip", "list_models", "load_run", "missing_training_packages", "preview_split",
-           "render_variants", "train", "warm_up", "warm_up_now", "write_suspects"]
+           "render_variants", "train", "warm_up", "write_suspects", "leave_process_group"]
 
 ProgressFn = Callable[[Progress], None]
 TRAINING_PACKAGES = ("torch", "torchvision", "sklearn", "onnx", "cleanlab")
@@ -142,93 +142,17 @@ def warm_up(request: Any = None, *, on_progress: ProgressFn = ignore_progress,
     """Import the training stack (torch: seconds the first time) and describe the machine.
     Run it in a worker thread before showing anything that needs it."""
     on_progress(Progress("prepare", 0, 1, "loading the training packages"))
-    with _no_collection_pauses():
-        _preload_torch_libraries()
+    with warmup.no_collection_pauses():
+        warmup.preload_torch_libraries()
         from trainer.run.loop import choose_device
 
         best = choose_device("auto").type
         models = tuple(list_models())
-        _warm_augmentations()
+        warmup.warm_augmentations()
     devices = (best, "cpu") if best != "cpu" else ("cpu",)
     env = TrainingEnvironment(best, devices, models)
     on_progress(Progress("prepare", 1, 1, f"training packages loaded; device {best}", fraction=1.0))
     return env
-
-
-@contextlib.contextmanager
-def _no_collection_pauses():
-    """Import torch without full garbage collections, then freeze what it made.
-
-    Importing torch and torchvision creates millions of objects; the cyclic collector's
-    passes over them (0.1-0.2 s each, holding the GIL) froze the app's window while a
-    worker imported. Collections are off during the import and the objects it made are
-    moved to the permanent generation (``gc.freeze``), so no later pass scans them either;
-    reference counting still frees them as usual.
-    """
-    import gc
-
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
-
-
-# (package, shared library inside it): the big ones ``import torch`` and torchvision's model
-# zoo (through torch._dynamo and triton) map
-HEAVY_LIBRARIES = (("torch", "lib/libtorch_cpu.so"), ("torch", "lib/libtorch_cuda.so"),
-                   ("triton", "_C/libtriton.so"), ("torchvision", "_C_stable.so"))
-
-
-def _preload_torch_libraries() -> None:
-    """Map the training stack's big shared libraries without holding the GIL.
-
-    ``import torch`` (and torchvision, triton) load them through Python's extension loader,
-    which holds the GIL for the whole ``dlopen``: 0.15-0.35 s each during which no other
-    thread runs, so the app's window froze although the import ran in a worker thread.
-    ``dlopen`` called through ctypes releases the GIL; the imports then find the libraries
-    already loaded (same path). Linux only; any failure is left for the import to report.
-    """
-    import sys
-
-    if "torch" in sys.modules or not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import importlib.util
-        import os
-
-        libc = ctypes.CDLL(None)
-        libc.dlopen.restype = ctypes.c_void_p
-        libc.dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
-        for package, relative in HEAVY_LIBRARIES:
-            spec = importlib.util.find_spec(package)     # finds, does not import
-            if spec is None or not spec.origin:
-                continue
-            path = os.path.join(os.path.dirname(spec.origin), relative)
-            if os.path.exists(path):
-                libc.dlopen(path.encode(), os.RTLD_NOW)   # a ctypes call: the GIL is released
-    except (OSError, AttributeError, ValueError, ImportError):
-        return
-
-
-def _warm_augmentations() -> None:
-    """Load librosa and its numba-compiled functions (pitch shift, time stretch) now, in the
-    warm-up's thread and without collections: their first load holds the GIL 0.1-0.3 s at a
-    time, which otherwise froze the window during the first augmentation preview."""
-    import numpy as np
-
-    from trainer.augment.vocoder import pitch_shift
-
-    pitch_shift(np.zeros(4096, dtype=np.float32), sample_rate_hz=16000, n_steps=1.0, n_fft=512)
-
-
-def warm_up_now() -> TrainingEnvironment:
-    """:func:`warm_up` without progress or cancel (for a worker that runs a plain function)."""
-    return warm_up()
 
 
 def check_pretrained(name: str) -> None:
@@ -326,16 +250,6 @@ def export_checkpoint(run_dir: str | Path, *, on_progress: ProgressFn = ignore_p
     return _export(run_dir, on_progress=on_progress, cancel=cancel)
 
 
-AuditCancelled = Cancelled     # what ``trainer.audit.rank`` called it
-
-
-def rank_suspects(manifest, *, model_path=None, folds: int = AuditRequest.folds, seed: int = AuditRequest.seed,
-                  on_progress: ProgressFn | None = None, cancel=None):
-    """:func:`audit` with the request's fields as keywords (``trainer.audit.rank.rank_suspects``'s form)."""
-    return audit(AuditRequest(manifest, model_path, folds, seed), on_progress=on_progress or ignore_progress,
-                 cancel=cancel)
-
-
 def write_suspects(result, path) -> Path:
     from trainer.audit.rank import write_suspects as _write
 
@@ -371,10 +285,3 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     model = run_dir / "model.onnx"
     out["model"] = model if model.is_file() else None
     return out
-
-
-def request_fields() -> Sequence[str]:
-    """The names of every TrainRequest field (for forms and docs)."""
-    import dataclasses
-
-    return [f.name for f in dataclasses.fields(TrainRequest)]

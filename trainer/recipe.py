@@ -14,7 +14,7 @@ frontend and the loop's settings, is :mod:`trainer.run.resolve`'s job.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ DEFAULT_CV_FOLDS = 5       # what the wizard's k-fold offers first
 # Fields that may change between a run and its ``--resume``: where and how fast it runs,
 # not what it learns.
 RESUMABLE_FIELDS = frozenset({"out", "resume", "device", "workers", "loader_workers", "cache_dir",
-                              "export_tolerance", "extra"})
+                              "export_tolerance"})
 
 
 @dataclass
@@ -113,7 +113,6 @@ class TrainRequest:
     resume: bool = False
     cache_dir: str | None = None       # default: $EARMARK_CACHE_DIR or the user cache folder
     export_tolerance: float = 1e-4
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.seeds = tuple(int(s) for s in self.seeds)

@@ -53,7 +53,6 @@ log = logging.getLogger(__name__)
 SUSPECT_COLUMNS = ("rank", "path", "label", "predicted", "predicted_prob", "label_quality", "is_issue")
 
 
-AuditCancelled = Cancelled        # the old name (engine.jobs' Cancelled is the one contract)
 AuditProgress = Progress          # stages "features" | "folds" | "rank" | "done"
 FEATURES_SHARE = 0.3              # the features' share of a cross-validated audit's time (EmoDB: ~0.25)
 

@@ -86,11 +86,6 @@ class LogMel(nn.Module):
         fb = mel_filterbank(self.sample_rate_hz, self.n_fft, self.n_mels, self.f_min, self.f_max)
         self.register_buffer("mel_fb", torch.from_numpy(fb), persistent=False)
 
-    def config(self) -> dict:
-        """The constructor arguments, for metadata and caches."""
-        return {"sample_rate_hz": self.sample_rate_hz, "n_fft": self.n_fft, "hop_length": self.hop_length,
-                "n_mels": self.n_mels, "f_min": self.f_min, "f_max": self.f_max, "top_db": self.top_db}
-
     def n_frames(self, n_samples: int) -> int:
         return n_samples // self.hop_length + 1
 

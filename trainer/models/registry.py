@@ -72,7 +72,6 @@ def create_model(name: str, *, num_classes: int, in_chans: int | None = None, pr
     pretrained = bool(pretrained) or weights_path is not None
     model = info.builder(num_classes=int(num_classes), in_chans=in_chans, pretrained=pretrained,
                          weights_path=weights_path, **kwargs)
-    model.earmark_name = name
     model.in_chans = in_chans
     model.num_classes = int(num_classes)
     return model
