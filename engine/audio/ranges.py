@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.audio.long import LongAudio
+from engine.audio.mel import hz_to_mel, mel_to_hz
 
 DB_FLOOR = -120.0
 EXACT_ENVELOPE_FRAMES = 8_000_000  # ~3 min at 44.1 kHz: read every frame below this span
@@ -45,15 +46,6 @@ class RangeData:
 
     def freqs_hz(self) -> np.ndarray:
         return np.linspace(0.0, self.max_freq_hz, self.db.shape[1])
-
-
-def hz_to_mel(hz):
-    """The HTK mel scale."""
-    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype=np.float64) / 700.0)
-
-
-def mel_to_hz(mel):
-    return 700.0 * (10.0 ** (np.asarray(mel, dtype=np.float64) / 2595.0) - 1.0)
 
 
 def mel_rows(db: np.ndarray, max_freq_hz: float, n_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:

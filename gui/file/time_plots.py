@@ -12,7 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
-from engine.audio.ranges import RangeData, hz_to_mel, mel_rows, mel_to_hz
+from engine.audio.mel import hz_to_mel, mel_to_hz
+from engine.audio.ranges import RangeData, mel_rows
 from gui.widgets.plots import style_plot
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")

@@ -97,7 +97,7 @@ def test_zooming_from_the_whole_file_to_one_second_recomputes_the_spectrogram(qt
 
 
 def test_a_mel_axis_draws_rows_equally_spaced_in_mel_and_reads_out_hz(qtbot, view, recording, every_mouse_move):
-    from engine.audio.ranges import hz_to_mel
+    from engine.audio.mel import hz_to_mel
 
     _open(qtbot, view, recording)
     view.zoom_to(4.5, 5.5)  # inside the 300 Hz tone

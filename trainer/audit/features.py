@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import dct
 
+from engine.audio.mel import mel_filterbank
+
 FEATURE_RATE_HZ = 16000
 N_FFT = 512
 HOP = 160  # 10 ms
@@ -33,20 +35,7 @@ PERCENTILES = (10, 50, 90)
 HOP_S = HOP / FEATURE_RATE_HZ
 
 
-def _mel_filterbank(sample_rate_hz: int, n_fft: int, n_mels: int) -> np.ndarray:
-    """Triangular filters on the HTK mel scale, [n_mels, n_fft//2+1], area-normalised."""
-    mel = lambda f: 2595.0 * np.log10(1.0 + f / 700.0)  # noqa: E731
-    hz = lambda m: 700.0 * (10.0 ** (m / 2595.0) - 1.0)  # noqa: E731
-    edges = hz(np.linspace(mel(30.0), mel(sample_rate_hz / 2), n_mels + 2))
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate_hz)
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rise = (freqs[None, :] - lower) / (centre - lower)
-    fall = (upper - freqs[None, :]) / (upper - centre)
-    bank = np.maximum(0.0, np.minimum(rise, fall))
-    return (bank * (2.0 / (upper - lower))).astype(np.float32)
-
-
-_BANK = _mel_filterbank(FEATURE_RATE_HZ, N_FFT, N_MELS)
+_BANK = mel_filterbank(FEATURE_RATE_HZ, N_FFT, N_MELS, f_min=30.0)   # engine/audio/mel.py: the one mel scale
 
 
 def mel_centres_hz() -> np.ndarray:

@@ -18,48 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.audio.mel import mel_filterbank
+
 AMIN = 1e-10
-
-
-def _hz_to_mel(freq_hz: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale (librosa ``htk=False``): linear below 1 kHz, logarithmic above."""
-    freq_hz = np.asarray(freq_hz, dtype=np.float64)
-    f_sp = 200.0 / 3
-    mels = freq_hz / f_sp
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-    log_region = freq_hz >= min_log_hz
-    mels[log_region] = min_log_mel + np.log(freq_hz[log_region] / min_log_hz) / logstep
-    return mels
-
-
-def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
-    mels = np.asarray(mels, dtype=np.float64)
-    f_sp = 200.0 / 3
-    freqs = f_sp * mels
-    min_log_hz = 1000.0
-    min_log_mel = min_log_hz / f_sp
-    logstep = math.log(6.4) / 27.0
-    log_region = mels >= min_log_mel
-    freqs[log_region] = min_log_hz * np.exp(logstep * (mels[log_region] - min_log_mel))
-    return freqs
-
-
-def mel_filterbank(sample_rate_hz: int, n_fft: int, n_mels: int, f_min: float = 0.0,
-                   f_max: float | None = None) -> np.ndarray:
-    """Slaney-normalised triangular mel filters ``[n_mels, n_fft // 2 + 1]`` (as librosa.filters.mel)."""
-    f_max = sample_rate_hz / 2.0 if f_max is None else float(f_max)
-    fft_freqs = np.fft.rfftfreq(n_fft, d=1.0 / sample_rate_hz)
-    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(np.array([f_min]))[0], _hz_to_mel(np.array([f_max]))[0],
-                                   n_mels + 2))
-    fdiff = np.diff(mel_f)
-    ramps = mel_f[:, None] - fft_freqs[None, :]
-    lower = -ramps[:-2] / fdiff[:-1, None]
-    upper = ramps[2:] / fdiff[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
-    enorm = 2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels])
-    return (weights * enorm[:, None]).astype(np.float32)
 
 
 class LogMel(nn.Module):

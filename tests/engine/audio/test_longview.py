@@ -40,7 +40,8 @@ def test_a_range_past_the_end_is_clamped_and_short_ranges_have_one_frame_per_col
 
 
 def test_mel_rows_keep_a_narrow_high_tone_and_interpolate_low_rows():
-    from engine.audio.ranges import hz_to_mel, mel_rows
+    from engine.audio.mel import hz_to_mel
+    from engine.audio.ranges import mel_rows
 
     db = np.full((4, 513), -100.0, dtype=np.float32)
     db[:, 400] = 0.0  # one bin at 400/512 of 22.05 kHz: many bins share a mel row up there

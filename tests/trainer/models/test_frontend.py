@@ -12,7 +12,8 @@ import pytest
 import torch
 from torch import nn
 
-from trainer.models.frontend import Classifier, LogMel, WaveformModel, mel_filterbank
+from engine.audio.mel import mel_filterbank
+from trainer.models.frontend import Classifier, LogMel, WaveformModel
 
 SR = 16000
 
