@@ -42,7 +42,7 @@ class _ProgressPrinter:
 
     def __call__(self, p) -> None:
         now = time.monotonic()
-        is_epoch_end = p.stage == "train" and "val_loss" in p.metrics
+        is_epoch_end = p.stage == "train" and "epoch" in p.metrics   # an epoch's record, not a step
         important = p.stage != self.last_stage or is_epoch_end or bool(p.warnings)
         if p.stage in ("train", "cache") and not important and now - self.last_print < PRINT_INTERVAL_S:
             return

@@ -92,5 +92,7 @@ def _share(on_progress, start: float, end: float, prefix: str):
     def report(p: Progress) -> None:
         fraction = None if p.fraction is None else start + (end - start) * p.fraction
         stage = ("export" if prefix else "evaluate") if p.stage == "done" else p.stage  # one "done": the last
-        on_progress(replace(p, stage=stage, message=prefix + p.message, fraction=fraction))
+        # the refit has no validation side: its epochs carry no validation figures (no curve points)
+        metrics = {k: v for k, v in p.metrics.items() if not k.startswith("val_")} if prefix else p.metrics
+        on_progress(replace(p, stage=stage, message=prefix + p.message, fraction=fraction, metrics=metrics))
     return report

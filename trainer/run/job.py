@@ -364,8 +364,10 @@ def _local_rank() -> int:
 
 
 def _epoch_line(seed: int, record: Mapping[str, float], epochs: int) -> str:
-    return (f"seed {seed} epoch {int(record['epoch'])}/{epochs}: train loss {record['train_loss']:.4f}, "
-            f"val loss {record['val_loss']:.4f}, val acc {record['val_acc']:.3f}")
+    line = f"seed {seed} epoch {int(record['epoch'])}/{epochs}: train loss {record['train_loss']:.4f}"
+    if math.isfinite(record.get("val_loss", math.nan)):   # a refit has no validation side
+        line += f", val loss {record['val_loss']:.4f}, val acc {record['val_acc']:.3f}"
+    return line
 
 
 def _summary_line(doc: Mapping[str, Any]) -> str:
