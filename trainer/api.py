@@ -8,7 +8,7 @@ Every long operation is a job in the sense of :mod:`engine.jobs`::
 
 called from the command line, from a worker thread of the app
 (``gui.workers``) or from a script, and stopping cooperatively when ``cancel`` fires.
-Quick queries (``list_models``, ``augmentations``, ``load_run``) are plain functions.
+Quick queries (``list_models``, ``augmentations``) are plain functions.
 
 Operations
     train            hold-out training, or cross-validation when ``request.folds`` is set
@@ -18,12 +18,10 @@ Operations
     audit            rank a data set's clips by how likely their label is wrong
     export_checkpoint  export a cancelled run's best kept checkpoint (``trainer.run.salvage``)
     warm_up          import the training stack (torch) and report the machine's device
-    load_run         what a run folder holds (config, metrics, the wizard's record)
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +34,7 @@ from trainer.recipe import DEFAULT_CV_FOLDS, RESUMABLE_FIELDS, TrainRequest
 __all__ = ["AuditRequest", "Cancelled", "CancelToken", "JobWarning", "ModelSummary", "Progress", "SplitRequest",
            "DEFAULT_CV_FOLDS", "TrainRequest", "TrainingEnvironment", "Variant", "VariantsRequest", "RESUMABLE_FIELDS",
            "audit", "augmentations", "check_pretrained", "check_variant", "cross_validate", "explain_clip",
-           "gradcam_clip", "list_models", "load_run", "missing_training_packages", "preview_split",
+           "gradcam_clip", "list_models", "missing_training_packages", "preview_split",
            "render_variants", "train", "warm_up", "write_suspects", "leave_process_group"]
 
 ProgressFn = Callable[[Progress], None]
@@ -269,19 +267,3 @@ def gradcam_clip(torch_model, samples):
     from trainer.audit.saliency import gradcam_for_clip
 
     return gradcam_for_clip(torch_model, samples)
-
-
-# ---- runs ---------------------------------------------------------------------------------------
-def load_run(run_dir: str | Path) -> dict[str, Any]:
-    """What a run folder holds: ``config``, ``metrics`` and the wizard's record (None when absent),
-    and ``model`` (the path of model.onnx, or None). Needs no torch."""
-    run_dir = Path(run_dir)
-    out: dict[str, Any] = {"run_dir": run_dir}
-    for key, name in (("config", "config.json"), ("metrics", "metrics.json"), ("wizard", "wizard.json")):
-        try:
-            out[key] = json.loads((run_dir / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            out[key] = None
-    model = run_dir / "model.onnx"
-    out["model"] = model if model.is_file() else None
-    return out
