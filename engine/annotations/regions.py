@@ -6,17 +6,20 @@ suggestion is ``pending`` until a person accepts (possibly relabelling) or rejec
 Suggestions never overwrite what a person made or accepted: :meth:`RegionTrack.suggest`
 replaces only the pending suggestions and drops new ones that overlap an accepted region.
 
-Every change (add, update, remove, accept, reject, suggest, undo, redo) is written *at once*
-and atomically (:mod:`engine.atomic`) to the sidecar ``<audio name>.earmark-regions.json``
-next to the audio, together with a history of every change (action, region id, the
-region before and after, time, and ``via`` for undo/redo). The audio file is never
+Every change (add, update, remove, accept, reject, suggest, undo, redo) is saved *at once*
+beside the audio (:mod:`engine.annotations.sidecar`: the snapshot ``<audio name>.earmark-regions.json``
+and a journal of the changes since), together with a history of every change (action, the
+regions before and after, time, and ``via`` for undo/redo). Each change is made against the
+files as they are at that moment, under a lock: what other editors of the recording saved
+in the meantime is read first (and announced), and a change to a region touches only the
+fields it changed, so two windows on one recording lose nothing. The audio file is never
 opened for writing. Views subscribe with :meth:`RegionTrack.subscribe` and receive each
 :class:`RegionChange`.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import os
 import uuid
@@ -26,14 +29,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import atomic_write_json
-from engine.errors import EarmarkError
+from engine.annotations.sidecar import FORMAT_NAME, FORMAT_VERSION, SidecarFileError, SidecarStore
+from engine.errors import EarmarkError, SaveError
 from engine.events import Emitter
 from engine.undo import UndoStack
 
+log = logging.getLogger(__name__)
+
 SIDECAR_SUFFIX = ".earmark-regions.json"
-FORMAT_NAME = "earmark-regions"
-FORMAT_VERSION = 1
 PERSON = "person"
 SUGGESTION = "suggestion"
 SOURCES = (PERSON, SUGGESTION)
@@ -99,6 +102,11 @@ def check_region(region: Region) -> None:
         raise RegionError(f"unknown region state {region.state!r}; valid: {', '.join(STATES)}")
     if not isinstance(region.label, str) or not isinstance(region.note, str):
         raise RegionError("a region's label and note must be text")
+    if not isinstance(region.id, str) or not region.id or len(region.id) > 200:
+        raise RegionError(f"a region's id must be a short text, got {region.id!r:.60}")
+    if region.confidence is not None and not (isinstance(region.confidence, (int, float))
+                                              and math.isfinite(region.confidence)):
+        raise RegionError(f"a region's confidence must be a finite number, got {region.confidence!r:.60}")
 
 
 @dataclass(frozen=True)
@@ -117,8 +125,11 @@ class RegionChange:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> RegionChange:
-        return cls(doc["action"], tuple(Region.from_json(r) for r in doc.get("before", [])),
-                   tuple(Region.from_json(r) for r in doc.get("after", [])), doc.get("time", ""), doc.get("via"))
+        action, before, after = doc["action"], doc.get("before", []), doc.get("after", [])
+        if not isinstance(action, str) or not isinstance(before, list) or not isinstance(after, list):
+            raise RegionError(f"malformed history entry {str(doc)[:80]!r}")
+        return cls(action, tuple(Region.from_json(r) for r in before),
+                   tuple(Region.from_json(r) for r in after), str(doc.get("time", "")), doc.get("via"))
 
     def inverse(self, via: str) -> RegionChange:
         return RegionChange(self.action, self.after, self.before, utc_now(), via)
@@ -144,32 +155,40 @@ class RegionTrack:
         self.history: list[RegionChange] = []
         self._history: UndoStack[RegionChange] = UndoStack()
         self._events = Emitter(("changed",))
+        self._store = SidecarStore(self.path)
+        self.warnings: list[str] = []  # what opening had to repair (duplicate ids), for the views
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
     def open(cls, audio_path: str | os.PathLike, *, autosave: bool = True) -> RegionTrack:
         """The track of ``audio_path``: its sidecar when there is one, else empty."""
         track = cls(audio_path, autosave=autosave)
-        if track.path.exists():
-            track._load()
+        if track._store.exists():
+            with track._store.locked(reading=True):
+                track._load()
         return track
 
     def _load(self) -> None:
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-            if doc.get("format") != FORMAT_NAME:
-                raise RegionError(f"{self.path}: not an Earmark region file (format {doc.get('format')!r})")
-            if int(doc.get("version", 0)) > FORMAT_VERSION:
-                raise RegionError(f"{self.path}: written by a newer Earmark (version {doc.get('version')})")
-            regions = [Region.from_json(r) for r in doc.get("regions", [])]
-            self.history = [RegionChange.from_json(c) for c in doc.get("history", [])]
-        except RegionError as exc:
-            if str(exc).startswith(str(self.path)):
-                raise
+            loaded = self._store.load()
+            regions = [Region.from_json(r) for r in loaded.regions]
+            history = [RegionChange.from_json(c) for c in loaded.history]
+            journal = [RegionChange.from_json(c) for c in loaded.journal]
+        except (RegionError, SidecarFileError) as exc:
             raise RegionError(f"{self.path}: {exc}") from None
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RegionError(f"{self.path}: unreadable region file ({exc})") from exc
-        self._regions = {r.id: r for r in regions}
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise RegionError(f"{self.path}: unreadable region file ({type(exc).__name__}: {exc})") from None
+        self._regions = {}
+        for region in regions:
+            if region.id in self._regions:  # two regions under one id: keep both, the later under a new id
+                region = replace(region, id=uuid.uuid4().hex[:12])
+                self.warnings.append(f"{self.path}: two regions had the id {region.id!r}; "
+                                     f"the one at {region.start_s:g} s was given a new id")
+            self._regions[region.id] = region
+        self.history = history
+        for change in journal:
+            self._merge(change)
+            self.history.append(change)
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -292,22 +311,77 @@ class RegionTrack:
         return change
 
     def _apply(self, change: RegionChange, *, record_undo: bool = True) -> None:
-        previous = dict(self._regions)
+        if not self.autosave:
+            self._merge(change)
+            self.history.append(change)
+        else:
+            with self._store.locked():
+                self._catch_up()
+                change = self._rebased(change)
+                self._store.append(change.to_json())
+                self._merge(change)
+                self.history.append(change)
+                if self._store.should_compact() or not self.path.exists():
+                    try:
+                        self._compact()
+                    except SaveError as exc:  # the change is saved in the journal; fold it in later
+                        log.warning("%s", exc)
+        if record_undo:
+            self._history.record(change)
+        self._events.emit("changed", change)
+
+    def _catch_up(self) -> None:
+        """Take in what other editors saved since this track last looked, and announce it."""
+        try:
+            changes, reload = self._store.changed_since()
+            foreign = [RegionChange.from_json(c) for c in changes]
+        except (SidecarFileError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise RegionError(f"{self.path}: unreadable region file ({exc})") from None
+        if reload:
+            before = dict(self._regions)
+            self._load()
+            if before != self._regions:
+                gone = tuple(r for k, r in before.items() if self._regions.get(k) != r)
+                came = tuple(r for k, r in self._regions.items() if before.get(k) != r)
+                self._events.emit("changed", RegionChange("reload", gone, came, utc_now()))
+            return
+        for change in foreign:
+            self._merge(change)
+            self.history.append(change)
+            self._events.emit("changed", change)
+
+    def _rebased(self, change: RegionChange) -> RegionChange:
+        """``change`` made against the regions as they are now: an edit keeps others' edits
+        of the fields it did not change; an edit or removal of a region gone meanwhile is dropped."""
+        before_by_id = {r.id: r for r in change.before}
+        after, before = [], []
+        for new in change.after:
+            old = before_by_id.get(new.id)
+            now = self._regions.get(new.id)
+            if old is None:
+                after.append(new)
+                if now is not None:
+                    before.append(now)
+            elif now is not None:
+                edited = {f.name: getattr(new, f.name) for f in fields(Region)
+                          if getattr(new, f.name) != getattr(old, f.name)}
+                after.append(replace(now, **edited))
+                before.append(now)
+        after_ids = {r.id for r in change.after}
+        before += [self._regions[r.id] for r in change.before if r.id not in after_ids and r.id in self._regions]
+        if tuple(before) == change.before and tuple(after) == change.after:
+            return change
+        return RegionChange(change.action, tuple(before), tuple(after), change.time, change.via)
+
+    def _merge(self, change: RegionChange) -> None:
         for region in change.before:
             self._regions.pop(region.id, None)
         for region in change.after:
             self._regions[region.id] = region
-        self.history.append(change)
-        try:
-            if self.autosave:
-                self.save()
-        except BaseException:
-            self._regions = previous
-            self.history.pop()
-            raise
-        if record_undo:
-            self._history.record(change)
-        self._events.emit("changed", change)
+
+    def _compact(self) -> None:
+        self._store.compact({"audio": self.audio_path.name}, [r.to_json() for r in self.regions],
+                            [c.to_json() for c in self.history])
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -319,5 +393,7 @@ class RegionTrack:
         }
 
     def save(self) -> None:
-        """Write the sidecar atomically (the old file or the new one survives any crash)."""
-        atomic_write_json(self.path, self.to_json())
+        """Fold everything into a fresh snapshot (atomic: the old files or the new ones survive any crash)."""
+        with self._store.locked():
+            self._catch_up()
+            self._compact()
