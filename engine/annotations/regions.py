@@ -286,11 +286,24 @@ class RegionTrack:
             self._apply(RegionChange("suggest", before, tuple(added), utc_now()))
         return added
 
-    def replace_all(self, regions: Iterable[Region], action: str = "import") -> None:
-        """Add ``regions`` (an import) as one undoable change, keeping what is there."""
-        new = tuple(regions)
-        if new:
-            self._apply(RegionChange(action, (), new, utc_now()))
+    def replace_all(self, regions: Iterable[Region], action: str = "import") -> list[Region]:
+        """Add ``regions`` (an import) as one undoable change, keeping what is there.
+
+        An imported region never replaces one of the track's: one equal to a region here is
+        left out (already there), one whose id is taken (by a region here, edited since the
+        file was written, or by another region of the file) is added under a new id. So
+        re-importing a file never reverts a later edit, and undoing the import removes only
+        what it added. Returns the regions added."""
+        added: dict[str, Region] = {}
+        for region in regions:
+            if self._regions.get(region.id) == region:
+                continue
+            if region.id in self._regions or region.id in added:
+                region = replace(region, id=uuid.uuid4().hex[:12])
+            added[region.id] = region
+        if added:
+            self._apply(RegionChange(action, (), tuple(added.values()), utc_now()))
+        return list(added.values())
 
     def undo(self) -> bool:
         return self._history.undo(self._apply_backwards) is not None

@@ -86,10 +86,12 @@ class RegionActions:
             return 0
         name = self.track.audio_path.name.lower()
         regions = [r for key, rs in by_file.items() if key is None or key.lower() == name for r in rs]
-        self.track.replace_all(regions, "import")
+        added = self.track.replace_all(regions, "import")
         self._merge_track_labels()
-        self.status_message.emit(f"Imported {len(regions)} region(s) from {path}")
-        return len(regions)
+        same = len(regions) - len(added)
+        self.status_message.emit(f"Imported {len(added)} region(s) from {path}"
+                                 + (f"; {same} were here already, unchanged" if same else ""))
+        return len(added)
 
     def export_dialog(self) -> None:
         if self.track is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.annotations.regions import RegionTrack
+from engine.annotations.regions import Region, RegionTrack
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -25,7 +25,7 @@ N_PROCESSES = 2
 N_ADDS = 40
 CHILD = """
 import json, sys
-from engine.annotations.regions import RegionTrack
+from engine.annotations.regions import Region, RegionTrack
 audio, me, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 track = RegionTrack.open(audio)
 print("ready", flush=True)
@@ -98,3 +98,37 @@ def test_an_open_track_sees_and_keeps_what_another_editor_saved(audio):
     reopened = RegionTrack.open(audio)
     assert reopened.get(bird.id).label == "bird" and reopened.get(bird.id).note == "heard twice"
     assert reopened.get(frog.id).label == "frog"
+
+
+def test_reimporting_a_file_with_region_ids_never_reverts_later_edits_and_its_undo_deletes_nothing(audio, tmp_path):
+    from engine.annotations.formats import read_regions, write_regions
+
+    a = RegionTrack.open(audio)
+    bird = a.add(1, 2, "bird")
+    a.add(5, 6, "frog")
+    exported = write_regions(tmp_path / "x.json", a.accepted(), "labelstudio")
+    a.update(bird.id, label="owl", end_s=3.0)  # the person's fix after the export
+    imported = [g for v in read_regions(exported).values() for g in v]
+    a.replace_all(imported)
+    on_disk = RegionTrack.open(audio)
+    assert on_disk.get(bird.id).label == "owl" and on_disk.get(bird.id).end_s == 3.0  # the fix stays
+    spans = sorted((r.start_s, r.end_s, r.label) for r in on_disk.regions)
+    assert spans == [(1, 2, "bird"), (1, 3, "owl"), (5, 6, "frog")]  # the file's bird kept beside it, frog once
+    assert a.undo()  # undoing the import removes only what it added
+    assert sorted((r.start_s, r.end_s, r.label) for r in RegionTrack.open(audio).regions) == [(1, 3, "owl"),
+                                                                                               (5, 6, "frog")]
+
+
+def test_duplicate_ids_in_one_import_or_one_sidecar_keep_every_region(audio):
+    a = RegionTrack.open(audio)
+    a.replace_all([Region(1, 2, "a", id="same"), Region(3, 4, "b", id="same"), Region(5, 6, "c", id="same")])
+    assert sorted(r.label for r in RegionTrack.open(audio).regions) == ["a", "b", "c"]  # D12
+    sidecar = audio.with_name(audio.name + ".earmark-regions.json")
+    for name in (sidecar, sidecar.with_name(audio.name + ".earmark-regions.journal")):
+        name.unlink(missing_ok=True)
+    sidecar.write_text(json.dumps({"format": "earmark-regions", "version": 1, "regions": [
+        {"start_s": 1, "end_s": 2, "label": "a", "id": "x"}, {"start_s": 3, "end_s": 4, "label": "b", "id": "x"}]}))
+    track = RegionTrack.open(audio)  # D13
+    assert sorted(r.label for r in track.regions) == ["a", "b"] and track.warnings
+    track.add(10, 11, "new")
+    assert sorted(r.label for r in RegionTrack.open(audio).regions) == ["a", "b", "new"]
