@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-duration", type=float, default=0.0, help="drop segments shorter than this (s)")
     p.add_argument("--merge-gap", type=float, default=0.0, help="merge segments of a class this close (s)")
     p.add_argument("--hop", type=float, default=None, help="seconds between windows (default: half a clip)")
+    p.add_argument("--force", action="store_true",
+                   help="replace tables at the output paths that Earmark did not write (each is kept "
+                        "beside it as NAME.backup-TIME.txt); without it such a file is left alone and reported")
 
 
 def run_segments(args: argparse.Namespace) -> int:
@@ -50,7 +53,8 @@ def run_segments(args: argparse.Namespace) -> int:
             print(f"{result.path}\t{result.segments} segment(s)\t{result.table}", flush=True)
 
     try:
-        results = segment_files(model, args.files, args.out, args.format, params, hop_s=args.hop, on_result=report)
+        results = segment_files(model, args.files, args.out, args.format, params, hop_s=args.hop,
+                                force=args.force, on_result=report)
     except KeyboardInterrupt:
         print("interrupted: the tables written so far are kept", file=sys.stderr)
         return 130
