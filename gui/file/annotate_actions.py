@@ -117,7 +117,11 @@ class RegionActions:
     def dataset_dialog(self) -> None:
         if self.audio is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the data set", str(self.audio.path.parent))
+        from engine.datasets.from_regions import default_dataset_folder
+
+        # a new folder beside the recording, never the recording's own folder (where a person's files live)
+        folder, _ = QFileDialog.getSaveFileName(self, "New folder for the data set",
+                                                str(default_dataset_folder(self.audio.path)), "Folders (*)")
         if folder:
             self.make_dataset(folder)
 

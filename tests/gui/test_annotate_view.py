@@ -3,6 +3,7 @@ suggestions are accepted, rejected and relabelled by key; seek, select, loop and
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +11,15 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from engine.annotations.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, Region, RegionTrack, sidecar_path
+from engine.annotations.regions import (
+    ACCEPTED,
+    PENDING,
+    REJECTED,
+    SUGGESTION,
+    Region,
+    RegionTrack,
+    sidecar_path,
+)
 from tests.conftest import sine
 
 SR = 16000
@@ -383,3 +392,16 @@ def test_a_long_file_name_and_a_long_message_never_widen_the_window(qtbot, main_
     QApplication.processEvents()
     assert long_name.name in view.file_label.text()  # kept whole, drawn elided
     assert main_window.minimumSizeHint().width() <= max(before, 1366)
+
+
+def test_make_data_set_offers_a_new_folder_never_the_recordings_own(qtbot, view, recording, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _open(qtbot, view, recording)
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (offered.append(a[2]), ("", ""))[1])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: (offered.append(a[2]), "")[1])
+    view.dataset_dialog()
+    (folder,) = offered
+    assert Path(folder).parent == recording.parent and Path(folder) != recording.parent
+    assert not Path(folder).exists()
