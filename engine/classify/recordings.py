@@ -27,6 +27,7 @@ from engine.jobs import CancelToken, Progress, ignore_progress
 from engine.jobs.outputs import Outputs
 from engine.models.classifier import OnnxClassifier
 
+MIN_HOP_S, MAX_HOP_S = 0.01, 3600.0  # 100 windows a second at most (a 1-sample hop would classify for hours)
 BATCH_WINDOWS = 32  # windows per model call: a cancel is seen within ~0.6 s even for a ResNet-18
 
 
@@ -94,6 +95,8 @@ def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams
                   on_progress: Callable[[Progress], None] = ignore_progress) -> Iterator[list[Region]]:
     """Batches of closed segments (pending suggestions) in the order they close."""
     meta = model.meta
+    if hop_s is not None and not (MIN_HOP_S <= hop_s <= MAX_HOP_S):
+        raise ValueError(f"hop {hop_s} s: the seconds between windows must lie between {MIN_HOP_S} and {MAX_HOP_S:g}")
     merger = SegmentMerger(model.labels, meta.clip_s, params)
     for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
         if cancel is not None:
