@@ -20,123 +20,35 @@ opened for writing. Views subscribe with :meth:`RegionTrack.subscribe` and recei
 from __future__ import annotations
 
 import logging
-import math
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timezone
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine.annotations.sidecar import FORMAT_NAME, FORMAT_VERSION, SidecarFileError, SidecarStore
-from engine.errors import EarmarkError, SaveError
+from engine.annotations.region import (  # noqa: F401  (re-exported: the names callers import from here)
+    ACCEPTED,
+    PENDING,
+    PERSON,
+    REJECTED,
+    SOURCES,
+    STATES,
+    SUGGESTION,
+    Region,
+    RegionChange,
+    RegionError,
+    check_region,
+    utc_now,
+)
+from engine.annotations.sidecar import FORMAT_NAME, FORMAT_VERSION, SidecarFileError, SidecarStore, dumps
+from engine.errors import SaveError
 from engine.events import Emitter
 from engine.undo import UndoStack
 
 log = logging.getLogger(__name__)
-
+BIG_CHANGE = 10_000  # regions in one change (an import) above which it is saved as a new snapshot
 SIDECAR_SUFFIX = ".earmark-regions.json"
-PERSON = "person"
-SUGGESTION = "suggestion"
-SOURCES = (PERSON, SUGGESTION)
-ACCEPTED, PENDING, REJECTED = "accepted", "pending", "rejected"
-STATES = (ACCEPTED, PENDING, REJECTED)
-
-
-class RegionError(EarmarkError):
-    """A region or a region file is unusable (bad times, an unknown id, a malformed sidecar)."""
-
-
-@dataclass(frozen=True)
-class Region:
-    """One labelled span. Times in seconds from the start of the file; band in Hz or None."""
-
-    start_s: float
-    end_s: float
-    label: str = ""
-    low_hz: float | None = None
-    high_hz: float | None = None
-    note: str = ""
-    source: str = PERSON
-    state: str = ACCEPTED
-    confidence: float | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-
-    def __post_init__(self) -> None:
-        check_region(self)
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-    @property
-    def has_band(self) -> bool:
-        return self.low_hz is not None and self.high_hz is not None
-
-    def overlaps(self, other: Region) -> bool:
-        return self.start_s < other.end_s and other.start_s < self.end_s
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Region:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in names})
-
-
-def check_region(region: Region) -> None:
-    start, end = region.start_s, region.end_s
-    if not (isinstance(start, (int, float)) and isinstance(end, (int, float))):
-        raise RegionError(f"region times must be numbers, got {start!r} and {end!r}")
-    if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
-        raise RegionError(f"a region must have 0 <= start <= end, got {start} .. {end} s")
-    if (region.low_hz is None) != (region.high_hz is None):
-        raise RegionError(f"a frequency band needs both edges, got {region.low_hz} .. {region.high_hz} Hz")
-    if region.has_band and not (0 <= region.low_hz <= region.high_hz):
-        raise RegionError(f"a frequency band must have 0 <= low <= high, got {region.low_hz} .. {region.high_hz} Hz")
-    if region.source not in SOURCES:
-        raise RegionError(f"unknown region source {region.source!r}; valid: {', '.join(SOURCES)}")
-    if region.state not in STATES:
-        raise RegionError(f"unknown region state {region.state!r}; valid: {', '.join(STATES)}")
-    if not isinstance(region.label, str) or not isinstance(region.note, str):
-        raise RegionError("a region's label and note must be text")
-    if not isinstance(region.id, str) or not region.id or len(region.id) > 200:
-        raise RegionError(f"a region's id must be a short text, got {region.id!r:.60}")
-    if region.confidence is not None and not (isinstance(region.confidence, (int, float))
-                                              and math.isfinite(region.confidence)):
-        raise RegionError(f"a region's confidence must be a finite number, got {region.confidence!r:.60}")
-
-
-@dataclass(frozen=True)
-class RegionChange:
-    """One entry of the history: the regions before and after (None: absent)."""
-
-    action: str
-    before: tuple[Region, ...]
-    after: tuple[Region, ...]
-    time: str
-    via: str | None = None  # None for a direct edit, "undo" or "redo"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "before": [r.to_json() for r in self.before],
-                "after": [r.to_json() for r in self.after], "time": self.time, "via": self.via}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> RegionChange:
-        action, before, after = doc["action"], doc.get("before", []), doc.get("after", [])
-        if not isinstance(action, str) or not isinstance(before, list) or not isinstance(after, list):
-            raise RegionError(f"malformed history entry {str(doc)[:80]!r}")
-        return cls(action, tuple(Region.from_json(r) for r in before),
-                   tuple(Region.from_json(r) for r in after), str(doc.get("time", "")), doc.get("via"))
-
-    def inverse(self, via: str) -> RegionChange:
-        return RegionChange(self.action, self.after, self.before, utc_now(), via)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def sidecar_path(audio_path: str | os.PathLike) -> Path:
@@ -157,6 +69,7 @@ class RegionTrack:
         self._events = Emitter(("changed",))
         self._store = SidecarStore(self.path)
         self.warnings: list[str] = []  # what opening had to repair (duplicate ids), for the views
+        self._sorted: list[Region] | None = None  # self.regions, until the next change
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
@@ -179,6 +92,7 @@ class RegionTrack:
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise RegionError(f"{self.path}: unreadable region file ({type(exc).__name__}: {exc})") from None
         self._regions = {}
+        self._sorted = None
         for region in regions:
             if region.id in self._regions:  # two regions under one id: keep both, the later under a new id
                 region = replace(region, id=uuid.uuid4().hex[:12])
@@ -193,8 +107,12 @@ class RegionTrack:
     # -- queries ---------------------------------------------------------------------------
     @property
     def regions(self) -> list[Region]:
-        """All regions, rejected suggestions included, in time order."""
-        return sorted(self._regions.values(), key=lambda r: (r.start_s, r.end_s, r.id))
+        """All regions, rejected suggestions included, in time order (sorted once per change)."""
+        cached = self._sorted
+        if cached is None:
+            cached = sorted(self._regions.values(), key=lambda r: (r.start_s, r.end_s, r.id))
+            self._sorted = cached
+        return list(cached)
 
     def accepted(self) -> list[Region]:
         """What a person stands behind: their own regions and the suggestions they accepted."""
@@ -294,16 +212,38 @@ class RegionTrack:
         file was written, or by another region of the file) is added under a new id. So
         re-importing a file never reverts a later edit, and undoing the import removes only
         what it added. Returns the regions added."""
+        change = self.import_regions(regions, action)
+        if change is None:
+            return []
+        self.announce(change)
+        return list(change.after)
+
+    def import_regions(self, regions: Iterable[Region], action: str = "import", *, cancel=None,
+                       on_progress: Callable[[int, int], None] = lambda _done, _total: None) -> RegionChange | None:
+        """:meth:`replace_all`'s work without telling anyone: saved, but neither announced to the
+        subscribers nor undoable until :meth:`announce` (so a worker thread may run it while the
+        views wait). ``cancel`` (an :class:`engine.jobs.CancelToken`) is checked every 10,000
+        regions until the save starts; a cancelled import changes nothing."""
+        regions = list(regions)
         added: dict[str, Region] = {}
-        for region in regions:
+        for i, region in enumerate(regions):
+            if i % 10_000 == 0:
+                if cancel is not None:
+                    cancel.raise_if_cancelled("importing regions")
+                on_progress(i, len(regions))
             if self._regions.get(region.id) == region:
                 continue
             if region.id in self._regions or region.id in added:
                 region = replace(region, id=uuid.uuid4().hex[:12])
             added[region.id] = region
-        if added:
-            self._apply(RegionChange(action, (), tuple(added.values()), utc_now()))
-        return list(added.values())
+        if not added:
+            return None
+        return self._apply(RegionChange(action, (), tuple(added.values()), utc_now()), record_undo=False, emit=False)
+
+    def announce(self, change: RegionChange) -> None:
+        """Make a change from :meth:`import_regions` undoable and tell the subscribers."""
+        self._history.record(change)
+        self._events.emit("changed", change)
 
     def undo(self) -> bool:
         return self._history.undo(self._apply_backwards) is not None
@@ -323,7 +263,7 @@ class RegionTrack:
         self._apply(RegionChange(change.action, change.before, change.after, utc_now(), "redo"), record_undo=False)
         return change
 
-    def _apply(self, change: RegionChange, *, record_undo: bool = True) -> None:
+    def _apply(self, change: RegionChange, *, record_undo: bool = True, emit: bool = True) -> RegionChange:
         if not self.autosave:
             self._merge(change)
             self.history.append(change)
@@ -331,17 +271,31 @@ class RegionTrack:
             with self._store.locked():
                 self._catch_up()
                 change = self._rebased(change)
-                self._store.append(change.to_json())
+                big = len(change.before) + len(change.after) > BIG_CHANGE
+                if not big:  # one journal line; a big change goes straight into a new snapshot
+                    self._store.append(change.to_json())
                 self._merge(change)
                 self.history.append(change)
-                if self._store.should_compact() or not self.path.exists():
+                if big:
+                    self._compact_or_undo(change)
+                elif self._store.should_compact() or not self.path.exists():
                     try:
                         self._compact()
                     except SaveError as exc:  # the change is saved in the journal; fold it in later
                         log.warning("%s", exc)
         if record_undo:
             self._history.record(change)
-        self._events.emit("changed", change)
+        if emit:
+            self._events.emit("changed", change)
+        return change
+
+    def _compact_or_undo(self, change: RegionChange) -> None:
+        try:
+            self._compact()
+        except BaseException:
+            self.history.pop()
+            self._merge(change.inverse("undo"))
+            raise
 
     def _catch_up(self) -> None:
         """Take in what other editors saved since this track last looked, and announce it."""
@@ -387,14 +341,19 @@ class RegionTrack:
         return RegionChange(change.action, tuple(before), tuple(after), change.time, change.via)
 
     def _merge(self, change: RegionChange) -> None:
+        # a big change is made on a copy and swapped in, so a reader on another thread never
+        # iterates a dictionary that is changing under it
+        regions = dict(self._regions) if len(change.before) + len(change.after) > BIG_CHANGE else self._regions
         for region in change.before:
-            self._regions.pop(region.id, None)
+            regions.pop(region.id, None)
         for region in change.after:
-            self._regions[region.id] = region
+            regions[region.id] = region
+        self._regions = regions
+        self._sorted = None
 
     def _compact(self) -> None:
-        self._store.compact({"audio": self.audio_path.name}, [r.to_json() for r in self.regions],
-                            [c.to_json() for c in self.history])
+        self._store.compact({"audio": self.audio_path.name}, (dumps(r.to_json()) for r in self.regions),
+                            (c.json_text() for c in self.history))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -20,7 +20,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,8 +174,9 @@ class SidecarStore:
             return False
         return self.offset > max(COMPACT_MIN_BYTES, snapshot)
 
-    def compact(self, header: dict[str, Any], regions: list[dict[str, Any]], history: list[dict[str, Any]]) -> None:
-        """A new snapshot of the next generation, then an empty journal (under the lock)."""
+    def compact(self, header: dict[str, Any], regions: Iterable[str], history: Iterable[str]) -> None:
+        """``regions`` and ``history`` are JSON texts, one per item, made as they are written."""
+        # a new snapshot of the next generation, then an empty journal (under the lock)
         generation = self.generation + 1
         with atomic_open(self.snapshot, "w", encoding="utf-8", newline="") as handle:
             handle.write("{" + f'"generation": {generation}, ')
@@ -194,11 +195,16 @@ def _journal_head(generation: int) -> str:
     return json.dumps({"format": FORMAT_NAME + "-journal", "generation": generation}) + "\n"
 
 
-def _write_list(handle, key: str, items: list[dict[str, Any]]) -> None:
+def _write_list(handle, key: str, items: Iterable[str]) -> None:
     handle.write(f'"{key}": [')
     for i, item in enumerate(items):
-        handle.write(("\n" if i == 0 else ",\n") + json.dumps(item, default=json_default, allow_nan=False))
+        handle.write(("\n" if i == 0 else ",\n") + item)
     handle.write("\n]")
+
+
+def dumps(obj: Any) -> str:
+    """One JSON text as the sidecar writes it (no NaN, which other tools cannot read)."""
+    return json.dumps(obj, default=json_default, allow_nan=False)
 
 
 def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:

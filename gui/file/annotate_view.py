@@ -51,6 +51,7 @@ class AnnotateView(RegionActions, QWidget):
     range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
     dataset_made = Signal(object)    # engine.datasets.from_regions.ClipsResult
+    labels_imported = Signal(int)    # regions a label-file import added
     failed = Signal(str)
     status_message = Signal(str)
 
@@ -66,6 +67,7 @@ class AnnotateView(RegionActions, QWidget):
         self.worker: RangeWorker | None = None
         self.suggest_worker = None  # a JobWorker while suggestions are computed
         self.dataset_worker = None  # the latest "Make data set" JobWorker
+        self.import_worker = None  # a JobWorker while a label file is imported (the track takes no edits)
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
         self.playback.moved.connect(self._on_playback_moved)
         self.playback.started.connect(lambda: self.play_button.setText("Pause"))
@@ -403,11 +405,11 @@ class AnnotateView(RegionActions, QWidget):
 
     # ---- regions ----------------------------------------------------------------------
     def undo(self) -> None:
-        if self.track is not None and self.track.undo():
+        if self.track is not None and self.import_worker is None and self.track.undo():
             self.status_message.emit("Undone")
 
     def redo(self) -> None:
-        if self.track is not None and self.track.redo():
+        if self.track is not None and self.import_worker is None and self.track.redo():
             self.status_message.emit("Redone")
 
     def _show_failure(self, message: str) -> None:
@@ -417,7 +419,7 @@ class AnnotateView(RegionActions, QWidget):
 
     def shutdown(self) -> None:
         self._request_timer.stop()
-        for worker in (self.suggest_worker, self.dataset_worker):
+        for worker in (self.suggest_worker, self.dataset_worker, self.import_worker):
             if worker is not None:
                 worker.close(5.0)
         self._close_file()

@@ -335,7 +335,9 @@ def test_labels_import_onto_the_track_and_export_in_each_format(qtbot, view, rec
     _open(qtbot, view, recording)
     audacity = tmp_path / "from_audacity.txt"
     audacity.write_text("4.000000\t6.000000\tlow hum\n\\\t200.000000\t400.000000\n12.0\t13.0\twhistle\n")
-    assert view.import_labels(audacity) == 2
+    with qtbot.waitSignal(view.labels_imported, timeout=20000) as blocker:
+        view.import_labels(audacity)
+    assert blocker.args == [2]
     assert [(r.label, r.low_hz) for r in view.label_lane.visible_regions()] == [("low hum", 200.0), ("whistle", None)]
     assert view.labels()[-2:] == ["low hum", "whistle"]  # the labels a key can give
     assert len(view.overlay.items) == 2
