@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from engine.annotations.formats import FORMATS, read_regions, write_regions
+from engine.annotations.formats import FORMATS, write_regions
 from engine.errors import EarmarkError
 from gui.workers.job_worker import JobWorker
 
