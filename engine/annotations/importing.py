@@ -3,14 +3,22 @@
 A label file may hold a million regions: reading it, checking each against the track and
 saving takes seconds and hundreds of megabytes, so the Annotate tab runs :func:`import_job`
 in a worker. The job saves the regions (:meth:`RegionTrack.import_regions`) and sorts them
-once, but announces nothing: the view calls :meth:`RegionTrack.announce` with the result's
+indexes them once, but announces nothing: the view calls :meth:`RegionTrack.announce` with the result's
 change on its own thread, which makes the import undoable and repaints. Cancelling before
 the save starts changes nothing.
+
+Python's cyclic garbage collector is paused while an import runs, and the objects alive at its
+end are moved out of its reach (``gc.freeze``): a full collection walks every object, and with
+a million regions that is half a second in which no thread runs, the GUI's included (measured:
+a 0.53 s stall while parsing). Regions hold no reference cycles; reference counting frees them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import gc
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +47,11 @@ class ImportResult:
 
 def import_job(request: ImportRequest, *, on_progress: Callable[[Progress], None],
                cancel: CancelToken) -> ImportResult:
+    with _collector_paused():
+        return _import(request, on_progress, cancel)
+
+
+def _import(request: ImportRequest, on_progress: Callable[[Progress], None], cancel: CancelToken) -> ImportResult:
     track, path = request.track, Path(request.path)
     on_progress(Progress("import", message=f"reading {path.name}"))
     by_file = read_regions(path)
@@ -52,5 +65,26 @@ def import_job(request: ImportRequest, *, on_progress: Callable[[Progress], None
 
     change = track.import_regions(regions, cancel=cancel, on_progress=checked)
     on_progress(Progress("import", len(regions), len(regions), "sorting"))
-    track.regions  # noqa: B018  (sorted here, once, rather than on the GUI thread at the next repaint)
+    track.index  # noqa: B018  (built here, once, rather than on the GUI thread at the next repaint)
     return ImportResult(path, len(regions), change)
+
+
+_pause_lock = threading.Lock()
+_pauses = [0, False]  # imports running, whether the collector was enabled before the first
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    with _pause_lock:
+        if _pauses[0] == 0:
+            _pauses[1] = gc.isenabled()
+            gc.disable()
+        _pauses[0] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pauses[0] -= 1
+            if _pauses[0] == 0 and _pauses[1]:
+                gc.freeze()  # what exists now is long-lived: later collections leave it alone
+                gc.enable()

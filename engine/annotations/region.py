@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
@@ -113,14 +114,16 @@ class RegionChange:
         return {"action": self.action, "before": [r.to_json() for r in self.before],
                 "after": [r.to_json() for r in self.after], "time": self.time, "via": self.via}
 
-    def json_text(self) -> str:
-        """:meth:`to_json` as JSON text, made region by region (an import of a million regions
-        never exists as a million dictionaries at once)."""
-        def listed(regions: tuple[Region, ...]) -> str:
-            return "[" + ", ".join(json.dumps(r.to_json(), allow_nan=False) for r in regions) + "]"
-
-        return (f'{{"action": {json.dumps(self.action)}, "before": {listed(self.before)}, '
-                f'"after": {listed(self.after)}, "time": {json.dumps(self.time)}, "via": {json.dumps(self.via)}}}')
+    def json_chunks(self) -> Iterator[str]:
+        """:meth:`to_json` as JSON text in pieces, made region by region (an import of a million
+        regions never exists as a million dictionaries, nor as one string, at once)."""
+        yield f'{{"action": {json.dumps(self.action)}, "before": ['
+        for i, r in enumerate(self.before):
+            yield (", " if i else "") + json.dumps(r.to_json(), allow_nan=False)
+        yield '], "after": ['
+        for i, r in enumerate(self.after):
+            yield (", " if i else "") + json.dumps(r.to_json(), allow_nan=False)
+        yield f'], "time": {json.dumps(self.time)}, "via": {json.dumps(self.via)}}}'
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> RegionChange:

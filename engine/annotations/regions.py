@@ -27,6 +27,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
+from engine.annotations.index import RegionIndex
 from engine.annotations.region import (  # noqa: F401  (re-exported: the names callers import from here)
     ACCEPTED,
     PENDING,
@@ -69,7 +70,7 @@ class RegionTrack:
         self._events = Emitter(("changed",))
         self._store = SidecarStore(self.path)
         self.warnings: list[str] = []  # what opening had to repair (duplicate ids), for the views
-        self._sorted: list[Region] | None = None  # self.regions, until the next change
+        self._index: RegionIndex | None = None  # see :attr:`index`
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
@@ -92,7 +93,7 @@ class RegionTrack:
         except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             raise RegionError(f"{self.path}: unreadable region file ({type(exc).__name__}: {exc})") from None
         self._regions = {}
-        self._sorted = None
+        self._index = None
         for region in regions:
             if region.id in self._regions:  # two regions under one id: keep both, the later under a new id
                 region = replace(region, id=uuid.uuid4().hex[:12])
@@ -107,12 +108,41 @@ class RegionTrack:
     # -- queries ---------------------------------------------------------------------------
     @property
     def regions(self) -> list[Region]:
-        """All regions, rejected suggestions included, in time order (sorted once per change)."""
-        cached = self._sorted
-        if cached is None:
-            cached = sorted(self._regions.values(), key=lambda r: (r.start_s, r.end_s, r.id))
-            self._sorted = cached
-        return list(cached)
+        """All regions, rejected suggestions included, in time order."""
+        index, regions = self.index, self._regions  # (a big change swaps both in from its worker thread)
+        return [r for r in map(regions.get, (k[2] for k in index.keys)) if r is not None]
+
+    @property
+    def index(self) -> RegionIndex:
+        """The time index (built once, then kept up to date edit by edit)."""
+        index = self._index
+        if index is None:
+            index = self._index = RegionIndex(self._regions.values())
+        return index
+
+    def between(self, start_s: float, end_s: float, *, most: int | None = None) -> list[Region]:
+        """The regions that overlap ``start_s..end_s``, in time order (a bisect, not a walk); with
+        ``most``, an even sample of at most about that many (for drawing a million regions)."""
+        index, regions = self.index, self._regions
+        lo, hi = index.span(start_s, end_s)
+        step = max(1, (hi - lo) // most) if most else 1
+        return [r for r in map(regions.get, index.ids_between(start_s, end_s, step=step)) if r is not None]
+
+    def count_between(self, start_s: float, end_s: float) -> int:
+        """About how many regions overlap ``start_s..end_s`` (never fewer), without listing them."""
+        lo, hi = self.index.span(start_s, end_s)
+        return hi - lo
+
+    def count(self, source: str | None = None, state: str | None = None) -> int:
+        return sum(n for (src, st), n in self.index.states.items()
+                   if (source is None or src == source) and (state is None or st == state))
+
+    def labels(self) -> list[str]:
+        """Every label in use, in first-seen order."""
+        return [label for label in self.index.labels if label]
+
+    def has(self, region_id: str) -> bool:
+        return region_id in self._regions
 
     def accepted(self) -> list[Region]:
         """What a person stands behind: their own regions and the suggestions they accepted."""
@@ -128,7 +158,7 @@ class RegionTrack:
             raise RegionError(f"{self.path}: no region with id {region_id!r}") from None
 
     def at(self, time_s: float) -> list[Region]:
-        return [r for r in self.regions if r.start_s <= time_s <= r.end_s]
+        return self.between(time_s, time_s)
 
     @property
     def can_undo(self) -> bool:
@@ -343,17 +373,28 @@ class RegionTrack:
     def _merge(self, change: RegionChange) -> None:
         # a big change is made on a copy and swapped in, so a reader on another thread never
         # iterates a dictionary that is changing under it
-        regions = dict(self._regions) if len(change.before) + len(change.after) > BIG_CHANGE else self._regions
+        big = len(change.before) + len(change.after) > BIG_CHANGE
+        regions = dict(self._regions) if big else self._regions
+        index = None if big else self._index
         for region in change.before:
-            regions.pop(region.id, None)
+            gone = regions.pop(region.id, None)
+            if gone is not None and index is not None:
+                index.remove(gone)
         for region in change.after:
+            old = regions.get(region.id)
+            if index is not None:
+                if old is not None:
+                    index.remove(old)
+                index.add(region)
             regions[region.id] = region
+        if big:  # indexed on the thread that made the change, before anyone sees it
+            index = RegionIndex(regions.values())
+        self._index = index
         self._regions = regions
-        self._sorted = None
 
     def _compact(self) -> None:
         self._store.compact({"audio": self.audio_path.name}, (dumps(r.to_json()) for r in self.regions),
-                            (c.json_text() for c in self.history))
+                            (c.json_chunks() for c in self.history))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -174,8 +174,8 @@ class SidecarStore:
             return False
         return self.offset > max(COMPACT_MIN_BYTES, snapshot)
 
-    def compact(self, header: dict[str, Any], regions: Iterable[str], history: Iterable[str]) -> None:
-        """``regions`` and ``history`` are JSON texts, one per item, made as they are written."""
+    def compact(self, header: dict[str, Any], regions: Iterable[str], history: Iterable[Iterable[str]]) -> None:
+        """``regions`` are JSON texts and ``history`` items the pieces of one, made as they are written."""
         # a new snapshot of the next generation, then an empty journal (under the lock)
         generation = self.generation + 1
         with atomic_open(self.snapshot, "w", encoding="utf-8", newline="") as handle:
@@ -195,10 +195,13 @@ def _journal_head(generation: int) -> str:
     return json.dumps({"format": FORMAT_NAME + "-journal", "generation": generation}) + "\n"
 
 
-def _write_list(handle, key: str, items: Iterable[str]) -> None:
+def _write_list(handle, key: str, items: Iterable[str | Iterable[str]]) -> None:
+    """Each item a JSON text, or the pieces of one (written as they come)."""
     handle.write(f'"{key}": [')
     for i, item in enumerate(items):
-        handle.write(("\n" if i == 0 else ",\n") + item)
+        handle.write("\n" if i == 0 else ",\n")
+        for piece in [item] if isinstance(item, str) else item:
+            handle.write(piece)
     handle.write("\n]")
 
 
