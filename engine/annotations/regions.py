@@ -6,126 +6,50 @@ suggestion is ``pending`` until a person accepts (possibly relabelling) or rejec
 Suggestions never overwrite what a person made or accepted: :meth:`RegionTrack.suggest`
 replaces only the pending suggestions and drops new ones that overlap an accepted region.
 
-Every change (add, update, remove, accept, reject, suggest, undo, redo) is written *at once*
-and atomically (:mod:`engine.atomic`) to the sidecar ``<audio name>.earmark-regions.json``
-next to the audio, together with a history of every change (action, region id, the
-region before and after, time, and ``via`` for undo/redo). The audio file is never
+Every change (add, update, remove, accept, reject, suggest, undo, redo) is saved *at once*
+beside the audio (:mod:`engine.annotations.sidecar`: the snapshot ``<audio name>.earmark-regions.json``
+and a journal of the changes since), together with a history of every change (action, the
+regions before and after, time, and ``via`` for undo/redo). Each change is made against the
+files as they are at that moment, under a lock: what other editors of the recording saved
+in the meantime is read first (and announced), and a change to a region touches only the
+fields it changed, so two windows on one recording lose nothing. The audio file is never
 opened for writing. Views subscribe with :meth:`RegionTrack.subscribe` and receive each
 :class:`RegionChange`.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import datetime, timezone
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine.atomic import atomic_write_json
-from engine.errors import EarmarkError
+from engine.annotations.index import RegionIndex
+from engine.annotations.region import (  # noqa: F401  (re-exported: the names callers import from here)
+    ACCEPTED,
+    PENDING,
+    PERSON,
+    REJECTED,
+    SOURCES,
+    STATES,
+    SUGGESTION,
+    Region,
+    RegionChange,
+    RegionError,
+    check_region,
+    utc_now,
+)
+from engine.annotations.sidecar import FORMAT_NAME, FORMAT_VERSION, SidecarFileError, SidecarStore, dumps
+from engine.errors import SaveError
 from engine.events import Emitter
 from engine.undo import UndoStack
 
+log = logging.getLogger(__name__)
+BIG_CHANGE = 10_000  # regions in one change (an import) above which it is saved as a new snapshot
 SIDECAR_SUFFIX = ".earmark-regions.json"
-FORMAT_NAME = "earmark-regions"
-FORMAT_VERSION = 1
-PERSON = "person"
-SUGGESTION = "suggestion"
-SOURCES = (PERSON, SUGGESTION)
-ACCEPTED, PENDING, REJECTED = "accepted", "pending", "rejected"
-STATES = (ACCEPTED, PENDING, REJECTED)
-
-
-class RegionError(EarmarkError):
-    """A region or a region file is unusable (bad times, an unknown id, a malformed sidecar)."""
-
-
-@dataclass(frozen=True)
-class Region:
-    """One labelled span. Times in seconds from the start of the file; band in Hz or None."""
-
-    start_s: float
-    end_s: float
-    label: str = ""
-    low_hz: float | None = None
-    high_hz: float | None = None
-    note: str = ""
-    source: str = PERSON
-    state: str = ACCEPTED
-    confidence: float | None = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-
-    def __post_init__(self) -> None:
-        check_region(self)
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
-    @property
-    def has_band(self) -> bool:
-        return self.low_hz is not None and self.high_hz is not None
-
-    def overlaps(self, other: Region) -> bool:
-        return self.start_s < other.end_s and other.start_s < self.end_s
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> Region:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in doc.items() if k in names})
-
-
-def check_region(region: Region) -> None:
-    start, end = region.start_s, region.end_s
-    if not (isinstance(start, (int, float)) and isinstance(end, (int, float))):
-        raise RegionError(f"region times must be numbers, got {start!r} and {end!r}")
-    if not (math.isfinite(start) and math.isfinite(end)) or start < 0 or end < start:
-        raise RegionError(f"a region must have 0 <= start <= end, got {start} .. {end} s")
-    if (region.low_hz is None) != (region.high_hz is None):
-        raise RegionError(f"a frequency band needs both edges, got {region.low_hz} .. {region.high_hz} Hz")
-    if region.has_band and not (0 <= region.low_hz <= region.high_hz):
-        raise RegionError(f"a frequency band must have 0 <= low <= high, got {region.low_hz} .. {region.high_hz} Hz")
-    if region.source not in SOURCES:
-        raise RegionError(f"unknown region source {region.source!r}; valid: {', '.join(SOURCES)}")
-    if region.state not in STATES:
-        raise RegionError(f"unknown region state {region.state!r}; valid: {', '.join(STATES)}")
-    if not isinstance(region.label, str) or not isinstance(region.note, str):
-        raise RegionError("a region's label and note must be text")
-
-
-@dataclass(frozen=True)
-class RegionChange:
-    """One entry of the history: the regions before and after (None: absent)."""
-
-    action: str
-    before: tuple[Region, ...]
-    after: tuple[Region, ...]
-    time: str
-    via: str | None = None  # None for a direct edit, "undo" or "redo"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "before": [r.to_json() for r in self.before],
-                "after": [r.to_json() for r in self.after], "time": self.time, "via": self.via}
-
-    @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> RegionChange:
-        return cls(doc["action"], tuple(Region.from_json(r) for r in doc.get("before", [])),
-                   tuple(Region.from_json(r) for r in doc.get("after", [])), doc.get("time", ""), doc.get("via"))
-
-    def inverse(self, via: str) -> RegionChange:
-        return RegionChange(self.action, self.after, self.before, utc_now(), via)
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def sidecar_path(audio_path: str | os.PathLike) -> Path:
@@ -144,38 +68,81 @@ class RegionTrack:
         self.history: list[RegionChange] = []
         self._history: UndoStack[RegionChange] = UndoStack()
         self._events = Emitter(("changed",))
+        self._store = SidecarStore(self.path)
+        self.warnings: list[str] = []  # what opening had to repair (duplicate ids), for the views
+        self._index: RegionIndex | None = None  # see :attr:`index`
 
     # -- reading ---------------------------------------------------------------------------
     @classmethod
     def open(cls, audio_path: str | os.PathLike, *, autosave: bool = True) -> RegionTrack:
         """The track of ``audio_path``: its sidecar when there is one, else empty."""
         track = cls(audio_path, autosave=autosave)
-        if track.path.exists():
-            track._load()
+        if track._store.exists():
+            with track._store.locked(reading=True):
+                track._load()
         return track
 
     def _load(self) -> None:
         try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-            if doc.get("format") != FORMAT_NAME:
-                raise RegionError(f"{self.path}: not an Earmark region file (format {doc.get('format')!r})")
-            if int(doc.get("version", 0)) > FORMAT_VERSION:
-                raise RegionError(f"{self.path}: written by a newer Earmark (version {doc.get('version')})")
-            regions = [Region.from_json(r) for r in doc.get("regions", [])]
-            self.history = [RegionChange.from_json(c) for c in doc.get("history", [])]
-        except RegionError as exc:
-            if str(exc).startswith(str(self.path)):
-                raise
+            loaded = self._store.load()
+            regions = [Region.from_json(r) for r in loaded.regions]
+            history = [RegionChange.from_json(c) for c in loaded.history]
+            journal = [RegionChange.from_json(c) for c in loaded.journal]
+        except (RegionError, SidecarFileError) as exc:
             raise RegionError(f"{self.path}: {exc}") from None
-        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise RegionError(f"{self.path}: unreadable region file ({exc})") from exc
-        self._regions = {r.id: r for r in regions}
+        except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            raise RegionError(f"{self.path}: unreadable region file ({type(exc).__name__}: {exc})") from None
+        self._regions = {}
+        self._index = None
+        for region in regions:
+            if region.id in self._regions:  # two regions under one id: keep both, the later under a new id
+                region = replace(region, id=uuid.uuid4().hex[:12])
+                self.warnings.append(f"{self.path}: two regions had the id {region.id!r}; "
+                                     f"the one at {region.start_s:g} s was given a new id")
+            self._regions[region.id] = region
+        self.history = history
+        for change in journal:
+            self._merge(change)
+            self.history.append(change)
 
     # -- queries ---------------------------------------------------------------------------
     @property
     def regions(self) -> list[Region]:
         """All regions, rejected suggestions included, in time order."""
-        return sorted(self._regions.values(), key=lambda r: (r.start_s, r.end_s, r.id))
+        index, regions = self.index, self._regions  # (a big change swaps both in from its worker thread)
+        return [r for r in map(regions.get, (k[2] for k in index.keys)) if r is not None]
+
+    @property
+    def index(self) -> RegionIndex:
+        """The time index (built once, then kept up to date edit by edit)."""
+        index = self._index
+        if index is None:
+            index = self._index = RegionIndex(self._regions.values())
+        return index
+
+    def between(self, start_s: float, end_s: float, *, most: int | None = None) -> list[Region]:
+        """The regions that overlap ``start_s..end_s``, in time order (a bisect, not a walk); with
+        ``most``, an even sample of at most about that many (for drawing a million regions)."""
+        index, regions = self.index, self._regions
+        lo, hi = index.span(start_s, end_s)
+        step = max(1, (hi - lo) // most) if most else 1
+        return [r for r in map(regions.get, index.ids_between(start_s, end_s, step=step)) if r is not None]
+
+    def count_between(self, start_s: float, end_s: float) -> int:
+        """About how many regions overlap ``start_s..end_s`` (never fewer), without listing them."""
+        lo, hi = self.index.span(start_s, end_s)
+        return hi - lo
+
+    def count(self, source: str | None = None, state: str | None = None) -> int:
+        return sum(n for (src, st), n in self.index.states.items()
+                   if (source is None or src == source) and (state is None or st == state))
+
+    def labels(self) -> list[str]:
+        """Every label in use, in first-seen order."""
+        return [label for label in self.index.labels if label]
+
+    def has(self, region_id: str) -> bool:
+        return region_id in self._regions
 
     def accepted(self) -> list[Region]:
         """What a person stands behind: their own regions and the suggestions they accepted."""
@@ -191,7 +158,7 @@ class RegionTrack:
             raise RegionError(f"{self.path}: no region with id {region_id!r}") from None
 
     def at(self, time_s: float) -> list[Region]:
-        return [r for r in self.regions if r.start_s <= time_s <= r.end_s]
+        return self.between(time_s, time_s)
 
     @property
     def can_undo(self) -> bool:
@@ -267,11 +234,46 @@ class RegionTrack:
             self._apply(RegionChange("suggest", before, tuple(added), utc_now()))
         return added
 
-    def replace_all(self, regions: Iterable[Region], action: str = "import") -> None:
-        """Add ``regions`` (an import) as one undoable change, keeping what is there."""
-        new = tuple(regions)
-        if new:
-            self._apply(RegionChange(action, (), new, utc_now()))
+    def replace_all(self, regions: Iterable[Region], action: str = "import") -> list[Region]:
+        """Add ``regions`` (an import) as one undoable change, keeping what is there.
+
+        An imported region never replaces one of the track's: one equal to a region here is
+        left out (already there), one whose id is taken (by a region here, edited since the
+        file was written, or by another region of the file) is added under a new id. So
+        re-importing a file never reverts a later edit, and undoing the import removes only
+        what it added. Returns the regions added."""
+        change = self.import_regions(regions, action)
+        if change is None:
+            return []
+        self.announce(change)
+        return list(change.after)
+
+    def import_regions(self, regions: Iterable[Region], action: str = "import", *, cancel=None,
+                       on_progress: Callable[[int, int], None] = lambda _done, _total: None) -> RegionChange | None:
+        """:meth:`replace_all`'s work without telling anyone: saved, but neither announced to the
+        subscribers nor undoable until :meth:`announce` (so a worker thread may run it while the
+        views wait). ``cancel`` (an :class:`engine.jobs.CancelToken`) is checked every 10,000
+        regions until the save starts; a cancelled import changes nothing."""
+        regions = list(regions)
+        added: dict[str, Region] = {}
+        for i, region in enumerate(regions):
+            if i % 10_000 == 0:
+                if cancel is not None:
+                    cancel.raise_if_cancelled("importing regions")
+                on_progress(i, len(regions))
+            if self._regions.get(region.id) == region:
+                continue
+            if region.id in self._regions or region.id in added:
+                region = replace(region, id=uuid.uuid4().hex[:12])
+            added[region.id] = region
+        if not added:
+            return None
+        return self._apply(RegionChange(action, (), tuple(added.values()), utc_now()), record_undo=False, emit=False)
+
+    def announce(self, change: RegionChange) -> None:
+        """Make a change from :meth:`import_regions` undoable and tell the subscribers."""
+        self._history.record(change)
+        self._events.emit("changed", change)
 
     def undo(self) -> bool:
         return self._history.undo(self._apply_backwards) is not None
@@ -291,23 +293,108 @@ class RegionTrack:
         self._apply(RegionChange(change.action, change.before, change.after, utc_now(), "redo"), record_undo=False)
         return change
 
-    def _apply(self, change: RegionChange, *, record_undo: bool = True) -> None:
-        previous = dict(self._regions)
-        for region in change.before:
-            self._regions.pop(region.id, None)
-        for region in change.after:
-            self._regions[region.id] = region
-        self.history.append(change)
-        try:
-            if self.autosave:
-                self.save()
-        except BaseException:
-            self._regions = previous
-            self.history.pop()
-            raise
+    def _apply(self, change: RegionChange, *, record_undo: bool = True, emit: bool = True) -> RegionChange:
+        if not self.autosave:
+            self._merge(change)
+            self.history.append(change)
+        else:
+            with self._store.locked():
+                self._catch_up()
+                change = self._rebased(change)
+                big = len(change.before) + len(change.after) > BIG_CHANGE
+                if not big:  # one journal line; a big change goes straight into a new snapshot
+                    self._store.append(change.to_json())
+                self._merge(change)
+                self.history.append(change)
+                if big:
+                    self._compact_or_undo(change)
+                elif self._store.should_compact() or not self.path.exists():
+                    try:
+                        self._compact()
+                    except SaveError as exc:  # the change is saved in the journal; fold it in later
+                        log.warning("%s", exc)
         if record_undo:
             self._history.record(change)
-        self._events.emit("changed", change)
+        if emit:
+            self._events.emit("changed", change)
+        return change
+
+    def _compact_or_undo(self, change: RegionChange) -> None:
+        try:
+            self._compact()
+        except BaseException:
+            self.history.pop()
+            self._merge(change.inverse("undo"))
+            raise
+
+    def _catch_up(self) -> None:
+        """Take in what other editors saved since this track last looked, and announce it."""
+        try:
+            changes, reload = self._store.changed_since()
+            foreign = [RegionChange.from_json(c) for c in changes]
+        except (SidecarFileError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise RegionError(f"{self.path}: unreadable region file ({exc})") from None
+        if reload:
+            before = dict(self._regions)
+            self._load()
+            if before != self._regions:
+                gone = tuple(r for k, r in before.items() if self._regions.get(k) != r)
+                came = tuple(r for k, r in self._regions.items() if before.get(k) != r)
+                self._events.emit("changed", RegionChange("reload", gone, came, utc_now()))
+            return
+        for change in foreign:
+            self._merge(change)
+            self.history.append(change)
+            self._events.emit("changed", change)
+
+    def _rebased(self, change: RegionChange) -> RegionChange:
+        """``change`` made against the regions as they are now: an edit keeps others' edits
+        of the fields it did not change; an edit or removal of a region gone meanwhile is dropped."""
+        before_by_id = {r.id: r for r in change.before}
+        after, before = [], []
+        for new in change.after:
+            old = before_by_id.get(new.id)
+            now = self._regions.get(new.id)
+            if old is None:
+                after.append(new)
+                if now is not None:
+                    before.append(now)
+            elif now is not None:
+                edited = {f.name: getattr(new, f.name) for f in fields(Region)
+                          if getattr(new, f.name) != getattr(old, f.name)}
+                after.append(replace(now, **edited))
+                before.append(now)
+        after_ids = {r.id for r in change.after}
+        before += [self._regions[r.id] for r in change.before if r.id not in after_ids and r.id in self._regions]
+        if tuple(before) == change.before and tuple(after) == change.after:
+            return change
+        return RegionChange(change.action, tuple(before), tuple(after), change.time, change.via)
+
+    def _merge(self, change: RegionChange) -> None:
+        # a big change is made on a copy and swapped in, so a reader on another thread never
+        # iterates a dictionary that is changing under it
+        big = len(change.before) + len(change.after) > BIG_CHANGE
+        regions = dict(self._regions) if big else self._regions
+        index = None if big else self._index
+        for region in change.before:
+            gone = regions.pop(region.id, None)
+            if gone is not None and index is not None:
+                index.remove(gone)
+        for region in change.after:
+            old = regions.get(region.id)
+            if index is not None:
+                if old is not None:
+                    index.remove(old)
+                index.add(region)
+            regions[region.id] = region
+        if big:  # indexed on the thread that made the change, before anyone sees it
+            index = RegionIndex(regions.values())
+        self._index = index
+        self._regions = regions
+
+    def _compact(self) -> None:
+        self._store.compact({"audio": self.audio_path.name}, (dumps(r.to_json()) for r in self.regions),
+                            (c.json_chunks() for c in self.history))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -319,5 +406,7 @@ class RegionTrack:
         }
 
     def save(self) -> None:
-        """Write the sidecar atomically (the old file or the new one survives any crash)."""
-        atomic_write_json(self.path, self.to_json())
+        """Fold everything into a fresh snapshot (atomic: the old files or the new ones survive any crash)."""
+        with self._store.locked():
+            self._catch_up()
+            self._compact()

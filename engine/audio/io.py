@@ -85,8 +85,12 @@ def load_audio(
     return Audio(np.ascontiguousarray(samples, dtype=np.float32), int(file_rate_hz), path)
 
 
-def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | None) -> int:
-    """Refuse implausible headers; return the most frames this may decode."""
+def check_header(path: str | os.PathLike, info) -> None:
+    """The header limits every reader applies (:func:`load_audio`, the streaming reader
+    :class:`engine.audio.long.LongAudio` behind ``--segments`` and the Annotate tab, ``clips``):
+    a sample rate of 1 kHz to 768 kHz, 1 to 256 channels, and some audio. ``info`` is anything
+    with ``samplerate``, ``channels`` and ``frames`` (``soundfile.info``, a ``SoundFile``)."""
+    path = Path(path)
     rate = info.samplerate
     if not MIN_SAMPLE_RATE_HZ <= rate <= MAX_SAMPLE_RATE_HZ:
         raise AudioLoadError(
@@ -97,6 +101,12 @@ def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | N
         raise AudioLoadError(f"{_shown(path)}: implausible channel count {info.channels} (at most {MAX_CHANNELS})")
     if info.frames <= 0:
         raise AudioLoadError(f"{_shown(path)}: the file holds no audio (0 samples)")
+
+
+def _check_header(path: Path, info, sample_rate_hz: int | None, max_s: float | None) -> int:
+    """Refuse implausible headers; return the most frames this may decode."""
+    check_header(path, info)
+    rate = info.samplerate
     binding_hz = max(rate, sample_rate_hz or rate)  # the bound holds before and after resampling
     limit = int(max_load_s(rate, sample_rate_hz) * rate)
     if max_s is not None:

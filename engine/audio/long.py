@@ -19,9 +19,11 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from engine.audio.io import check_header
 from engine.errors import AudioLoadError
 
 BLOCK_S = 30.0  # seconds per streamed block: 30 s of 44.1 kHz stereo is about 10 MB of float32
+BLOCK_SAMPLES = 1 << 22  # and at most this many samples (frames x channels, 16 MiB of float32) per read
 _ERRORS = (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError)
 
 
@@ -47,10 +49,15 @@ class LongAudio:
         if not self._file.seekable():
             self._file.close()
             raise AudioLoadError(f"{self.path}: this audio stream cannot seek; convert it to WAV or FLAC")
+        try:
+            check_header(self.path, self._file)  # the limits load_audio applies: rate, channels, length
+        except AudioLoadError:
+            self._file.close()
+            raise
         self.sample_rate_hz = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.frames = int(self._file.frames)
-        if self.frames <= 0 or self.frames >= 1 << 62:
+        if self.frames >= 1 << 62:
             self._file.close()
             raise AudioLoadError(f"{self.path}: the file states no length (a recording cut short?)")
 
@@ -76,14 +83,35 @@ class LongAudio:
         return self.read_frames(first, max(last - first, 0), mono=mono)
 
     def read_frames(self, first: int, count: int, *, mono: bool = True) -> np.ndarray:
+        """``count`` frames from ``first``: the mono mix (read a bounded block at a time) or [n, ch]."""
+        if not mono:
+            return self._read(first, count)
+        step = max(1, BLOCK_SAMPLES // self.channels)
+        if count <= step:
+            return self._mono(self._read(first, count))
+        out = np.empty(count, dtype=np.float32)
+        done = 0
+        while done < count:
+            part = self._mono(self._read(first + done, min(step, count - done)))
+            if not len(part):
+                break
+            out[done:done + len(part)] = part
+            done += len(part)
+        return out[:done]
+
+    def _read(self, first: int, count: int) -> np.ndarray:
         try:
             self._file.seek(first)
-            data = self._file.read(count, dtype="float32", always_2d=True)
+            return self._file.read(count, dtype="float32", always_2d=True)
         except _ERRORS as exc:
             raise AudioLoadError(f"{self.path}: cannot decode audio at frame {first} ({_first_line(exc)})") from exc
-        if not mono:
-            return data
+
+    def _mono(self, data: np.ndarray) -> np.ndarray:
         return data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0].copy()
+
+    def block_frames(self, block_s: float = BLOCK_S) -> int:
+        """Frames per streamed block: ``block_s`` seconds, fewer for many channels."""
+        return max(1, min(int(block_s * self.sample_rate_hz), BLOCK_SAMPLES // self.channels))
 
     def blocks(self, sample_rate_hz: int | None = None, *, block_s: float = BLOCK_S,
                start_s: float = 0.0) -> Iterator[np.ndarray]:
@@ -91,7 +119,7 @@ class LongAudio:
         rate = sample_rate_hz or self.sample_rate_hz
         stream = None if rate == self.sample_rate_hz else soxr.ResampleStream(
             self.sample_rate_hz, rate, 1, dtype="float32", quality="HQ")
-        block = max(1, int(block_s * self.sample_rate_hz))
+        block = self.block_frames(block_s)
         position = self.frame_at(start_s)
         while position < self.frames:
             count = min(block, self.frames - position)
@@ -121,7 +149,7 @@ class LongAudio:
         return Envelope(edges[:-1] / self.sample_rate_hz, mins, maxs, bin_frames / self.sample_rate_hz)
 
     def _exact_envelope(self, edges: np.ndarray, mins: np.ndarray, maxs: np.ndarray) -> None:
-        block = max(1, int(BLOCK_S * self.sample_rate_hz))
+        block = self.block_frames()
         first, last = int(edges[0]), int(edges[-1])
         mins.fill(np.inf)
         maxs.fill(-np.inf)

@@ -16,16 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.annotations.formats.stream import SUFFIXES, TableWriter
+from engine.annotations.formats.stream import SUFFIXES, TableWriter, partial_path
 from engine.annotations.regions import Region
 from engine.audio.io import fit_length
 from engine.audio.long import LongAudio
 from engine.classify.files import iter_audio_files
 from engine.classify.segments import SegmentMerger, SegmentParams, clip_to
-from engine.errors import AudioLoadError, EarmarkError
+from engine.errors import EarmarkError
 from engine.jobs import CancelToken, Progress, ignore_progress
+from engine.jobs.outputs import Outputs
 from engine.models.classifier import OnnxClassifier
 
+MIN_HOP_S, MAX_HOP_S = 0.01, 3600.0  # 100 windows a second at most (a 1-sample hop would classify for hours)
 BATCH_WINDOWS = 32  # windows per model call: a cancel is seen within ~0.6 s even for a ResNet-18
 
 
@@ -93,6 +95,8 @@ def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams
                   on_progress: Callable[[Progress], None] = ignore_progress) -> Iterator[list[Region]]:
     """Batches of closed segments (pending suggestions) in the order they close."""
     meta = model.meta
+    if hop_s is not None and not (MIN_HOP_S <= hop_s <= MAX_HOP_S):
+        raise ValueError(f"hop {hop_s} s: the seconds between windows must lie between {MIN_HOP_S} and {MAX_HOP_S:g}")
     merger = SegmentMerger(model.labels, meta.clip_s, params)
     for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
         if cancel is not None:
@@ -104,10 +108,10 @@ def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams
 
 
 def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, params: SegmentParams, *,
-                 hop_s: float | None = None, cancel: CancelToken | None = None,
+                 hop_s: float | None = None, cancel: CancelToken | None = None, before_commit=None,
                  on_progress: Callable[[Progress], None] = ignore_progress) -> SegmentFileResult:
     result = SegmentFileResult(path, table)
-    with LongAudio(path) as audio, TableWriter(table, fmt) as writer:
+    with LongAudio(path) as audio, TableWriter(table, fmt, before_commit=before_commit) as writer:
         result.duration_s = audio.duration_s
         for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress):
             writer.write(regions)
@@ -137,18 +141,31 @@ def table_path(path: Path, root: Path, out_dir: Path, fmt: str) -> Path:
 
 def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, fmt: str,
                   params: SegmentParams, *, hop_s: float | None = None, cancel: CancelToken | None = None,
+                  force: bool = False,
                   on_result: Callable[[SegmentFileResult], None] = lambda _r: None) -> list[SegmentFileResult]:
-    """One table per input file; a file that cannot be read is reported and the rest go on."""
+    """One table per input file; a file that cannot be read is reported and the rest go on.
+
+    A table path holding a file Earmark did not write is refused for that file (or, with
+    ``force``, backed up first: :mod:`engine.jobs.outputs`); two inputs that would write one
+    table (``rec.wav`` and ``rec.flac``) write ``rec.txt`` and ``rec.flac.txt``."""
     results = []
-    for path, root in find_audio(inputs):
-        table = table_path(path, root, Path(out_dir), fmt)
-        try:
-            result = segment_file(model, path, table, fmt, params, hop_s=hop_s, cancel=cancel)
-        except (AudioLoadError, EarmarkError) as exc:
-            table.unlink(missing_ok=True)
-            result = SegmentFileResult(path, None, error=str(exc))
-        results.append(result)
-        on_result(result)
+    with Outputs(out_dir, force=force) as outputs:
+        for path, root in find_audio(inputs):
+            table = table_path(path, root, Path(out_dir), fmt)
+            if table in outputs.claimed:
+                table = outputs.unique(table.with_name(path.name + SUFFIXES[fmt]))
+            try:
+                outputs.check(table)  # refused before any work; set aside (forced) only once the new table is whole
+                outputs.claim(partial_path(table))
+                try:
+                    result = segment_file(model, path, table, fmt, params, hop_s=hop_s, cancel=cancel,
+                                          before_commit=outputs.claim)
+                finally:
+                    outputs.written(table)
+            except EarmarkError as exc:
+                result = SegmentFileResult(path, None, error=str(exc))
+            results.append(result)
+            on_result(result)
     return results
 
 

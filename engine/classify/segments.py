@@ -12,6 +12,7 @@ any length streams through it in bounded memory. :func:`merge_windows` is the ba
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,10 +31,10 @@ class SegmentParams:
 
     def __post_init__(self) -> None:
         for name, value in {"threshold": self.threshold, **(self.class_thresholds or {})}.items():
-            if not 0.0 <= value <= 1.0:
+            if not 0.0 <= value <= 1.0:  # NaN included
                 raise ValueError(f"threshold for {name} must lie between 0 and 1, got {value}")
-        if self.min_duration_s < 0 or self.merge_gap_s < 0:
-            raise ValueError("min_duration_s and merge_gap_s must not be negative")
+        if not (0 <= self.min_duration_s < math.inf and 0 <= self.merge_gap_s < math.inf):
+            raise ValueError("min_duration_s and merge_gap_s must be finite and not negative")
 
     def thresholds(self, labels: Sequence[str]) -> np.ndarray:
         extra = dict(self.class_thresholds or {})

@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also cut unlabelled stretches into clips of this class (e.g. background)")
     p.add_argument("--background-seconds", type=float, default=None,
                    help="length of a background clip (default: the median region length)")
+    p.add_argument("--force", action="store_true",
+                   help="replace files in --out that Earmark did not write, such as an existing data.csv "
+                        "(each is kept beside it as NAME.backup-TIME); without it nothing is written and the file is named")
 
 
 def run_clips(args: argparse.Namespace) -> int:
@@ -28,7 +31,7 @@ def run_clips(args: argparse.Namespace) -> int:
 
     try:
         result = make_clips(args.audio, args.labels, args.out, padding_s=args.padding,
-                            background=args.background, background_s=args.background_seconds)
+                            background=args.background, background_s=args.background_seconds, force=args.force)
     except EarmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

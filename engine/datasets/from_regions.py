@@ -15,25 +15,32 @@ spread evenly over the gaps.
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
 
 from engine.annotations.formats import read_regions
 from engine.annotations.regions import ACCEPTED, REJECTED, Region
-from engine.atomic import atomic_write_text
+from engine.atomic import atomic_write_text, atomic_write_with
+from engine.datasets.clips import label_problem, shown_label
 from engine.errors import AudioLoadError, EarmarkError
 from engine.jobs import CancelToken, Progress, ignore_progress
+from engine.jobs.outputs import Outputs
 
 CSV_NAME = "data.csv"
 CLIPS_FOLDER = "clips"
 COPY_BLOCK_FRAMES = 1 << 20
+MAX_PADDING_S = 3600.0
+MIN_BACKGROUND_S = 0.01  # shorter background clips are no use to a model (and the probe's 1 µs regions made billions)
 
 
 class ClipsError(EarmarkError):
@@ -106,40 +113,83 @@ def annotated_beside(audio_path: str | os.PathLike) -> list[tuple[Path, Path]]:
     return out
 
 
+def default_dataset_folder(audio_path: str | os.PathLike) -> Path:
+    """Where a data set cut from ``audio_path``'s folder goes unless a person says otherwise: a new
+    folder beside the recordings (``<folder>/<recording> data set``, ``… data set 2``…), never
+    the recordings' own folder."""
+    audio_path = Path(audio_path)
+    base = audio_path.parent / f"{audio_path.stem} data set"
+    candidate, n = base, 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = base.with_name(f"{base.name} {n}")
+    return candidate
+
+
 def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[str | os.PathLike],
                out_dir: str | os.PathLike, *, padding_s: float = 0.0, background: str | None = None,
-               background_s: float | None = None, on_progress: Callable[[Progress], None] = ignore_progress,
+               background_s: float | None = None, force: bool = False,
+               on_progress: Callable[[Progress], None] = ignore_progress,
                cancel: CancelToken | None = None) -> ClipsResult:
+    """Cut the data set. Every path is planned and checked before anything is written: a file in
+    ``out_dir`` that Earmark did not write (a person's ``data.csv``, a clip edited by hand) is
+    refused with :class:`engine.jobs.outputs.OutputExistsError`, or with ``force`` kept beside
+    it as a ``.backup``; each file is written atomically."""
     audio = [Path(p) for p in audio_paths]
     if not audio:
         raise ClipsError("no recordings given (--audio)")
-    if padding_s < 0:
-        raise ClipsError(f"padding must not be negative, got {padding_s} s")
+    if not (math.isfinite(padding_s) and 0 <= padding_s <= MAX_PADDING_S):
+        raise ClipsError(f"padding must lie between 0 and {MAX_PADDING_S:g} s, got {padding_s} s")
+    if background_s is not None and not (math.isfinite(background_s) and MIN_BACKGROUND_S <= background_s):
+        raise ClipsError(f"a background clip must last at least {MIN_BACKGROUND_S} s, got {background_s} s")
+    if background is not None and (problem := label_problem(background)):
+        raise ClipsError(f"the background label {shown_label(background)} {problem}")
     if len({p.stem.lower() for p in audio}) != len(audio):
         raise ClipsError("two recordings have the same name; each recording is one group, so names must differ")
     regions = match_labels(audio, [Path(p) for p in label_paths])
     out = Path(out_dir)
-    rows, notes = [], []
-    for step, path in enumerate(audio):
-        if cancel is not None:
-            cancel.raise_if_cancelled("cutting clips")
-        on_progress(Progress("clips", step, len(audio), f"cutting {path.name}"))
-        rows += _cut_recording(path, regions[path], out, padding_s, background, background_s, notes)
-    if not rows:
-        raise ClipsError("no labelled regions to cut: label some regions (accepted, with a label) first")
-    lines = ["path,label,group,source,start_s,end_s"] + [",".join(_csv_cell(c) for c in row) for row in rows]
+    notes: list[str] = []
+    plans = []
+    folders: set[str] = set()
+    for path in audio:
+        plan = _plan_recording(path, regions[path], out, padding_s, background, background_s, notes, folders)
+        plans.append(plan)
+    if not any(plan.cuts for plan in plans):
+        reasons = "".join(f"\n  {note}" for note in notes)
+        raise ClipsError("no labelled regions to cut: label some regions (accepted, with a label) first" + reasons)
     csv_path = out / CSV_NAME
-    atomic_write_text(csv_path, "\n".join(lines) + "\n")
-    on_progress(Progress("clips", len(audio), len(audio), f"wrote {csv_path}"))
+    with Outputs(out, force=force) as outputs:
+        for path in [csv_path] + [clip for plan in plans for clip, _ in plan.clips()]:
+            outputs.check(path)  # refused before anything is written
+        rows = []
+        for step, plan in enumerate(plans):
+            if cancel is not None:
+                cancel.raise_if_cancelled("cutting clips")
+            on_progress(Progress("clips", step, len(plans), f"cutting {plan.path.name}"))
+            rows += _write_recording(plan, out, outputs)
+        lines = ["path,label,group,source,start_s,end_s"] + [",".join(_csv_cell(c) for c in row) for row in rows]
+        atomic_write_text(outputs.claim(csv_path), "\n".join(lines) + "\n")
+        outputs.written(csv_path)
+    notes += [f"{old} was kept as {backup}" for old, backup in outputs.backups]
+    on_progress(Progress("clips", len(plans), len(plans), f"wrote {csv_path}"))
     return ClipsResult(csv_path, dict(Counter(row[1] for row in rows)), [p.stem for p in audio], notes)
 
 
-def _cut_recording(path: Path, regions: list[Region], out: Path, padding_s: float, background: str | None,
-                   background_s: float | None, notes: list[str]) -> list[tuple]:
-    try:
-        info = sf.info(os.fspath(path))
-    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
-        raise AudioLoadError(f"{path}: cannot read the recording ({exc})") from exc
+@dataclass
+class _Plan:
+    path: Path
+    info: Any
+    folder: Path
+    cuts: list[_Cut]
+
+    def clips(self) -> list[tuple[Path, _Cut]]:
+        ordered = sorted(self.cuts, key=lambda c: c.start_s)
+        return [(self.folder / f"{n:04d}_{_safe(cut.label)}.wav", cut) for n, cut in enumerate(ordered, start=1)]
+
+
+def _plan_recording(path: Path, regions: list[Region], out: Path, padding_s: float, background: str | None,
+                    background_s: float | None, notes: list[str], folders: set[str]) -> _Plan:
+    info = _checked_info(path)
     duration_s = info.frames / info.samplerate
     labelled = [r for r in regions if r.state == ACCEPTED and r.label.strip()]
     cuts = []
@@ -149,29 +199,64 @@ def _cut_recording(path: Path, regions: list[Region], out: Path, padding_s: floa
             notes.append(f"{path.name}: region {r.label!r} at {r.start_s:.3f} s lies outside the "
                          f"{duration_s:.3f} s recording or is empty; skipped")
             continue
-        cuts.append(_Cut(start, end, r.label.strip()))
+        label = r.label.strip()
+        if problem := label_problem(label):
+            raise ClipsError(f"{path.name}: the label {shown_label(label)} at {r.start_s:.3f} s {problem}; "
+                             "a data set cannot use it (fix the label file)")
+        cuts.append(_Cut(start, end, label))
     if background and cuts:
         length = background_s or float(np.median([c.end_s - c.start_s for c in cuts]))
+        length = max(length, MIN_BACKGROUND_S)
         taken = [r for r in regions if r.state != REJECTED]
         cuts += _background_cuts(taken, duration_s, length, len(cuts), background)
+    return _Plan(path, info, out / CLIPS_FOLDER / _folder_name(path.stem, folders), cuts)
+
+
+def _checked_info(path: Path):
+    """The recording's header, with the limits every reader applies (engine.audio.io)."""
+    from engine.audio.io import check_header
+
+    try:
+        info = sf.info(os.fspath(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        raise AudioLoadError(f"{path}: cannot read the recording ({exc})") from exc
+    check_header(path, info)
+    return info
+
+
+def _folder_name(stem: str, taken: set[str]) -> str:
+    """A clip folder per recording: its cleaned-up name, with a digest of the real name when cleaning
+    changed it (``rec 1`` and ``rec_1``, or ``日本`` and ``中文``, never share a folder)."""
+    name = _safe(stem)
+    if name != stem:
+        name = f"{name}-{hashlib.sha1(stem.encode('utf-8', 'surrogateescape')).hexdigest()[:8]}"
+    base, n = name, 1
+    while name.lower() in taken:
+        n += 1
+        name = f"{base}-{n}"
+    taken.add(name.lower())
+    return name
+
+
+def _write_recording(plan: _Plan, out: Path, outputs: Outputs) -> list[tuple]:
+    info = plan.info
     subtype = info.subtype if sf.check_format("WAV", info.subtype) else "FLOAT"
-    folder = out / CLIPS_FOLDER / _safe(path.stem)
-    folder.mkdir(parents=True, exist_ok=True)
     rows = []
-    with sf.SoundFile(os.fspath(path)) as src:
-        for n, cut in enumerate(sorted(cuts, key=lambda c: c.start_s), start=1):
+    with sf.SoundFile(os.fspath(plan.path)) as src:
+        for clip, cut in plan.clips():
             first, last = int(round(cut.start_s * info.samplerate)), int(round(cut.end_s * info.samplerate))
-            clip = folder / f"{n:04d}_{_safe(cut.label)}.wav"
-            _copy_frames(src, first, last, clip, info, subtype)
-            rows.append((clip.relative_to(out).as_posix(), cut.label, path.stem, path.name,
+            atomic_write_with(outputs.claim(clip), lambda tmp, a=first, b=last: _copy_frames(src, a, b, tmp, info, subtype),
+                              suffix=".wav")
+            outputs.written(clip)
+            rows.append((clip.relative_to(out).as_posix(), cut.label, plan.path.stem, plan.path.name,
                          f"{cut.start_s:.6f}", f"{cut.end_s:.6f}"))
     return rows
 
 
-def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: Path, info, subtype: str) -> None:
+def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: str, info, subtype: str) -> None:
     """Frames ``first..last`` of ``src`` into a new WAV, a block at a time (a region may be hours long)."""
     src.seek(first)
-    with sf.SoundFile(os.fspath(clip), "w", samplerate=info.samplerate, channels=info.channels,
+    with sf.SoundFile(clip, "w", samplerate=info.samplerate, channels=info.channels,
                       subtype=subtype, format="WAV") as out:
         position = first
         while position < last:
@@ -183,18 +268,29 @@ def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: Path, info, sub
 
 
 def _background_cuts(regions: list[Region], duration_s: float, length_s: float, most: int, label: str) -> list[_Cut]:
-    """Up to ``most`` clips of ``length_s`` from stretches no region touches, spread evenly."""
+    """Up to ``most`` clips of ``length_s`` from stretches no region touches, spread evenly.
+
+    The slots are counted per gap and only the picked ones are made, so memory follows the
+    number of regions, never the number of slots (microsecond regions make billions)."""
     spans = sorted((r.start_s, r.end_s) for r in regions)
     gaps, cursor = [], 0.0
     for start, end in spans + [(duration_s, duration_s)]:
         if start - cursor >= length_s:
             gaps.append((cursor, start))
         cursor = max(cursor, end)
-    slots = [(a + k * length_s, a + (k + 1) * length_s) for a, b in gaps for k in range(int((b - a) // length_s))]
-    if not slots:
+    counts = np.array([int((b - a) // length_s) for a, b in gaps], dtype=np.int64)
+    total = int(counts.sum())
+    if total <= 0 or most <= 0:
         return []
-    picks = np.unique(np.linspace(0, len(slots) - 1, num=min(most, len(slots))).round().astype(int))
-    return [_Cut(slots[i][0], slots[i][1], label) for i in picks]
+    ends = np.cumsum(counts)
+    picks = np.unique(np.linspace(0, total - 1, num=min(most, total)).round().astype(np.int64))
+    cuts = []
+    for i in picks:
+        g = int(np.searchsorted(ends, i, side="right"))
+        k = int(i - (ends[g] - counts[g]))
+        a = gaps[g][0]
+        cuts.append(_Cut(a + k * length_s, a + (k + 1) * length_s, label))
+    return cuts
 
 
 def _safe(text: str) -> str:
@@ -216,10 +312,12 @@ class ClipsRequest:
     padding_s: float = 0.0
     background: str | None = None
     background_s: float | None = None
+    force: bool = False
 
 
 def clips_job(request: ClipsRequest, *, on_progress: Callable[[Progress], None], cancel: CancelToken) -> ClipsResult:
     """:func:`make_clips` as an :mod:`engine.jobs` job."""
     return make_clips(request.audio_paths, request.label_paths, request.out_dir, padding_s=request.padding_s,
-                      background=request.background, background_s=request.background_s, on_progress=on_progress,
+                      background=request.background, background_s=request.background_s, force=request.force,
+                      on_progress=on_progress,
                       cancel=cancel)

@@ -2,7 +2,8 @@
 
 A ranking takes seconds to minutes; reopening the last data set at start shows its ranking
 again without re-ranking when nothing it was computed from has changed. The key is a hash
-over every clip's path relative to the data set, size, modification time, label and flags
+over every clip's path relative to the data set, size, modification and change time, inode, label, flags,
+group, fold and speaker (the folds follow the groups)
 (the label edits included: the manifest *as edited* is what was ranked), plus the audit
 model file (path, size, modification time) when one was used, and the folds and seed. A
 changed data set has another key, so a stale ranking is never shown. Files are written
@@ -72,16 +73,17 @@ def content_key(manifest, model_path: str | os.PathLike | None = None, *, folds:
     rows = []
     for clip in manifest.clips:
         path = Path(clip.path)
-        try:
+        try:  # the inode and change time too: a copy with its mtime kept (cp -p, rsync -a) changes them
             stat = path.stat()
-            size, mtime = stat.st_size, stat.st_mtime_ns
+            size, mtime = stat.st_size, [stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
         except OSError:
             size, mtime = -1, -1
         try:
             rel = path.resolve().relative_to(base.resolve()).as_posix()
         except ValueError:
             rel = path.as_posix()
-        rows.append([rel, size, mtime, clip.label, sorted(getattr(clip, "flags", ()) or ())])
+        rows.append([rel, size, mtime, clip.label, sorted(getattr(clip, "flags", ()) or ()),
+                     clip.group, clip.fold, getattr(clip, "speaker", None)])  # the folds follow groups
     rows.sort()
     model = None
     if model_path:
@@ -140,7 +142,7 @@ def load(key: str, folder: Path | None = None) -> RestoredRanking | None:
                 or ranking.quality.shape != (n,) or ranking.is_issue.shape != (n,)
                 or sorted(ranking.order.tolist()) != list(range(n))):
             raise ValueError("its arrays do not fit together")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        log.warning("Ignoring the kept audit ranking %s: %s", path, exc)
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:  # RecursionError: nested JSON
+        log.warning("Ignoring the kept audit ranking %s: %s", path, str(exc)[:200])
         return None
     return ranking

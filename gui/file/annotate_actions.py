@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from engine.annotations.formats import FORMATS, read_regions, write_regions
+from engine.annotations.formats import FORMATS, write_regions
 from engine.errors import EarmarkError
 from gui.workers.job_worker import JobWorker
 
@@ -76,20 +76,42 @@ class RegionActions:
         if path:
             self.import_labels(path)
 
-    def import_labels(self, path: str | Path) -> int:
-        if self.track is None:
-            return 0
-        try:
-            by_file = read_regions(path)
-        except EarmarkError as exc:
-            self._show_failure(str(exc))
-            return 0
-        name = self.track.audio_path.name.lower()
-        regions = [r for key, rs in by_file.items() if key is None or key.lower() == name for r in rs]
-        self.track.replace_all(regions, "import")
-        self._merge_track_labels()
-        self.status_message.emit(f"Imported {len(regions)} region(s) from {path}")
-        return len(regions)
+    def import_labels(self, path: str | Path) -> JobWorker | None:
+        """Import a label file onto the track in a worker (a file may hold a million regions);
+        the track takes no edits until it ends, and ``labels_imported`` says how many were added."""
+        from engine.annotations.importing import ImportRequest, import_job
+
+        if self.track is None or self.import_worker is not None:
+            return None
+        worker = JobWorker(import_job, ImportRequest(self.track, Path(path)), what="Importing labels", owner=self)
+        worker.finished.connect(lambda result, track=self.track: self._on_import_completed(track, result))
+        worker.failed.connect(self._show_failure)
+        worker.progressed.connect(lambda p: self.status_message.emit(p.message))
+        worker.ended.connect(lambda: self._on_import_ended(worker))
+        self.import_worker = worker
+        self._set_editable(False)
+        self.status_message.emit(f"Importing {path}…")
+        worker.start()
+        return worker
+
+    def _on_import_completed(self, track, result) -> None:
+        if result.change is not None:
+            track.announce(result.change)  # undoable, and the lanes repaint, on this thread
+        if track is self.track:
+            self._merge_track_labels()
+        same = result.read - result.added
+        self.status_message.emit(f"Imported {result.added} region(s) from {result.path}"
+                                 + (f"; {same} were here already, unchanged" if same else ""))
+        self.labels_imported.emit(result.added)
+
+    def _on_import_ended(self, worker) -> None:
+        if self.import_worker is worker:
+            self.import_worker = None
+            self._set_editable(True)
+
+    def _set_editable(self, editable: bool) -> None:
+        for lane in (self.label_lane, self.suggestion_lane):
+            lane.setEnabled(editable)
 
     def export_dialog(self) -> None:
         if self.track is None:
@@ -115,7 +137,11 @@ class RegionActions:
     def dataset_dialog(self) -> None:
         if self.audio is None:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the data set", str(self.audio.path.parent))
+        from engine.datasets.from_regions import default_dataset_folder
+
+        # a new folder beside the recording, never the recording's own folder (where a person's files live)
+        folder, _ = QFileDialog.getSaveFileName(self, "New folder for the data set",
+                                                str(default_dataset_folder(self.audio.path)), "Folders (*)")
         if folder:
             self.make_dataset(folder)
 

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.annotations.regions import PENDING, RegionTrack
+from engine.annotations.regions import ACCEPTED, PENDING, SUGGESTION, RegionTrack
 from engine.audio.long import LongAudio
 from engine.audio.ranges import N_FFT_CHOICES
 from engine.errors import EarmarkError
@@ -44,6 +44,7 @@ from gui.workers.playback import Player
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
 MIN_SPAN_S = 0.01
 REQUEST_DELAY_MS = 40
+MAX_NEW_LABELS = 200  # labels an import adds to the label keys (a file may use thousands)
 
 
 class AnnotateView(RegionActions, QWidget):
@@ -51,6 +52,7 @@ class AnnotateView(RegionActions, QWidget):
     range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
     dataset_made = Signal(object)    # engine.datasets.from_regions.ClipsResult
+    labels_imported = Signal(int)    # regions a label-file import added
     failed = Signal(str)
     status_message = Signal(str)
 
@@ -66,6 +68,7 @@ class AnnotateView(RegionActions, QWidget):
         self.worker: RangeWorker | None = None
         self.suggest_worker = None  # a JobWorker while suggestions are computed
         self.dataset_worker = None  # the latest "Make data set" JobWorker
+        self.import_worker = None  # a JobWorker while a label file is imported (the track takes no edits)
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
         self.playback.moved.connect(self._on_playback_moved)
         self.playback.started.connect(lambda: self.play_button.setText("Pause"))
@@ -225,9 +228,10 @@ class AnnotateView(RegionActions, QWidget):
             self.file_label.clear()
             return
         hours, rest = divmod(audio.duration_s, 3600)
-        pending = len(track.suggestions(PENDING))
+        pending = track.count(SUGGESTION, PENDING)
         self.file_label.setText(f"{audio.path.name} · {int(hours)}:{int(rest // 60):02d}:{rest % 60:04.1f} · "
-                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · {_count(len(track.accepted()), 'region')}"
+                                f"{audio.sample_rate_hz} Hz · {audio.channels} ch · "
+                                f"{_count(track.count(state=ACCEPTED), 'region')}"
                                 + (f" · {pending} to review" if pending else ""))
 
     def _close_file(self) -> None:
@@ -243,7 +247,7 @@ class AnnotateView(RegionActions, QWidget):
 
     def _merge_track_labels(self) -> None:
         known = self.labels()
-        extra = [r.label for r in self.track.regions if r.label and r.label not in known] if self.track else []
+        extra = [label for label in self.track.labels() if label not in known][:MAX_NEW_LABELS] if self.track else []
         if extra:
             self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
             self._on_labels_edited()
@@ -304,14 +308,14 @@ class AnnotateView(RegionActions, QWidget):
 
     def _update_note(self) -> None:
         region_id = self._selected_region
-        region = self.track.get(region_id) if self.track is not None and region_id in {
-            r.id for r in self.track.regions} else None
+        region = self.track.get(region_id) if self.track is not None and region_id is not None \
+            and self.track.has(region_id) else None
         self.note_edit.setEnabled(region is not None)
         self.note_edit.setText(region.note if region is not None else "")
 
     def _on_note_edited(self) -> None:
         region_id = self._selected_region
-        if self.track is None or region_id is None or region_id not in {r.id for r in self.track.regions}:
+        if self.track is None or region_id is None or not self.track.has(region_id):
             return
         if self.note_edit.text() != self.track.get(region_id).note:
             self.track.update(region_id, note=self.note_edit.text())
@@ -403,11 +407,11 @@ class AnnotateView(RegionActions, QWidget):
 
     # ---- regions ----------------------------------------------------------------------
     def undo(self) -> None:
-        if self.track is not None and self.track.undo():
+        if self.track is not None and self.import_worker is None and self.track.undo():
             self.status_message.emit("Undone")
 
     def redo(self) -> None:
-        if self.track is not None and self.track.redo():
+        if self.track is not None and self.import_worker is None and self.track.redo():
             self.status_message.emit("Redone")
 
     def _show_failure(self, message: str) -> None:
@@ -417,7 +421,7 @@ class AnnotateView(RegionActions, QWidget):
 
     def shutdown(self) -> None:
         self._request_timer.stop()
-        for worker in (self.suggest_worker, self.dataset_worker):
+        for worker in (self.suggest_worker, self.dataset_worker, self.import_worker):
             if worker is not None:
                 worker.close(5.0)
         self._close_file()

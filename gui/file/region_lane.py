@@ -14,6 +14,7 @@ track's change events (``_on_track_changed``), never from its own drag state onc
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QMenu, QWidget
@@ -23,6 +24,8 @@ from engine.annotations.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, 
 LABELS, SUGGESTIONS = "labels", "suggestions"
 PALETTE = ("#58a6ff", "#3fb950", "#d29922", "#f778ba", "#a371f7", "#39c5cf", "#ff7b72", "#e3b341", "#8b949e")
 EDGE_PX = 5
+MAX_DRAWN = 2000  # regions drawn one by one; more in view are drawn as where they lie
+DENSITY_SAMPLE = 5_000
 MIN_CREATE_PX = 3
 LABEL_HELP = ("Drag to create a region, drag its edges to resize, its inside to move. 1–9 or a letter: label; "
               "Enter: label picker; Delete: remove; N: region from the selection; Ctrl+Z / Ctrl+Shift+Z: undo / redo")
@@ -61,7 +64,8 @@ class RegionLane(QWidget):
         self.update()
 
     def _on_track_changed(self, _change) -> None:
-        if self.selected_id is not None and self.selected_id not in {r.id for r in self.visible_regions()}:
+        if self.selected_id is not None and not (self.track is not None and self.track.has(self.selected_id)
+                                                 and self._is_mine(self.track.get(self.selected_id))):
             self.selected_id = None
         self.update()
 
@@ -74,11 +78,23 @@ class RegionLane(QWidget):
         self.update()
 
     def visible_regions(self) -> list[Region]:
+        """Every region this lane shows, over the whole file."""
         if self.track is None:
             return []
         if self.kind == LABELS:
             return self.track.accepted()
-        return [r for r in self.track.regions if r.source == SUGGESTION and r.state in (PENDING, REJECTED)]
+        return [r for r in self.track.regions if self._is_mine(r)]
+
+    def shown_regions(self) -> list[Region]:
+        """This lane's regions in the visible time range (found through the track's index)."""
+        if self.track is None:
+            return []
+        return [r for r in self.track.between(*self._range) if self._is_mine(r)]
+
+    def _is_mine(self, region: Region) -> bool:
+        if self.kind == LABELS:
+            return region.state == ACCEPTED
+        return region.source == SUGGESTION and region.state in (PENDING, REJECTED)
 
     def select(self, region_id: str | None) -> None:
         self.selected_id = region_id
@@ -100,7 +116,8 @@ class RegionLane(QWidget):
     def hit(self, x: float) -> tuple[Region, str] | None:
         """The region under ``x`` and the part hit: ``start`` or ``end`` edge, or ``inside``."""
         best = None
-        for r in self.visible_regions():
+        near = self.time_of(x - EDGE_PX), self.time_of(x + EDGE_PX)
+        for r in (r for r in self.track.between(*near) if self._is_mine(r)) if self.track is not None else ():
             x0, x1 = self.x_of(r.start_s), self.x_of(r.end_s)
             if abs(x - x0) <= EDGE_PX:
                 return r, "start"
@@ -268,11 +285,42 @@ class RegionLane(QWidget):
         index = self.labels.index(label) if label in self.labels else sum(map(ord, label)) % len(PALETTE)
         return QColor(PALETTE[index % len(PALETTE)] if label else "#6e7681")
 
+    def _paint_density(self, painter: QPainter, regions: list[Region], about: int, h: int) -> None:
+        width = max(int(self.width()), 1)
+        columns = np.zeros(width + 1, dtype=np.int64)
+        t0, t1 = self._range
+        scale = self._span_px() / (t1 - t0)
+        starts = np.fromiter((r.start_s for r in regions), dtype=np.float64, count=len(regions))
+        ends = np.fromiter((r.end_s for r in regions), dtype=np.float64, count=len(regions))
+        x0 = np.clip(self._x_offset + (starts - t0) * scale, 0, width).astype(np.int64)
+        x1 = np.clip(self._x_offset + (ends - t0) * scale, 0, width).astype(np.int64)
+        np.add.at(columns, x0, 1)
+        np.add.at(columns, np.maximum(x1, x0 + 1).clip(max=width), -1)
+        covered = np.cumsum(columns)[:width] > 0
+        edges = np.flatnonzero(np.diff(np.r_[0, covered.astype(np.int8), 0]))
+        fill = QColor(PALETTE[0])
+        fill.setAlpha(110)
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            painter.fillRect(QRectF(float(a), 3, float(b - a), h - 6), fill)
+        painter.setPen(QColor("#f0f6fc"))
+        painter.drawText(QRectF(self._x_offset + 4, 0, 400, h), Qt.AlignmentFlag.AlignVCenter,
+                         f"about {about:,} regions here: zoom in to see each")
+
     def paintEvent(self, _event) -> None:  # noqa: N802 - Qt API
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor("#161b22"))
         h = self.height()
-        spans = [(r, r.start_s, r.end_s) for r in self.visible_regions()]
+        near = self.track.count_between(*self._range) if self.track is not None else 0
+        many = near > MAX_DRAWN
+        if many:  # too many to tell apart: where regions lie (from an even sample), one bar per pixel run
+            sample = self.track.between(*self._range, most=DENSITY_SAMPLE)
+            mine = [r for r in sample if self._is_mine(r)]
+            if mine:
+                self._paint_density(painter, mine, near * len(mine) // max(len(sample), 1), h)
+        shown = [] if many else self.shown_regions()
+        if many and self.selected_id is not None and self.track.has(self.selected_id):
+            shown = [r for r in [self.track.get(self.selected_id)] if self._is_mine(r)]
+        spans = [(r, r.start_s, r.end_s) for r in shown]
         drag = self._drag
         if drag is not None:
             spans = [(r, drag["start"], drag["end"]) if r.id == drag.get("id") else (r, a, b) for r, a, b in spans]

@@ -35,8 +35,8 @@ class RegionOverlay:
         self.clear()
         if track is None:
             return
-        shown = [r for r in track.regions if r.state in (ACCEPTED, PENDING) and r.end_s >= start_s
-                 and r.start_s <= end_s][:MAX_ITEMS]
+        shown = [r for r in track.between(start_s, end_s, most=4 * MAX_ITEMS)
+                 if r.state in (ACCEPTED, PENDING)][:MAX_ITEMS]
         for region in shown:
             low, high = (region.low_hz, region.high_hz) if region.has_band else (0.0, max_freq_hz)
             y0, y1 = self.plot.y_of(low), self.plot.y_of(high)

@@ -3,7 +3,7 @@ suggestions are accepted, rejected and relabelled by key; seek, select, loop and
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +11,15 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from engine.annotations.regions import ACCEPTED, PENDING, REJECTED, SUGGESTION, Region, sidecar_path
+from engine.annotations.regions import (
+    ACCEPTED,
+    PENDING,
+    REJECTED,
+    SUGGESTION,
+    Region,
+    RegionTrack,
+    sidecar_path,
+)
 from tests.conftest import sine
 
 SR = 16000
@@ -73,8 +81,13 @@ def _x(lane, t):
     return int(round(lane.x_of(t)))
 
 
+def _on_disk(path):
+    """The sidecar as saved: its snapshot with the journal of later changes applied."""
+    return RegionTrack.open(path, autosave=False).to_json()
+
+
 def _history(path):
-    return [(c["action"], c.get("via")) for c in json.loads(sidecar_path(path).read_text())["history"]]
+    return [(c["action"], c.get("via")) for c in _on_disk(path)["history"]]
 
 
 def test_zooming_from_the_whole_file_to_one_second_recomputes_the_spectrogram(qtbot, view, recording):
@@ -157,7 +170,7 @@ def test_regions_by_mouse_and_keys_and_the_sidecar_says_exactly_what_was_done(qt
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the delete
     assert view.track.get(created.id).label == "noise"
 
-    doc = json.loads(sidecar_path(recording).read_text())
+    doc = _on_disk(recording)
     assert _history(recording) == [("add", None), ("label", None), ("label", None), ("update", None),
                                    ("update", None), ("add", None), ("label", None), ("update", None),
                                    ("remove", None), ("remove", "undo")]
@@ -207,7 +220,7 @@ def test_suggestions_are_accepted_rejected_and_relabelled_by_key(qtbot, view, re
     assert again[first] == (REJECTED, "tone_600hz") and again[second] == (ACCEPTED, "bird")
     assert again[mine.id] == (ACCEPTED, "tone_300hz") and again[pending[0].id] == (ACCEPTED, "tone_2000hz")
     assert view.track.suggestions(PENDING) == []  # the model's two finds are both taken already
-    doc = json.loads(sidecar_path(recording).read_text())
+    doc = _on_disk(recording)
     assert [c["action"] for c in doc["history"]].count("accept") == 2
     assert [c["action"] for c in doc["history"]].count("reject") == 1
 
@@ -322,7 +335,9 @@ def test_labels_import_onto_the_track_and_export_in_each_format(qtbot, view, rec
     _open(qtbot, view, recording)
     audacity = tmp_path / "from_audacity.txt"
     audacity.write_text("4.000000\t6.000000\tlow hum\n\\\t200.000000\t400.000000\n12.0\t13.0\twhistle\n")
-    assert view.import_labels(audacity) == 2
+    with qtbot.waitSignal(view.labels_imported, timeout=20000) as blocker:
+        view.import_labels(audacity)
+    assert blocker.args == [2]
     assert [(r.label, r.low_hz) for r in view.label_lane.visible_regions()] == [("low hum", 200.0), ("whistle", None)]
     assert view.labels()[-2:] == ["low hum", "whistle"]  # the labels a key can give
     assert len(view.overlay.items) == 2
@@ -379,3 +394,16 @@ def test_a_long_file_name_and_a_long_message_never_widen_the_window(qtbot, main_
     QApplication.processEvents()
     assert long_name.name in view.file_label.text()  # kept whole, drawn elided
     assert main_window.minimumSizeHint().width() <= max(before, 1366)
+
+
+def test_make_data_set_offers_a_new_folder_never_the_recordings_own(qtbot, view, recording, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    _open(qtbot, view, recording)
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (offered.append(a[2]), ("", ""))[1])
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: (offered.append(a[2]), "")[1])
+    view.dataset_dialog()
+    (folder,) = offered
+    assert Path(folder).parent == recording.parent and Path(folder) != recording.parent
+    assert not Path(folder).exists()

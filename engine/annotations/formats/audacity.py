@@ -21,7 +21,10 @@ def read(path: Path) -> dict[str | None, list[Region]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InterchangeError(f"{path}: cannot read the Audacity label file ({exc})") from exc
     regions: list[Region] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # only LF (or CRLF) ends a line: str.splitlines would also split at U+2028, U+0085 and others,
+    # which labels may hold
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{path}, line {line_no}"

@@ -39,3 +39,17 @@ def parse_number(text: str, where: str, what: str) -> float:
 def clean_text(text: str) -> str:
     """A label or note on one line without tabs (both formats are tab- and line-separated)."""
     return " ".join(str(text).replace("\t", " ").splitlines()).strip()
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run (OWASP, CSV injection)
+
+
+def formula_safe(text: str) -> str:
+    """A cell a spreadsheet shows as text: a leading ``'`` before a formula character, and before a
+    leading ``'`` (so :func:`formula_unsafe` gives back exactly the text written)."""
+    return "'" + text if text.startswith(_FORMULA_START + ("'",)) else text
+
+
+def formula_unsafe(text: str) -> str:
+    """The text :func:`formula_safe` was given (a ``'`` before a formula character or a ``'`` dropped)."""
+    return text[1:] if text.startswith("'") and text[1:].startswith(_FORMULA_START + ("'",)) else text

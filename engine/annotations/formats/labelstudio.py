@@ -10,6 +10,7 @@ Earmark writes one task per recording with one annotation.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -21,6 +22,8 @@ from engine.atomic import atomic_write_text
 def read(path: Path) -> dict[str | None, list[Region]]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise InterchangeError(f"{path}: nested too deeply to be a Label Studio JSON export") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise InterchangeError(f"{path}: not a readable Label Studio JSON export ({exc})") from exc
     tasks = doc if isinstance(doc, list) else [doc]
@@ -51,15 +54,40 @@ def _file_of(data: dict) -> str | None:
 
 def _region(result: dict, extra: dict, where: str) -> Region:
     value = result.get("value") or {}
-    labels = value.get("labels") or [""]
+    if not isinstance(value, dict):
+        raise InterchangeError(f"{where}: a labels result whose value is not an object")
+    labels = value.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise InterchangeError(f"{where}: 'labels' must be a list of texts, got {str(labels)[:60]!r}")
+    score = result.get("score")
+    if score is not None and not _finite(score):
+        raise InterchangeError(f"{where}: 'score' must be a finite number, got {str(score)[:60]!r}")
     try:
-        if result.get("id"):
+        start, end = _seconds(value, "start", where), _seconds(value, "end", where)
+        if result.get("id") is not None:
             extra = {**extra, "id": str(result["id"])}  # Label Studio's region id, kept for a round trip
-        score = result.get("score")
-        return Region(float(value["start"]), float(value["end"]), str(labels[0]),
-                      confidence=None if score is None else float(score), **extra)
-    except (KeyError, TypeError, ValueError, IndexError, RegionError) as exc:
-        raise InterchangeError(f"{where}: a labels result without usable start/end ({exc})") from None
+        return Region(start, end, labels[0] if labels else "", confidence=None if score is None else float(score),
+                      **extra)
+    except RegionError as exc:
+        raise InterchangeError(f"{where}: {exc}") from None
+
+
+def _seconds(value: dict, key: str, where: str) -> float:
+    """A time: a number, or a number written as text (never true/false, never NaN)."""
+    raw = value.get(key)
+    number = raw
+    if isinstance(raw, str):
+        try:
+            number = float(raw)
+        except ValueError:
+            number = None
+    if not _finite(number):
+        raise InterchangeError(f"{where}: a labels result needs a finite '{key}' in seconds, got {str(raw)[:60]!r}")
+    return float(number)
+
+
+def _finite(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def write(path: Path, regions, **_: object) -> None:

@@ -13,7 +13,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.annotations.formats.common import InterchangeError, clean_text, fmt_number, parse_number
+from engine.annotations.formats.common import (
+    InterchangeError,
+    clean_text,
+    fmt_number,
+    formula_safe,
+    formula_unsafe,
+    parse_number,
+)
 from engine.annotations.regions import Region, RegionError
 from engine.atomic import atomic_write_text
 
@@ -41,15 +48,17 @@ def read(path: Path) -> dict[str | None, list[Region]]:
     header = [c.strip() for c in lines[0].split("\t")]
     index = {name.lower(): i for i, name in enumerate(header)}
     out: dict[str | None, list[Region]] = {}
-    seen: set[tuple[str | None, str]] = set()
+    seen: set[tuple[str | None, str, str, str]] = set()
     for line_no, line in enumerate(lines[1:], start=2):
         if not line.strip():
             continue
         cells = line.split("\t")
         row = {name: (cells[i].strip() if i < len(cells) else "") for name, i in index.items()}
         where = f"{path}, line {line_no}"
-        file = _file_name(next((row[c.lower()] for c in FILE_COLUMNS if row.get(c.lower())), ""))
-        key = (file, row.get("selection", "") or str(line_no))
+        file = _file_name(formula_unsafe(next((row[c.lower()] for c in FILE_COLUMNS if row.get(c.lower())), "")))
+        # the same selection in another view repeats its number and times; a number repeated with
+        # other times (two tables pasted together) is another selection
+        key = (file, row.get("selection", "") or str(line_no), row.get(BEGIN.lower(), ""), row.get(END.lower(), ""))
         if key in seen:  # the same selection in another view
             continue
         seen.add(key)
@@ -76,8 +85,8 @@ def _region(row: dict[str, str], where: str) -> Region:
     low, high = _optional(row, LOW, where), _optional(row, HIGH, where)
     if low is None or high is None:
         low = high = None
-    label = next((row[c.lower()] for c in LABEL_COLUMNS if row.get(c.lower())), "")
-    note = next((row[c.lower()] for c in NOTE_COLUMNS if row.get(c.lower())), "")
+    label = formula_unsafe(next((row[c.lower()] for c in LABEL_COLUMNS if row.get(c.lower())), ""))
+    note = formula_unsafe(next((row[c.lower()] for c in NOTE_COLUMNS if row.get(c.lower())), ""))
     try:
         return Region(start, end, label, low_hz=low, high_hz=high, note=note,
                       confidence=_optional(row, CONFIDENCE, where))
@@ -100,10 +109,10 @@ def row(number: int, r: Region, *, file: str | None = None, multi: bool = False,
     low, high = (r.low_hz, r.high_hz) if r.has_band else (
         (0.0, max_freq_hz) if max_freq_hz is not None else (None, None))
     cells = [str(number), VIEW, "1", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(low), fmt_number(high)]
-    cells += [clean_text(file or "")] if multi else []
-    cells += [clean_text(r.label)]
+    cells += [formula_safe(clean_text(file or ""))] if multi else []
+    cells += [formula_safe(clean_text(r.label))]
     cells += [fmt_number(r.confidence)] if with_conf else []
-    return cells + ([clean_text(r.note)] if with_note else [])
+    return cells + ([formula_safe(clean_text(r.note))] if with_note else [])
 
 
 def dumps(regions, *, max_freq_hz: float | None = None) -> str:

@@ -9,6 +9,7 @@ region layer; frames are whole samples, so times round to the sample rate given.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from xml.etree import ElementTree
 from xml.sax.saxutils import quoteattr
@@ -35,15 +36,19 @@ def read(path: Path) -> dict[str | None, list[Region]]:
     try:
         rate = float(model.get("sampleRate", ""))
     except ValueError:
-        raise InterchangeError(f"{path}: the model has no usable sampleRate") from None
+        rate = math.nan
+    if not (math.isfinite(rate) and rate > 0):
+        raise InterchangeError(f"{path}: the model has no usable sampleRate ({model.get('sampleRate')!r:.40})")
     regions = []
     for n, point in enumerate(root.iterfind("./data/dataset/point"), start=1):
         try:
             start = int(point.get("frame", "")) / rate
             duration = int(point.get("duration", "0") or 0) / rate
             regions.append(Region(start, start + duration, point.get("label", "").strip()))
+        except OverflowError:
+            raise InterchangeError(f"{path}, point {n}: a frame number too large to be a time") from None
         except (ValueError, RegionError) as exc:
-            raise InterchangeError(f"{path}, point {n}: {exc}") from None
+            raise InterchangeError(f"{path}, point {n}: {str(exc)[:200]}") from None
     return {None: regions}
 
 

@@ -11,7 +11,13 @@ import csv
 import io
 from pathlib import Path
 
-from engine.annotations.formats.common import InterchangeError, fmt_number, parse_number
+from engine.annotations.formats.common import (
+    InterchangeError,
+    fmt_number,
+    formula_safe,
+    formula_unsafe,
+    parse_number,
+)
 from engine.annotations.regions import PERSON, Region, RegionError
 from engine.atomic import atomic_write_text
 
@@ -35,6 +41,8 @@ def read(path: Path) -> dict[str | None, list[Region]]:
             for row in reader:
                 where = f"{path}, line {reader.line_num}"
                 cell = {k: (row.get(c) or "").strip() if c else "" for k, c in column.items()}
+                for key in ("file", "label", "note"):
+                    cell[key] = formula_unsafe(cell[key])
                 out.setdefault(cell["file"] or None, []).append(_region(cell, where))
             return out
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
@@ -71,5 +79,6 @@ def dumps(regions) -> str:
 
 
 def row(name: str | None, r: Region) -> list[str]:
-    return [name or "", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(r.low_hz), fmt_number(r.high_hz),
-            r.label, r.note, r.source, r.state, fmt_number(r.confidence)]
+    return [formula_safe(name or ""), fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(r.low_hz),
+            fmt_number(r.high_hz), formula_safe(r.label), formula_safe(r.note), r.source, r.state,
+            fmt_number(r.confidence)]

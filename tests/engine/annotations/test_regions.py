@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 import numpy as np
 import pytest
@@ -28,7 +27,8 @@ def audio(write_wav):
 
 
 def _saved(audio):
-    return json.loads(sidecar_path(audio).read_text(encoding="utf-8"))
+    """What is on disk: the snapshot with the journal of later changes applied, as one document."""
+    return RegionTrack.open(audio, autosave=False).to_json()
 
 
 def test_every_edit_is_saved_at_once_with_its_history_and_the_audio_is_untouched(audio):
@@ -110,16 +110,17 @@ def test_bad_regions_are_refused_with_a_reason(audio):
 def test_a_failed_save_keeps_the_old_file_and_the_old_state(audio, monkeypatch):
     track = RegionTrack.open(audio)
     track.add(0.0, 1.0, "bird")
-    before = sidecar_path(audio).read_bytes()
+    journal = sidecar_path(audio).with_name("long.wav.earmark-regions.journal")
+    before = sidecar_path(audio).read_bytes(), journal.read_bytes()
 
     def fail(*_a, **_k):
-        raise SaveError(f"Cannot write {sidecar_path(audio)}: the disk is full")
+        raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("engine.annotations.regions.atomic_write_json", fail)
-    with pytest.raises(SaveError):
+    monkeypatch.setattr("engine.annotations.sidecar.os.write", fail)
+    with pytest.raises(SaveError, match="disk is full"):
         track.add(1.0, 2.0, "frog")
     assert [r.label for r in track.regions] == ["bird"] and len(track.history) == 1
-    assert sidecar_path(audio).read_bytes() == before
+    assert (sidecar_path(audio).read_bytes(), journal.read_bytes()) == before
 
 
 def test_a_damaged_sidecar_is_refused_by_name_never_with_another_error(audio):

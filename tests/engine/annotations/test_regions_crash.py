@@ -28,7 +28,9 @@ def _check(path: Path, previous_len: int) -> int:
     if not path.exists():  # killed before its first save finished: the old state is no file
         assert previous_len == 0
         return 0
-    doc = json.loads(path.read_text(encoding="utf-8"))  # never half a file
+    json.loads(path.read_text(encoding="utf-8"))  # the snapshot is never half a file
+    audio = path.with_name(path.name[: -len(".earmark-regions.json")])
+    doc = RegionTrack.open(audio, autosave=False).to_json()  # nor is snapshot + journal
     history = doc["history"]
     assert len(history) >= previous_len
     assert len(doc["regions"]) == len(history)

@@ -13,6 +13,7 @@ import pytest
 import soundfile as sf
 
 from engine.annotations.formats import read_regions
+from engine.annotations.formats.stream import partial_path
 from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
 from tests.helpers_rss import measured_result, start_measured
@@ -57,7 +58,8 @@ def test_a_two_hour_recording_streams_into_an_audacity_table_under_300_mb(tmp_pa
     table = out / "long.txt"
     seen_while_running = False
     while proc.poll() is None:  # the first segment (at 60 s) is on disk long before the end
-        if table.is_file() and table.read_text().strip():
+        growing = partial_path(table)  # rows reach <table>.partial as found; the table appears whole at the end
+        if growing.is_file() and growing.read_text().strip():
             seen_while_running = True
             break
         time.sleep(0.02)
@@ -106,14 +108,16 @@ def test_ctrl_c_keeps_the_segments_written_so_far(tmp_path):
                  "--min-confidence", "0.9")
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
-        if table.is_file() and len(table.read_text().splitlines()) >= 3:  # header and two segments
+        growing = partial_path(table)
+        if growing.is_file() and len(growing.read_text().splitlines()) >= 3:  # header and two segments
             break
         time.sleep(0.01)
     assert proc.poll() is None, "the run ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "kept" in stderr
-    segs = read_regions(table)[None]  # a whole, readable table
+    segs = read_regions(table)[None]  # a whole, readable table, put in place on the interruption
+    assert not partial_path(table).exists()
     assert 2 <= len(segs) < 119 and all(r.label == "low" for r in segs)
 
 
