@@ -28,6 +28,7 @@ from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.widgets.edit_actions import edit_actions
 from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.recent_menu import RecentMenu, RecentPaths
 from gui.widgets.shortcuts_dialog import ShortcutsDialog
@@ -157,6 +158,15 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
+        self.edit_menu = bar.addMenu("&Edit")
+        self._no_edit = [QAction(text, self, enabled=False) for text in ("&Undo", "&Redo")]
+        self._edit_actions = {self.annotate_view: (self.annotate_view.undo_action, self.annotate_view.redo_action)}
+        if self.audit_view is not None:
+            self._edit_actions[self.audit_view] = edit_actions(self.audit_view, self.audit_view.commands.undo,
+                                                               self.audit_view.commands.redo)
+        self.tabs.currentChanged.connect(self._update_edit_menu)
+        self._update_edit_menu()
+
         live = bar.addMenu("&Live")
         self.listen_action = self._action(live, "Start/stop &listening", self._on_listen, "Ctrl+L")
         self.record_action = self._action(live, "&Record", self.live_view.toggle_recording, "Ctrl+R",
@@ -194,6 +204,11 @@ class MainWindow(QMainWindow):
                                              QKeySequence.StandardKey.HelpContents)
         self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
+
+    def _update_edit_menu(self, *_args) -> None:
+        """Edit ▸ Undo / Redo are the current tab's (their keys work while the focus is in that tab)."""
+        self.edit_menu.clear()
+        self.edit_menu.addActions(list(self._edit_actions.get(self.tabs.currentWidget(), self._no_edit)))
 
     def _on_open(self) -> None:
         self.tabs.setCurrentWidget(self.file_view)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,6 +37,7 @@ from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
 from gui.file.region_overlay import RegionOverlay
 from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
+from gui.widgets.edit_actions import edit_actions, keys_text, redo_keys, undo_keys
 from gui.widgets.elided_label import ElidedLabel
 from gui.workers.playback import Player
 
@@ -74,9 +74,11 @@ class AnnotateView(RegionActions, QWidget):
         self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
         self._request_timer.timeout.connect(self._request_range)
         self._build()
-        self._shortcut(QKeySequence.StandardKey.Undo, self.undo)
-        self._shortcut(QKeySequence.StandardKey.Redo, self.redo)
-        self._shortcut("Ctrl+Shift+Z", self.redo)
+        # one action per command holding each of its keys once (a key registered twice is dropped by Qt)
+        self.undo_action, self.redo_action = edit_actions(self, self.undo, self.redo)
+        self.undo_button.clicked.connect(self.undo_action.trigger)
+        self.redo_button.clicked.connect(self.redo_action.trigger)
+        self._update_edit_buttons()
 
     # ---- layout ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -117,15 +119,21 @@ class AnnotateView(RegionActions, QWidget):
             ("play", "Play", self.playback.toggle,
              "Play or pause: the selection if there is one, else from the cursor (click a plot to move it)"),
             ("fit", "Fit", self.zoom_fit, "Show the whole recording"),
+            ("undo", "Undo", None, f"Undo the last change to the regions ({keys_text(undo_keys())})"),
+            ("redo", "Redo", None, f"Redo what was undone ({keys_text(redo_keys())})"),
             ("suggest", "Suggest", self.suggest, "Let the current model suggest regions"),
-            ("import", "Import labels…", self.import_dialog, "Add regions from an Audacity, Raven or CSV file"),
-            ("export", "Export labels…", self.export_dialog, "Save the accepted regions as Audacity, Raven or CSV"),
+            ("import", "Import…", self.import_dialog,
+             "Import labels: add regions from an Audacity, Raven, CSV, Sonic Visualiser, Label Studio or Praat file"),
+            ("export", "Export…", self.export_dialog,
+             "Export labels: save the accepted regions for Audacity, Raven, a spreadsheet, Sonic Visualiser, "
+             "Label Studio or Praat"),
             ("dataset", "Make data set…", self.dataset_dialog,
              "Cut the labelled regions of every annotated recording in this folder into a data set for training"),
         ]:
             button = QPushButton(text)
             button.setToolTip(tip)
-            button.clicked.connect(slot)
+            if slot is not None:
+                button.clicked.connect(slot)
             bar.addWidget(button)
             setattr(self, f"{name}_button", button)
         self.loop_box = QCheckBox("Loop selection")
@@ -175,11 +183,6 @@ class AnnotateView(RegionActions, QWidget):
         self._on_labels_edited()
         return row
 
-    def _shortcut(self, keys, slot) -> None:
-        shortcut = QShortcut(QKeySequence(keys), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(slot)
-
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open a recording", self.settings.get("file/last_dir"),
@@ -211,7 +214,9 @@ class AnnotateView(RegionActions, QWidget):
         self.worker.begin()
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
-        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note()))
+        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note(),
+                                         self._update_edit_buttons()))
+        self._update_edit_buttons()
         self._update_file_label()
         self.zoom_fit()
         self._request_range()
@@ -404,11 +409,18 @@ class AnnotateView(RegionActions, QWidget):
     # ---- regions ----------------------------------------------------------------------
     def undo(self) -> None:
         if self.track is not None and self.track.undo():
-            self.status_message.emit("Undone")
+            self.status_message.emit(f"Undone ({keys_text(redo_keys())} redoes)")
+        self._update_edit_buttons()  # the history moves after the track has told its listeners
 
     def redo(self) -> None:
         if self.track is not None and self.track.redo():
             self.status_message.emit("Redone")
+        self._update_edit_buttons()
+
+    def _update_edit_buttons(self) -> None:
+        track = self.track
+        self.undo_button.setEnabled(track is not None and track.can_undo)
+        self.redo_button.setEnabled(track is not None and track.can_redo)
 
     def _show_failure(self, message: str) -> None:
         self.readout.setText(message)
