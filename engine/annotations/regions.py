@@ -74,6 +74,11 @@ class Region:
     def overlaps(self, other: Region) -> bool:
         return self.start_s < other.end_s and other.start_s < self.end_s
 
+    @property
+    def place(self) -> tuple:
+        """Where and what it is (times, band, label): two regions with one place are duplicates."""
+        return (self.start_s, self.end_s, self.low_hz, self.high_hz, self.label)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -272,6 +277,21 @@ class RegionTrack:
         new = tuple(regions)
         if new:
             self._apply(RegionChange(action, (), new, utc_now()))
+
+    def import_regions(self, regions: Iterable[Region], action: str = "import") -> tuple[list[Region], int]:
+        """Add ``regions`` as one undoable change, skipping any that duplicate a region already
+        here (same times, band and label) or an earlier one of ``regions``: importing a file twice
+        changes nothing. Returns what was added and how many were skipped."""
+        seen = {r.place for r in self._regions.values() if r.state != REJECTED}
+        added, skipped = [], 0
+        for region in regions:
+            if region.place in seen:
+                skipped += 1
+                continue
+            seen.add(region.place)
+            added.append(region)
+        self.replace_all(added, action)
+        return added, skipped
 
     def undo(self) -> bool:
         return self._history.undo(self._apply_backwards) is not None

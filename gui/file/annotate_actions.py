@@ -19,6 +19,7 @@ from gui.workers.job_worker import JobWorker
 LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
                  "csv": "CSV (*.csv)", "sonic": "Sonic Visualiser layer (*.svl)",
                  "labelstudio": "Label Studio JSON (*.json)"}
+IMPORT_FILTER = "Label files (*.txt *.csv *.svl *.json *.TextGrid);;All files (*)"
 SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
 
 
@@ -71,9 +72,10 @@ class RegionActions:
         self.suggested.emit(len(added))
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
-                                              "Label files (*.txt *.csv *.svl *.json);;All files (*)")
+        start = self.settings.get("annotate/labels_dir") or self.settings.get("file/last_dir")
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", start, IMPORT_FILTER)
         if path:
+            self.settings.set("annotate/labels_dir", str(Path(path).parent))
             self.import_labels(path)
 
     def import_labels(self, path: str | Path) -> int:
@@ -86,10 +88,11 @@ class RegionActions:
             return 0
         name = self.track.audio_path.name.lower()
         regions = [r for key, rs in by_file.items() if key is None or key.lower() == name for r in rs]
-        self.track.replace_all(regions, "import")
+        added, skipped = self.track.import_regions(regions, "import")
         self._merge_track_labels()
-        self.status_message.emit(f"Imported {len(regions)} region(s) from {path}")
-        return len(regions)
+        kept = f"; skipped {skipped} already here (same times and label)" if skipped else ""
+        self.status_message.emit(f"Imported {len(added)} region(s) from {path}{kept}")
+        return len(added)
 
     def export_dialog(self) -> None:
         if self.track is None:
@@ -99,6 +102,7 @@ class RegionActions:
                                                    str(self.track.audio_path.with_suffix(".txt")), filters)
         if path:
             fmt = next((f for f, text in LABEL_FILTERS.items() if text == chosen), "audacity")
+            self.settings.set("annotate/labels_dir", str(Path(path).parent))
             self.export_labels(path, fmt)
 
     def export_labels(self, path: str | Path, fmt: str) -> bool:

@@ -305,6 +305,8 @@ class AnnotateView(RegionActions, QWidget):
             other = self.suggestion_lane if lane is self.label_lane else self.label_lane
             if other.selected_id is not None:
                 other.select(None)
+            if self.selection is not None:  # spent: N made a region of it, or another region is worked on
+                self.set_selection(None)    # (a lingering selection made N duplicate it instead of labelling)
         self._update_note()
 
     def _update_note(self) -> None:

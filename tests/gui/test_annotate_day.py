@@ -1,0 +1,70 @@
+"""The annotator's day (issue 27): keys that stay alive, no duplicate regions from a lingering
+selection or a second import, and accepting every suggestion at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from tests.conftest import sine
+from tests.gui.test_annotate_view import _drag, _open, _x
+
+SR = 16000
+
+
+@pytest.fixture
+def recording(write_wav):
+    x = np.zeros(20 * SR, dtype=np.float32)
+    x[4 * SR:6 * SR] = sine(300, 2.0, SR)
+    return write_wav("rec.wav", x, SR)
+
+
+@pytest.fixture
+def view(qtbot, catalog, settings):
+    from gui.file.annotate_view import AnnotateView
+
+    v = AnnotateView(catalog, settings, use_audio_device=False)
+    qtbot.addWidget(v)
+    v.resize(1366, 720)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.shutdown()
+
+
+def test_n_labels_the_new_region_instead_of_duplicating_the_last_selection(qtbot, view, recording):
+    """Select, N makes a region; then a region dragged on the lane and `n` labels it "neutral"."""
+    _open(qtbot, view, recording)
+    view.labels_edit.setText("anger, neutral")
+    view.labels_edit.editingFinished.emit()
+    lane = view.label_lane
+    view.set_selection((1.0, 2.0))
+    lane.setFocus()
+    qtbot.keyClick(lane, Qt.Key.Key_N)
+    first = view.track.get(lane.selected_id)
+    assert (first.start_s, first.end_s) == (1.0, 2.0) and len(view.track.regions) == 1
+    assert view.selection is None and lane.selection is None  # the selection is spent
+    qtbot.keyClick(lane, Qt.Key.Key_A)
+    assert view.track.get(first.id).label == "anger"
+    y = lane.height() // 2
+    _drag(lane, QPoint(_x(lane, 8.0), y), QPoint(_x(lane, 10.0), y))
+    second = lane.selected_id
+    qtbot.keyClick(lane, Qt.Key.Key_N)
+    assert len(view.track.regions) == 2, [(r.start_s, r.end_s, r.label) for r in view.track.regions]
+    assert view.track.get(second).label == "neutral"
+
+
+def test_importing_labels_a_second_time_skips_the_regions_already_there(qtbot, view, recording, tmp_path):
+    _open(qtbot, view, recording)
+    labels = tmp_path / "rec.txt"
+    labels.write_text("4.0\t6.0\tlow hum\n\\\t200.0\t400.0\n12.0\t13.0\twhistle\n")
+    assert view.import_labels(labels) == 2
+    messages = []
+    view.status_message.connect(messages.append)
+    assert view.import_labels(labels) == 0
+    assert len(view.track.regions) == 2
+    assert "skipped 2 already here" in messages[-1]
+    labels.write_text("4.0\t6.0\tlow hum\n\\\t200.0\t400.0\n12.0\t13.0\tbird\n")  # one new label on the same span
+    assert view.import_labels(labels) == 1
+    assert sorted(r.label for r in view.track.regions) == ["bird", "low hum", "whistle"]
