@@ -245,6 +245,15 @@ class RegionTrack:
         self._apply(RegionChange("accept", (old,), (new,), utc_now()))
         return new
 
+    def accept_all(self, min_confidence: float | None = None) -> list[Region]:
+        """Accept every pending suggestion (with at least ``min_confidence``) as one undoable change."""
+        chosen = tuple(r for r in self.suggestions(PENDING)
+                       if min_confidence is None or r.confidence is None or r.confidence >= min_confidence)
+        after = tuple(replace(r, state=ACCEPTED) for r in chosen)
+        if chosen:
+            self._apply(RegionChange("accept", chosen, after, utc_now()))
+        return list(after)
+
     def reject(self, region_id: str) -> Region:
         old = self.get(region_id)
         new = replace(old, state=REJECTED)

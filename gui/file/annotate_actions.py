@@ -68,7 +68,9 @@ class RegionActions:
             self._on_labels_edited()
         added = self.track.suggest(regions)
         self.suggestion_lane.select_next()
-        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects")
+        self.suggestion_lane.setFocus()  # A, R, Tab work at once, without a click on the lane first
+        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects, Tab skips, "
+                                 "Shift+A accepts all")
         self.suggested.emit(len(added))
 
     def import_dialog(self) -> None:

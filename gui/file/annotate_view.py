@@ -173,6 +173,11 @@ class AnnotateView(RegionActions, QWidget):
                              ("axis", self.axis_box), ("min confidence", self.confidence_box)):
             row.addWidget(QLabel(text))
             row.addWidget(widget)
+        self.accept_all_button = QPushButton("Accept all")
+        self.accept_all_button.setToolTip("Accept every pending suggestion (Shift+A on the suggestion lane; "
+                                          "one Ctrl+Z undoes it)")
+        self.accept_all_button.clicked.connect(lambda: self.suggestion_lane.accept_all())
+        row.addWidget(self.accept_all_button)
         self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
         self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
         self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)

@@ -26,7 +26,8 @@ EDGE_PX = 5
 MIN_CREATE_PX = 3
 LABEL_HELP = ("Drag to create a region, drag its edges to resize, its inside to move. 1–9 or a letter: label; "
               "Enter: label picker; Delete: remove; N: region from the selection; Ctrl+Z / Ctrl+Shift+Z: undo / redo")
-SUGGESTION_HELP = "A or Enter: accept; R or Delete: reject; 1–9 or a letter: accept with that label; Tab: next"
+SUGGESTION_HELP = ("A or Enter: accept; R or Delete: reject; 1–9 or a letter: accept with that label; Tab: next; "
+                   "Shift+A: accept all")
 
 
 class RegionLane(QWidget):
@@ -166,11 +167,17 @@ class RegionLane(QWidget):
         self.update()
 
     # ---- keys -------------------------------------------------------------------------
+    def focusNextPrevChild(self, next_child: bool) -> bool:  # noqa: N802 - Qt API
+        """On the suggestion lane Tab means "next suggestion": the focus (and with it A, R…) stays."""
+        return False if self.kind == SUGGESTIONS and self.track is not None else super().focusNextPrevChild(next_child)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.track is None or event.modifiers() & (Qt.KeyboardModifier.ControlModifier
                                                       | Qt.KeyboardModifier.AltModifier):
             return super().keyPressEvent(event)
         key, text = event.key(), event.text()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and text.isalpha():
+            text = text.upper()  # Shift+letter reads the same whatever text the platform sent with it
         handled = self._suggestion_key(key, text) if self.kind == SUGGESTIONS else self._label_key(key, text)
         if handled:
             event.accept()
@@ -202,6 +209,12 @@ class RegionLane(QWidget):
         return False
 
     def _suggestion_key(self, key: int, text: str) -> bool:
+        if key == Qt.Key.Key_A and text == "A":  # Shift+A (keyPressEvent passes "A" for it)
+            self.accept_all()
+            return True
+        if key == Qt.Key.Key_Backtab:
+            self.select_previous()
+            return True
         if self.selected_id is None:
             if key in (Qt.Key.Key_Tab, Qt.Key.Key_Space, Qt.Key.Key_A, Qt.Key.Key_R):
                 self.select_next()
@@ -243,6 +256,20 @@ class RegionLane(QWidget):
             anchor = self.track.get(after)
             pending = [r for r in pending if (r.start_s, r.id) > (anchor.start_s, anchor.id)] or pending
         self.select(pending[0].id if pending else None)
+
+    def select_previous(self) -> None:
+        pending = [r for r in self.visible_regions() if r.state == PENDING]
+        if self.selected_id is not None and self.track is not None:
+            anchor = self.track.get(self.selected_id)
+            pending = [r for r in pending if (r.start_s, r.id) < (anchor.start_s, anchor.id)] or pending
+        self.select(pending[-1].id if pending else None)
+
+    def accept_all(self) -> int:
+        """Accept every pending suggestion, as one change (one Ctrl+Z undoes it)."""
+        accepted = self.track.accept_all() if self.track is not None else []
+        self.select(None)
+        self.edited.emit(f"Accepted all {len(accepted)} suggestion(s) (Ctrl+Z undoes)")
+        return len(accepted)
 
     def open_picker(self) -> QMenu:
         menu = QMenu(self)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
+from engine.annotations.regions import ACCEPTED, PENDING, SUGGESTION, Region
 from tests.conftest import sine
 from tests.gui.test_annotate_view import _drag, _open, _x
 
@@ -68,3 +69,49 @@ def test_importing_labels_a_second_time_skips_the_regions_already_there(qtbot, v
     labels.write_text("4.0\t6.0\tlow hum\n\\\t200.0\t400.0\n12.0\t13.0\tbird\n")  # one new label on the same span
     assert view.import_labels(labels) == 1
     assert sorted(r.label for r in view.track.regions) == ["bird", "low hum", "whistle"]
+
+
+def _suggest(qtbot, view, catalog):
+    catalog.refresh()
+    catalog.select(next(e.path for e in catalog.entries if e.path.name == "tones.onnx"))
+    view.confidence_box.setValue(0.9)
+    with qtbot.waitSignal(view.suggested, timeout=20000):
+        view.suggest()
+
+
+def test_suggestion_keys_work_right_after_suggest_and_after_tab(qtbot, view, recording, catalog):
+    from PySide6.QtWidgets import QApplication
+
+    _open(qtbot, view, recording)
+    view.open_button.setFocus()  # as after a click on a button: the focus is elsewhere
+    view.track.suggest([Region(8.0, 9.0, "tone_600hz"), Region(15.0, 16.0, "tone_1000hz")])
+    _suggest(qtbot, view, catalog)
+    lane = view.suggestion_lane
+    pending = view.track.suggestions(PENDING)
+    assert len(pending) >= 1 and lane.selected_id == pending[0].id
+    assert QApplication.focusWidget() is lane, "after Suggest the keys must reach the suggestion lane"
+    first = lane.selected_id
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A)
+    assert view.track.get(first).state == ACCEPTED
+    view.track.suggest([Region(8.0, 9.0, "tone_600hz"), Region(15.0, 16.0, "tone_1000hz")])
+    lane.select_next()
+    skipped = lane.selected_id
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is lane, "Tab moved the focus out of the suggestion lane"
+    assert lane.selected_id != skipped
+    taken = lane.selected_id
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A)
+    assert view.track.get(taken).state == ACCEPTED and view.track.get(skipped).state == PENDING
+
+
+def test_accept_all_takes_every_pending_suggestion_in_one_undoable_change(qtbot, view, recording):
+    _open(qtbot, view, recording)
+    view.track.suggest([Region(1.0 + i, 1.5 + i, "call", source=SUGGESTION, state=PENDING) for i in range(12)])
+    assert len(view.track.suggestions(PENDING)) == 12
+    view.accept_all_button.click()
+    assert view.track.suggestions(PENDING) == [] and len(view.track.accepted()) == 12
+    view.undo_button.click()
+    assert len(view.track.suggestions(PENDING)) == 12 and view.track.accepted() == []
+    view.suggestion_lane.setFocus()
+    qtbot.keyClick(view.suggestion_lane, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)  # Shift+A
+    assert len(view.track.accepted()) == 12
