@@ -27,9 +27,14 @@ from trainer.api import TrainRequest
 def write_data_csv(manifest, path: Path) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["path", "label", "group", "fold"])
+    spans = any(c.source for c in manifest.clips)  # kept, so the trainer's leakage audit sees shared audio
+    writer.writerow(["path", "label", "group", "fold"] + (["source", "start_s", "end_s"] if spans else []))
     for clip in manifest.clips:
-        writer.writerow([str(clip.path), clip.label, clip.group, "" if clip.fold is None else clip.fold])
+        row = [str(clip.path), clip.label, clip.group, "" if clip.fold is None else clip.fold]
+        if spans:
+            row += [clip.source or "", "" if clip.start_s is None else repr(clip.start_s),
+                    "" if clip.end_s is None else repr(clip.end_s)]
+        writer.writerow(row)
     atomic_write_text(path, buffer.getvalue())
     return path
 
