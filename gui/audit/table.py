@@ -132,7 +132,7 @@ class ClipTableModel(QAbstractTableModel):
         name = COLUMNS[col]
         if name == "Rank":
             s = self.suspicion.get(clip.key)
-            return "" if s is None else str(s.rank)
+            return "" if s is None else str(s.rank) if s.judged else f"{s.rank} (not judged)"
         if name == "File":
             return clip.key
         if name == "Label":
