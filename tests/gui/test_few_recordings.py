@@ -135,5 +135,7 @@ def test_two_recordings_train_and_test_without_shared_audio(dataset, tmp_path):
     spans["train"] = [(r["source"], float(r["start_s"]), float(r["end_s"])) for r in rows
                       if r["group"] not in sides["test"] | sides["val"]]
     assert all(spans.values())
+    # the clip counts are clips, not the windows cut from them (the results header said 44 for 39)
+    assert (sizes["val_clips"], sizes["test_clips"]) == (len(spans["val"]), len(spans["test"]))
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         assert not any(x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for x in spans[a] for y in spans[b]), (a, b)
