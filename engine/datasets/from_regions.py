@@ -32,6 +32,7 @@ from engine.errors import AudioLoadError, EarmarkError
 from engine.jobs import CancelToken, Progress, ignore_progress
 
 CSV_NAME = "data.csv"
+CSV_HEADER = "path,label,group,source,start_s,end_s"
 CLIPS_FOLDER = "clips"
 COPY_BLOCK_FRAMES = 1 << 20
 
@@ -119,6 +120,7 @@ def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[s
         raise ClipsError("two recordings have the same name; each recording is one group, so names must differ")
     regions = match_labels(audio, [Path(p) for p in label_paths])
     out = Path(out_dir)
+    _refuse_foreign_csv(out / CSV_NAME)
     rows, notes = [], []
     for step, path in enumerate(audio):
         if cancel is not None:
@@ -127,11 +129,25 @@ def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[s
         rows += _cut_recording(path, regions[path], out, padding_s, background, background_s, notes)
     if not rows:
         raise ClipsError("no labelled regions to cut: label some regions (accepted, with a label) first")
-    lines = ["path,label,group,source,start_s,end_s"] + [",".join(_csv_cell(c) for c in row) for row in rows]
+    lines = [CSV_HEADER] + [",".join(_csv_cell(c) for c in row) for row in rows]
     csv_path = out / CSV_NAME
     atomic_write_text(csv_path, "\n".join(lines) + "\n")
     on_progress(Progress("clips", len(audio), len(audio), f"wrote {csv_path}"))
     return ClipsResult(csv_path, dict(Counter(row[1] for row in rows)), [p.stem for p in audio], notes)
+
+
+def _refuse_foreign_csv(csv_path: Path) -> None:
+    """A ``data.csv`` that this function did not write is someone's own file: never replace it."""
+    if not csv_path.exists():
+        return
+    try:
+        with open(csv_path, encoding="utf-8-sig") as handle:
+            header = handle.readline().strip()
+    except (OSError, UnicodeDecodeError):
+        header = ""
+    if header != CSV_HEADER:
+        raise ClipsError(f"{csv_path} exists and was not made from annotations; it is left as it is. "
+                         "Choose an empty folder (or one holding an earlier data set made here) for the data set.")
 
 
 def _cut_recording(path: Path, regions: list[Region], out: Path, padding_s: float, background: str | None,
