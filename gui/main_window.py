@@ -47,13 +47,18 @@ def default_catalog(settings: Settings) -> ModelCatalog:
     return ModelCatalog([("shipped", bundled_model_dir()), ("user", user)])
 
 
+FRAME_ALLOWANCE_PX = (8, 40)  # a window manager's borders and title bar, unknown before the window shows
+
+
 def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, int]:
-    """``width_px`` x ``height_px``, or less where the screen is smaller (a 1366x768 laptop)."""
+    """``width_px`` x ``height_px``, or less where the screen is smaller (a 1366x768 laptop): the
+    window *with* its frame fits, so its status bar is not pushed off the screen by a title bar."""
     screen = widget.screen() or QGuiApplication.primaryScreen()
     if screen is None:
         return width_px, height_px
     available = screen.availableGeometry()
-    return min(width_px, available.width()), min(height_px, available.height())
+    frame_w, frame_h = FRAME_ALLOWANCE_PX
+    return min(width_px, available.width() - frame_w), min(height_px, available.height() - frame_h)
 
 
 class MainWindow(QMainWindow):
@@ -336,6 +341,9 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(*fitting_size(self, *DEFAULT_SIZE_PX))
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is not None:  # top left of the free area, where the whole frame fits
+                self.move(screen.availableGeometry().topLeft())
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
         QTimer.singleShot(0, self, self._reopen_last_data_set)  # after the window shows
 
