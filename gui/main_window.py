@@ -181,9 +181,9 @@ class MainWindow(QMainWindow):
         self.play_action = self._action(play, "&Play/Pause", self._on_play, Qt.Key.Key_Space)
         self._action(play, "&Stop", self.file_view.player.stop, "Ctrl+.")
         play.addSeparator()
-        self._action(play, "Zoom &in", lambda: self.file_view.zoom(0.5), QKeySequence.StandardKey.ZoomIn)
-        self._action(play, "Zoom &out", lambda: self.file_view.zoom(2.0), QKeySequence.StandardKey.ZoomOut)
-        self._action(play, "&Fit the clip", self.file_view.zoom_fit, "Ctrl+0")
+        self._action(play, "Zoom &in", lambda: self._zoom_view().zoom(0.5), QKeySequence.StandardKey.ZoomIn)
+        self._action(play, "Zoom &out", lambda: self._zoom_view().zoom(2.0), QKeySequence.StandardKey.ZoomOut)
+        self._action(play, "&Fit the clip", lambda: self._zoom_view().zoom_fit(), "Ctrl+0")
 
         models = bar.addMenu("&Model")
         self._action(models, "&Reload models", self.catalog.refresh, "F5")
@@ -209,6 +209,10 @@ class MainWindow(QMainWindow):
                                              QKeySequence.StandardKey.HelpContents)
         self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
+
+    def _zoom_view(self):
+        """Playback ▸ Zoom acts on the Annotate tab's recording there, else on the File tab's clip."""
+        return self.annotate_view if self.tabs.currentWidget() is self.annotate_view else self.file_view
 
     def _update_edit_menu(self, *_args) -> None:
         """Edit ▸ Undo / Redo are the current tab's (their keys work while the focus is in that tab)."""

@@ -31,6 +31,7 @@ from engine.audio.ranges import N_FFT_CHOICES
 from engine.errors import EarmarkError
 from engine.models.catalog import ModelCatalog
 from gui.file.annotate_actions import RegionActions
+from gui.file.annotate_navigation import MIN_SPAN_S, AnnotateNavigation
 from gui.file.chunk_player import ChunkPlayback
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
@@ -42,11 +43,10 @@ from gui.widgets.elided_label import ElidedLabel
 from gui.workers.playback import Player
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
-MIN_SPAN_S = 0.01
 REQUEST_DELAY_MS = 40
 
 
-class AnnotateView(RegionActions, QWidget):
+class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
@@ -74,6 +74,8 @@ class AnnotateView(RegionActions, QWidget):
         self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
         self._request_timer.timeout.connect(self._request_range)
         self._build()
+        catalog.subscribe("current", self._on_catalog_current)
+        self._on_catalog_current(catalog.current)
         # one action per command holding each of its keys once (a key registered twice is dropped by Qt)
         self.undo_action, self.redo_action = edit_actions(self, self.undo, self.redo)
         self.undo_button.clicked.connect(self.undo_action.trigger)
@@ -258,6 +260,13 @@ class AnnotateView(RegionActions, QWidget):
             self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
             self._on_labels_edited()
 
+    def _on_catalog_current(self, entry) -> None:
+        """An empty Labels box takes the current model's labels (what its suggestions will be)."""
+        meta = getattr(entry, "meta", None)
+        if meta is not None and not self.labels() and getattr(meta, "labels", None):
+            self.labels_edit.setText(", ".join(meta.labels))
+            self._on_labels_edited()
+
     def labels(self) -> list[str]:
         return [t.strip() for t in self.labels_edit.text().split(",") if t.strip()]
 
@@ -269,18 +278,6 @@ class AnnotateView(RegionActions, QWidget):
             lane.update()
 
     # ---- the visible range ----------------------------------------------------------
-    def visible_range(self) -> tuple[float, float]:
-        (x0, x1), _ = self.waveform.viewRange()
-        return float(x0), float(x1)
-
-    def _on_view_range_changed(self, *_args) -> None:
-        x0, x1 = self.visible_range()
-        box = self.waveform.box
-        offset = self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x()
-        for lane in (self.label_lane, self.suggestion_lane):
-            lane.set_range(x0, x1, offset, box.sceneBoundingRect().width())
-        self._request_timer.start()
-
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         QTimer.singleShot(0, self._on_view_range_changed)  # after the plots took their new size
@@ -344,18 +341,6 @@ class AnnotateView(RegionActions, QWidget):
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._request_range()
 
-    def zoom_to(self, start_s: float, end_s: float) -> None:
-        self.waveform.setXRange(start_s, end_s, padding=0)
-
-    def zoom(self, factor: float) -> None:
-        x0, x1 = self.visible_range()
-        centre = self.playback.position_s if self.playback.playing else (x0 + x1) / 2
-        half = max((x1 - x0) * factor / 2, MIN_SPAN_S / 2)
-        self.zoom_to(centre - half, centre + half)
-
-    def zoom_fit(self) -> None:
-        self.zoom_to(0.0, self.audio.duration_s if self.audio else 1.0)
-
     # ---- mouse on the plots -----------------------------------------------------------
     def _on_plot_clicked(self, time_s: float) -> None:
         """A click puts the cursor there and clears the selection (Play then plays from the cursor)."""
@@ -404,15 +389,6 @@ class AnnotateView(RegionActions, QWidget):
             text += " · " + ", ".join(r.label or "?" for r in regions)
         self.readout.setText(text)
 
-    # ---- playback ---------------------------------------------------------------------
-    def _on_playback_moved(self, position_s: float) -> None:
-        for plot in (self.waveform, self.spectrogram):
-            plot.cursor.setValue(position_s)
-        if self.follow_box.isChecked() and self.playback.playing:
-            x0, x1 = self.visible_range()
-            if not x0 <= position_s <= x1:
-                self.zoom_to(position_s, position_s + (x1 - x0))
-
     # ---- regions ----------------------------------------------------------------------
     def undo(self) -> None:
         if self.track is not None and self.track.undo():
@@ -435,6 +411,7 @@ class AnnotateView(RegionActions, QWidget):
         self.failed.emit(message)
 
     def shutdown(self) -> None:
+        self.catalog.unsubscribe("current", self._on_catalog_current)
         self._request_timer.stop()
         for worker in (self.suggest_worker, self.dataset_worker):
             if worker is not None:

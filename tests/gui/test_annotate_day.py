@@ -115,3 +115,37 @@ def test_accept_all_takes_every_pending_suggestion_in_one_undoable_change(qtbot,
     view.suggestion_lane.setFocus()
     qtbot.keyClick(view.suggestion_lane, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)  # Shift+A
     assert len(view.track.accepted()) == 12
+
+
+def test_arrow_keys_pan_and_the_playback_zoom_acts_on_the_annotate_tab(qtbot, main_window, recording):
+    view = main_window.annotate_view
+    main_window.tabs.setCurrentWidget(view)
+    _open(qtbot, view, recording)
+    view.zoom_to(5.0, 7.0)
+    view.label_lane.setFocus()
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_Right)
+    x0, x1 = view.visible_range()
+    assert abs(x0 - 5.4) < 1e-6 and abs(x1 - 7.4) < 1e-6
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)  # a whole view back
+    assert abs(view.visible_range()[0] - 3.4) < 1e-6
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_End)
+    assert abs(view.visible_range()[1] - 20.0) < 1e-6
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_Home)
+    assert abs(view.visible_range()[0]) < 1e-6
+    play = next(a.menu() for a in main_window.menuBar().actions() if a.text() == "&Playback")
+    actions = {a.text().replace("&", ""): a for a in play.actions()}
+    actions["Zoom in"].trigger()
+    assert abs((view.visible_range()[1] - view.visible_range()[0]) - 1.0) < 1e-6
+    actions["Fit the clip"].trigger()
+    assert view.visible_range() == (0.0, 20.0)
+
+
+def test_an_empty_labels_box_takes_the_current_models_labels(qtbot, catalog, settings):
+    from gui.file.annotate_view import AnnotateView
+
+    catalog.refresh()
+    catalog.select(next(e.path for e in catalog.entries if e.path.name == "tones.onnx"))
+    view = AnnotateView(catalog, settings, use_audio_device=False)
+    qtbot.addWidget(view)
+    assert view.labels() == list(catalog.current.meta.labels)
+    view.shutdown()
