@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.annotations.regions import sidecar_path
 from engine.models.catalog import ModelCatalog
 from engine.userdirs import bundled_model_dir, user_model_dir
 from gui.about import show_about
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
             if source is not None:
                 source.status_message.connect(self.show_status)
         self.file_view.loaded.connect(self._on_file_loaded)
+        self.annotate_view.opened.connect(self._on_annotate_opened)
         if self.audit_view is not None:
             self.audit_view.opened.connect(self._on_audit_opened)
         self._build_menus()
@@ -249,6 +251,9 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() == ".onnx":
             self.models_panel.add_model(path)
             return True
+        if sidecar_path(path).is_file():  # an annotated recording opens where its regions are
+            self._on_annotate_file(path)
+            return True
         self.tabs.setCurrentWidget(self.file_view)
         self.file_view.open_file(path)
         return True
@@ -256,6 +261,16 @@ class MainWindow(QMainWindow):
     def _on_file_loaded(self, audio) -> None:
         if getattr(audio, "path", None):
             self.recent.add(audio.path)
+
+    def _on_annotate_opened(self, path) -> None:
+        self.recent.add(path)
+        self.settings.set("annotate/last_recording", str(path))
+
+    def _reopen_last_recording(self) -> None:
+        """The recording open in Annotate when the app was last closed opens there again."""
+        saved = self.settings.get("annotate/last_recording")
+        if saved and Path(saved).is_file() and self.annotate_view.audio is None:
+            self.annotate_view.open_file(saved)
 
     def _on_audit_opened(self, manifest) -> None:
         self.recent.add(manifest.root)
@@ -350,6 +365,7 @@ class MainWindow(QMainWindow):
                 self.move(screen.availableGeometry().topLeft())
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
         QTimer.singleShot(0, self, self._reopen_last_data_set)  # after the window shows
+        QTimer.singleShot(0, self, self._reopen_last_recording)
 
     def busy_description(self) -> str:
         """What quitting now would throw away: "Training, Recording" ("" when nothing)."""

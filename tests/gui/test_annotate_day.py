@@ -149,3 +149,22 @@ def test_an_empty_labels_box_takes_the_current_models_labels(qtbot, catalog, set
     qtbot.addWidget(view)
     assert view.labels() == list(catalog.current.meta.labels)
     view.shutdown()
+
+
+def test_annotated_recordings_are_recent_and_the_last_one_reopens(qtbot, main_window, recording, settings, catalog):
+    from gui.main_window import MainWindow
+
+    view = main_window.annotate_view
+    _open(qtbot, view, recording)
+    view.track.add(1.0, 2.0, "call")
+    assert main_window.recent.paths[0] == str(recording.resolve())
+    main_window.tabs.setCurrentWidget(main_window.file_view)
+    assert main_window.open_path(recording)          # File ▸ Open recent: it has regions, so Annotate
+    assert main_window.tabs.currentWidget() is view
+    main_window.close()
+    again = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.annotate_view.opened, timeout=10000):
+        again.show()
+    assert [r.label for r in again.annotate_view.track.regions] == ["call"]
+    again.close()
