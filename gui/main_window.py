@@ -290,7 +290,9 @@ class MainWindow(QMainWindow):
         self.audit_view.open_dataset(saved, self.settings.get("audit/last_layout") or None)
 
     def show_shortcuts(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self.menuBar(), self)
+        from gui.file.region_lane import KEY_SECTIONS
+
+        dialog = ShortcutsDialog(self.menuBar(), self, {title: list(keys) for title, keys in KEY_SECTIONS.items()})
         dialog.open()
         return dialog
 

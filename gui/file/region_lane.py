@@ -24,10 +24,34 @@ LABELS, SUGGESTIONS = "labels", "suggestions"
 PALETTE = ("#58a6ff", "#3fb950", "#d29922", "#f778ba", "#a371f7", "#39c5cf", "#ff7b72", "#e3b341", "#8b949e")
 EDGE_PX = 5
 MIN_CREATE_PX = 3
-LABEL_HELP = ("Drag to create a region, drag its edges to resize, its inside to move. 1–9 or a letter: label; "
-              "Enter: label picker; Delete: remove; N: region from the selection; Ctrl+Z / Ctrl+Shift+Z: undo / redo")
-SUGGESTION_HELP = ("A or Enter: accept; R or Delete: reject; 1–9 or a letter: accept with that label; Tab: next; "
-                   "Shift+A: accept all")
+# The lanes' keys: what the tooltips and Help ▸ Keyboard shortcuts (F1) show, next to the code that acts on them.
+LABEL_KEYS = (
+    ("drag on empty space", "create a region"), ("N", "a region from the selection (a box: with its band)"),
+    ("1 … 9", "label the region with the n-th label"), ("a letter", "the first label starting with it"),
+    ("Enter", "label picker"), ("drag an edge / the inside", "resize / move"), ("Delete, Backspace", "remove"),
+    ("Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y", "undo / redo"),
+)
+SUGGESTION_KEYS = (
+    ("A, Enter", "accept the selected suggestion"), ("R, Delete", "reject it (the model will not suggest it again)"),
+    ("1 … 9, a letter", "accept it with that label"), ("Tab / Shift+Tab", "next / previous pending suggestion"),
+    ("Shift+A", "accept every pending suggestion"),
+)
+NAVIGATION_KEYS = (
+    ("← / →", "pan a fifth of the view (Shift: a whole view)"), ("Home / End", "the start / the end"),
+    ("wheel, Ctrl++ / Ctrl+-, Ctrl+0", "zoom, fit"), ("middle drag, Shift+drag", "pan"),
+    ("drag / Ctrl+drag in a plot", "select a span / a time-frequency box"), ("click in a plot", "move the cursor"),
+    ("Space", "play or pause the selection (or from the cursor)"),
+)
+KEY_SECTIONS = {"Annotate: labels lane": LABEL_KEYS, "Annotate: suggestions lane": SUGGESTION_KEYS,
+                "Annotate: moving about": NAVIGATION_KEYS}
+
+
+def _help(keys) -> str:
+    return "; ".join(f"{k}: {what}" for k, what in keys)
+
+
+LABEL_HELP = _help(LABEL_KEYS)
+SUGGESTION_HELP = _help(SUGGESTION_KEYS)
 
 
 class RegionLane(QWidget):

@@ -168,3 +168,18 @@ def test_annotated_recordings_are_recent_and_the_last_one_reopens(qtbot, main_wi
         again.show()
     assert [r.label for r in again.annotate_view.track.regions] == ["call"]
     again.close()
+
+
+def test_f1_lists_the_annotate_keys_from_the_lanes_own_table(qtbot, main_window):
+    from gui.file.region_lane import SUGGESTION_HELP, SUGGESTION_KEYS
+
+    main_window.tabs.setCurrentWidget(main_window.annotate_view)
+    dialog = main_window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    assert dict(dialog.sections["Annotate: suggestions lane"]) == dict(SUGGESTION_KEYS)
+    assert "Shift+A: accept every pending suggestion" in SUGGESTION_HELP
+    text = dialog.text.toPlainText()
+    assert "Annotate: labels lane" in text and "pan a fifth of the view" in text
+    redo = dict((what, keys) for keys, what in dialog.sections["Edit"])["Redo"]
+    assert "Ctrl+Shift+Z" in redo and "Ctrl+Y" in redo
+    dialog.close()
