@@ -165,6 +165,7 @@ class AuditView(QWidget):
         self._update_buttons()
         self.opened.emit(base)
         if self.proxy.rowCount():
+            self.preview.hold_autoplay()
             self.select_proxy_row(0)
         self.table.setFocus()
 
@@ -210,6 +211,7 @@ class AuditView(QWidget):
                                   + (f" · {note}" if note else "") + f" · {result.source}")
         self._update_counts()
         if self.proxy.rowCount():
+            self.preview.hold_autoplay()
             self.select_proxy_row(0)
         self.side.show_session_clip(self.session)
         self.ranked.emit(result)
