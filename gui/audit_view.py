@@ -165,6 +165,7 @@ class AuditView(QWidget):
         self._update_buttons()
         self.opened.emit(base)
         if self.proxy.rowCount():
+            self.preview.hold_autoplay()
             self.select_proxy_row(0)
         self.table.setFocus()
 
@@ -205,9 +206,12 @@ class AuditView(QWidget):
     def _on_session_ranked(self, result) -> None:
         self.proxy.sort(COL["Rank"], Qt.SortOrder.AscendingOrder)
         self.table.horizontalHeader().setSortIndicator(COL["Rank"], Qt.SortOrder.AscendingOrder)
-        self.source_label.setText(f"{int(result.is_issue.sum())} likely label issues · {result.source}")
+        note = result.unjudged_note() if hasattr(result, "unjudged_note") else ""
+        self.source_label.setText(f"{int(result.is_issue.sum())} likely label issues"
+                                  + (f" · {note}" if note else "") + f" · {result.source}")
         self._update_counts()
         if self.proxy.rowCount():
+            self.preview.hold_autoplay()
             self.select_proxy_row(0)
         self.side.show_session_clip(self.session)
         self.ranked.emit(result)

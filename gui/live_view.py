@@ -128,14 +128,15 @@ class LiveView(QWidget):
         s = self.settings
         self.window_spin = double_spin(0.0, RING_S * 0.75, s.get("live/window_s"), 0.25, "s",
                                        "The audio each label is made from (0 = the model's clip length). A label "
-                                       "trails the voice by about half of it: a shorter window follows sooner, "
+                                       "trails the voice by about half of it (plus half the smoothed span): a shorter window follows sooner, "
                                        "but the model then hears less than it was trained on")
         self.window_spin.setSpecialValueText("model's clip")
         self.hop_spin = double_spin(0.05, 10.0, s.get("live/hop_s"), 0.05, "s", "how often a new label is made")
         self.smoothing_spin = QSpinBox()
         self.smoothing_spin.setRange(1, 20)
         self.smoothing_spin.setValue(s.get("live/smoothing"))
-        self.smoothing_spin.setToolTip("average the probabilities of the last N windows")
+        self.smoothing_spin.setToolTip("average the probabilities of the last N windows (steadier labels; each "
+                                       "window more makes the label trail the voice by half a hop more)")
         self.gate_spin = double_spin(-120.0, 0.0, s.get("live/silence_dbfs"), 1.0, "dBFS",
                                "windows quieter than this are labelled silence")
         for widget in (self.window_spin, self.hop_spin, self.smoothing_spin, self.gate_spin):
@@ -342,11 +343,12 @@ class LiveView(QWidget):
         overflows = getattr(self.source, "overflow_count", 0)
         self._report_overflows(overflows)
         window_s = self.window_spin.value() or (self.catalog.current.meta.clip_s if self.catalog.current else 0.0)
-        timing = label_timing(result, self.ring.total_written, window_s, self.sample_rate_hz)
+        timing = label_timing(result, self.ring.total_written, window_s, self.sample_rate_hz,
+                              smoothing=self.smoothing_spin.value(), hop_s=self.hop_spin.value())
         self.waveform.show_span(timing.start_ago_s, timing.end_ago_s)
         self.latency_label.setText(
             f"Label from the shaded <b>{window_s:g} s</b> window, ending {timing.end_ago_s:.1f} s ago: "
-            f"it trails the voice by about <b>{timing.middle_ago_s:.1f} s</b><br>"
+            f"averaged over {self.smoothing_spin.value()}: it trails the voice by about <b>{timing.lag_s:.1f} s</b><br>"
             f"Latency (block → label): <b>{result.latency_s * 1000:.0f} ms</b><br>"
             f"Inference: {result.inference_s * 1000:.1f} ms · real-time factor {result.real_time_factor:.3f}<br>"
             f"Dropped: {result.dropped_samples / self.sample_rate_hz:.1f} s · overflows: {overflows}"

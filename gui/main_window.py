@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.annotations.regions import sidecar_path
 from engine.models.catalog import ModelCatalog
 from engine.userdirs import bundled_model_dir, user_model_dir
 from gui.about import show_about
@@ -28,6 +29,7 @@ from gui.file_view import FileView
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.widgets.edit_actions import edit_actions
 from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.recent_menu import RecentMenu, RecentPaths
 from gui.widgets.shortcuts_dialog import ShortcutsDialog
@@ -46,13 +48,18 @@ def default_catalog(settings: Settings) -> ModelCatalog:
     return ModelCatalog([("shipped", bundled_model_dir()), ("user", user)])
 
 
+FRAME_ALLOWANCE_PX = (8, 40)  # a window manager's borders and title bar, unknown before the window shows
+
+
 def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, int]:
-    """``width_px`` x ``height_px``, or less where the screen is smaller (a 1366x768 laptop)."""
+    """``width_px`` x ``height_px``, or less where the screen is smaller (a 1366x768 laptop): the
+    window *with* its frame fits, so its status bar is not pushed off the screen by a title bar."""
     screen = widget.screen() or QGuiApplication.primaryScreen()
     if screen is None:
         return width_px, height_px
     available = screen.availableGeometry()
-    return min(width_px, available.width()), min(height_px, available.height())
+    frame_w, frame_h = FRAME_ALLOWANCE_PX
+    return min(width_px, available.width() - frame_w), min(height_px, available.height() - frame_h)
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +103,7 @@ class MainWindow(QMainWindow):
             if source is not None:
                 source.status_message.connect(self.show_status)
         self.file_view.loaded.connect(self._on_file_loaded)
+        self.annotate_view.opened.connect(self._on_annotate_opened)
         if self.audit_view is not None:
             self.audit_view.opened.connect(self._on_audit_opened)
         self._build_menus()
@@ -157,6 +165,15 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
+        self.edit_menu = bar.addMenu("&Edit")
+        self._no_edit = [QAction(text, self, enabled=False) for text in ("&Undo", "&Redo")]
+        self._edit_actions = {self.annotate_view: (self.annotate_view.undo_action, self.annotate_view.redo_action)}
+        if self.audit_view is not None:
+            self._edit_actions[self.audit_view] = edit_actions(self.audit_view, self.audit_view.commands.undo,
+                                                               self.audit_view.commands.redo)
+        self.tabs.currentChanged.connect(self._update_edit_menu)
+        self._update_edit_menu()
+
         live = bar.addMenu("&Live")
         self.listen_action = self._action(live, "Start/stop &listening", self._on_listen, "Ctrl+L")
         self.record_action = self._action(live, "&Record", self.live_view.toggle_recording, "Ctrl+R",
@@ -166,9 +183,9 @@ class MainWindow(QMainWindow):
         self.play_action = self._action(play, "&Play/Pause", self._on_play, Qt.Key.Key_Space)
         self._action(play, "&Stop", self.file_view.player.stop, "Ctrl+.")
         play.addSeparator()
-        self._action(play, "Zoom &in", lambda: self.file_view.zoom(0.5), QKeySequence.StandardKey.ZoomIn)
-        self._action(play, "Zoom &out", lambda: self.file_view.zoom(2.0), QKeySequence.StandardKey.ZoomOut)
-        self._action(play, "&Fit the clip", self.file_view.zoom_fit, "Ctrl+0")
+        self._action(play, "Zoom &in", lambda: self._zoom_view().zoom(0.5), QKeySequence.StandardKey.ZoomIn)
+        self._action(play, "Zoom &out", lambda: self._zoom_view().zoom(2.0), QKeySequence.StandardKey.ZoomOut)
+        self._action(play, "&Fit the clip", lambda: self._zoom_view().zoom_fit(), "Ctrl+0")
 
         models = bar.addMenu("&Model")
         self._action(models, "&Reload models", self.catalog.refresh, "F5")
@@ -194,6 +211,15 @@ class MainWindow(QMainWindow):
                                              QKeySequence.StandardKey.HelpContents)
         self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
+
+    def _zoom_view(self):
+        """Playback ▸ Zoom acts on the Annotate tab's recording there, else on the File tab's clip."""
+        return self.annotate_view if self.tabs.currentWidget() is self.annotate_view else self.file_view
+
+    def _update_edit_menu(self, *_args) -> None:
+        """Edit ▸ Undo / Redo are the current tab's (their keys work while the focus is in that tab)."""
+        self.edit_menu.clear()
+        self.edit_menu.addActions(list(self._edit_actions.get(self.tabs.currentWidget(), self._no_edit)))
 
     def _on_open(self) -> None:
         self.tabs.setCurrentWidget(self.file_view)
@@ -225,6 +251,9 @@ class MainWindow(QMainWindow):
         if path.suffix.lower() == ".onnx":
             self.models_panel.add_model(path)
             return True
+        if sidecar_path(path).is_file():  # an annotated recording opens where its regions are
+            self._on_annotate_file(path)
+            return True
         self.tabs.setCurrentWidget(self.file_view)
         self.file_view.open_file(path)
         return True
@@ -232,6 +261,16 @@ class MainWindow(QMainWindow):
     def _on_file_loaded(self, audio) -> None:
         if getattr(audio, "path", None):
             self.recent.add(audio.path)
+
+    def _on_annotate_opened(self, path) -> None:
+        self.recent.add(path)
+        self.settings.set("annotate/last_recording", str(path))
+
+    def _reopen_last_recording(self) -> None:
+        """The recording open in Annotate when the app was last closed opens there again."""
+        saved = self.settings.get("annotate/last_recording")
+        if saved and Path(saved).is_file() and self.annotate_view.audio is None:
+            self.annotate_view.open_file(saved)
 
     def _on_audit_opened(self, manifest) -> None:
         self.recent.add(manifest.root)
@@ -251,7 +290,9 @@ class MainWindow(QMainWindow):
         self.audit_view.open_dataset(saved, self.settings.get("audit/last_layout") or None)
 
     def show_shortcuts(self) -> ShortcutsDialog:
-        dialog = ShortcutsDialog(self.menuBar(), self)
+        from gui.file.region_lane import KEY_SECTIONS
+
+        dialog = ShortcutsDialog(self.menuBar(), self, {title: list(keys) for title, keys in KEY_SECTIONS.items()})
         dialog.open()
         return dialog
 
@@ -321,8 +362,12 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(*fitting_size(self, *DEFAULT_SIZE_PX))
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is not None:  # top left of the free area, where the whole frame fits
+                self.move(screen.availableGeometry().topLeft())
         self.tabs.setCurrentIndex(min(self.settings.get("window/tab"), self.tabs.count() - 1))
         QTimer.singleShot(0, self, self._reopen_last_data_set)  # after the window shows
+        QTimer.singleShot(0, self, self._reopen_last_recording)
 
     def busy_description(self) -> str:
         """What quitting now would throw away: "Training, Recording" ("" when nothing)."""

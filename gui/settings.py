@@ -31,6 +31,8 @@ DEFAULTS = {
     "annotate/colormap": "inferno",
     "annotate/freq_axis": "linear",
     "annotate/min_confidence": 0.5,
+    "annotate/labels_dir": "",
+    "annotate/last_recording": "",  # open in the Annotate tab when the app was last closed      # where label files were last imported from or exported to
     "models/current": "",
     "models/user_folder": "",
     "window/geometry": QByteArray(),

@@ -29,6 +29,8 @@ def run_audit(args) -> int:
         return 2
     print(f"{len(result.keys)} clips scored ({result.source}); {int(result.is_issue.sum())} likely label issues; "
           f"suspects written to {args.out}")
+    if result.unjudged_note():
+        print(f"note: {result.unjudged_note()}")
     return 0
 
 

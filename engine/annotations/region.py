@@ -54,6 +54,11 @@ class Region:
     def overlaps(self, other: Region) -> bool:
         return self.start_s < other.end_s and other.start_s < self.end_s
 
+    @property
+    def place(self) -> tuple:
+        """Where and what it is (times, band, label): two regions with one place are duplicates."""
+        return (self.start_s, self.end_s, self.low_hz, self.high_hz, self.label)
+
     def to_json(self) -> dict[str, Any]:
         """Times, label and id, plus every other field that differs from its default (a million
         imported regions make a sidecar of about 70 bytes a region)."""

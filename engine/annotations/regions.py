@@ -207,6 +207,15 @@ class RegionTrack:
         self._apply(RegionChange("accept", (old,), (new,), utc_now()))
         return new
 
+    def accept_all(self, min_confidence: float | None = None) -> list[Region]:
+        """Accept every pending suggestion (with at least ``min_confidence``) as one undoable change."""
+        chosen = tuple(r for r in self.suggestions(PENDING)
+                       if min_confidence is None or r.confidence is None or r.confidence >= min_confidence)
+        after = tuple(replace(r, state=ACCEPTED) for r in chosen)
+        if chosen:
+            self._apply(RegionChange("accept", chosen, after, utc_now()))
+        return list(after)
+
     def reject(self, region_id: str) -> Region:
         old = self.get(region_id)
         new = replace(old, state=REJECTED)
@@ -256,13 +265,17 @@ class RegionTrack:
         regions until the save starts; a cancelled import changes nothing."""
         regions = list(regions)
         added: dict[str, Region] = {}
+        # importing labels into a recording that has them (an Audacity file carries no ids) adds
+        # nothing: a region with the place (times, band, label) of one here is already here
+        places = {r.place for r in self._regions.values() if r.state != REJECTED}
         for i, region in enumerate(regions):
             if i % 10_000 == 0:
                 if cancel is not None:
                     cancel.raise_if_cancelled("importing regions")
                 on_progress(i, len(regions))
-            if self._regions.get(region.id) == region:
+            if self._regions.get(region.id) == region or region.place in places:
                 continue
+            places.add(region.place)
             if region.id in self._regions or region.id in added:
                 region = replace(region, id=uuid.uuid4().hex[:12])
             added[region.id] = region

@@ -27,6 +27,12 @@ class Clip:
     fold: int | None = None
     speaker: str | None = None
     flags: tuple[str, ...] = ()
+    # where the clip was cut from (a data set made from annotated recordings): the recording's
+    # name and the span in it, padding included; two clips of one source whose spans overlap
+    # share audio, and the leakage audit treats them as one
+    source: str | None = None
+    start_s: float | None = None
+    end_s: float | None = None
 
 
 @dataclass

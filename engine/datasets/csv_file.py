@@ -1,4 +1,5 @@
-"""Write a data set as the CSV layout (``path,label,group[,fold][,speaker]``) every reader takes.
+"""Write a data set as the CSV layout (``path,label,group[,fold][,speaker][,source,start_s,end_s]``)
+every reader takes.
 
 The one writer for the audit's "export corrected labels", the wizard's ``data.csv`` (the run's
 record of what it trained on) and scripts: every column a clip carries is kept, so a data set
@@ -27,7 +28,11 @@ def write_manifest_csv(manifest: Manifest, path: str | os.PathLike, *, relative:
     folder = path.parent
     with_folds = any(c.fold is not None for c in manifest.clips)
     with_speakers = any(c.speaker for c in manifest.clips)
-    header = ["path", "label", "group"] + ["fold"] * with_folds + ["speaker"] * with_speakers
+    # where a clip was cut from (a recording and its span): the trainer's leakage audit then sees
+    # clips of one recording whose audio overlaps across sides
+    with_spans = any(c.source for c in manifest.clips)
+    header = (["path", "label", "group"] + ["fold"] * with_folds + ["speaker"] * with_speakers
+              + ["source", "start_s", "end_s"] * with_spans)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -44,6 +49,9 @@ def write_manifest_csv(manifest: Manifest, path: str | os.PathLike, *, relative:
             row.append("" if clip.fold is None else str(clip.fold))
         if with_speakers:
             row.append(clip.speaker or "")
+        if with_spans:
+            row += [clip.source or "", "" if clip.start_s is None else repr(clip.start_s),
+                    "" if clip.end_s is None else repr(clip.end_s)]
         writer.writerow(row)
     atomic_write_text(path, buffer.getvalue())
     return path

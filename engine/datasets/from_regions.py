@@ -37,6 +37,7 @@ from engine.jobs import CancelToken, Progress, ignore_progress
 from engine.jobs.outputs import Outputs
 
 CSV_NAME = "data.csv"
+CSV_HEADER = "path,label,group,source,start_s,end_s"
 CLIPS_FOLDER = "clips"
 COPY_BLOCK_FRAMES = 1 << 20
 MAX_PADDING_S = 3600.0

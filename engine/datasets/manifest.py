@@ -58,6 +58,8 @@ def detect_layout(root: str | os.PathLike) -> str:
     wav_dir = root / "wav"
     if wav_dir.is_dir() and any(_EMODB_NAME.match(p.name) for p in wav_dir.iterdir()):
         return "emodb"
+    if _csv_declares_clips(root):
+        return "csv"
     if any(_Reading(root).walk(folder, first_only=True) for folder in _class_folders(root)):
         return "folders"
     csvs = sorted(root.glob("*.csv"))
@@ -316,8 +318,39 @@ def _read_csv(csv_path: Path) -> Manifest:
             raise ManifestError(f"{where}: fold {fold_text!r} is not an integer") from exc
         speaker = (row.get("speaker") or "").strip() or None
         group = (row.get("group") or "").strip() or speaker or path.stem
-        reading.add(Clip(path, label, group=group, fold=fold, speaker=speaker), where)
+        source, start_s, end_s = _span(row, where)
+        reading.add(Clip(path, label, group=group, fold=fold, speaker=speaker, source=source, start_s=start_s,
+                         end_s=end_s), where)
     return reading.manifest(csv_path, "csv", given_groups=True)
+
+
+def _span(row: dict[str, str], where: str) -> tuple[str | None, float | None, float | None]:
+    """``source,start_s,end_s`` (a data set cut from recordings): where the clip's audio came from."""
+    source = (row.get("source") or "").strip() or None
+    texts = [(row.get(name) or "").strip() for name in ("start_s", "end_s")]
+    if source is None or not all(texts):
+        return None, None, None
+    try:
+        start_s, end_s = (float(t) for t in texts)
+    except ValueError as exc:
+        raise ManifestError(f"{where}: start_s/end_s {texts[0]!r}, {texts[1]!r} are not numbers") from exc
+    if not (0.0 <= start_s <= end_s):
+        raise ManifestError(f"{where}: the span {start_s}..{end_s} s of {source} is not a span")
+    return source, start_s, end_s
+
+
+def _csv_declares_clips(folder: Path) -> bool:
+    """One CSV in ``folder`` with path and label columns: it says what the clips are (an Earmark
+    data set made from annotations keeps its clips in class-less folders beside it)."""
+    csvs = sorted(folder.glob("*.csv"))
+    if len(csvs) != 1:
+        return False
+    try:
+        with open(csvs[0], newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return {"path", "label"} <= {h.strip() for h in header}
 
 
 def _read_csv_rows(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

@@ -49,6 +49,7 @@ class Suspicion:
     rank: int
     probs: np.ndarray  # out-of-fold probabilities, in the session's label order
     is_issue: bool
+    judged: bool = True  # False: no model heard the clip's class in training (one source recording)
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,11 @@ def suspicion_from_result(result, labels: list[str] | tuple[str, ...]) -> dict[s
     ranks = result.rank_of()
     columns = [result.class_names.index(label) if label in result.class_names else None for label in labels]
     out = {}
+    unjudged = getattr(result, "unjudged", None)
     for i, key in enumerate(result.keys):
         probs = np.array([result.pred_probs[i, c] if c is not None else 0.0 for c in columns])
-        out[key] = Suspicion(int(ranks[i]), probs, bool(result.is_issue[i]))
+        judged = unjudged is None or not bool(unjudged[i])
+        out[key] = Suspicion(int(ranks[i]), probs, bool(result.is_issue[i]), judged)
     return out
 
 

@@ -55,17 +55,27 @@ class LabelTiming:
 
     start_ago_s: float   # the window's first sample
     end_ago_s: float     # the window's last sample (how long since the label could have been made)
+    smoothing_s: float = 0.0  # how much earlier the oldest window the label averages ended
 
     @property
     def middle_ago_s(self) -> float:
-        """How far the label trails the voice: the middle of its window, seconds ago."""
+        """The middle of the newest window, seconds ago."""
         return (self.start_ago_s + self.end_ago_s) / 2
 
+    @property
+    def lag_s(self) -> float:
+        """How far the label trails the voice: a change wins once it fills half the newest window
+        and half of the windows the label averages, so the middle of the newest window plus half
+        the averaged span (measured on a switching tone: tests/engine/live/test_stream.py)."""
+        return self.middle_ago_s + self.smoothing_s / 2
 
-def label_timing(result: LiveResult, newest_sample: int, window_s: float, sample_rate_hz: int) -> LabelTiming:
-    """The span of ``result``'s window relative to ``newest_sample`` (the ring's ``total_written``)."""
+
+def label_timing(result: LiveResult, newest_sample: int, window_s: float, sample_rate_hz: int, *,
+                 smoothing: int = 1, hop_s: float = 0.0) -> LabelTiming:
+    """The span of ``result``'s window relative to ``newest_sample`` (the ring's ``total_written``),
+    and of the ``smoothing`` windows, ``hop_s`` apart, whose probabilities the label averages."""
     end_ago_s = max(0.0, (newest_sample - result.end_sample) / sample_rate_hz)
-    return LabelTiming(end_ago_s + window_s, end_ago_s)
+    return LabelTiming(end_ago_s + window_s, end_ago_s, max(0, int(smoothing) - 1) * float(hop_s))
 
 
 class InputWatch:

@@ -36,13 +36,20 @@ class ClipPreview(QObject):
         self._loader: JobWorker | None = None
         self._saliency: JobWorker | None = None
         self._play_when_loaded = False
+        self._hold_autoplay = self._held = False
         self._unsubscribe = [session.subscribe("selected", self._on_session_selected),
                              session.subscribe("ranked", lambda _r: self.request_saliency())]
 
     # ---- session -> preview -------------------------------------------------------------------
+    def hold_autoplay(self) -> None:
+        """The next selection (the first clip of a data set just opened or ranked) loads without
+        playing: "Play on select" is for clips a person selects, not a sound at launch."""
+        self._hold_autoplay = True
+
     def _on_session_selected(self, key: str | None) -> None:
         self.player.stop()
         self._play_when_loaded = False
+        self._held, self._hold_autoplay = self._hold_autoplay, False
         self.loaded_key = None
         for job in (self._loader, self._saliency):
             if job is not None:
@@ -64,7 +71,7 @@ class ClipPreview(QObject):
         self.loaded_key = loaded.key
         self.clip_panel.show_audio(loaded.audio, loaded.spectrogram)
         self.player.load(loaded.audio.samples, loaded.audio.sample_rate_hz)
-        if self._play_when_loaded or (self.autoplay_check.isChecked() and self._is_visible()):
+        if self._play_when_loaded or (self.autoplay_check.isChecked() and self._is_visible() and not self._held):
             self.player.play()
         self._play_when_loaded = False
         self.request_saliency()

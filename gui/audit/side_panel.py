@@ -89,6 +89,10 @@ class ClipSidePanel(QWidget):
         verdict = "" if pred is None else (
             f"Suspect #{s.rank}{' — likely label issue' if s.is_issue else ''}: the model says "
             f"<b>{pred[0]}</b> ({pred[1]:.0%}); {label} gets {pred[2]:.0%}")
+        if s is not None and not s.judged:
+            verdict = (f"Not judged (#{s.rank}): every clip of {clip.original_label} comes from one source "
+                       "recording, so no model heard the class in training; its low score says nothing about "
+                       "the label")
         self.show_clip(key, label, clip.original_label, clip.group, session.flags_of(key), verdict)
 
     def show_error(self, message: str) -> None:

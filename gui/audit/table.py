@@ -18,7 +18,8 @@ from engine.datasets.session import ClipInfo, DatasetSession, Suspicion, suspici
 __all__ = ["COL", "COLUMNS", "ClipFilterProxy", "ClipRow", "ClipTableModel", "Suspicion", "make_table",
            "suspicion_from_result"]
 
-COLUMNS = ("Rank", "File", "Label", "Group", "Fold", "Duration (s)", "Flags", "Predicted", "Prob", "Label prob")
+# what a reviewer reads first comes first: at 1366 px Predicted and Prob were scrolled off to the right
+COLUMNS = ("Rank", "File", "Label", "Predicted", "Prob", "Label prob", "Flags", "Group", "Fold", "Duration (s)")
 COL = {name: i for i, name in enumerate(COLUMNS)}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SHOW_ALL, SHOW_SUSPECTS, SHOW_FLAGGED, SHOW_UNREVIEWED = "All clips", "Suspects", "Flagged", "Not reviewed"
@@ -132,7 +133,7 @@ class ClipTableModel(QAbstractTableModel):
         name = COLUMNS[col]
         if name == "Rank":
             s = self.suspicion.get(clip.key)
-            return "" if s is None else str(s.rank)
+            return "" if s is None else str(s.rank) if s.judged else f"{s.rank} (not judged)"
         if name == "File":
             return clip.key
         if name == "Label":

@@ -19,6 +19,7 @@ from gui.workers.job_worker import JobWorker
 LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
                  "csv": "CSV (*.csv)", "sonic": "Sonic Visualiser layer (*.svl)",
                  "labelstudio": "Label Studio JSON (*.json)"}
+IMPORT_FILTER = "Label files (*.txt *.csv *.svl *.json *.TextGrid);;All files (*)"
 SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
 
 
@@ -67,13 +68,16 @@ class RegionActions:
             self._on_labels_edited()
         added = self.track.suggest(regions)
         self.suggestion_lane.select_next()
-        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects")
+        self.suggestion_lane.setFocus()  # A, R, Tab work at once, without a click on the lane first
+        self.status_message.emit(f"{len(added)} suggestion(s): on the suggestion track, A accepts, R rejects, Tab skips, "
+                                 "Shift+A accepts all")
         self.suggested.emit(len(added))
 
     def import_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import labels", self.settings.get("file/last_dir"),
-                                              "Label files (*.txt *.csv *.svl *.json);;All files (*)")
+        start = self.settings.get("annotate/labels_dir") or self.settings.get("file/last_dir")
+        path, _ = QFileDialog.getOpenFileName(self, "Import labels", start, IMPORT_FILTER)
         if path:
+            self.settings.set("annotate/labels_dir", str(Path(path).parent))
             self.import_labels(path)
 
     def import_labels(self, path: str | Path) -> JobWorker | None:
@@ -101,7 +105,7 @@ class RegionActions:
             self._merge_track_labels()
         same = result.read - result.added
         self.status_message.emit(f"Imported {result.added} region(s) from {result.path}"
-                                 + (f"; {same} were here already, unchanged" if same else ""))
+                                 + (f"; skipped {same} already here (same times and label)" if same else ""))
         self.labels_imported.emit(result.added)
 
     def _on_import_ended(self, worker) -> None:
@@ -121,6 +125,7 @@ class RegionActions:
                                                    str(self.track.audio_path.with_suffix(".txt")), filters)
         if path:
             fmt = next((f for f, text in LABEL_FILTERS.items() if text == chosen), "audacity")
+            self.settings.set("annotate/labels_dir", str(Path(path).parent))
             self.export_labels(path, fmt)
 
     def export_labels(self, path: str | Path, fmt: str) -> bool:

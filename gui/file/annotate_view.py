@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,22 +31,23 @@ from engine.audio.ranges import N_FFT_CHOICES
 from engine.errors import EarmarkError
 from engine.models.catalog import ModelCatalog
 from gui.file.annotate_actions import RegionActions
+from gui.file.annotate_navigation import MIN_SPAN_S, AnnotateNavigation
 from gui.file.chunk_player import ChunkPlayback
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
 from gui.file.region_overlay import RegionOverlay
 from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
+from gui.widgets.edit_actions import edit_actions, keys_text, redo_keys, undo_keys
 from gui.widgets.elided_label import ElidedLabel
 from gui.workers.playback import Player
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
-MIN_SPAN_S = 0.01
 REQUEST_DELAY_MS = 40
 MAX_NEW_LABELS = 200  # labels an import adds to the label keys (a file may use thousands)
 
 
-class AnnotateView(RegionActions, QWidget):
+class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
@@ -77,9 +77,13 @@ class AnnotateView(RegionActions, QWidget):
         self._request_timer = QTimer(self, singleShot=True, interval=REQUEST_DELAY_MS)
         self._request_timer.timeout.connect(self._request_range)
         self._build()
-        self._shortcut(QKeySequence.StandardKey.Undo, self.undo)
-        self._shortcut(QKeySequence.StandardKey.Redo, self.redo)
-        self._shortcut("Ctrl+Shift+Z", self.redo)
+        catalog.subscribe("current", self._on_catalog_current)
+        self._on_catalog_current(catalog.current)
+        # one action per command holding each of its keys once (a key registered twice is dropped by Qt)
+        self.undo_action, self.redo_action = edit_actions(self, self.undo, self.redo)
+        self.undo_button.clicked.connect(self.undo_action.trigger)
+        self.redo_button.clicked.connect(self.redo_action.trigger)
+        self._update_edit_buttons()
 
     # ---- layout ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -120,15 +124,21 @@ class AnnotateView(RegionActions, QWidget):
             ("play", "Play", self.playback.toggle,
              "Play or pause: the selection if there is one, else from the cursor (click a plot to move it)"),
             ("fit", "Fit", self.zoom_fit, "Show the whole recording"),
+            ("undo", "Undo", None, f"Undo the last change to the regions ({keys_text(undo_keys())})"),
+            ("redo", "Redo", None, f"Redo what was undone ({keys_text(redo_keys())})"),
             ("suggest", "Suggest", self.suggest, "Let the current model suggest regions"),
-            ("import", "Import labels…", self.import_dialog, "Add regions from an Audacity, Raven or CSV file"),
-            ("export", "Export labels…", self.export_dialog, "Save the accepted regions as Audacity, Raven or CSV"),
+            ("import", "Import…", self.import_dialog,
+             "Import labels: add regions from an Audacity, Raven, CSV, Sonic Visualiser, Label Studio or Praat file"),
+            ("export", "Export…", self.export_dialog,
+             "Export labels: save the accepted regions for Audacity, Raven, a spreadsheet, Sonic Visualiser, "
+             "Label Studio or Praat"),
             ("dataset", "Make data set…", self.dataset_dialog,
              "Cut the labelled regions of every annotated recording in this folder into a data set for training"),
         ]:
             button = QPushButton(text)
             button.setToolTip(tip)
-            button.clicked.connect(slot)
+            if slot is not None:
+                button.clicked.connect(slot)
             bar.addWidget(button)
             setattr(self, f"{name}_button", button)
         self.loop_box = QCheckBox("Loop selection")
@@ -168,6 +178,11 @@ class AnnotateView(RegionActions, QWidget):
                              ("axis", self.axis_box), ("min confidence", self.confidence_box)):
             row.addWidget(QLabel(text))
             row.addWidget(widget)
+        self.accept_all_button = QPushButton("Accept all")
+        self.accept_all_button.setToolTip("Accept every pending suggestion (Shift+A on the suggestion lane; "
+                                          "one Ctrl+Z undoes it)")
+        self.accept_all_button.clicked.connect(lambda: self.suggestion_lane.accept_all())
+        row.addWidget(self.accept_all_button)
         self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
         self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
         self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
@@ -177,11 +192,6 @@ class AnnotateView(RegionActions, QWidget):
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._on_labels_edited()
         return row
-
-    def _shortcut(self, keys, slot) -> None:
-        shortcut = QShortcut(QKeySequence(keys), self)
-        shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        shortcut.activated.connect(slot)
 
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -214,7 +224,9 @@ class AnnotateView(RegionActions, QWidget):
         self.worker.begin()
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
-        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note()))
+        track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note(),
+                                         self._update_edit_buttons()))
+        self._update_edit_buttons()
         self._update_file_label()
         self.zoom_fit()
         self._request_range()
@@ -252,6 +264,13 @@ class AnnotateView(RegionActions, QWidget):
             self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
             self._on_labels_edited()
 
+    def _on_catalog_current(self, entry) -> None:
+        """An empty Labels box takes the current model's labels (what its suggestions will be)."""
+        meta = getattr(entry, "meta", None)
+        if meta is not None and not self.labels() and getattr(meta, "labels", None):
+            self.labels_edit.setText(", ".join(meta.labels))
+            self._on_labels_edited()
+
     def labels(self) -> list[str]:
         return [t.strip() for t in self.labels_edit.text().split(",") if t.strip()]
 
@@ -263,18 +282,6 @@ class AnnotateView(RegionActions, QWidget):
             lane.update()
 
     # ---- the visible range ----------------------------------------------------------
-    def visible_range(self) -> tuple[float, float]:
-        (x0, x1), _ = self.waveform.viewRange()
-        return float(x0), float(x1)
-
-    def _on_view_range_changed(self, *_args) -> None:
-        x0, x1 = self.visible_range()
-        box = self.waveform.box
-        offset = self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x()
-        for lane in (self.label_lane, self.suggestion_lane):
-            lane.set_range(x0, x1, offset, box.sceneBoundingRect().width())
-        self._request_timer.start()
-
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
         QTimer.singleShot(0, self._on_view_range_changed)  # after the plots took their new size
@@ -304,6 +311,8 @@ class AnnotateView(RegionActions, QWidget):
             other = self.suggestion_lane if lane is self.label_lane else self.label_lane
             if other.selected_id is not None:
                 other.select(None)
+            if self.selection is not None:  # spent: N made a region of it, or another region is worked on
+                self.set_selection(None)    # (a lingering selection made N duplicate it instead of labelling)
         self._update_note()
 
     def _update_note(self) -> None:
@@ -335,18 +344,6 @@ class AnnotateView(RegionActions, QWidget):
         self.spectrogram.db_range = self.db_box.value()
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._request_range()
-
-    def zoom_to(self, start_s: float, end_s: float) -> None:
-        self.waveform.setXRange(start_s, end_s, padding=0)
-
-    def zoom(self, factor: float) -> None:
-        x0, x1 = self.visible_range()
-        centre = self.playback.position_s if self.playback.playing else (x0 + x1) / 2
-        half = max((x1 - x0) * factor / 2, MIN_SPAN_S / 2)
-        self.zoom_to(centre - half, centre + half)
-
-    def zoom_fit(self) -> None:
-        self.zoom_to(0.0, self.audio.duration_s if self.audio else 1.0)
 
     # ---- mouse on the plots -----------------------------------------------------------
     def _on_plot_clicked(self, time_s: float) -> None:
@@ -396,23 +393,21 @@ class AnnotateView(RegionActions, QWidget):
             text += " · " + ", ".join(r.label or "?" for r in regions)
         self.readout.setText(text)
 
-    # ---- playback ---------------------------------------------------------------------
-    def _on_playback_moved(self, position_s: float) -> None:
-        for plot in (self.waveform, self.spectrogram):
-            plot.cursor.setValue(position_s)
-        if self.follow_box.isChecked() and self.playback.playing:
-            x0, x1 = self.visible_range()
-            if not x0 <= position_s <= x1:
-                self.zoom_to(position_s, position_s + (x1 - x0))
-
     # ---- regions ----------------------------------------------------------------------
     def undo(self) -> None:
         if self.track is not None and self.import_worker is None and self.track.undo():
-            self.status_message.emit("Undone")
+            self.status_message.emit(f"Undone ({keys_text(redo_keys())} redoes)")
+        self._update_edit_buttons()  # the history moves after the track has told its listeners
 
     def redo(self) -> None:
         if self.track is not None and self.import_worker is None and self.track.redo():
             self.status_message.emit("Redone")
+        self._update_edit_buttons()
+
+    def _update_edit_buttons(self) -> None:
+        track = self.track
+        self.undo_button.setEnabled(track is not None and track.can_undo)
+        self.redo_button.setEnabled(track is not None and track.can_redo)
 
     def _show_failure(self, message: str) -> None:
         self.readout.setText(message)
@@ -420,6 +415,7 @@ class AnnotateView(RegionActions, QWidget):
         self.failed.emit(message)
 
     def shutdown(self) -> None:
+        self.catalog.unsubscribe("current", self._on_catalog_current)
         self._request_timer.stop()
         for worker in (self.suggest_worker, self.dataset_worker, self.import_worker):
             if worker is not None:

@@ -27,9 +27,34 @@ EDGE_PX = 5
 MAX_DRAWN = 2000  # regions drawn one by one; more in view are drawn as where they lie
 DENSITY_SAMPLE = 5_000
 MIN_CREATE_PX = 3
-LABEL_HELP = ("Drag to create a region, drag its edges to resize, its inside to move. 1–9 or a letter: label; "
-              "Enter: label picker; Delete: remove; N: region from the selection; Ctrl+Z / Ctrl+Shift+Z: undo / redo")
-SUGGESTION_HELP = "A or Enter: accept; R or Delete: reject; 1–9 or a letter: accept with that label; Tab: next"
+# The lanes' keys: what the tooltips and Help ▸ Keyboard shortcuts (F1) show, next to the code that acts on them.
+LABEL_KEYS = (
+    ("drag on empty space", "create a region"), ("N", "a region from the selection (a box: with its band)"),
+    ("1 … 9", "label the region with the n-th label"), ("a letter", "the first label starting with it"),
+    ("Enter", "label picker"), ("drag an edge / the inside", "resize / move"), ("Delete, Backspace", "remove"),
+    ("Ctrl+Z / Ctrl+Shift+Z or Ctrl+Y", "undo / redo"),
+)
+SUGGESTION_KEYS = (
+    ("A, Enter", "accept the selected suggestion"), ("R, Delete", "reject it (the model will not suggest it again)"),
+    ("1 … 9, a letter", "accept it with that label"), ("Tab / Shift+Tab", "next / previous pending suggestion"),
+    ("Shift+A", "accept every pending suggestion"),
+)
+NAVIGATION_KEYS = (
+    ("← / →", "pan a fifth of the view (Shift: a whole view)"), ("Home / End", "the start / the end"),
+    ("wheel, Ctrl++ / Ctrl+-, Ctrl+0", "zoom, fit"), ("middle drag, Shift+drag", "pan"),
+    ("drag / Ctrl+drag in a plot", "select a span / a time-frequency box"), ("click in a plot", "move the cursor"),
+    ("Space", "play or pause the selection (or from the cursor)"),
+)
+KEY_SECTIONS = {"Annotate: labels lane": LABEL_KEYS, "Annotate: suggestions lane": SUGGESTION_KEYS,
+                "Annotate: moving about": NAVIGATION_KEYS}
+
+
+def _help(keys) -> str:
+    return "; ".join(f"{k}: {what}" for k, what in keys)
+
+
+LABEL_HELP = _help(LABEL_KEYS)
+SUGGESTION_HELP = _help(SUGGESTION_KEYS)
 
 
 class RegionLane(QWidget):
@@ -183,11 +208,17 @@ class RegionLane(QWidget):
         self.update()
 
     # ---- keys -------------------------------------------------------------------------
+    def focusNextPrevChild(self, next_child: bool) -> bool:  # noqa: N802 - Qt API
+        """On the suggestion lane Tab means "next suggestion": the focus (and with it A, R…) stays."""
+        return False if self.kind == SUGGESTIONS and self.track is not None else super().focusNextPrevChild(next_child)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.track is None or event.modifiers() & (Qt.KeyboardModifier.ControlModifier
                                                       | Qt.KeyboardModifier.AltModifier):
             return super().keyPressEvent(event)
         key, text = event.key(), event.text()
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier and text.isalpha():
+            text = text.upper()  # Shift+letter reads the same whatever text the platform sent with it
         handled = self._suggestion_key(key, text) if self.kind == SUGGESTIONS else self._label_key(key, text)
         if handled:
             event.accept()
@@ -219,6 +250,12 @@ class RegionLane(QWidget):
         return False
 
     def _suggestion_key(self, key: int, text: str) -> bool:
+        if key == Qt.Key.Key_A and text == "A":  # Shift+A (keyPressEvent passes "A" for it)
+            self.accept_all()
+            return True
+        if key == Qt.Key.Key_Backtab:
+            self.select_previous()
+            return True
         if self.selected_id is None:
             if key in (Qt.Key.Key_Tab, Qt.Key.Key_Space, Qt.Key.Key_A, Qt.Key.Key_R):
                 self.select_next()
@@ -260,6 +297,20 @@ class RegionLane(QWidget):
             anchor = self.track.get(after)
             pending = [r for r in pending if (r.start_s, r.id) > (anchor.start_s, anchor.id)] or pending
         self.select(pending[0].id if pending else None)
+
+    def select_previous(self) -> None:
+        pending = [r for r in self.visible_regions() if r.state == PENDING]
+        if self.selected_id is not None and self.track is not None:
+            anchor = self.track.get(self.selected_id)
+            pending = [r for r in pending if (r.start_s, r.id) < (anchor.start_s, anchor.id)] or pending
+        self.select(pending[-1].id if pending else None)
+
+    def accept_all(self) -> int:
+        """Accept every pending suggestion, as one change (one Ctrl+Z undoes it)."""
+        accepted = self.track.accept_all() if self.track is not None else []
+        self.select(None)
+        self.edited.emit(f"Accepted all {len(accepted)} suggestion(s) (Ctrl+Z undoes)")
+        return len(accepted)
 
     def open_picker(self) -> QMenu:
         menu = QMenu(self)

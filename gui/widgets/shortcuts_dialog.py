@@ -1,4 +1,5 @@
-"""Help ▸ Keyboard shortcuts (F1): every menu command that has a key, and the keys of the Audit table."""
+"""Help ▸ Keyboard shortcuts (F1): every menu command that has a key, the keys of the views (the
+Annotate lanes' tables, given by the window), and the keys of the Audit table."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def menu_shortcuts(bar: QMenuBar) -> dict[str, list[tuple[str, str]]]:
             continue
         rows = []
         for action in menu.actions():
-            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            keys = " / ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
             if keys and action.text():
                 rows.append((keys, action.text().replace("&", "")))
         if rows:
@@ -44,10 +45,11 @@ def shortcuts_html(sections: dict[str, list[tuple[str, str]]]) -> str:
 
 
 class ShortcutsDialog(QDialog):
-    def __init__(self, bar: QMenuBar, parent: QWidget | None = None) -> None:
+    def __init__(self, bar: QMenuBar, parent: QWidget | None = None,
+                 extra: dict[str, list[tuple[str, str]]] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.sections = {**menu_shortcuts(bar), **EXTRA_SECTIONS}
+        self.sections = {**menu_shortcuts(bar), **(extra or {}), **EXTRA_SECTIONS}
         self.text = QTextBrowser()
         self.text.setHtml(shortcuts_html(self.sections))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

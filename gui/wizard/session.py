@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.datasets.manifest import Manifest, read_manifest
+from engine.datasets.time_blocks import describe_blocks, group_by_time_blocks, has_spans, needs_time_blocks
 from engine.events import Emitter
 from engine.jobs.process import ProcessRunner
 from trainer.api import DEFAULT_CV_FOLDS, TrainRequest  # torch-free: the recipe and its defaults
@@ -23,6 +24,8 @@ TRAINER_PROCESS = "The training process"
 TINY_CLASS_CLIPS = 5          # fewer clips than this in a class: warn
 UNBALANCED_RATIO = 3.0        # largest / smallest class above this: warn
 NATIVE = "native"             # the layout's own split groups (EmoDB speaker, ESC-50 source clip, ...)
+BLOCKS = "blocks"             # contiguous time blocks within each source recording (few recordings)
+SPAN_COLUMNS = ("source", "start_s", "end_s")  # where a clip was cut: not something to group by
 
 
 @dataclass
@@ -52,7 +55,8 @@ def summarise(manifest: Manifest) -> DataSummary:
         big, small = max(present, key=present.get), min(present, key=present.get)
         warnings.append(f"Unbalanced classes: {big} has {present[big]} clips, {small} has {present[small]} "
                         f"(ratio {present[big] / present[small]:.1f}); look at per-class recall, not accuracy")
-    if len({c.group for c in manifest.clips}) < 2 and not any(c.fold is not None for c in manifest.clips):
+    if (len({c.group for c in manifest.clips}) < 2 and not any(c.fold is not None for c in manifest.clips)
+            and not has_spans(manifest)):  # clips cut from one recording can still be split by time blocks
         errors.append(f"{manifest.root}: every clip is in one split group; a leak-free split needs at "
                       "least two groups (give the CSV a group or fold column)")
     if "audited labels applied" in manifest.notes:
@@ -67,6 +71,8 @@ def group_columns(manifest: Manifest) -> dict[str, str]:
         columns["fold"] = "official fold"
     if any(c.speaker for c in manifest.clips) and manifest.layout != "emodb":
         columns["speaker"] = "speaker"
+    if has_spans(manifest):
+        columns[BLOCKS] = "time blocks within each recording (for few recordings)"
     columns["file"] = "file (each clip its own group)"
     for name in csv_extra_columns(manifest):
         columns[f"csv:{name}"] = f"CSV column '{name}'"
@@ -84,7 +90,7 @@ def csv_extra_columns(manifest: Manifest) -> list[str]:
         return []
     with open(manifest.root, newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle), [])
-    return [h for h in header if h and h not in ("path", "label", "group", "fold")]
+    return [h for h in header if h and h not in ("path", "label", "group", "fold", *SPAN_COLUMNS)]
 
 
 def regroup(manifest: Manifest, column: str) -> Manifest:
@@ -93,12 +99,25 @@ def regroup(manifest: Manifest, column: str) -> Manifest:
         return manifest
     if column == "speaker":
         return manifest.with_clips([replace(c, group=c.speaker or c.group) for c in manifest.clips])
+    if column == BLOCKS:
+        return group_by_time_blocks(manifest)
     if column == "file":
         return manifest.with_clips([replace(c, group=str(c.path)) for c in manifest.clips])
     if column.startswith("csv:"):
         values = _csv_column(manifest, column[4:])
         return manifest.with_clips([replace(c, group=values.get(c.path) or c.group) for c in manifest.clips])
     raise ValueError(f"unknown group column {column!r}; choose one of {', '.join(group_columns(manifest))}")
+
+
+def default_column(manifest: Manifest) -> str:
+    """The grouping a split starts with: the layout's own, or time blocks within each recording
+    when there are fewer recordings than an honest split needs (see engine.datasets.time_blocks)."""
+    return BLOCKS if needs_time_blocks(manifest) else NATIVE
+
+
+def grouping_note(manifest: Manifest, column: str) -> str:
+    """What a person should know about grouping ``manifest`` by ``column`` ("" when nothing)."""
+    return describe_blocks(regroup(manifest, column)) if column == BLOCKS else ""
 
 
 def _csv_column(manifest: Manifest, name: str) -> dict[Path, str]:
@@ -166,6 +185,7 @@ class TrainSession:
         manifest = read_manifest(Path(source), use_edits=use_edits)
         self.source, self.use_edits, self.manifest = Path(source), use_edits, manifest
         self.summary = summarise(manifest)
+        self.split.column = default_column(manifest)
         self.split_report = None
         self._events.emit("data", manifest)
         return manifest

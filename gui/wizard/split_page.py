@@ -6,6 +6,7 @@ waits), made by the same code with the same seed that trains; hold-out validatio
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
-from gui.wizard.session import TrainSession, group_columns
+from gui.wizard.session import TrainSession, group_columns, grouping_note
 from trainer import api
 
 
@@ -149,7 +150,8 @@ class SplitPage(QWizardPage):
         self._update_controls()
         self.error_label.setText("")
         leaks = report["leakage_count"]
-        verdict = ("<span style='color:#22863a'>✔ Leakage audit: no group or source file on both sides</span>"
+        verdict = ("<span style='color:#22863a'>✔ Leakage audit: no group, source file or shared audio on both "
+                   "sides</span>"
                    if leaks == 0 else
                    f"<span style='color:#d73a49'>✘ Leakage audit: {leaks} clips share groups across the split"
                    "</span>")
@@ -157,7 +159,8 @@ class SplitPage(QWizardPage):
         head = (f"{len(report['folds'])} folds; first fold: " if report["folds"] else "") + \
             f"{sizes['train']} training / {sizes['val']} validation / {sizes.get('test', 0)} test clips " \
             "(test: reported only; validation: chooses the epoch)"
-        self.audit_label.setText(f"{head}<br>{verdict}")
+        note = grouping_note(self.session.manifest, self.session.split.column)
+        self.audit_label.setText(f"{head}<br>{verdict}" + (f"<br>{html.escape(note)}" if note else ""))
         self.details.setPlainText("\n".join(_fold_lines(report, self.session.manifest.labels)))
 
     def isComplete(self) -> bool:  # noqa: N802 - Qt API

@@ -67,3 +67,18 @@ def paced_mic():
     yield mic
     mic.stop()
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def xvfb():
+    """A private Xvfb at 1366x768 for a subprocess on the real xcb platform (``xvfb.env()``).
+    Skipped, saying why, only where Xvfb is not installed."""
+    from tests.xvfb import Xvfb, missing_reason
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = Xvfb()
+    server.start()
+    yield server
+    server.stop()

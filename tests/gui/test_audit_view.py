@@ -211,3 +211,25 @@ def test_grad_cam_overlay_with_a_torch_model(qtbot, view, emodb):
     assert view.preview.saliency_caption.startswith("Grad-CAM for ")
     image = view.clip_panel.overlay.image
     assert image.shape[1] == view.clip_panel.freqs_hz.size and np.isfinite(image).all()
+
+
+def test_opening_plays_nothing_and_the_verdict_columns_show_at_laptop_width(qtbot, main_window, emodb):
+    """Probe round 3: the first clip played on launch with "Play on select" on, and Predicted / Prob
+    were scrolled off to the right of the table at 1366 px."""
+    from gui.audit.table import COL
+
+    main_window.resize(1366, 700)
+    audit = main_window.audit_view
+    main_window.tabs.setCurrentWidget(audit)
+    audit.autoplay_check.setChecked(True)
+    open_and_wait(qtbot, audit, emodb, "emodb")
+    assert not audit.player.playing, "a clip played when the data set opened"
+    qtbot.keyClick(audit.table, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: audit.player.playing, timeout=5000)   # a clip the person selects plays
+    audit.player.stop()
+    viewport = audit.table.viewport().width()
+    for name in ("Label", "Predicted", "Prob"):
+        column = COL[name]
+        right = audit.table.columnViewportPosition(column) + audit.table.columnWidth(column)
+        assert right <= viewport, f"{name} is off-screen ({right} > {viewport} px)"
+    audit.shutdown()

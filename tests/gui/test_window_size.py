@@ -91,6 +91,8 @@ def test_the_first_window_fits_the_screen(qtbot, settings, catalog):
     qtbot.addWidget(window)
     available = window.screen().availableGeometry()
     assert window.width() <= available.width() and window.height() <= available.height()
+    # with a title bar above it (openbox: 20 px) the status bar is still on the screen
+    assert window.height() + 30 <= available.height() and window.y() <= available.y() + 1
     window.close()
 
 

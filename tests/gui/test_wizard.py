@@ -61,7 +61,7 @@ def walk_to_training(qtbot, wizard, data, *, epochs: int, seeds: str, batch_size
     split = wizard.split_page
     assert wizard.currentPage() is split
     qtbot.waitUntil(split.isComplete, timeout=20_000)      # the preview is computed in a worker
-    assert "no group or source file on both sides" in split.audit_label.text()
+    assert "no group, source file or shared audio on both sides" in split.audit_label.text()
     assert wizard.session.split_report["leakage_count"] == 0
     wizard.next()
     augment = wizard.augment_page

@@ -50,7 +50,7 @@ from trainer.audit.features import (  # noqa: F401  (HOP_S, N_MELS, mel_centres_
 from trainer.audit.saliency import occlusion_saliency, saliency  # noqa: F401  (public here too)
 
 log = logging.getLogger(__name__)
-SUSPECT_COLUMNS = ("rank", "path", "label", "predicted", "predicted_prob", "label_quality", "is_issue")
+SUSPECT_COLUMNS = ("rank", "path", "label", "predicted", "predicted_prob", "label_quality", "is_issue", "judged")
 
 
 AuditProgress = Progress          # stages "features" | "folds" | "rank" | "done"
@@ -73,6 +73,23 @@ class AuditResult:
     fold_of: np.ndarray | None = None  # int [n], the fold a clip was judged in (CV only)
     fold_models: list[Any] = field(default_factory=list)
     speaker_stats: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # clips whose class no model heard in training (every clip of the class in one group, so in
+    # its own fold): their low score says nothing about their label; ranked last, never issues
+    unjudged: np.ndarray | None = None   # bool [n]
+    unjudged_classes: tuple[str, ...] = ()
+
+    @property
+    def judged(self) -> np.ndarray:
+        return np.ones(len(self.given), dtype=bool) if self.unjudged is None else ~self.unjudged
+
+    def unjudged_note(self) -> str:
+        """Why some classes were not judged ("" when all were)."""
+        if not self.unjudged_classes:
+            return ""
+        names = ", ".join(self.unjudged_classes)
+        return (f"not judged: {names} — every clip of {'this class' if len(self.unjudged_classes) == 1 else 'each'} "
+                "comes from one source recording (group), so no fold's model heard the class in training; "
+                "its clips are listed last, not as suspects")
 
     @property
     def predicted(self) -> np.ndarray:
@@ -91,6 +108,7 @@ class AuditResult:
                 "rank": rank, "path": self.keys[i], "label": self.class_names[self.given[i]],
                 "predicted": self.class_names[p], "predicted_prob": round(float(self.pred_probs[i, p]), 4),
                 "label_quality": round(float(self.quality[i]), 4), "is_issue": bool(self.is_issue[i]),
+                "judged": bool(self.judged[i]),
             })
         return rows
 
@@ -135,6 +153,16 @@ def grouped_folds(given: np.ndarray, groups: list[str], n_folds: int, seed: int)
         for fold, (_, test) in enumerate(splitter.split(np.zeros(len(given)), given, groups)):
             fold_of[test] = fold
     return fold_of
+
+
+def unheard_in_training(given: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
+    """Per clip: its class has no clip in the other folds, so its fold's model never heard it."""
+    out = np.zeros(len(given), dtype=bool)
+    for fold in np.unique(fold_of):
+        trained_on = set(given[fold_of != fold].tolist())
+        here = fold_of == fold
+        out[here] = [g not in trained_on for g in given[here].tolist()]
+    return out
 
 
 def cross_val_probs(x, given, n_classes, fold_of, seed, *, on_progress=None, cancel=None):
@@ -236,11 +264,16 @@ def rank_suspects(manifest: Manifest, *, model_path=None, folds: int = 5, seed: 
                   "extra trees on log-mel / MFCC statistics" + (", z-scored per speaker" if stats else ""))
     _check_cancel(cancel)
     quality, is_issue, order = rank_label_issues(given, pred_probs)
+    unjudged = unheard_in_training(given, fold_of) if fold_of is not None else np.zeros(len(given), dtype=bool)
+    if unjudged.any():
+        is_issue = is_issue & ~unjudged
+        order = np.concatenate([order[~unjudged[order]], order[unjudged[order]]])
+    unjudged_classes = tuple(class_names[g] for g in sorted(set(given[unjudged].tolist())))
     if on_progress:
         on_progress(AuditProgress("done", 1, 1, f"{int(is_issue.sum())} likely label issues", fraction=1.0))
     keys = [clip_key(c.path, manifest.data_root) for c in manifest.clips]
     return AuditResult(manifest, keys, class_names, given, pred_probs, quality, is_issue, order, source,
-                       fold_of, models, stats)
+                       fold_of, models, stats, unjudged, unjudged_classes)
 
 
 def write_suspects(result: AuditResult, path) -> Path:

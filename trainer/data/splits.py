@@ -65,11 +65,14 @@ class Split:
 
 @dataclass(frozen=True)
 class LeakageReport:
-    """``count`` items whose group or source path lies on both sides; ``groups`` names them."""
+    """``count`` items whose group or source path lies on both sides, or whose audio overlaps an
+    item's on the other side (clips cut from one recording); ``groups`` names them, ``overlaps``
+    describes the overlapping pairs."""
 
     count: int
     groups: tuple[str, ...] = ()
     paths: tuple[str, ...] = field(default=(), repr=False)
+    overlaps: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -79,14 +82,48 @@ class LeakageReport:
         if self.count:
             shown = ", ".join(self.groups[:10]) + (" ..." if len(self.groups) > 10 else "")
             files = ", ".join(Path(p).name for p in self.paths[:5])
+            overlapping = ""
+            if self.overlaps:
+                overlapping = (f"; {len(self.overlaps)} pair(s) of clips share audio of one recording, e.g. "
+                               + "; ".join(self.overlaps[:3]) + " — group clips by recording or by time blocks")
             raise LeakageError(
-                f"Leakage: {self.count} training/validation items share groups or source files "
-                f"(groups: {shown or '-'}; files: {files or '-'}). Every clip, and every variant "
+                f"Leakage: {self.count} training/validation items share groups, source files or audio "
+                f"(groups: {shown or '-'}; files: {files or '-'}{overlapping}). Every clip, and every variant "
                 f"of it, must lie on one side only; choose other validation groups.")
 
 
-def _get(item: Any, key: str) -> Any:
-    return item[key] if isinstance(item, dict) else getattr(item, key)
+def _get(item: Any, key: str, default: Any = ...) -> Any:
+    if isinstance(item, dict):
+        return item[key] if default is ... else item.get(key, default)
+    return getattr(item, key) if default is ... else getattr(item, key, default)
+
+
+def _span(item: Any) -> tuple[str, float, float] | None:
+    source, start, end = (_get(item, k, None) for k in ("source", "start_s", "end_s"))
+    return (str(source), float(start), float(end)) if source and start is not None and end is not None else None
+
+
+def overlapping_audio(train_items: list[Any], val_items: list[Any]) -> list[tuple[Any, Any]]:
+    """(train item, validation item) pairs cut from one recording whose spans share audio."""
+    by_source: dict[str, list[tuple[float, float, Any]]] = {}
+    for item in val_items:
+        span = _span(item)
+        if span is not None:
+            by_source.setdefault(span[0], []).append((span[1], span[2], item))
+    for spans in by_source.values():
+        spans.sort(key=lambda s: s[0])
+    pairs = []
+    for item in train_items:
+        span = _span(item)
+        if span is None or span[0] not in by_source:
+            continue
+        _, start, end = span
+        for other_start, other_end, other in by_source[span[0]]:
+            if other_start >= end:
+                break
+            if other_end > start:   # touching spans share no sample
+                pairs.append((item, other))
+    return pairs
 
 
 def leakage_audit(train_items: Iterable[Any], val_items: Iterable[Any]) -> LeakageReport:
@@ -97,13 +134,18 @@ def leakage_audit(train_items: Iterable[Any], val_items: Iterable[Any]) -> Leaka
     train_groups = {str(_get(i, "group")) for i in train_items}
     train_paths = {str(_get(i, "path")) for i in train_items}
     shared_groups, shared_paths = train_groups & val_groups, train_paths & val_paths
+    pairs = overlapping_audio(train_items, val_items)
+    overlapping = {id(x) for pair in pairs for x in pair}
     groups, paths, count = set(shared_groups), set(shared_paths), 0
     for item in (*train_items, *val_items):
         group, path = str(_get(item, "group")), str(_get(item, "path"))
-        if group in shared_groups or path in shared_paths:
+        if group in shared_groups or path in shared_paths or id(item) in overlapping:
             count += 1
             groups.add(group)
-    return LeakageReport(count=count, groups=tuple(sorted(groups)), paths=tuple(sorted(paths)))
+    described = tuple(f"{Path(str(_get(a, 'path'))).name} ({a_span[1]:.2f}–{a_span[2]:.2f} s) and "
+                      f"{Path(str(_get(b, 'path'))).name} ({b_span[1]:.2f}–{b_span[2]:.2f} s) of {a_span[0]}"
+                      for a, b in pairs for a_span, b_span in [(_span(a), _span(b))])
+    return LeakageReport(count=count, groups=tuple(sorted(groups)), paths=tuple(sorted(paths)), overlaps=described)
 
 
 def _strategy_for(manifest, strategy: str, val_groups) -> str:

@@ -242,7 +242,7 @@ class _Run:
         # The exported seed is chosen on validation figures only: the test side chooses nothing.
         best = max(self.per_seed, key=lambda m: ((m.get("val") or {}).get("macro_f1") or 0.0,
                                                  -(m["best_val_loss"] if math.isfinite(m["best_val_loss"]) else 0)))
-        sizes = {"train_clips": len({it.clip_index for it in self.train_items}), "val_clips": len(self.val_items),
+        sizes = {"train_clips": len({it.clip_index for it in self.train_items}), "val_clips": len({it.clip_index for it in self.val_items}),
                  "test_clips": len({it.clip_index for it in self.test_items}),
                  "train_items": len(self.train_items), "val_items": len(self.val_items),
                  "test_items": len(self.test_items)}

@@ -12,6 +12,7 @@ import main
 from engine.annotations.formats import write_regions
 from engine.annotations.regions import Region, RegionTrack
 from engine.datasets.from_regions import ClipsError, make_clips
+from engine.jobs.outputs import OutputExistsError
 from tests.helpers_regions import annotated_recordings
 
 SR = 8000
@@ -94,3 +95,19 @@ def test_clips_as_a_job_reports_progress_and_a_cancel_writes_no_data_set(recordi
     token.cancel()
     outcome = run_job(clips_job, ClipsRequest(tuple(audio), tuple(labels), tmp_path / "ds2"), cancel=token)
     assert outcome.status == "cancelled" and not (tmp_path / "ds2" / "data.csv").exists()
+
+
+def test_a_data_csv_someone_else_wrote_is_never_replaced(recordings, tmp_path):
+    """Probe round 3: Make data set replaced a person's own data.csv in the chosen folder silently."""
+    audio, labels = recordings
+    out = tmp_path / "mine"
+    out.mkdir()
+    theirs = "path,label\nsomewhere/a.wav,dog\nsomewhere/b.wav,cat\n"
+    (out / "data.csv").write_text(theirs)
+    with pytest.raises(OutputExistsError, match="was not written by Earmark"):
+        make_clips(audio, labels, out)
+    assert (out / "data.csv").read_text() == theirs and not (out / "clips").exists()
+    again = tmp_path / "ours"
+    make_clips(audio[:2], labels[:2], again)
+    result = make_clips(audio, labels, again)   # an earlier cut made here is replaced
+    assert result.n_clips == 12

@@ -76,3 +76,24 @@ def test_a_source_at_another_rate_is_resampled(tone_model):
 def test_level_dbfs():
     assert level_dbfs(np.ones(100, dtype=np.float32)) == pytest.approx(0.0, abs=1e-6)
     assert level_dbfs(np.zeros(10, dtype=np.float32)) == -120.0
+
+
+@pytest.mark.parametrize("window_s, hop_s, smoothing", [(1.0, 0.25, 5), (2.0, 0.5, 3), (1.0, 0.1, 1)])
+def test_the_stated_lag_is_the_measured_one(tone_model, window_s, hop_s, smoothing):
+    """Issue 27, finding 6: Live said a label trails the voice by half its window; measured, the
+    smoothing over several windows adds half their span. A tone switches at 3 s; the label switches
+    when its newest window ends, and that is the stated lag after the change (within a hop)."""
+    from engine.live.stream import label_timing
+
+    sr, change_s = 16000, 3.0
+    audio = np.concatenate([sine(300, change_s), sine(2000, 4.0)])
+    _, reader, source = _feed(audio, capacity_s=8.0)
+    stream = StreamingClassifier(tone_model, window_s=window_s, hop_s=hop_s, smoothing=smoothing,
+                                 max_backlog_hops=1000)
+    results = []
+    while source.feed(2):
+        results += stream.step(reader)
+    switched = next(r for r in results if r.end_sample / sr > change_s and r.label == "tone_2000hz")
+    measured_s = switched.end_sample / sr - change_s       # how long after the change the label switched
+    stated_s = label_timing(switched, switched.end_sample, window_s, sr, smoothing=smoothing, hop_s=hop_s).lag_s
+    assert abs(measured_s - stated_s) <= hop_s + 1e-9, (measured_s, stated_s)

@@ -170,3 +170,26 @@ def test_grad_cam_saliency_for_a_torch_classifier():
     # no conv layer: input gradients
     linear = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16 * 20, 3))
     assert audit.saliency(linear, logmel[None, None], target=0).shape == (16, 20)
+
+
+def test_a_class_from_one_source_recording_is_marked_not_judged_instead_of_topping_the_suspects(synth_emodb):
+    """Issue 27, finding 5: with grouped folds a class whose clips all come from one source is never
+    heard in training for its own fold, so every clip of it "gets 0%": an artefact, not a suspect."""
+    from engine.datasets.session import suspicion_from_result
+
+    manifest = read_manifest(synth_emodb, "emodb", use_edits=False)
+    lone = manifest.labels[0]
+    clips = [replace(c, group="one recording") if c.label == lone else c for c in manifest.clips]
+    manifest = manifest.with_clips(clips)
+    lone_idx = np.array([i for i, c in enumerate(manifest.clips) if c.label == lone])
+    result = audit.rank_suspects(manifest, folds=4, seed=0)
+    top = result.order[: len(manifest.clips) - len(lone_idx)]
+    assert not np.isin(lone_idx, top).any(), "clips of a class no model heard rank as suspects"
+    assert result.unjudged_classes == (lone,)
+    assert set(np.flatnonzero(result.unjudged)) == set(lone_idx.tolist())
+    assert not result.is_issue[lone_idx].any()
+    assert lone in result.unjudged_note() and "one source recording" in result.unjudged_note()
+    rows = result.rows()
+    assert [r["judged"] for r in rows][-len(lone_idx):] == [False] * len(lone_idx)
+    suspicion = suspicion_from_result(result, manifest.labels)
+    assert sum(not s.judged for s in suspicion.values()) == len(lone_idx)

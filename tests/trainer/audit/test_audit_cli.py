@@ -46,7 +46,8 @@ def test_python_main_audit_ranks_flipped_clips_first(flipped_csv, tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = _read(out)
-    assert list(rows[0]) == ["rank", "path", "label", "predicted", "predicted_prob", "label_quality", "is_issue"]
+    assert list(rows[0]) == ["rank", "path", "label", "predicted", "predicted_prob", "label_quality", "is_issue",
+                            "judged"]
     assert [int(r["rank"]) for r in rows] == list(range(1, 31))
     top = {Path(r["path"]).name for r in rows[:3]}
     assert top == set(FLIPPED), rows[:5]

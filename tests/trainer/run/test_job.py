@@ -216,3 +216,18 @@ def test_every_report_says_how_much_of_the_whole_run_is_done(finished):
     fractions = [p.fraction for p in events]
     assert all(f is not None for f in fractions), [p.stage for p in events if p.fraction is None]
     assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+
+
+def test_split_sizes_count_clips_not_the_windows_cut_from_them(emodb, tmp_path):
+    """Issue 27, finding 6: clips longer than the model's clip give several windows; the results
+    header said 44 validation clips where the split had 39 (it counted windows)."""
+    out = tmp_path / "run"
+    run(tiny_config(emodb, out, tmp_path / "cache", clip_s=0.2, epochs=1))
+    doc = json.loads((out / "metrics.json").read_text())
+    from engine.datasets.manifest import read_manifest
+
+    clips = read_manifest(emodb).clips
+    sizes = doc["split_sizes"]
+    assert sizes["val_items"] > sizes["val_clips"]          # several windows per clip
+    assert sizes["val_clips"] == sum(c.group in doc["val_groups"] for c in clips)
+    assert sizes["test_clips"] == sum(c.group in doc["test_groups"] for c in clips)

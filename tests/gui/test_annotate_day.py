@@ -1,0 +1,193 @@
+"""The annotator's day (issue 27): keys that stay alive, no duplicate regions from a lingering
+selection or a second import, and accepting every suggestion at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from engine.annotations.regions import ACCEPTED, PENDING, SUGGESTION, Region
+from tests.conftest import sine
+from tests.gui.test_annotate_view import _drag, _open, _x
+
+SR = 16000
+
+
+@pytest.fixture
+def recording(write_wav):
+    x = np.zeros(20 * SR, dtype=np.float32)
+    x[4 * SR:6 * SR] = sine(300, 2.0, SR)
+    return write_wav("rec.wav", x, SR)
+
+
+@pytest.fixture
+def view(qtbot, catalog, settings):
+    from gui.file.annotate_view import AnnotateView
+
+    v = AnnotateView(catalog, settings, use_audio_device=False)
+    qtbot.addWidget(v)
+    v.resize(1366, 720)
+    v.show()
+    qtbot.waitExposed(v)
+    yield v
+    v.shutdown()
+
+
+def test_n_labels_the_new_region_instead_of_duplicating_the_last_selection(qtbot, view, recording):
+    """Select, N makes a region; then a region dragged on the lane and `n` labels it "neutral"."""
+    _open(qtbot, view, recording)
+    view.labels_edit.setText("anger, neutral")
+    view.labels_edit.editingFinished.emit()
+    lane = view.label_lane
+    view.set_selection((1.0, 2.0))
+    lane.setFocus()
+    qtbot.keyClick(lane, Qt.Key.Key_N)
+    first = view.track.get(lane.selected_id)
+    assert (first.start_s, first.end_s) == (1.0, 2.0) and len(view.track.regions) == 1
+    assert view.selection is None and lane.selection is None  # the selection is spent
+    qtbot.keyClick(lane, Qt.Key.Key_A)
+    assert view.track.get(first.id).label == "anger"
+    y = lane.height() // 2
+    _drag(lane, QPoint(_x(lane, 8.0), y), QPoint(_x(lane, 10.0), y))
+    second = lane.selected_id
+    qtbot.keyClick(lane, Qt.Key.Key_N)
+    assert len(view.track.regions) == 2, [(r.start_s, r.end_s, r.label) for r in view.track.regions]
+    assert view.track.get(second).label == "neutral"
+
+
+def test_importing_labels_a_second_time_skips_the_regions_already_there(qtbot, view, recording, tmp_path):
+    _open(qtbot, view, recording)
+    labels = tmp_path / "rec.txt"
+    labels.write_text("4.0\t6.0\tlow hum\n\\\t200.0\t400.0\n12.0\t13.0\twhistle\n")
+    assert _imported(qtbot, view, labels) == 2
+    messages = []
+    view.status_message.connect(messages.append)
+    assert _imported(qtbot, view, labels) == 0
+    assert len(view.track.regions) == 2
+    assert "skipped 2 already here" in messages[-1]
+    labels.write_text("4.0\t6.0\tlow hum\n\\\t200.0\t400.0\n12.0\t13.0\tbird\n")  # one new label on the same span
+    assert _imported(qtbot, view, labels) == 1
+    assert sorted(r.label for r in view.track.regions) == ["bird", "low hum", "whistle"]
+
+
+def _imported(qtbot, view, path) -> int:
+    """Import a label file as the tab does (a job in a worker) and return how many regions it added."""
+    with qtbot.waitSignal(view.labels_imported, timeout=20_000) as blocker:
+        assert view.import_labels(path) is not None
+    qtbot.waitUntil(lambda: view.import_worker is None, timeout=5_000)
+    return blocker.args[0]
+
+
+def _suggest(qtbot, view, catalog):
+    catalog.refresh()
+    catalog.select(next(e.path for e in catalog.entries if e.path.name == "tones.onnx"))
+    view.confidence_box.setValue(0.9)
+    with qtbot.waitSignal(view.suggested, timeout=20000):
+        view.suggest()
+
+
+def test_suggestion_keys_work_right_after_suggest_and_after_tab(qtbot, view, recording, catalog):
+    from PySide6.QtWidgets import QApplication
+
+    _open(qtbot, view, recording)
+    view.open_button.setFocus()  # as after a click on a button: the focus is elsewhere
+    view.track.suggest([Region(8.0, 9.0, "tone_600hz"), Region(15.0, 16.0, "tone_1000hz")])
+    _suggest(qtbot, view, catalog)
+    lane = view.suggestion_lane
+    pending = view.track.suggestions(PENDING)
+    assert len(pending) >= 1 and lane.selected_id == pending[0].id
+    assert QApplication.focusWidget() is lane, "after Suggest the keys must reach the suggestion lane"
+    first = lane.selected_id
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A)
+    assert view.track.get(first).state == ACCEPTED
+    view.track.suggest([Region(8.0, 9.0, "tone_600hz"), Region(15.0, 16.0, "tone_1000hz")])
+    lane.select_next()
+    skipped = lane.selected_id
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is lane, "Tab moved the focus out of the suggestion lane"
+    assert lane.selected_id != skipped
+    taken = lane.selected_id
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_A)
+    assert view.track.get(taken).state == ACCEPTED and view.track.get(skipped).state == PENDING
+
+
+def test_accept_all_takes_every_pending_suggestion_in_one_undoable_change(qtbot, view, recording):
+    _open(qtbot, view, recording)
+    view.track.suggest([Region(1.0 + i, 1.5 + i, "call", source=SUGGESTION, state=PENDING) for i in range(12)])
+    assert len(view.track.suggestions(PENDING)) == 12
+    view.accept_all_button.click()
+    assert view.track.suggestions(PENDING) == [] and len(view.track.accepted()) == 12
+    view.undo_button.click()
+    assert len(view.track.suggestions(PENDING)) == 12 and view.track.accepted() == []
+    view.suggestion_lane.setFocus()
+    qtbot.keyClick(view.suggestion_lane, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)  # Shift+A
+    assert len(view.track.accepted()) == 12
+
+
+def test_arrow_keys_pan_and_the_playback_zoom_acts_on_the_annotate_tab(qtbot, main_window, recording):
+    view = main_window.annotate_view
+    main_window.tabs.setCurrentWidget(view)
+    _open(qtbot, view, recording)
+    view.zoom_to(5.0, 7.0)
+    view.label_lane.setFocus()
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_Right)
+    x0, x1 = view.visible_range()
+    assert abs(x0 - 5.4) < 1e-6 and abs(x1 - 7.4) < 1e-6
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)  # a whole view back
+    assert abs(view.visible_range()[0] - 3.4) < 1e-6
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_End)
+    assert abs(view.visible_range()[1] - 20.0) < 1e-6
+    qtbot.keyClick(view.label_lane, Qt.Key.Key_Home)
+    assert abs(view.visible_range()[0]) < 1e-6
+    play = next(a.menu() for a in main_window.menuBar().actions() if a.text() == "&Playback")
+    actions = {a.text().replace("&", ""): a for a in play.actions()}
+    actions["Zoom in"].trigger()
+    assert abs((view.visible_range()[1] - view.visible_range()[0]) - 1.0) < 1e-6
+    actions["Fit the clip"].trigger()
+    assert view.visible_range() == (0.0, 20.0)
+
+
+def test_an_empty_labels_box_takes_the_current_models_labels(qtbot, catalog, settings):
+    from gui.file.annotate_view import AnnotateView
+
+    catalog.refresh()
+    catalog.select(next(e.path for e in catalog.entries if e.path.name == "tones.onnx"))
+    view = AnnotateView(catalog, settings, use_audio_device=False)
+    qtbot.addWidget(view)
+    assert view.labels() == list(catalog.current.meta.labels)
+    view.shutdown()
+
+
+def test_annotated_recordings_are_recent_and_the_last_one_reopens(qtbot, main_window, recording, settings, catalog):
+    from gui.main_window import MainWindow
+
+    view = main_window.annotate_view
+    _open(qtbot, view, recording)
+    view.track.add(1.0, 2.0, "call")
+    assert main_window.recent.paths[0] == str(recording.resolve())
+    main_window.tabs.setCurrentWidget(main_window.file_view)
+    assert main_window.open_path(recording)          # File ▸ Open recent: it has regions, so Annotate
+    assert main_window.tabs.currentWidget() is view
+    main_window.close()
+    again = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(again)
+    with qtbot.waitSignal(again.annotate_view.opened, timeout=10000):
+        again.show()
+    assert [r.label for r in again.annotate_view.track.regions] == ["call"]
+    again.close()
+
+
+def test_f1_lists_the_annotate_keys_from_the_lanes_own_table(qtbot, main_window):
+    from gui.file.region_lane import SUGGESTION_HELP, SUGGESTION_KEYS
+
+    main_window.tabs.setCurrentWidget(main_window.annotate_view)
+    dialog = main_window.show_shortcuts()
+    qtbot.addWidget(dialog)
+    assert dict(dialog.sections["Annotate: suggestions lane"]) == dict(SUGGESTION_KEYS)
+    assert "Shift+A: accept every pending suggestion" in SUGGESTION_HELP
+    text = dialog.text.toPlainText()
+    assert "Annotate: labels lane" in text and "pan a fifth of the view" in text
+    redo = dict((what, keys) for keys, what in dialog.sections["Edit"])["Redo"]
+    assert "Ctrl+Shift+Z" in redo and "Ctrl+Y" in redo
+    dialog.close()
