@@ -6,9 +6,6 @@ waveform, spectrogram and prediction timeline share one zoomable time axis.
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +25,10 @@ from PySide6.QtWidgets import (
 from engine.atomic import atomic_write_text
 from engine.audio.io import Audio, load_audio
 from engine.audio.spectrogram import Spectrogram, spectrogram_db
+from engine.classify.predictions import FilePredictions
 from engine.errors import SaveError
 from engine.models.calibration import MIN_CALIBRATION_S
 from engine.models.catalog import ModelCatalog
-from engine.textsafe import csv_cell
 from gui.settings import Settings
 from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.label_bars import LabelBars
@@ -42,32 +39,6 @@ from gui.workers.task import TaskWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff *.WAV *.FLAC *.OGG *.MP3 *.AIF *.AIFF);;All files (*)"
 MAX_FILE_S = 30 * 60.0
-
-
-@dataclass(frozen=True)
-class FilePredictions:
-    model_name: str
-    labels: list[str]
-    clip_probs: np.ndarray          # [n_labels], the whole clip
-    starts_s: np.ndarray            # [n_windows]
-    window_probs: np.ndarray        # [n_windows, n_labels]
-    window_s: float
-    calibrated: bool = False        # the model was normalised to this recording's speaker
-
-    def top(self, k: int = 5) -> list[tuple[str, float]]:
-        order = np.argsort(self.clip_probs)[::-1][:k]
-        return [(self.labels[i], float(self.clip_probs[i])) for i in order]
-
-    def to_csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        labels = [csv_cell(label) for label in self.labels]  # "=cmd()" labels are not formulas
-        writer.writerow(["start_s", "end_s", "top_label", "top_prob", *labels])
-        for start, probs in zip(self.starts_s, self.window_probs, strict=True):
-            best = int(np.argmax(probs))
-            writer.writerow([f"{start:.3f}", f"{start + self.window_s:.3f}", labels[best],
-                             f"{probs[best]:.4f}", *(f"{p:.4f}" for p in probs)])
-        return out.getvalue()
 
 
 def _duration_s(path: Path) -> float:

@@ -1,4 +1,4 @@
-"""The File view's CSV export: model labels that a spreadsheet would run as formulas are escaped."""
+"""A recording's predictions as CSV (the File tab's export): labels a spreadsheet would run as formulas are escaped."""
 
 import csv
 import io
@@ -7,7 +7,7 @@ import numpy as np
 
 
 def test_formula_like_labels_are_escaped_in_the_predictions_csv():
-    from gui.file_view import FilePredictions
+    from engine.classify.predictions import FilePredictions
 
     labels = ["=HYPERLINK(\"http://evil\")", "+1+1", "-2", "@SUM(A1)", "calm"]
     probs = np.array([[0.6, 0.1, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.1, 0.6]], np.float32)
