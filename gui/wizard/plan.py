@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.datasets.csv_file import write_manifest_csv
+from engine.datasets.grouping import NATIVE
 from gui.wizard.runs import new_run_dir, write_wizard_record
-from gui.wizard.session import NATIVE, TrainSession
+from gui.wizard.session import TrainSession
 from trainer.api import TrainRequest
 
 

@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from engine.datasets.grouping import group_columns, grouping_note
 from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
-from gui.wizard.session import TrainSession, group_columns, grouping_note
+from gui.wizard.session import TrainSession
 from trainer import api
 
 

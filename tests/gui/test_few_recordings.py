@@ -56,8 +56,9 @@ def dataset(write_wav, tmp_path):
 
 
 def test_two_recordings_are_split_by_time_blocks_with_no_audio_on_two_sides(dataset):
+    from engine.datasets.grouping import BLOCKS, grouping_note
     from engine.datasets.time_blocks import islands
-    from gui.wizard.session import BLOCKS, TrainSession, grouping_note
+    from gui.wizard.session import TrainSession
     from trainer.data.splits import three_way_split
 
     folder = dataset.csv_path.parent
@@ -86,7 +87,7 @@ def test_two_recordings_are_split_by_time_blocks_with_no_audio_on_two_sides(data
 
 
 def test_the_leakage_audit_reports_overlapping_clips_of_one_recording(dataset):
-    from gui.wizard.session import regroup
+    from engine.datasets.grouping import regroup
     from trainer.data.splits import LeakageError, leakage_audit, three_way_split
 
     manifest = read_manifest(dataset.csv_path.parent)
