@@ -29,12 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.audio.spectrogram import spectrogram_db
-from engine.errors import EarmarkError
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
-from gui.wizard import player
 from gui.wizard.background import BackgroundJobs
 from gui.wizard.data_page import ERROR_STYLE, _wrapping_label
 from gui.wizard.session import TrainSession
+from gui.workers.playback import Player, audible
 from trainer import api
 
 PREVIEW_N_FFT = 512
@@ -136,6 +135,8 @@ class AugmentPage(QWizardPage):
         self.redraw_button = QPushButton("Another draw")
         self.redraw_button.clicked.connect(self._on_redraw_clicked)
         self.status_label = _wrapping_label(ERROR_STYLE)
+        self.player = Player(self)        # the app's one player (no output device: it says so and plays silently)
+        self.player.noticed.connect(self.status_label.setText)
         self.rows: list[VariantRow] = []
         self._draw = 0
         self._invalid = False
@@ -235,10 +236,8 @@ class AugmentPage(QWizardPage):
         self.status_label.setText(message)
 
     def _on_play(self, row: VariantRow) -> None:
-        try:
-            player.play(row.samples, row.sample_rate_hz)
-        except EarmarkError as exc:
-            self.status_label.setText(str(exc))
+        self.player.load(audible(row.samples), row.sample_rate_hz)
+        self.player.play()
 
     # ---- model -> view --------------------------------------------------------------------------
     def _update_preview(self, preview) -> None:

@@ -34,9 +34,9 @@ from PySide6.QtWidgets import (
 
 from engine.audio.io import load_audio
 from engine.errors import EarmarkError
-from gui.wizard import player
 from gui.wizard.figures import KEYS, format_figure, has_validation_apart, headline, n_runs
 from gui.wizard.runs import Prediction, kept_checkpoints, read_metrics, read_predictions
+from gui.workers.playback import Player, audible
 
 if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer
     from gui.wizard.session import TrainSession
@@ -121,6 +121,8 @@ class ResultsPanel(QWidget):
         self.play_button = QPushButton("▶ Play clip")
         self.play_button.clicked.connect(lambda: self._on_clip_activated(self.clip_list.currentItem()))
         self.status_label = QLabel("")
+        self.player = Player(self)        # the app's one player
+        self.player.noticed.connect(self.status_label.setText)
         left = QVBoxLayout()
         left.addWidget(self.summary_table)
         left.addWidget(self.recall_table, 1)
@@ -302,7 +304,8 @@ class ResultsPanel(QWidget):
             return
         try:
             audio = load_audio(item.data(Qt.UserRole))
-            player.play(audio.samples, audio.sample_rate_hz)
+            self.player.load(audible(audio.samples), audio.sample_rate_hz)
+            self.player.play()
             self.status_label.setText(f"Playing {Path(item.data(Qt.UserRole)).name}")
         except EarmarkError as exc:
             self.status_label.setText(str(exc))

@@ -130,3 +130,10 @@ class Player(QObject):
                 stream.close()
             except Exception:  # noqa: BLE001 - a vanished device cannot fail the app
                 pass
+
+
+def audible(samples: np.ndarray, peak: float = 0.9) -> np.ndarray:
+    """``samples`` scaled down to ``peak`` when louder than full scale (an augmentation's gain can
+    push a clip past 1.0, which the device would clip); quieter audio is played as it is."""
+    loudest = float(np.max(np.abs(samples))) if samples.size else 0.0
+    return samples * (peak / loudest) if loudest > 1.0 else samples

@@ -112,6 +112,10 @@ def test_augmentation_preview_renders_each_variant(qtbot, main_window, wizard_en
     for row in page.rows[1:]:
         assert row.samples.shape == original.shape and not np.allclose(row.samples, original)
         assert np.isfinite(row.samples).all()
+    page.player.use_device = False                          # the app's one player, on its clock here
+    page.rows[2].play_button.click()
+    assert page.player.playing and np.array_equal(page.player.samples, page.rows[2].samples.astype(np.float32))
+    page.player.stop()
     page.editor("gain").set_range("db", 5.0, -5.0)          # min above max: refused on this page
     assert not page.isComplete() and "gain" in page.status_label.text()
     wizard.close()
