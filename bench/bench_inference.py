@@ -60,7 +60,7 @@ def build_waveform_model(architecture: str, *, labels, sample_rate_hz: int, clip
 
 def export_model(architecture: str, path: Path, *, labels, sample_rate_hz: int, clip_s: float, n_mels: int = 64,
                  n_fft: int = 1024) -> Path:
-    from engine.models.classifier import build_metadata
+    from engine.models.metadata import build_metadata
     from trainer.run.export import export_onnx
 
     torch.manual_seed(0)

@@ -22,7 +22,7 @@ TARGET_P95_S = 0.010
 
 def export(architecture: str):
     from engine.datasets.manifest import Clip, Manifest  # noqa: F401
-    from engine.models.classifier import build_metadata
+    from engine.models.metadata import build_metadata
     from trainer.recipe import TrainRequest
     from trainer.run.build import build_classifier, export_model
     from trainer.run.export import export_onnx

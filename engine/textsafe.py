@@ -1,7 +1,7 @@
 """Text from files and models made safe for where it goes: a terminal line, a CSV cell.
 
 File names may hold newlines, tabs or bytes that are not UTF-8 (surrogate escapes); model
-labels are checked at load (:func:`engine.models.classifier.parse_metadata` refuses control
+labels are checked at load (:func:`engine.models.metadata.parse_metadata` refuses control
 characters), but whatever reaches a terminal goes through :func:`printable` anyway, and
 whatever reaches a CSV file goes through :func:`csv_cell` (OWASP's advice on CSV
 injection: a cell starting with ``=``, ``+``, ``-``, ``@``, tab or CR is prefixed with ``'``).

@@ -338,7 +338,8 @@ class LiveView(QWidget):
             self.now_label.setText("silence")
             self.bars.set_message(f"Silence (below {self.gate_spin.value():.0f} dBFS)")
         else:
-            self.now_label.setText(result.label)
+            self.now_label.setText(result.label)   # "nothing recognised" when no class passed its threshold
+            self.now_label.setToolTip(result.unrecognised)
             self.bars.set_items(result.top)
         overflows = getattr(self.source, "overflow_count", 0)
         self._report_overflows(overflows)

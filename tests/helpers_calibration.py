@@ -17,7 +17,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from engine.audio.io import fit_length, window_starts
 from engine.models.calibration import MOMENTS_NAME, STATS_NAME
-from engine.models.classifier import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, build_metadata
+from engine.models.metadata import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, build_metadata
 
 SR = 8000
 N_MELS, FRAMES = 4, 100

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from engine.models.classifier import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, build_metadata
+from engine.models.metadata import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, build_metadata
 
 TONES_HZ = (300, 600, 1000, 2000, 3500)
 

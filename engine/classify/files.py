@@ -19,6 +19,7 @@ from engine.audio.io import AUDIO_SUFFIXES, is_silent, load_audio
 from engine.errors import AudioLoadError, ModelLoadError
 from engine.models.calibration import MIN_CALIBRATION_S
 from engine.models.classifier import OnnxClassifier
+from engine.models.thresholds import Decision
 
 CONSTANT_DBFS = -90.0  # what varies less than this around its mean is a constant (or DC) signal
 
@@ -30,6 +31,12 @@ class FileResult:
     labels: list[str] = field(default_factory=list)
     error: str | None = None
     warning: str | None = None
+    decision: Decision | None = None   # under per-class thresholds: label None when no class passed
+
+    @property
+    def recognised(self) -> bool:
+        """Labelled, and (under thresholds) the top class reached its threshold."""
+        return self.labelled and (self.decision is None or self.decision.label is not None)
 
     @property
     def ok(self) -> bool:
@@ -52,6 +59,9 @@ class FileResult:
         out: dict = {"path": os.fsdecode(self.path)}
         if self.labelled:
             (label, confidence), *_ = self.top(1)
+            if not self.recognised:   # nothing passed its threshold: no label, and why
+                label = None
+                out["reason"] = self.decision.reason
             out.update(label=label, confidence=confidence,
                        top=[{"label": lab, "prob": p} for lab, p in self.top(k)],
                        probs={lab: float(p) for lab, p in zip(self.labels, self.probs, strict=True)})
@@ -91,7 +101,8 @@ def classify_file(model: OnnxClassifier, path: str | os.PathLike) -> FileResult:
     warning = None
     if is_silent(audio.samples):
         warning = f"{path}: the clip is silent (below -60 dBFS); its label is only a guess"
-    return FileResult(path, probs, model.labels, warning=warning)
+    decision = model.decide(probs) if model.thresholds is not None else None
+    return FileResult(path, probs, model.labels, warning=warning, decision=decision)
 
 
 def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike]) -> tuple[np.ndarray, int, list[str]]:

@@ -97,7 +97,7 @@ def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams
     meta = model.meta
     if hop_s is not None and not (MIN_HOP_S <= hop_s <= MAX_HOP_S):
         raise ValueError(f"hop {hop_s} s: the seconds between windows must lie between {MIN_HOP_S} and {MAX_HOP_S:g}")
-    merger = SegmentMerger(model.labels, meta.clip_s, params)
+    merger = SegmentMerger(model.labels, meta.clip_s, params.under(getattr(model, "thresholds", None)))
     for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
         if cancel is not None:
             cancel.raise_if_cancelled(f"classifying {audio.path}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -35,6 +35,17 @@ class SegmentParams:
                 raise ValueError(f"threshold for {name} must lie between 0 and 1, got {value}")
         if not (0 <= self.min_duration_s < math.inf and 0 <= self.merge_gap_s < math.inf):
             raise ValueError("min_duration_s and merge_gap_s must be finite and not negative")
+
+    def under(self, model_thresholds) -> SegmentParams:
+        """These parameters under a model's per-class thresholds (engine/models/thresholds.py): a class
+        is active only where it reaches both the model's threshold and the one asked for here, so
+        a class the model would not name at a moment makes no segment there."""
+        if model_thresholds is None:
+            return self
+        asked = dict(self.class_thresholds or {})
+        merged = {label: max(value, asked.get(label, self.threshold))
+                  for label, value in model_thresholds.per_class.items()}
+        return replace(self, class_thresholds={**asked, **merged})
 
     def thresholds(self, labels: Sequence[str]) -> np.ndarray:
         extra = dict(self.class_thresholds or {})

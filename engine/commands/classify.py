@@ -126,6 +126,8 @@ class _TextWriter:
         path = printable(os.fsdecode(result.path))
         if result.labelled:
             tops = ", ".join(f"{printable(label)} {p:.2f}" for label, p in result.top(self.top))
+            if not result.recognised:
+                tops = f"({printable(result.decision.reason)}; scores: {tops})"
         else:
             tops = "(no label: nothing but silence or a constant level)"
         _out(f"{path}\t{tops}\n")

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.live.ringbuffer import RingReader
+from engine.models.thresholds import decide
 
 SILENCE_LABEL = "silence"
+NOTHING_LABEL = "nothing recognised"   # no class reached its threshold (engine/models/thresholds.py)
 
 
 def level_dbfs(samples: np.ndarray) -> float:
@@ -43,10 +45,13 @@ class LiveResult:
     dropped_samples: int = 0
     labels: list[str] = field(default_factory=list)
     calibration: str = ""              # how far calibration to the voice is ("" when not calibrating)
+    unrecognised: str = ""             # why no class passed its threshold ("" when one did, or no thresholds)
 
     @property
     def label(self) -> str:
-        return SILENCE_LABEL if self.silent or not self.top else self.top[0][0]
+        if self.silent or not self.top:
+            return SILENCE_LABEL
+        return NOTHING_LABEL if self.unrecognised else self.top[0][0]
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,8 @@ class StreamingClassifier:
         inference_s = done - started
         order = np.argsort(smoothed)[::-1][: self.top_k]
         top = [(self.labels[i], float(smoothed[i])) for i in order]
+        thresholds = getattr(self.classifier, "thresholds", None)   # test doubles may have none
+        unrecognised = decide(smoothed, self.labels, thresholds).reason if thresholds is not None else ""
         return LiveResult(top, smoothed, False, level, end_sample, done - arrival, inference_s,
                           inference_s / self.hop_s, dropped_samples, self.labels,
-                          self.calibration.describe() if self.calibration is not None else "")
+                          self.calibration.describe() if self.calibration is not None else "", unrecognised)

@@ -22,7 +22,8 @@ from pathlib import Path
 from engine.errors import ModelLoadError
 from engine.events import Emitter
 from engine.jobs import Cancelled, CancelToken
-from engine.models.classifier import ModelMeta, OnnxClassifier
+from engine.models.classifier import OnnxClassifier
+from engine.models.metadata import ModelMeta
 
 log = logging.getLogger(__name__)
 

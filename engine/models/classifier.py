@@ -13,11 +13,7 @@ probabilities (finite, in [0, 1], summing to 1).
 from __future__ import annotations
 
 import copy
-import datetime as _dt
-import json
 import os
-import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,104 +22,14 @@ import numpy as np
 from engine.audio.io import fit_length, window_starts
 from engine.errors import ModelLoadError
 from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments, calibration_support, check_stats
+from engine.models.metadata import METADATA_KEY, ModelMeta, meta_thresholds, parse_metadata
 from engine.models.scan import check_external_data, scan_model
+from engine.models.thresholds import Decision, Thresholds, ThresholdsError, decide, load_user_thresholds
 
-METADATA_KEY = "earmark"
-FORMAT_VERSION = 1
-INPUT_NAME = "waveform"
-OUTPUT_NAME = "probs"
-MAX_METADATA_BYTES = 1_000_000
-MAX_LABELS = 10_000
 MAX_BATCH = 16
 MAX_MODEL_BYTES = 1 << 30  # the .onnx file plus any external data it names
 PROB_TOLERANCE = 1e-3  # how far a row of probabilities may sum from 1
 SESSION_LOG_SEVERITY = 3  # ONNX Runtime errors only (the vetting probe silences them: 4)
-
-
-@dataclass(frozen=True)
-class ModelMeta:
-    labels: list[str]
-    sample_rate_hz: int
-    clip_s: float
-    architecture: str
-    format_version: int
-    created_utc: str
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_samples(self) -> int:
-        return int(round(self.clip_s * self.sample_rate_hz))
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        return self.raw.get("metrics", {})
-
-
-def build_metadata(
-    *, labels: list[str], sample_rate_hz: int, clip_s: float, architecture: str, **extra: Any
-) -> dict[str, Any]:
-    """The metadata JSON for a model file; validated exactly as loading validates it."""
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "labels": list(labels),
-        "sample_rate_hz": int(sample_rate_hz),
-        "clip_s": float(clip_s),
-        "architecture": architecture,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        **extra,
-    }
-    parse_metadata(json.dumps(meta, default=_json_default), source="metadata")
-    return meta
-
-
-def parse_metadata(text: str | None, *, source: str | os.PathLike) -> ModelMeta:
-    """Validate the metadata JSON; raise ModelLoadError naming ``source`` and the problem."""
-    if text is None:
-        raise ModelLoadError(
-            f"{source}: the model has no Earmark metadata (labels, sample rate, clip length); "
-            f"export it with `main.py train` or add a JSON '{METADATA_KEY}' entry to metadata_props"
-        )
-    if len(text.encode("utf-8", "replace")) > MAX_METADATA_BYTES:
-        raise ModelLoadError(f"{source}: the model's metadata is over {MAX_METADATA_BYTES} bytes")
-    try:
-        raw = json.loads(text)
-    except RecursionError as exc:
-        raise ModelLoadError(f"{source}: the model's metadata is nested too deeply") from exc
-    except ValueError as exc:  # JSONDecodeError, and int() limits on huge numbers
-        raise ModelLoadError(f"{source}: the model's metadata is not valid JSON ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ModelLoadError(f"{source}: the model's metadata must be a JSON object")
-    return ModelMeta(
-        labels=_check_labels(raw.get("labels"), source),
-        sample_rate_hz=_check_number(raw, "sample_rate_hz", 1000, 384_000, source, integer=True),
-        clip_s=_check_number(raw, "clip_s", 0.01, 600.0, source),
-        architecture=str(raw.get("architecture", "unknown"))[:200],
-        format_version=_check_number(raw, "format_version", 1, FORMAT_VERSION, source, integer=True),
-        created_utc=str(raw.get("created_utc", ""))[:64],
-        raw=raw,
-    )
-
-
-def _check_labels(labels: Any, source: str | os.PathLike) -> list[str]:
-    if not isinstance(labels, list) or not labels:
-        raise ModelLoadError(f"{source}: the model's metadata has no 'labels' list")
-    if len(labels) < 2 or len(labels) > MAX_LABELS:
-        raise ModelLoadError(f"{source}: a model needs 2 to {MAX_LABELS} labels, this one has {len(labels)}")
-    if not all(isinstance(x, str) and x.strip() and len(x) <= 200 for x in labels):
-        raise ModelLoadError(f"{source}: every label must be a non-empty string of at most 200 characters")
-    for label in labels:
-        bad = next((c for c in label if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
-        if bad is not None:
-            raise ModelLoadError(
-                f"{source}: the label {ascii(label)} contains the control character U+{ord(bad):04X} "
-                f"({unicodedata.name(bad, 'control')}); labels must be printable text"
-            )
-    if len(set(labels)) != len(labels):
-        raise ModelLoadError(f"{source}: the model's labels are not unique")
-    return list(labels)
-
-
-_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # ESC, CR, NUL, bidi overrides...
 
 
 def check_probabilities(probs: np.ndarray, n_labels: int) -> str | None:
@@ -144,14 +50,6 @@ def check_probabilities(probs: np.ndarray, n_labels: int) -> str | None:
     return None
 
 
-def _check_number(raw, key, low, high, source, *, integer=False):
-    value = raw.get(key)
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not (low <= value <= high):
-        raise ModelLoadError(f"{source}: metadata '{key}' must be a number in [{low}, {high}], got {value!r}")
-    return int(value) if integer else float(value)
-
-
 class OnnxClassifier:
     """An Earmark model file opened in ONNX Runtime, tuned for low-latency CPU inference."""
 
@@ -166,6 +64,9 @@ class OnnxClassifier:
         self.calibration: np.ndarray | None = None
         fixed_batch = session.get_inputs()[0].shape[0]
         self._max_batch = fixed_batch if isinstance(fixed_batch, int) and fixed_batch > 0 else MAX_BATCH
+        # Per-class thresholds (engine/models/thresholds.py): the model's own, or the person's saved ones.
+        self.thresholds: Thresholds | None = meta_thresholds(meta, path)
+        self.thresholds_problem = ""
 
     @classmethod
     def load(cls, path: str | os.PathLike, *, threads: int = 2, sandbox: bool = True, limits=None,
@@ -199,7 +100,15 @@ class OnnxClassifier:
         _check_signature(session, meta, path)
         classifier = cls(path, session, meta)
         classifier._probe()
+        try:
+            classifier.thresholds = load_user_thresholds(path, meta.labels) or classifier.thresholds
+        except ThresholdsError as exc:   # the person's file is damaged: the model's own ones, and why
+            classifier.thresholds_problem = str(exc)
         return classifier
+
+    def decide(self, probs: np.ndarray) -> Decision:
+        """The label to show for ``probs`` (None, with the reason, when no class reaches its threshold)."""
+        return decide(probs, self.meta.labels, self.thresholds)
 
     @property
     def labels(self) -> list[str]:
@@ -396,9 +305,3 @@ def probe_first_run(path: str, threads: str, memory_bytes: str) -> tuple[str, st
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:300] if text else type(exc).__name__
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return str(obj)

@@ -11,7 +11,7 @@ import json
 import onnx
 from onnx import helper
 
-from engine.models.classifier import METADATA_KEY, build_metadata
+from engine.models.metadata import METADATA_KEY, build_metadata
 from tests.helpers_onnx import tone_model_proto
 
 

@@ -10,7 +10,7 @@ from PySide6.QtCore import QTimer
 
 from engine.jobs import sandbox
 from engine.models.catalog import ModelCatalog
-from engine.models.classifier import build_metadata
+from engine.models.metadata import build_metadata
 from tests.helpers_onnx import (
     expanding_model_proto,
     loop_bomb_proto,

@@ -23,7 +23,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 import engine.models.classifier as model_mod
 from engine.errors import ModelLoadError
-from engine.models.classifier import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, OnnxClassifier, build_metadata
+from engine.models.classifier import OnnxClassifier
+from engine.models.metadata import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, build_metadata
 
 from .support import FUZZ
 

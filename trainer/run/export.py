@@ -2,7 +2,7 @@
 
 The graph takes ``waveform`` float32 ``[batch, n_samples]`` (batch is dynamic) and returns
 ``probs`` float32 ``[batch, n_classes]``; the log-mel frontend is inside it. The Earmark
-metadata JSON goes into ``metadata_props`` under ``engine.models.classifier.METADATA_KEY``. ONNX Runtime
+metadata JSON goes into ``metadata_props`` under ``engine.models.metadata.METADATA_KEY``. ONNX Runtime
 must reproduce the PyTorch probabilities on ``example`` within ``tolerance`` or nothing is
 written.
 
@@ -33,7 +33,7 @@ from onnx.external_data_helper import uses_external_data
 from engine.atomic import atomic_write_bytes, json_default
 from engine.errors import EarmarkError, ModelLoadError
 from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments
-from engine.models.classifier import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, parse_metadata
+from engine.models.metadata import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, parse_metadata
 from trainer.models.frontend import CalibratableModel, WaveformModel
 
 OPSET = 17

@@ -14,7 +14,7 @@ import torch
 from engine.atomic import atomic_write_text
 from engine.audio.io import fit_length, load_audio, window_starts
 from engine.errors import AudioLoadError
-from engine.models.classifier import build_metadata
+from engine.models.metadata import build_metadata
 from trainer.models.frontend import WaveformModel
 
 EXAMPLE_CLIPS = 4

@@ -170,7 +170,7 @@ def example_batch(manifest, config):
 
 def salvage_metadata(config, manifest, best: Checkpoint) -> dict[str, Any]:
     """The model file's metadata: the contract's fields, and plainly that the run was cancelled."""
-    from engine.models.classifier import build_metadata
+    from engine.models.metadata import build_metadata
     from trainer.run.outputs import band_norm_entry
 
     checkpoint = {"epoch": best.epoch, "seed": best.seed, "val_loss": best.val_loss if math.isfinite(best.val_loss)

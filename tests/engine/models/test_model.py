@@ -5,7 +5,8 @@ import pytest
 
 from engine.errors import ModelLoadError
 from engine.models.catalog import find_models
-from engine.models.classifier import OnnxClassifier, build_metadata
+from engine.models.classifier import OnnxClassifier
+from engine.models.metadata import build_metadata
 from tests.conftest import sine
 from tests.engine.onnx_fixtures import tone_model
 

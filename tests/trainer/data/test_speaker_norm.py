@@ -10,7 +10,7 @@ import torch
 from engine.datasets.manifest import read_manifest
 from engine.datasets.synth import write_emodb
 from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments
-from engine.models.classifier import build_metadata
+from engine.models.metadata import build_metadata
 from trainer.data.cache import ORIGINAL, FeatureCache
 from trainer.data.speaker_norm import default_stats, speaker_stats
 from trainer.models import create_model

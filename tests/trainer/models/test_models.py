@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import torchvision
 from torch import nn
 
-from engine.models.classifier import build_metadata
+from engine.models.metadata import build_metadata
 from trainer.models import (
     PretrainedWeightsError,
     create_attn,

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import EarmarkError
-from engine.models.classifier import METADATA_KEY, OnnxClassifier, build_metadata
+from engine.models.classifier import OnnxClassifier
+from engine.models.metadata import METADATA_KEY, build_metadata
 from trainer.models import create_model
 from trainer.models.frontend import Classifier, LogMel, WaveformModel
 from trainer.run import export as export_module
@@ -158,7 +159,7 @@ import sys
 sys.modules["onnxscript"] = None        # import onnxscript -> ImportError
 sys.modules["audiomentations"] = None
 import torch
-from engine.models.classifier import build_metadata
+from engine.models.metadata import build_metadata
 from trainer.run.export import export_onnx
 from trainer.models.frontend import Classifier, LogMel, WaveformModel
 from trainer.models import create_model
