@@ -26,6 +26,7 @@ import numpy as np
 
 from engine.atomic import atomic_write_json
 from engine.jobs import CancelToken, Progress, ignore_progress
+from engine.models.thresholds import fit as fit_thresholds
 from trainer.recipe import TrainRequest
 
 
@@ -177,6 +178,8 @@ def combine_folds(docs: list[dict[str, Any]], run_dir: Path, manifest=None) -> d
         doc["pooled"] = metrics.evaluate(y, probs, labels)
         doc["pooled"]["n_clips"] = int(len(clips))
         doc["chance"] = evaluation.chance(y, len(labels))
+        doc["thresholds"] = fit_thresholds(probs, y, labels, fitted_on=(
+            f"the {len(clips)} pooled out-of-fold predictions of nested {len(docs)}-fold cross-validation")).to_json()
         _write_pooled(run_dir / "oof_predictions.csv", manifest, labels, clips, probs)
         raw = [d["test_clip_predictions_uncalibrated"] for d in docs if "test_clip_predictions_uncalibrated" in d]
         if len(raw) == len(pooled):   # speaker_norm: the same clips, models never calibrated to their speakers
@@ -206,6 +209,8 @@ def shipped_report(doc: dict[str, Any]) -> dict[str, Any]:
     """The cross-validation's figures, as the refit model's metadata carries them."""
     keys = ("accuracy", "macro_f1", "auc_ovr")
     report: dict[str, Any] = {"evaluation": doc["evaluation"]}
+    if "thresholds" in doc:
+        report["thresholds"] = doc["thresholds"]
     if "pooled" in doc:
         report["metrics"] = {key: {"mean": doc["pooled"][key], "std": None} for key in keys}
     if "pooled_uncalibrated" in doc:

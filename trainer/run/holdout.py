@@ -76,6 +76,8 @@ def holdout_report(doc: dict[str, Any]) -> dict[str, Any]:
                                  "(trained without the validation and test groups); this model is the same recipe "
                                  "refit on every clip for the epochs and seed validation chose.").strip()
     report: dict[str, Any] = {"evaluation": evaluation, "figures_from": "holdout_model"}
+    if "thresholds" in doc:
+        report["thresholds"] = doc["thresholds"]
     if "summary" in doc:
         report["metrics"] = {key: doc["summary"][key] for key in keys}
     if "val_summary" in doc:

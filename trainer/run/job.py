@@ -22,6 +22,7 @@ from engine.atomic import atomic_write_json
 from engine.datasets.manifest import read_manifest
 from engine.errors import EarmarkError
 from engine.jobs import Cancelled, CancelToken, JobWarning, Progress, ignore_progress
+from engine.models.thresholds import fit as fit_thresholds
 from trainer.data import speaker_norm
 from trainer.data.cache import ORIGINAL, FeatureCache
 from trainer.data.splits import leakage_audit, refit_split, three_way_split
@@ -198,6 +199,7 @@ class _Run:
         self.histories[seed] = fit.history
         self.models[seed] = trainer.model
         self.test_predictions[seed] = test
+        self.val_predictions[seed] = val
         return result
 
     def dataset(self, items, calibrated: bool = True):
@@ -232,6 +234,7 @@ class _Run:
 
     def train_all(self) -> None:
         self.histories, self.models, self.per_seed, self.test_predictions = {}, {}, [], {}
+        self.val_predictions = {}
         self.test_uncalibrated = {}
         self.eta = EtaEstimator()
         for index, seed in enumerate(self.config.seeds):
@@ -254,6 +257,11 @@ class _Run:
                "seeds": list(c.seeds), "best_seed": best["seed"], "skipped": [list(s) for s in self.cache.skipped],
                "model": c.model, "layout": self.manifest.layout}
         test = self.test_predictions.get(best["seed"])
+        val = self.val_predictions.get(best["seed"])
+        if val is not None and len(val[0]):   # thresholds from clips only validation (never test) saw
+            doc["thresholds"] = fit_thresholds(val[2], val[1], list(labels), fitted_on=(
+                f"the validation side's {len(val[0])} clips of a hold-out run (groups the model never trained on)")
+            ).to_json()
         if self.split_.strategy == "refit":
             held = (f"; tested on {len(self.split_.test)} clips of groups it never saw" if test is not None
                     else "; nothing held out, so no figures here")

@@ -128,6 +128,8 @@ def model_metadata(config, manifest, split, split_sizes: dict[str, int], metrics
                    "evaluation": metrics.get("evaluation", {})}
         if "val_summary" in metrics:
             figures["val_metrics"] = {key: metrics["val_summary"][key] for key in keys}
+        if "thresholds" in metrics:
+            figures["thresholds"] = metrics["thresholds"]
     return build_metadata(
         labels=list(manifest.labels), sample_rate_hz=config.sample_rate_hz, clip_s=config.clip_s,
         architecture=config.model + (f"_{config.attn}" if config.attn else ""),

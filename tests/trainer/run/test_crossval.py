@@ -89,3 +89,5 @@ def test_cli_folds_and_the_wizard_give_the_same_metrics(emodb, tmp_path, one_thr
     assert shipped["metrics"]["macro_f1"]["mean"] == pytest.approx(cli["pooled"]["macro_f1"])
     assert shipped["evaluation"]["scheme"] == "nested_cv" and shipped["split"]["strategy"] == "refit"
     assert shipped["recipe"]["refit_epochs"] == cli["export"]["refit_epochs"]
+    # thresholds fitted on the pooled out-of-fold predictions, as the rule says
+    assert shipped["thresholds"] == cli["thresholds"] and "56 pooled out-of-fold" in shipped["thresholds"]["fitted_on"]

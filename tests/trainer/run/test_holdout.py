@@ -55,6 +55,10 @@ def test_the_shipped_model_is_refit_on_every_clip_and_says_whose_figures_it_carr
     assert raw["evaluation"]["scheme"] == "holdout_then_refit" and raw["figures_from"] == "holdout_model"
     assert raw["metrics"]["macro_f1"] == doc["summary"]["macro_f1"]         # the held-out model's figures
     assert raw["training_data"]["n_clips"] == n_clips
+    # per-class thresholds fitted on the validation side's predictions, carried into the shipped model
+    assert raw["thresholds"] == doc["thresholds"] and "validation side" in raw["thresholds"]["fitted_on"]
+    assert set(raw["thresholds"]["per_class"]) == set(shipped.meta.labels)
+    assert shipped.thresholds is not None and held.thresholds.per_class == shipped.thresholds.per_class
     wave = np.random.default_rng(0).standard_normal((1, shipped.meta.n_samples)).astype(np.float32) * 0.1
     assert not np.allclose(shipped.predict(wave), held.predict(wave))       # two different models
 
