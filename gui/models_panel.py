@@ -64,8 +64,11 @@ class ModelsPanel(QWidget):
         self.remove_button.setToolTip("Take this model off the list (a broken file is moved aside only "
                                       "if you delete it; the file itself is never changed)")
         self.remove_button.clicked.connect(self.remove_selected)
-        buttons = QGridLayout()  # two by two: a row of four made the dock (and the window) too wide for a laptop
-        for i, button in enumerate((self.use_button, add, self.remove_button, reload_button)):
+        self.thresholds_button = QPushButton("Thresholds…")
+        self.thresholds_button.setToolTip("Each class's threshold: under it the model says 'nothing recognised'")
+        self.thresholds_button.clicked.connect(self.edit_thresholds)
+        buttons = QGridLayout()  # two columns: a row of four made the dock (and the window) too wide for a laptop
+        for i, button in enumerate((self.use_button, add, self.remove_button, reload_button, self.thresholds_button)):
             buttons.addWidget(button, i // 2, i % 2)
         self.folders_label = QLabel()
         self.folders_label.setWordWrap(True)
@@ -126,11 +129,24 @@ class ModelsPanel(QWidget):
         entry = self.selected_entry()
         self.use_button.setEnabled(bool(entry and entry.usable and entry is not self.catalog.current))
         self.remove_button.setEnabled(bool(entry and not entry.pending and entry is not self.catalog.current))
+        self.thresholds_button.setEnabled(bool(entry and entry.usable))
         self.details.setHtml(describe(entry) if entry else "")
 
     # ---- view -> catalog -------------------------------------------------------------
     def _on_list_row_changed(self, row: int) -> None:
         self._update_details()
+
+    def edit_thresholds(self):
+        """Open the threshold editor for the selected model (the dialog, shown; None when unusable)."""
+        from gui.widgets.thresholds_dialog import ThresholdsDialog
+
+        entry = self.selected_entry()
+        if entry is None or not entry.usable:
+            return None
+        dialog = ThresholdsDialog(entry.classifier, self)
+        dialog.finished.connect(lambda _result: self._update_details())
+        dialog.open()
+        return dialog
 
     def use_selected(self) -> None:
         entry = self.selected_entry()

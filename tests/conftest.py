@@ -48,6 +48,8 @@ def _user_cache_in_tmp(_session_cache_dir, monkeypatch):
     """Feature caches and kept audit rankings go to a folder of this test session, never to the
     person's own user cache (a test that wants its own folder sets EARMARK_CACHE_DIR itself)."""
     monkeypatch.setenv("EARMARK_CACHE_DIR", str(_session_cache_dir))
+    # and a person's saved class thresholds are never read or written by a test
+    monkeypatch.setenv("EARMARK_THRESHOLDS_DIR", str(_session_cache_dir / "thresholds"))
     yield
 
 
