@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,6 +41,7 @@ from gui.widgets.layout import side_column
 from gui.widgets.plots import ScrollingSpectrogram, ScrollingWaveform
 from gui.widgets.record_panel import RecordPanel
 from gui.widgets.spin import double_spin
+from gui.widgets.wrong_answer import WrongAnswerPanel
 from gui.workers.live_worker import STOP_TIMEOUT_S, LiveWorker
 
 DISPLAY_S = 6.0
@@ -89,6 +91,9 @@ class LiveView(QWidget):
         self.meter, self.message_label = panel.meter, panel.message_label
         controls.addWidget(panel)
         controls.addWidget(self._build_classify_box())
+        self.wrong_panel = WrongAnswerPanel(self._current_answer_audio, self)
+        self.wrong_panel.failed.connect(self._show_error)
+        controls.addWidget(self.wrong_panel)
         self.record_panel = RecordPanel(self.settings)
         self.record_panel.status_message.connect(self.status_message)
         self.record_panel.failed.connect(self._show_error)
@@ -252,6 +257,19 @@ class LiveView(QWidget):
         return "Recording" if recorder is not None and recorder.recording else ""
 
     # ---- model and settings changes -----------------------------------------------------
+    def _current_answer_audio(self, context_s: float):
+        """The audio behind the answer shown (window + up to ``context_s`` before), for the wrong-answer panel."""
+        result, entry = self.last_result, self.catalog.current
+        if result is None or result.silent or self.ring is None or entry is None:
+            return None
+        window_s = self.window_spin.value() or entry.meta.clip_s
+        n = int(round((window_s + context_s) * self.sample_rate_hz))
+        end = result.end_sample
+        n = min(n, end, self.ring.capacity, end - self.ring.oldest_index())
+        if n <= 0:
+            return None
+        return np.array(self.ring.window(end, n)), self.sample_rate_hz, window_s, result.label, entry.path
+
     def _on_catalog_current(self, entry) -> None:
         self._update_model_label()
         if self.worker is not None:
@@ -272,6 +290,7 @@ class LiveView(QWidget):
         classifier = self.catalog.classifier
         self.calibrate_box.setVisible(classifier is not None and getattr(classifier, "calibratable", False))
         entry = self.catalog.current
+        self.wrong_panel.set_labels(list(entry.meta.labels) if entry is not None else [])
         if entry is None:
             self.model_label.setText("<i>No usable model: see the Models panel.</i>")
         else:

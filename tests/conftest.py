@@ -50,6 +50,7 @@ def _user_cache_in_tmp(_session_cache_dir, monkeypatch):
     monkeypatch.setenv("EARMARK_CACHE_DIR", str(_session_cache_dir))
     # and a person's saved class thresholds are never read or written by a test
     monkeypatch.setenv("EARMARK_THRESHOLDS_DIR", str(_session_cache_dir / "thresholds"))
+    monkeypatch.setenv("EARMARK_CORRECTIONS_DIR", str(_session_cache_dir / "corrections"))
     yield
 
 

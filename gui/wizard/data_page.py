@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -42,6 +43,12 @@ class DataPage(QWizardPage):
         folder_button.clicked.connect(self._on_folder_clicked)
         csv_button = QPushButton("CSV…")
         csv_button.clicked.connect(self._on_csv_clicked)
+        # the answers marked wrong in the Live tab, as a data set (engine/datasets/corrections.py)
+        self.corrections_button = QPushButton("Corrections")
+        self.corrections_button.setToolTip("Clips you marked as answered wrongly in the Live tab (W), per model")
+        self.corrections_menu = QMenu(self.corrections_button)
+        self.corrections_menu.aboutToShow.connect(self._update_corrections_menu)
+        self.corrections_button.setMenu(self.corrections_menu)
         self.edits_check = QCheckBox("Use audited labels (earmark-labels.json) when present")
         self.edits_check.setChecked(True)
         self.edits_check.toggled.connect(self._on_path_entered)
@@ -56,6 +63,7 @@ class DataPage(QWizardPage):
         row.addWidget(self.path_edit, 1)
         row.addWidget(folder_button)
         row.addWidget(csv_button)
+        row.addWidget(self.corrections_button)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.edits_check)
@@ -74,6 +82,17 @@ class DataPage(QWizardPage):
         path, _ = QFileDialog.getOpenFileName(self, "Data set CSV", self.path_edit.text(), "CSV (*.csv)")
         if path:
             self.choose(path)
+
+    def _update_corrections_menu(self) -> None:
+        from engine.datasets.corrections import correction_sets
+
+        self.corrections_menu.clear()
+        sets = correction_sets()
+        for name, path, n in sets:
+            action = self.corrections_menu.addAction(f"{name}: {n} clip(s) marked wrong")
+            action.triggered.connect(lambda _checked=False, p=path: self.choose(p))
+        if not sets:
+            self.corrections_menu.addAction("None yet: press W in the Live tab when an answer is wrong").setEnabled(False)
 
     def _on_path_entered(self, *_args) -> None:
         if self.path_edit.text().strip():
