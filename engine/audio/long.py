@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from engine.audio.io import check_header
+from engine.audio.io import check_header, probe_file
 from engine.errors import AudioLoadError
 
 BLOCK_S = 30.0  # seconds per streamed block: 30 s of 44.1 kHz stereo is about 10 MB of float32
@@ -42,6 +42,7 @@ class LongAudio:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        check_header(self.path, probe_file(self.path))  # the reasons load_audio gives, before opening
         try:
             self._file = sf.SoundFile(os.fspath(self.path))
         except _ERRORS as exc:

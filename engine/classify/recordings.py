@@ -39,6 +39,7 @@ class SegmentFileResult:
     duration_s: float = 0.0
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    warning: str | None = None
 
 
 def find_audio(inputs: Sequence[str | os.PathLike]) -> list[tuple[Path, Path]]:
@@ -90,8 +91,15 @@ def _batch(starts: list[int], windows: list[np.ndarray], sample_rate_hz: int) ->
     return np.asarray(starts, dtype=np.float64) / sample_rate_hz, np.stack(windows)
 
 
+def quiet_windows(windows: np.ndarray, level_dbfs: float) -> np.ndarray:
+    """Which windows vary less than ``level_dbfs`` RMS around their mean (silence, or a DC level)."""
+    centred = windows - windows.mean(axis=1, keepdims=True, dtype=np.float64)
+    rms = np.sqrt(np.mean(np.square(centred), axis=1))
+    return rms < 10 ** (level_dbfs / 20)
+
+
 def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams, *, hop_s: float | None = None,
-                  cancel: CancelToken | None = None,
+                  cancel: CancelToken | None = None, quiet_count: list[int] | None = None,
                   on_progress: Callable[[Progress], None] = ignore_progress) -> Iterator[list[Region]]:
     """Batches of closed segments (pending suggestions) in the order they close."""
     meta = model.meta
@@ -101,7 +109,13 @@ def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams
     for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
         if cancel is not None:
             cancel.raise_if_cancelled(f"classifying {audio.path}")
-        yield clip_to(merger.push(starts_s, model.predict(windows)), audio.duration_s)
+        probs = np.array(model.predict(windows), dtype=np.float64)
+        quiet = quiet_windows(windows, params.min_level_dbfs)
+        probs[quiet] = 0.0  # silence (or a DC level) is never a class: classify refuses to label it too
+        if quiet_count is not None:
+            quiet_count[0] += int(quiet.sum())
+            quiet_count[1] += len(quiet)
+        yield clip_to(merger.push(starts_s, probs), audio.duration_s)
         on_progress(Progress("segments", fraction=min(1.0, float(starts_s[-1]) / max(audio.duration_s, 1e-9)),
                              message=str(audio.path)))
     yield clip_to(merger.finish(), audio.duration_s)
@@ -111,13 +125,20 @@ def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, param
                  hop_s: float | None = None, cancel: CancelToken | None = None, before_commit=None,
                  on_progress: Callable[[Progress], None] = ignore_progress) -> SegmentFileResult:
     result = SegmentFileResult(path, table)
+    quiet = [0, 0]  # windows below the level, windows
     with LongAudio(path) as audio, TableWriter(table, fmt, before_commit=before_commit) as writer:
         result.duration_s = audio.duration_s
-        for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress):
+        for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress,
+                                     quiet_count=quiet):
             writer.write(regions)
             for r in regions:
                 result.counts[r.label] = result.counts.get(r.label, 0) + 1
         result.segments = writer.rows
+    if quiet[1] and quiet[0] == quiet[1]:
+        result.warning = (f"{path}: silent throughout (below {params.min_level_dbfs:g} dBFS, or a constant "
+                          "level): no segments")
+    elif quiet[0]:
+        result.warning = f"{path}: {quiet[0]} of {quiet[1]} window(s) silent; no segment covers them"
     return result
 
 

@@ -33,6 +33,7 @@ def run_segments(args: argparse.Namespace) -> int:
     from engine.classify.segments import SegmentParams
     from engine.errors import ModelLoadError
     from engine.models.classifier import OnnxClassifier
+    from engine.textsafe import printable
 
     if not args.out:
         print("error: --segments needs --out DIR for the tables", file=sys.stderr)
@@ -53,9 +54,11 @@ def run_segments(args: argparse.Namespace) -> int:
 
     def report(result) -> None:
         if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
+            print(f"error: {printable(result.error)}", file=sys.stderr)
         else:
-            print(f"{result.path}\t{result.segments} segment(s)\t{result.table}", flush=True)
+            print(f"{printable(result.path)}\t{result.segments} segment(s)\t{printable(result.table)}", flush=True)
+            if result.warning:
+                print(f"warning: {printable(result.warning)}", file=sys.stderr)
 
     try:
         results = segment_files(model, args.files, args.out, args.format, params, hop_s=args.hop,

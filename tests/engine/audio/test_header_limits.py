@@ -107,3 +107,19 @@ def test_other_numeric_segment_options_are_validated(tmp_path, option):
     sf.write(tmp_path / "r.wav", np.zeros(800, np.float32), 8000)
     run = _main("classify", model, tmp_path / "r.wav", "--segments", "--out", tmp_path / "t", *option)
     assert run.returncode == 2 and option[0] in run.stderr
+
+
+def test_the_streaming_reader_gives_load_audio_s_reasons(tmp_path):  # D20
+    from engine.audio.io import load_audio
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.wav"
+    folder.mkdir()
+    for path in (empty, folder, tmp_path / "missing.wav"):
+        with pytest.raises(AudioLoadError) as streamed:
+            LongAudio(path)
+        with pytest.raises(AudioLoadError) as loaded:
+            load_audio(path)
+        assert str(streamed.value) == str(loaded.value)
+    assert "the file is empty (0 bytes)" in str(streamed.value) or "no such file" in str(streamed.value)
