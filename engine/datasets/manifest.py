@@ -15,9 +15,9 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import unicodedata
 import re
 import stat
+import unicodedata
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
