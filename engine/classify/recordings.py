@@ -42,13 +42,13 @@ class SegmentFileResult:
     warning: str | None = None
 
 
-def find_audio(inputs: Sequence[str | os.PathLike]) -> list[tuple[Path, Path]]:
+def find_audio(inputs: Sequence[str | os.PathLike], skipped: list[str] | None = None) -> list[tuple[Path, Path]]:
     """(file, folder it was found under) for files and, recursively, folders (walked as
     ``classify`` walks them: :func:`engine.classify.files.iter_audio_files`)."""
     out = []
     for item in map(Path, inputs):
         root = item if item.is_dir() else item.parent
-        out += [(path, root) for path in iter_audio_files([item])]
+        out += [(path, root) for path in iter_audio_files([item], skipped)]
     return out
 
 
@@ -162,7 +162,7 @@ def table_path(path: Path, root: Path, out_dir: Path, fmt: str) -> Path:
 
 def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, fmt: str,
                   params: SegmentParams, *, hop_s: float | None = None, cancel: CancelToken | None = None,
-                  force: bool = False,
+                  force: bool = False, skipped: list[str] | None = None,
                   on_result: Callable[[SegmentFileResult], None] = lambda _r: None) -> list[SegmentFileResult]:
     """One table per input file; a file that cannot be read is reported and the rest go on.
 
@@ -171,7 +171,7 @@ def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], ou
     table (``rec.wav`` and ``rec.flac``) write ``rec.txt`` and ``rec.flac.txt``."""
     results = []
     with Outputs(out_dir, force=force) as outputs:
-        for path, root in find_audio(inputs):
+        for path, root in find_audio(inputs, skipped):
             table = table_path(path, root, Path(out_dir), fmt)
             if table in outputs.claimed:
                 table = outputs.unique(table.with_name(path.name + SUFFIXES[fmt]))

@@ -61,11 +61,14 @@ def run_segments(args: argparse.Namespace) -> int:
                 print(f"warning: {printable(result.warning)}", file=sys.stderr)
 
     try:
+        skipped: list[str] = []
         results = segment_files(model, args.files, args.out, args.format, params, hop_s=args.hop,
-                                force=args.force, on_result=report)
+                                force=args.force, skipped=skipped, on_result=report)
     except KeyboardInterrupt:
         print("interrupted: the tables written so far are kept", file=sys.stderr)
         return 130
+    for line in skipped:
+        print(f"warning: {printable(line)}", file=sys.stderr)
     failed = sum(r.error is not None for r in results)
     if not results:
         print("error: no audio files found", file=sys.stderr)

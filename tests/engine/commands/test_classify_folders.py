@@ -1,0 +1,42 @@
+"""Folders walked by `classify` and `--segments` leave nothing out without a word (issue 25, D19)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import soundfile as sf
+
+from tests.conftest import sine
+from tests.engine.onnx_fixtures import tone_model
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _main(*args) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, str(ROOT / "main.py"), *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_an_empty_folder_is_an_error_not_silence(tmp_path):
+    model = tone_model(tmp_path / "m.onnx")
+    (tmp_path / "empty").mkdir()
+    run = _main("classify", model, tmp_path / "empty")
+    assert run.returncode == 1 and "no audio files found" in run.stderr and str(tmp_path / "empty") in run.stderr
+
+
+def test_a_link_loop_inside_a_folder_is_reported_and_the_rest_classified(tmp_path):
+    model = tone_model(tmp_path / "m.onnx")
+    data = tmp_path / "data"
+    data.mkdir()
+    sf.write(data / "a.wav", sine(300, 1.0, 8000), 8000)
+    os.symlink(data / "loop2", data / "loop1")
+    os.symlink(data / "loop1", data / "loop2")
+    for extra in ([], ["--segments", "--out", tmp_path / "t"]):
+        run = _main("classify", model, data, *extra)
+        assert run.returncode == 0, run.stderr
+        assert "a.wav" in run.stdout
+        assert f"{data / 'loop1'}:" in run.stderr and f"{data / 'loop2'}:" in run.stderr and "left out" in run.stderr
