@@ -134,6 +134,10 @@ def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, param
             for r in regions:
                 result.counts[r.label] = result.counts.get(r.label, 0) + 1
         result.segments = writer.rows
+        if audio.cut_short_at_s is not None:  # the table keeps what was found; the run reports the failure
+            result.error = (f"{path}: the file ended at {audio.cut_short_at_s:.1f} s although its header states "
+                            f"{audio.duration_s:.1f} s (cut short, or changed while read); the table {table} "
+                            f"covers only the first {audio.cut_short_at_s:.1f} s")
     if quiet[1] and quiet[0] == quiet[1]:
         result.warning = (f"{path}: silent throughout (below {params.min_level_dbfs:g} dBFS, or a constant "
                           "level): no segments")
