@@ -116,7 +116,12 @@ def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike
             seconds[0] += len(audio.samples) / model.meta.sample_rate_hz
             yield audio.samples
 
-    stats = model.calibrate(clips())
+    try:
+        stats = model.calibrate(clips())
+    except ValueError as exc:  # nothing left: say why each file was left out
+        if not problems:
+            raise
+        raise ValueError(f"{exc}; " + "; ".join(problems)) from None
     if seconds[0] < MIN_CALIBRATION_S:
         problems.append(f"calibrated on {seconds[0]:.1f} s of audio; under {MIN_CALIBRATION_S:g} s of one speaker "
                         "calibration is unreliable and can score worse than none (docs/EMODB_MODEL.md)")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 from tests.conftest import sine
@@ -40,3 +41,15 @@ def test_a_link_loop_inside_a_folder_is_reported_and_the_rest_classified(tmp_pat
         assert run.returncode == 0, run.stderr
         assert "a.wav" in run.stdout
         assert f"{data / 'loop1'}:" in run.stderr and f"{data / 'loop2'}:" in run.stderr and "left out" in run.stderr
+
+
+def test_calibrating_on_silent_files_only_says_they_were_left_out_as_silent(tmp_path):  # D27
+    import numpy as np
+
+    from engine.classify.files import calibrate_to_files
+    from engine.models.classifier import OnnxClassifier
+
+    model = OnnxClassifier.load(tone_model(tmp_path / "m.onnx"))
+    sf.write(tmp_path / "quiet.wav", np.zeros(8000 * 3, np.float32), 8000)
+    with pytest.raises(ValueError, match="quiet.wav: not used for calibration: it is silent"):
+        calibrate_to_files(model, [tmp_path / "quiet.wav"])
