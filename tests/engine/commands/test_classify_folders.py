@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,27 @@ def test_calibrating_on_silent_files_only_says_they_were_left_out_as_silent(tmp_
     sf.write(tmp_path / "quiet.wav", np.zeros(8000 * 3, np.float32), 8000)
     with pytest.raises(ValueError, match="quiet.wav: not used for calibration: it is silent"):
         calibrate_to_files(model, [tmp_path / "quiet.wav"])
+
+
+@pytest.mark.skipif(sys.platform != "linux" or shutil.which("setpriv") is None, reason="needs setpriv")
+def test_an_unreadable_subfolder_is_reported():
+    """Run as an unprivileged user (root reads every folder), the walk says what it left out."""
+    import tempfile
+
+    top = Path(tempfile.mkdtemp(prefix="earmark-d19-"))  # pytest's tmp_path is private to root
+    try:
+        data = top / "data"
+        (data / "locked").mkdir(parents=True)
+        (data / "locked").chmod(0)
+        for folder in (top, data):
+            folder.chmod(0o755)
+        probe = ("import sys; sys.path.insert(0, sys.argv[1]); from engine.classify.files import iter_audio_files; "
+                 "s = []; list(iter_audio_files([sys.argv[2]], s)); print(s)")
+        as_nobody = [] if os.geteuid() != 0 else ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        run = subprocess.run([*as_nobody, sys.executable, "-c", probe, str(ROOT), str(data)], capture_output=True,
+                             text=True, timeout=60, cwd="/")
+        assert run.returncode == 0, run.stderr
+        assert f"{data / 'locked'}: the folder cannot be read" in run.stdout and "left out" in run.stdout
+    finally:
+        (top / "data" / "locked").chmod(0o755)
+        shutil.rmtree(top)
