@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.annotations.formats.stream import SUFFIXES, TableWriter, partial_path
+from engine.annotations.formats.stream import SUFFIXES, TableWriter
 from engine.annotations.regions import Region
 from engine.audio.io import fit_length
 from engine.audio.long import LongAudio
@@ -180,8 +180,9 @@ def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], ou
             if table in outputs.claimed:
                 table = outputs.unique(table.with_name(path.name + SUFFIXES[fmt]))
             try:
-                outputs.check(table)  # refused before any work; set aside (forced) only once the new table is whole
-                outputs.claim(partial_path(table))
+                # refused before any work; set aside (forced) only once the new table is whole. The
+                # table grows in <table>.partial, a name only Earmark uses: one left by a killed run is replaced
+                outputs.check(table)
                 try:
                     result = segment_file(model, path, table, fmt, params, hop_s=hop_s, cancel=cancel,
                                           before_commit=outputs.claim)
