@@ -19,6 +19,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
 from engine.datasets.session import DatasetSession, OpenRequest, open_dataset_job
+from engine.jobs.outputs import free_name
 from gui.audit.bars import AuditActionBar, AuditFilterBar
 from gui.audit.commands import AuditCommands
 from gui.audit.preview import ClipPreview
@@ -261,7 +262,8 @@ class AuditView(QWidget):
         if self.session.base is None:
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export corrected CSV",
-                                              str(Path(self.session.base.data_root) / "corrected.csv"), "CSV (*.csv)")
+                                              str(free_name(Path(self.session.base.data_root) / "corrected.csv")),
+                                              "CSV (*.csv)")
         if path:
             self.export_csv(path)
 

@@ -27,6 +27,7 @@ from engine.audio.io import Audio, load_audio
 from engine.audio.spectrogram import Spectrogram, spectrogram_db
 from engine.classify.predictions import FilePredictions
 from engine.errors import SaveError
+from engine.jobs.outputs import free_name
 from engine.models.calibration import MIN_CALIBRATION_S
 from engine.models.catalog import ModelCatalog
 from gui.settings import Settings
@@ -275,7 +276,7 @@ class FileView(QWidget):
             self.status_message.emit("Classify a clip before exporting its predictions")
             return
         stem = self.audio.path.stem if self.audio and self.audio.path else "predictions"
-        default = str(Path(self.settings.get("file/last_dir")) / f"{stem}-predictions.csv")
+        default = str(free_name(Path(self.settings.get("file/last_dir")) / f"{stem}-predictions.csv"))
         path, _ = QFileDialog.getSaveFileName(self, "Export predictions", default, "CSV (*.csv)")
         if path:
             self.export_csv(path)

@@ -203,6 +203,12 @@ def _decodable_tail(path: Path, start: int, most: int) -> np.ndarray:
     return best
 
 
+def probe_file(path: str | os.PathLike) -> sf._SoundFileInfo:
+    """The header of ``path``, after checking it is a readable regular file: every reader's first
+    step, so each says "the file is empty" or "permission denied" the same way."""
+    return _probe(Path(path))
+
+
 def _probe(path: Path) -> sf._SoundFileInfo:
     """The header of ``path``, after checking it is a readable regular file (with the reason if not)."""
     try:

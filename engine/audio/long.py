@@ -19,7 +19,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
-from engine.audio.io import check_header
+from engine.audio.io import check_header, probe_file
 from engine.errors import AudioLoadError
 
 BLOCK_S = 30.0  # seconds per streamed block: 30 s of 44.1 kHz stereo is about 10 MB of float32
@@ -42,6 +42,7 @@ class LongAudio:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
+        check_header(self.path, probe_file(self.path))  # the reasons load_audio gives, before opening
         try:
             self._file = sf.SoundFile(os.fspath(self.path))
         except _ERRORS as exc:
@@ -57,6 +58,7 @@ class LongAudio:
         self.sample_rate_hz = int(self._file.samplerate)
         self.channels = int(self._file.channels)
         self.frames = int(self._file.frames)
+        self.cut_short_at_s: float | None = None  # where a stream through :meth:`blocks` found the file ending early
         if self.frames >= 1 << 62:
             self._file.close()
             raise AudioLoadError(f"{self.path}: the file states no length (a recording cut short?)")
@@ -124,10 +126,15 @@ class LongAudio:
         while position < self.frames:
             count = min(block, self.frames - position)
             mono = self.read_frames(position, count)
-            position += count
+            position += len(mono)
+            short = len(mono) < count  # the file ends before its header said: cut short while being read?
+            if short:
+                self.cut_short_at_s = position / self.sample_rate_hz
             if not np.isfinite(mono).all():
                 raise AudioLoadError(f"{self.path}: the audio contains NaN or infinite samples")
-            yield mono if stream is None else stream.resample_chunk(mono, last=position >= self.frames)
+            yield mono if stream is None else stream.resample_chunk(mono, last=short or position >= self.frames)
+            if short:
+                return
 
     def overview(self, n_bins: int, *, start_s: float = 0.0, end_s: float | None = None,
                  sampled: bool = False, probe_frames: int = 2048) -> Envelope:

@@ -127,7 +127,12 @@ def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike
             seconds[0] += len(audio.samples) / model.meta.sample_rate_hz
             yield audio.samples
 
-    stats = model.calibrate(clips())
+    try:
+        stats = model.calibrate(clips())
+    except ValueError as exc:  # nothing left: say why each file was left out
+        if not problems:
+            raise
+        raise ValueError(f"{exc}; " + "; ".join(problems)) from None
     if seconds[0] < MIN_CALIBRATION_S:
         problems.append(f"calibrated on {seconds[0]:.1f} s of audio; under {MIN_CALIBRATION_S:g} s of one speaker "
                         "calibration is unreliable and can score worse than none (docs/EMODB_MODEL.md)")
@@ -138,38 +143,43 @@ def classify_files(model: OnnxClassifier, paths) -> list[FileResult]:
     return list(iter_results(model, paths))
 
 
-def iter_results(model: OnnxClassifier, inputs: Iterable[str | os.PathLike]) -> Iterator[FileResult]:
+def iter_results(model: OnnxClassifier, inputs: Iterable[str | os.PathLike],
+                 skipped: list[str] | None = None) -> Iterator[FileResult]:
     """Classify every file ``inputs`` name (folders walked), yielding each result when done."""
-    for path in iter_audio_files(inputs):
+    for path in iter_audio_files(inputs, skipped):
         yield classify_file(model, path)
 
 
-def iter_audio_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
+def iter_audio_files(inputs: Iterable[str | os.PathLike], skipped: list[str] | None = None) -> Iterator[Path]:
     """Files named in ``inputs`` as they are; folders walked recursively in name order,
-    keeping audio files and skipping hidden entries and AppleDouble (``._x.wav``) files."""
+    keeping audio files and skipping hidden entries and AppleDouble (``._x.wav``) files.
+    A folder that cannot be read and a link that leads nowhere (a loop) inside a folder are
+    left out with a line in ``skipped`` saying so, never silently."""
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            yield from _walk(path)
+            yield from _walk(path, skipped if skipped is not None else [])
         else:
             yield path  # named on purpose: tried, and refused with a reason if unreadable
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, skipped: list[str]) -> Iterator[Path]:
     try:
         with os.scandir(folder) as scan:
             entries = sorted(scan, key=lambda e: e.name)
-    except OSError:
+    except OSError as exc:
+        skipped.append(f"{folder}: the folder cannot be read ({exc.strerror or exc}); left out")
         return
     for entry in entries:
         if entry.name.startswith("."):  # hidden files and folders, and ._ AppleDouble files
             continue
         try:
             is_dir = entry.is_dir()  # follows links; a link loop is an OSError
-        except OSError:
+        except OSError as exc:
+            skipped.append(f"{entry.path}: {exc.strerror or exc} (a symbolic link loop?); left out")
             continue
         if is_dir:
             if not entry.is_symlink():  # no cycles through linked folders
-                yield from _walk(Path(entry.path))
+                yield from _walk(Path(entry.path), skipped)
         elif Path(entry.name).suffix.lower() in AUDIO_SUFFIXES:
             yield Path(entry.path)

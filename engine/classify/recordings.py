@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.annotations.formats.stream import SUFFIXES, TableWriter, partial_path
+from engine.annotations.formats.stream import SUFFIXES, TableWriter
 from engine.annotations.regions import Region
 from engine.audio.io import fit_length
 from engine.audio.long import LongAudio
@@ -39,15 +39,16 @@ class SegmentFileResult:
     duration_s: float = 0.0
     error: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    warning: str | None = None
 
 
-def find_audio(inputs: Sequence[str | os.PathLike]) -> list[tuple[Path, Path]]:
+def find_audio(inputs: Sequence[str | os.PathLike], skipped: list[str] | None = None) -> list[tuple[Path, Path]]:
     """(file, folder it was found under) for files and, recursively, folders (walked as
     ``classify`` walks them: :func:`engine.classify.files.iter_audio_files`)."""
     out = []
     for item in map(Path, inputs):
         root = item if item.is_dir() else item.parent
-        out += [(path, root) for path in iter_audio_files([item])]
+        out += [(path, root) for path in iter_audio_files([item], skipped)]
     return out
 
 
@@ -90,8 +91,15 @@ def _batch(starts: list[int], windows: list[np.ndarray], sample_rate_hz: int) ->
     return np.asarray(starts, dtype=np.float64) / sample_rate_hz, np.stack(windows)
 
 
+def quiet_windows(windows: np.ndarray, level_dbfs: float) -> np.ndarray:
+    """Which windows vary less than ``level_dbfs`` RMS around their mean (silence, or a DC level)."""
+    centred = windows - windows.mean(axis=1, keepdims=True, dtype=np.float64)
+    rms = np.sqrt(np.mean(np.square(centred), axis=1))
+    return rms < 10 ** (level_dbfs / 20)
+
+
 def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams, *, hop_s: float | None = None,
-                  cancel: CancelToken | None = None,
+                  cancel: CancelToken | None = None, quiet_count: list[int] | None = None,
                   on_progress: Callable[[Progress], None] = ignore_progress) -> Iterator[list[Region]]:
     """Batches of closed segments (pending suggestions) in the order they close."""
     meta = model.meta
@@ -101,7 +109,13 @@ def iter_segments(model: OnnxClassifier, audio: LongAudio, params: SegmentParams
     for starts_s, windows in stream_windows(audio, meta.sample_rate_hz, meta.n_samples, hop_s or meta.clip_s / 2):
         if cancel is not None:
             cancel.raise_if_cancelled(f"classifying {audio.path}")
-        yield clip_to(merger.push(starts_s, model.predict(windows)), audio.duration_s)
+        probs = np.array(model.predict(windows), dtype=np.float64)
+        quiet = quiet_windows(windows, params.min_level_dbfs)
+        probs[quiet] = 0.0  # silence (or a DC level) is never a class: classify refuses to label it too
+        if quiet_count is not None:
+            quiet_count[0] += int(quiet.sum())
+            quiet_count[1] += len(quiet)
+        yield clip_to(merger.push(starts_s, probs), audio.duration_s)
         on_progress(Progress("segments", fraction=min(1.0, float(starts_s[-1]) / max(audio.duration_s, 1e-9)),
                              message=str(audio.path)))
     yield clip_to(merger.finish(), audio.duration_s)
@@ -111,13 +125,24 @@ def segment_file(model: OnnxClassifier, path: Path, table: Path, fmt: str, param
                  hop_s: float | None = None, cancel: CancelToken | None = None, before_commit=None,
                  on_progress: Callable[[Progress], None] = ignore_progress) -> SegmentFileResult:
     result = SegmentFileResult(path, table)
+    quiet = [0, 0]  # windows below the level, windows
     with LongAudio(path) as audio, TableWriter(table, fmt, before_commit=before_commit) as writer:
         result.duration_s = audio.duration_s
-        for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress):
+        for regions in iter_segments(model, audio, params, hop_s=hop_s, cancel=cancel, on_progress=on_progress,
+                                     quiet_count=quiet):
             writer.write(regions)
             for r in regions:
                 result.counts[r.label] = result.counts.get(r.label, 0) + 1
         result.segments = writer.rows
+        if audio.cut_short_at_s is not None:  # the table keeps what was found; the run reports the failure
+            result.error = (f"{path}: the file ended at {audio.cut_short_at_s:.1f} s although its header states "
+                            f"{audio.duration_s:.1f} s (cut short, or changed while read); the table {table} "
+                            f"covers only the first {audio.cut_short_at_s:.1f} s")
+    if quiet[1] and quiet[0] == quiet[1]:
+        result.warning = (f"{path}: silent throughout (below {params.min_level_dbfs:g} dBFS, or a constant "
+                          "level): no segments")
+    elif quiet[0]:
+        result.warning = f"{path}: {quiet[0]} of {quiet[1]} window(s) silent; no segment covers them"
     return result
 
 
@@ -141,7 +166,7 @@ def table_path(path: Path, root: Path, out_dir: Path, fmt: str) -> Path:
 
 def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], out_dir: str | os.PathLike, fmt: str,
                   params: SegmentParams, *, hop_s: float | None = None, cancel: CancelToken | None = None,
-                  force: bool = False,
+                  force: bool = False, skipped: list[str] | None = None,
                   on_result: Callable[[SegmentFileResult], None] = lambda _r: None) -> list[SegmentFileResult]:
     """One table per input file; a file that cannot be read is reported and the rest go on.
 
@@ -150,13 +175,14 @@ def segment_files(model: OnnxClassifier, inputs: Sequence[str | os.PathLike], ou
     table (``rec.wav`` and ``rec.flac``) write ``rec.txt`` and ``rec.flac.txt``."""
     results = []
     with Outputs(out_dir, force=force) as outputs:
-        for path, root in find_audio(inputs):
+        for path, root in find_audio(inputs, skipped):
             table = table_path(path, root, Path(out_dir), fmt)
             if table in outputs.claimed:
                 table = outputs.unique(table.with_name(path.name + SUFFIXES[fmt]))
             try:
-                outputs.check(table)  # refused before any work; set aside (forced) only once the new table is whole
-                outputs.claim(partial_path(table))
+                # refused before any work; set aside (forced) only once the new table is whole. The
+                # table grows in <table>.partial, a name only Earmark uses: one left by a killed run is replaced
+                outputs.check(table)
                 try:
                     result = segment_file(model, path, table, fmt, params, hop_s=hop_s, cancel=cancel,
                                           before_commit=outputs.claim)

@@ -28,6 +28,7 @@ class SegmentParams:
     min_duration_s: float = 0.0
     merge_gap_s: float = 0.0
     skip_labels: tuple[str, ...] = ()  # classes never suggested (e.g. a background class)
+    min_level_dbfs: float = -60.0  # quieter windows (RMS around their mean) are silence: never a segment
 
     def __post_init__(self) -> None:
         for name, value in {"threshold": self.threshold, **(self.class_thresholds or {})}.items():

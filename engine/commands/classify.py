@@ -37,12 +37,11 @@ def run_classify(args) -> int:
     if getattr(args, "segments", False):
         return _run_segments(args)
     from engine.models.classifier import OnnxClassifier
+    from engine.textsafe import printable
 
     try:
         model = OnnxClassifier.load(args.model)
     except ModelLoadError as exc:
-        from engine.textsafe import printable
-
         _say(f"error: {printable(exc)}")
         return EXIT_MODEL_REFUSED
     except KeyboardInterrupt:
@@ -54,7 +53,7 @@ def run_classify(args) -> int:
         if isinstance(calibrated, int):
             return calibrated
     writer = _JsonWriter(model, args.top, calibrated) if args.json else _TextWriter(args.top)
-    counts = {"done": 0, "failed": 0}
+    counts = {"done": 0, "failed": 0, "skipped": []}
     try:
         try:
             writer.begin()
@@ -67,6 +66,11 @@ def run_classify(args) -> int:
     except BrokenPipeError:
         _quiet_stdout()  # the reader (| head) has gone: stop without a traceback
         return EXIT_BROKEN_PIPE
+    for line in counts["skipped"]:
+        _say(f"warning: {printable(line)}")
+    if not counts["done"]:
+        _say("error: no audio files found in " + ", ".join(printable(f) for f in args.files))
+        return 1
     if counts["failed"]:
         _say(f"{counts['failed']} of {counts['done']} file(s) could not be classified")
     return 1 if counts["failed"] else 0
@@ -99,7 +103,7 @@ def _classify_into(model, inputs, writer, counts) -> None:
     from engine.classify.files import iter_results
     from engine.textsafe import printable
 
-    for result in iter_results(model, inputs):
+    for result in iter_results(model, inputs, counts["skipped"]):
         counts["done"] += 1
         if result.error:
             counts["failed"] += 1

@@ -28,16 +28,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run_clips(args: argparse.Namespace) -> int:
     from engine.datasets.from_regions import make_clips
     from engine.errors import EarmarkError
+    from engine.textsafe import printable
 
     try:
         result = make_clips(args.audio, args.labels, args.out, padding_s=args.padding,
                             background=args.background, background_s=args.background_seconds, force=args.force)
     except EarmarkError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)
         return 2
     for note in result.notes:
-        print(f"warning: {note}", file=sys.stderr)
+        print(f"warning: {printable(note)}", file=sys.stderr)
     counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items()))
-    print(f"wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({counts}) to {result.csv_path}")
-    print(f"train on it: python main.py train --data {result.csv_path} --layout csv --out RUN_DIR")
+    where = printable(result.csv_path)
+    print(f"wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({printable(counts)}) to {where}")
+    print(f"train on it: python main.py train --data {where} --layout csv --out RUN_DIR")
     return 0

@@ -33,6 +33,7 @@ def run_segments(args: argparse.Namespace) -> int:
     from engine.classify.segments import SegmentParams
     from engine.errors import ModelLoadError
     from engine.models.classifier import OnnxClassifier
+    from engine.textsafe import printable
 
     if not args.out:
         print("error: --segments needs --out DIR for the tables", file=sys.stderr)
@@ -53,16 +54,21 @@ def run_segments(args: argparse.Namespace) -> int:
 
     def report(result) -> None:
         if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
+            print(f"error: {printable(result.error)}", file=sys.stderr)
         else:
-            print(f"{result.path}\t{result.segments} segment(s)\t{result.table}", flush=True)
+            print(f"{printable(result.path)}\t{result.segments} segment(s)\t{printable(result.table)}", flush=True)
+            if result.warning:
+                print(f"warning: {printable(result.warning)}", file=sys.stderr)
 
     try:
+        skipped: list[str] = []
         results = segment_files(model, args.files, args.out, args.format, params, hop_s=args.hop,
-                                force=args.force, on_result=report)
+                                force=args.force, skipped=skipped, on_result=report)
     except KeyboardInterrupt:
         print("interrupted: the tables written so far are kept", file=sys.stderr)
         return 130
+    for line in skipped:
+        print(f"warning: {printable(line)}", file=sys.stderr)
     failed = sum(r.error is not None for r in results)
     if not results:
         print("error: no audio files found", file=sys.stderr)

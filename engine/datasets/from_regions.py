@@ -15,10 +15,12 @@ spread evenly over the gaps.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
 import re
+import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ import soundfile as sf
 
 from engine.annotations.formats import read_regions
 from engine.annotations.regions import ACCEPTED, REJECTED, Region
-from engine.atomic import atomic_write_text, atomic_write_with
+from engine.atomic import LOW_SPACE_BYTES, atomic_write_text, atomic_write_with
 from engine.datasets.clips import label_problem, shown_label
 from engine.errors import AudioLoadError, EarmarkError
 from engine.jobs import CancelToken, Progress, ignore_progress
@@ -257,15 +259,20 @@ def _write_recording(plan: _Plan, out: Path, outputs: Outputs) -> list[tuple]:
 def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: str, info, subtype: str) -> None:
     """Frames ``first..last`` of ``src`` into a new WAV, a block at a time (a region may be hours long)."""
     src.seek(first)
-    with sf.SoundFile(clip, "w", samplerate=info.samplerate, channels=info.channels,
-                      subtype=subtype, format="WAV") as out:
-        position = first
-        while position < last:
-            block = src.read(min(COPY_BLOCK_FRAMES, last - position), dtype="float32", always_2d=True)
-            if not len(block):
-                break
-            out.write(block)
-            position += len(block)
+    try:
+        with sf.SoundFile(clip, "w", samplerate=info.samplerate, channels=info.channels,
+                          subtype=subtype, format="WAV") as out:
+            position = first
+            while position < last:
+                block = src.read(min(COPY_BLOCK_FRAMES, last - position), dtype="float32", always_2d=True)
+                if not len(block):
+                    break
+                out.write(block)
+                position += len(block)
+    except (sf.LibsndfileError, RuntimeError) as exc:  # libsndfile says "System error." for a full disk
+        if shutil.disk_usage(os.path.dirname(clip)).free < LOW_SPACE_BYTES:  # while the half clip still holds it
+            raise OSError(errno.ENOSPC, "No space left on device") from exc
+        raise OSError(errno.EIO, f"cannot write the clip ({exc})") from exc
 
 
 def _background_cuts(regions: list[Region], duration_s: float, length_s: float, most: int, label: str) -> list[_Cut]:

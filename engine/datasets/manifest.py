@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import stat
+import unicodedata
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
@@ -97,7 +98,28 @@ def read_manifest(
         log.warning("%s", warning.message)
     if use_edits:
         manifest = _apply_edits(manifest)  # engine.datasets.edits logs its own warnings
+    alike = look_alike_labels(manifest)
+    if alike is not None:
+        log.warning("%s", alike.message)
+        manifest = replace(manifest, warnings=[*manifest.warnings, alike])
     return manifest
+
+
+def look_alike_labels(manifest: Manifest) -> JobWarning | None:
+    """A warning when labels differ only in case or Unicode form (``anger``/``Anger``, NFC/NFD
+    ``détresse``): each is its own class, which is rarely meant. Nothing is merged: that is the
+    person's call (relabel in the Audit tab)."""
+    groups: dict[str, list[str]] = {}
+    for label in manifest.labels:
+        groups.setdefault(unicodedata.normalize("NFKC", label).casefold(), []).append(label)
+    alike = [labels for labels in groups.values() if len(labels) > 1]
+    if not alike:
+        return None
+    counts = manifest.class_counts()
+    shown = "; ".join(" / ".join(f"{ascii(label)} ({counts.get(label, '?')} clips)" for label in labels)
+                      for labels in alike)
+    return JobWarning("look-alike-labels", f"{manifest.root}: labels that differ only in case or Unicode form are "
+                      f"separate classes: {shown}; relabel them to one if they mean the same")
 
 
 def _apply_edits(manifest: Manifest) -> Manifest:

@@ -118,6 +118,17 @@ class Outputs:
             return path.resolve().as_posix()
 
 
+def free_name(path: str | os.PathLike) -> Path:
+    """``path`` when nothing is there, else ``<stem>-2<suffix>``, ``-3``…: what a save dialog offers,
+    so accepting its default never replaces a file (a person's ``rec.txt`` beside ``rec.wav``)."""
+    path = Path(path)
+    candidate, n = path, 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = path.with_name(f"{_stem(path)}-{n}{_suffix(path)}")
+    return candidate
+
+
 def _read_ledger(path: Path) -> dict[str, list[int]]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))

@@ -121,8 +121,10 @@ class RegionActions:
         if self.track is None:
             return
         filters = ";;".join(LABEL_FILTERS[f] for f in FORMATS)
-        path, chosen = QFileDialog.getSaveFileName(self, "Export labels",
-                                                   str(self.track.audio_path.with_suffix(".txt")), filters)
+        from engine.jobs.outputs import free_name
+
+        default = free_name(self.track.audio_path.with_suffix(".txt"))  # never a person's rec.txt
+        path, chosen = QFileDialog.getSaveFileName(self, "Export labels", str(default), filters)
         if path:
             fmt = next((f for f, text in LABEL_FILTERS.items() if text == chosen), "audacity")
             self.settings.set("annotate/labels_dir", str(Path(path).parent))

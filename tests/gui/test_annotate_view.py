@@ -407,3 +407,17 @@ def test_make_data_set_offers_a_new_folder_never_the_recordings_own(qtbot, view,
     (folder,) = offered
     assert Path(folder).parent == recording.parent and Path(folder) != recording.parent
     assert not Path(folder).exists()
+
+
+def test_the_export_dialog_never_offers_a_file_that_exists(qtbot, view, recording, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    mine = recording.with_suffix(".txt")
+    mine.write_text("1\t2\tmy own label\n")  # a person's Audacity labels beside the recording
+    _open(qtbot, view, recording)
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (offered.append(a[2]), ("", ""))[1])
+    view.export_dialog()
+    (default,) = offered
+    assert Path(default).parent == recording.parent and not Path(default).exists()
+    assert mine.read_text() == "1\t2\tmy own label\n"

@@ -27,6 +27,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,9 +267,15 @@ class _Builder:
             try:
                 while futures:
                     self._check_cancel()
-                    result = futures.popleft().result()
-                    for chunk in itertools.islice(pending, 1):
-                        futures.append(pool.submit(prepare_chunk, chunk, *args))
+                    try:
+                        result = futures.popleft().result()
+                        for chunk in itertools.islice(pending, 1):
+                            futures.append(pool.submit(prepare_chunk, chunk, *args))
+                    except BrokenProcessPool as exc:
+                        raise CacheError(
+                            "a data-preparation worker process died (killed, perhaps by the system running out of "
+                            "memory); nothing of the cache was lost. Run again, or with fewer workers "
+                            "(--workers 1) if memory is short") from exc
                     yield result
             except BaseException:
                 for future in futures:

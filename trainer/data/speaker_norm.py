@@ -33,6 +33,20 @@ def uses_speaker_norm(manifest) -> bool:
     return bool(manifest.clips) and None not in speakers and len(speakers) >= 2
 
 
+def speaker_norm_off_reason(manifest) -> str | None:
+    """Why a data set that names speakers still trains without speaker normalisation (None when
+    it names none, or when the default turns it on): said, never silently off."""
+    named = [clip.speaker for clip in manifest.clips if clip.speaker is not None]
+    if not named or uses_speaker_norm(manifest):
+        return None
+    blank = len(manifest.clips) - len(named)
+    if blank:
+        return (f"{manifest.root}: {blank} of {len(manifest.clips)} clip(s) name no speaker, so speaker "
+                "normalisation is off; fill in every speaker cell to turn it on")
+    return (f"{manifest.root}: every clip names the same speaker ({named[0]!r}), so speaker normalisation "
+            "is off; it needs at least two speakers")
+
+
 def speaker_stats(cache: FeatureCache, manifest, cancel=None) -> dict[str, np.ndarray]:
     """``{speaker: [2, n_mels]}`` from the original windows of each speaker's clips."""
     features = cache.features()

@@ -10,13 +10,14 @@ circle.)
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections import Counter
 from pathlib import Path
 
 from engine.userdirs import cache_dir
 from trainer.data.cache import FrontendConfig
-from trainer.data.speaker_norm import uses_speaker_norm
+from trainer.data.speaker_norm import speaker_norm_off_reason, uses_speaker_norm
 from trainer.models import model_info
 from trainer.recipe import (
     DEFAULT_SAMPLE_RATE_HZ,
@@ -26,6 +27,8 @@ from trainer.recipe import (
     TrainRequest,
 )
 from trainer.run.loop import LoopConfig
+
+log = logging.getLogger(__name__)
 
 
 def resolve(request: TrainRequest, manifest) -> TrainRequest:
@@ -40,6 +43,9 @@ def resolve(request: TrainRequest, manifest) -> TrainRequest:
     speaker_norm = request.speaker_norm
     if speaker_norm is None:
         speaker_norm = uses_speaker_norm(manifest)
+        reason = speaker_norm_off_reason(manifest)
+        if reason is not None:
+            log.warning("%s", reason)
     elif speaker_norm and not uses_speaker_norm(manifest):
         raise ValueError(f"{request.data}: speaker normalisation needs every clip to name its speaker (EmoDB "
                          "names, or a CSV 'speaker' column) and at least two speakers")

@@ -30,6 +30,7 @@ FILE_COLUMNS = (FILE, "Begin Path")  # Raven Pro; BirdNET-Analyzer's combined ta
 LABEL_COLUMNS = ("Annotation", "Label", "Common Name", "Species", "Class", "Call Type", "Species Code")
 NOTE_COLUMNS = ("Note", "Notes", "Comment", "Comments")
 CONFIDENCE = "Confidence"
+NO_BAND = "Earmark No Band"  # "1" where the Low/High Freq cells are the whole band only for Raven's display
 VIEW = "Spectrogram 1"
 
 
@@ -83,7 +84,7 @@ def _region(row: dict[str, str], where: str) -> Region:
     if offset is not None:
         start, end = offset, offset + (end - start)
     low, high = _optional(row, LOW, where), _optional(row, HIGH, where)
-    if low is None or high is None:
+    if low is None or high is None or row.get(NO_BAND.lower()) == "1":
         low = high = None
     label = formula_unsafe(next((row[c.lower()] for c in LABEL_COLUMNS if row.get(c.lower())), ""))
     note = formula_unsafe(next((row[c.lower()] for c in NOTE_COLUMNS if row.get(c.lower())), ""))
@@ -99,20 +100,22 @@ def write(path: Path, regions, *, max_freq_hz: float | None = None, **_: object)
     atomic_write_text(path, dumps(regions, max_freq_hz=max_freq_hz))
 
 
-def header(*, multi: bool, with_conf: bool, with_note: bool) -> list[str]:
+def header(*, multi: bool, with_conf: bool, with_note: bool, with_no_band: bool = False) -> list[str]:
     names = ["Selection", "View", "Channel", BEGIN, END, LOW, HIGH] + ([FILE] if multi else []) + ["Annotation"]
-    return names + ([CONFIDENCE] if with_conf else []) + (["Note"] if with_note else [])
+    return (names + ([CONFIDENCE] if with_conf else []) + (["Note"] if with_note else [])
+            + ([NO_BAND] if with_no_band else []))
 
 
 def row(number: int, r: Region, *, file: str | None = None, multi: bool = False, with_conf: bool = False,
-        with_note: bool = False, max_freq_hz: float | None = None) -> list[str]:
+        with_note: bool = False, max_freq_hz: float | None = None, with_no_band: bool = False) -> list[str]:
     low, high = (r.low_hz, r.high_hz) if r.has_band else (
         (0.0, max_freq_hz) if max_freq_hz is not None else (None, None))
     cells = [str(number), VIEW, "1", fmt_number(r.start_s), fmt_number(r.end_s), fmt_number(low), fmt_number(high)]
     cells += [formula_safe(clean_text(file or ""))] if multi else []
     cells += [formula_safe(clean_text(r.label))]
     cells += [fmt_number(r.confidence)] if with_conf else []
-    return cells + ([formula_safe(clean_text(r.note))] if with_note else [])
+    cells += [formula_safe(clean_text(r.note))] if with_note else []
+    return cells + (["0" if r.has_band else "1"] if with_no_band else [])
 
 
 def dumps(regions, *, max_freq_hz: float | None = None) -> str:
@@ -120,7 +123,9 @@ def dumps(regions, *, max_freq_hz: float | None = None) -> str:
     multi = any(name is not None for name in by_file)
     rows = [(name, r) for name, rs in by_file.items() for r in sorted(rs, key=lambda r: (r.start_s, r.end_s))]
     flags = {"multi": multi, "with_conf": any(r.confidence is not None for _, r in rows),
-             "with_note": any(r.note for _, r in rows)}
+             "with_note": any(r.note for _, r in rows),
+             # band-less regions given the whole band for Raven's display are marked, so they read back band-less
+             "with_no_band": max_freq_hz is not None and any(not r.has_band for _, r in rows)}
     lines = [header(**flags)] + [row(n, r, file=name, max_freq_hz=max_freq_hz, **flags)
                                  for n, (name, r) in enumerate(rows, start=1)]
     return "".join("\t".join(cells) + "\n" for cells in lines)

@@ -123,3 +123,11 @@ def test_audacity_labels_with_unicode_line_separators_stay_on_their_line(tmp_pat
     path = tmp_path / "a.txt"
     path.write_bytes("1\t2\tbird\u0085call\n3\t4\towl\u2028hoot\r\n".encode())
     assert [r.label for r in read_regions(path)[None]] == ["bird\u0085call", "owl\u2028hoot"]
+
+
+def test_a_raven_export_with_the_display_band_reads_back_band_less(tmp_path):  # D26
+    regions = [Region(1, 2.5, "bird"), Region(3, 4, "frog", low_hz=200.0, high_hz=900.0)]
+    path = write_regions(tmp_path / "x.selections.txt", regions, "raven", max_freq_hz=8000.0)
+    assert "\t8000.000000\t" in path.read_text()  # Raven still draws the band-less one over the whole band
+    back = sorted(read_regions(path)[None], key=lambda r: r.start_s)
+    assert [(r.label, r.low_hz, r.high_hz) for r in back] == [("bird", None, None), ("frog", 200.0, 900.0)]

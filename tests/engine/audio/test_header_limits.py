@@ -107,3 +107,49 @@ def test_other_numeric_segment_options_are_validated(tmp_path, option):
     sf.write(tmp_path / "r.wav", np.zeros(800, np.float32), 8000)
     run = _main("classify", model, tmp_path / "r.wav", "--segments", "--out", tmp_path / "t", *option)
     assert run.returncode == 2 and option[0] in run.stderr
+
+
+def test_the_streaming_reader_gives_load_audio_s_reasons(tmp_path):  # D20
+    from engine.audio.io import load_audio
+
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.wav"
+    folder.mkdir()
+    for path in (empty, folder, tmp_path / "missing.wav"):
+        with pytest.raises(AudioLoadError) as streamed:
+            LongAudio(path)
+        with pytest.raises(AudioLoadError) as loaded:
+            load_audio(path)
+        assert str(streamed.value) == str(loaded.value)
+    assert "the file is empty (0 bytes)" in str(streamed.value) or "no such file" in str(streamed.value)
+
+
+def test_a_file_cut_short_while_streamed_is_noticed(tmp_path):  # D28
+    path = tmp_path / "long.wav"
+    sf.write(path, 0.1 * np.ones(8000 * 120, np.float32), 8000, subtype="PCM_16")
+    with LongAudio(path) as audio:
+        os.truncate(path, 44 + 2 * 8000 * 40)  # 40 s left of the 120 s the header states
+        n = sum(len(block) for block in audio.blocks(block_s=10.0))
+        assert audio.cut_short_at_s == pytest.approx(40.0)
+    assert n == 8000 * 40
+
+
+def test_segments_of_a_file_cut_short_keep_the_table_and_fail_the_run(tmp_path, monkeypatch):  # D28
+    from engine.classify import recordings
+    from engine.classify.segments import SegmentParams
+    from engine.models.classifier import OnnxClassifier
+
+    path = tmp_path / "long.wav"
+    sf.write(path, np.tile(sine(300, 1.0, 8000), 120), 8000, subtype="PCM_16")
+    real_blocks = LongAudio.blocks
+
+    def cut_after_first(self, *args, **kwargs):
+        os.truncate(self.path, 44 + 2 * 8000 * 40)
+        return real_blocks(self, *args, **kwargs)
+
+    monkeypatch.setattr(LongAudio, "blocks", cut_after_first)
+    model = OnnxClassifier.load(tone_model(tmp_path / "m.onnx"))
+    (result,) = recordings.segment_files(model, [path], tmp_path / "t", "csv", SegmentParams())
+    assert result.error is not None and "ended at 40.0 s" in result.error and "120.0 s" in result.error
+    assert (tmp_path / "t" / "long.csv").is_file()  # what was found is kept

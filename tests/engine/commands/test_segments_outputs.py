@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import soundfile as sf
 
 from engine.annotations.formats import read_regions
@@ -59,3 +60,28 @@ def test_two_files_that_map_to_one_table_write_two_tables(tmp_path):
     assert len(set(tables)) == 2
     labels = sorted(read_regions(Path(t))[None][0].label for t in tables)
     assert labels == ["high", "low"]
+
+
+def test_silence_is_never_a_segment_and_is_said(tmp_path):  # D3
+    model = tone_model(tmp_path / "m.onnx")
+    sf.write(tmp_path / "silence.wav", np.zeros(8000 * 60, np.float32), 8000)
+    x = np.concatenate([np.zeros(8000 * 5, np.float32), sine(300, 2.0, 8000), np.zeros(8000 * 5, np.float32)])
+    sf.write(tmp_path / "tone.wav", x, 8000)
+    run = _main("classify", model, tmp_path / "silence.wav", tmp_path / "tone.wav", "--segments", "--format", "csv",
+                "--out", tmp_path / "t")
+    assert run.returncode == 0, run.stderr
+    assert read_regions(tmp_path / "t" / "silence.csv").get(None, []) == []
+    assert "silence.wav: silent throughout" in run.stderr
+    (tone,) = read_regions(tmp_path / "t" / "tone.csv")[None]
+    assert tone.label == "low" and 4.4 <= tone.start_s <= 5.0 and 7.0 <= tone.end_s <= 7.6
+
+
+def test_a_partial_table_left_by_a_killed_run_does_not_block_the_next(tmp_path):
+    model = tone_model(tmp_path / "m.onnx")
+    sf.write(tmp_path / "r.wav", sine(300, 2.0, 8000), 8000)
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "r.csv.partial").write_text("start_s,end_s\n0.0")  # what a SIGKILL leaves
+    run = _main("classify", model, tmp_path / "r.wav", "--segments", "--out", tmp_path / "t")
+    assert run.returncode == 0, run.stderr
+    assert [r.label for r in read_regions(tmp_path / "t" / "r.csv")[None]] == ["low"]
+    assert not (tmp_path / "t" / "r.csv.partial").exists()
