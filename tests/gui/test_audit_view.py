@@ -233,3 +233,19 @@ def test_opening_plays_nothing_and_the_verdict_columns_show_at_laptop_width(qtbo
         right = audit.table.columnViewportPosition(column) + audit.table.columnWidth(column)
         assert right <= viewport, f"{name} is off-screen ({right} > {viewport} px)"
     audit.shutdown()
+
+
+def test_the_export_dialog_never_offers_a_file_that_exists(qtbot, view, emodb, monkeypatch):
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog
+
+    open_and_wait(qtbot, view, emodb, "emodb")
+    mine = Path(view.session.base.data_root) / "corrected.csv"
+    mine.write_text("path,label\nmine.wav,owl\n")
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (offered.append(a[2]), ("", ""))[1])
+    view.export_dialog()
+    (default,) = offered
+    assert Path(default).parent == mine.parent and not Path(default).exists()
+    assert mine.read_text() == "path,label\nmine.wav,owl\n"

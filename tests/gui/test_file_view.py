@@ -129,3 +129,21 @@ def test_export_failure_is_shown(qtbot, main_window, two_tone_wav, tmp_path):
     blocker.write_text("x")
     assert not view.export_csv(blocker / "sub" / "out.csv")
     assert "out.csv" in view.error_label.text()
+
+
+def test_the_export_dialog_never_offers_a_file_that_exists(qtbot, main_window, two_tone_wav, monkeypatch):
+    """The File tab's export offers a free name beside the last folder; a person's file there is untouched."""
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QFileDialog
+
+    view, _ = _open(qtbot, main_window, two_tone_wav)
+    folder = Path(main_window.settings.get("file/last_dir"))
+    mine = folder / f"{two_tone_wav.stem}-predictions.csv"
+    mine.write_text("my own notes\n")
+    offered = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (offered.append(a[2]), ("", ""))[1])
+    view.export_dialog()
+    (default,) = offered
+    assert Path(default).parent == folder and not Path(default).exists() and Path(default) != mine
+    assert mine.read_text() == "my own notes\n"
