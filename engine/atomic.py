@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from engine.errors import SaveError
+from engine.errors import SaveError, first_line
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def _raise_save_error(target: Path, exc: BaseException) -> None:
     if isinstance(exc, SaveError):
         return
     if isinstance(exc, OSError) or (isinstance(exc, Exception) and _disk_full(target.parent, exc)):
-        reason = _reason(exc) if isinstance(exc, OSError) else f"the disk is full ({_first_line(exc)})"
+        reason = _reason(exc) if isinstance(exc, OSError) else f"the disk is full ({first_line(exc, 200)})"
         raise SaveError(f"Cannot write {target}: {reason}. The previous version was kept.") from exc
 
 
@@ -245,11 +245,6 @@ def _reason(exc: OSError) -> str:
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"{exc.strerror or 'no space left'}: the disk is full, free some space and save again"
     return exc.strerror or str(exc)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -25,3 +25,10 @@ class AudioDeviceError(EarmarkError):
 
 class SaveError(EarmarkError):
     """A file could not be written (full disk, no permission); the old file is kept."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first line of an exception's message (libraries' messages run to many lines), at most
+    ``limit`` characters; the exception's type name when it has no message."""
+    lines = str(exc).strip().splitlines()
+    return lines[0][:limit] if lines else type(exc).__name__

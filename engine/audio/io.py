@@ -22,7 +22,7 @@ import soundfile as sf
 import soxr
 
 from engine.atomic import atomic_write_with
-from engine.errors import AudioLoadError, SaveError
+from engine.errors import AudioLoadError, SaveError, first_line
 
 MIN_SAMPLE_RATE_HZ = 1_000
 MAX_SAMPLE_RATE_HZ = 768_000
@@ -176,7 +176,7 @@ def _decode_mono(path: Path, info, limit: int) -> np.ndarray:
                 if n > limit:
                     raise AudioLoadError(_too_long(path, n / info.samplerate, limit / info.samplerate))
     except _DECODE_ERRORS as exc:
-        raise AudioLoadError(f"{_shown(path)}: cannot decode audio ({_first_line(exc)})") from exc
+        raise AudioLoadError(f"{_shown(path)}: cannot decode audio ({first_line(exc)})") from exc
     if not known:
         return np.concatenate(blocks) if blocks else out
     return out[:n] if n < len(out) else out
@@ -232,7 +232,7 @@ def _probe(path: Path) -> sf._SoundFileInfo:
         return sf.info(_sf_name(path))
     except _DECODE_ERRORS as exc:
         raise AudioLoadError(
-            f"{_shown(path)}: not a readable audio file ({_FORMAT_NAMES} expected): {_first_line(exc)}"
+            f"{_shown(path)}: not a readable audio file ({_FORMAT_NAMES} expected): {first_line(exc)}"
         ) from exc
 
 
@@ -270,11 +270,6 @@ def _shown(path: Path) -> str:
     except UnicodeEncodeError:
         return os.fsencode(path).decode("utf-8", "backslashreplace")
     return text
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else type(exc).__name__
 
 
 def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
@@ -322,7 +317,7 @@ def save_audio(path: str | os.PathLike, samples: np.ndarray, sample_rate_hz: int
             path, lambda tmp: sf.write(tmp, np.asarray(samples), sample_rate_hz, format=fmt, subtype=subtype)
         )
     except sf.LibsndfileError as exc:  # not an OSError: an unwritable temp file, a full disk
-        raise SaveError(f"Cannot write {path}: {_first_line(exc)}. The previous version was kept.") from exc
+        raise SaveError(f"Cannot write {path}: {first_line(exc)}. The previous version was kept.") from exc
 
 
 def rms_dbfs(samples: np.ndarray) -> float:

@@ -20,7 +20,7 @@ import soundfile as sf
 import soxr
 
 from engine.audio.io import check_header, probe_file
-from engine.errors import AudioLoadError
+from engine.errors import AudioLoadError, first_line
 
 BLOCK_S = 30.0  # seconds per streamed block: 30 s of 44.1 kHz stereo is about 10 MB of float32
 BLOCK_SAMPLES = 1 << 22  # and at most this many samples (frames x channels, 16 MiB of float32) per read
@@ -46,7 +46,7 @@ class LongAudio:
         try:
             self._file = sf.SoundFile(os.fspath(self.path))
         except _ERRORS as exc:
-            raise AudioLoadError(f"{self.path}: cannot open the audio ({_first_line(exc)})") from exc
+            raise AudioLoadError(f"{self.path}: cannot open the audio ({first_line(exc)})") from exc
         if not self._file.seekable():
             self._file.close()
             raise AudioLoadError(f"{self.path}: this audio stream cannot seek; convert it to WAV or FLAC")
@@ -106,7 +106,7 @@ class LongAudio:
             self._file.seek(first)
             return self._file.read(count, dtype="float32", always_2d=True)
         except _ERRORS as exc:
-            raise AudioLoadError(f"{self.path}: cannot decode audio at frame {first} ({_first_line(exc)})") from exc
+            raise AudioLoadError(f"{self.path}: cannot decode audio at frame {first} ({first_line(exc)})") from exc
 
     def _mono(self, data: np.ndarray) -> np.ndarray:
         return data.mean(axis=1, dtype=np.float32) if self.channels > 1 else data[:, 0].copy()
@@ -177,8 +177,3 @@ class LongAudio:
             position += len(x)
         mins[~np.isfinite(mins)] = 0.0
         maxs[~np.isfinite(maxs)] = 0.0
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0][:300] if lines else type(exc).__name__

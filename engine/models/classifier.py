@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from engine.audio.io import fit_length, window_starts
-from engine.errors import ModelLoadError
+from engine.errors import ModelLoadError, first_line
 from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments, calibration_support, check_stats
 from engine.models.metadata import METADATA_KEY, ModelMeta, meta_thresholds, parse_metadata
 from engine.models.scan import check_external_data, scan_model
@@ -95,7 +95,7 @@ class OnnxClassifier:
         try:
             session = ort.InferenceSession(os.fspath(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelLoadError(f"{path}: not a usable ONNX model ({_first_line(exc)})") from exc
+            raise ModelLoadError(f"{path}: not a usable ONNX model ({first_line(exc)})") from exc
         meta = parse_metadata(session.get_modelmeta().custom_metadata_map.get(METADATA_KEY), source=path)
         _check_signature(session, meta, path)
         classifier = cls(path, session, meta)
@@ -141,7 +141,7 @@ class OnnxClassifier:
         try:
             moments = self._session.run([MOMENTS_NAME], {self._input_name: waveforms})[0]
         except Exception as exc:  # onnxruntime's own types
-            raise ModelLoadError(f"{self.path}: the model fails computing band moments ({_first_line(exc)})") from exc
+            raise ModelLoadError(f"{self.path}: the model fails computing band moments ({first_line(exc)})") from exc
         if moments.shape != (len(waveforms), 2, self.n_bands) or not np.isfinite(moments).all():
             raise ModelLoadError(f"{self.path}: the model answered band moments of shape {list(moments.shape)} "
                                  f"or non-finite values, not [{len(waveforms)}, 2, {self.n_bands}] decibels")
@@ -187,7 +187,7 @@ class OnnxClassifier:
                 probs = self.predict(clip[None, :])
             except Exception as exc:  # onnxruntime's own types: a graph that fails on its documented input
                 raise ModelLoadError(
-                    f"{self.path}: the model fails on a {self.meta.clip_s} s clip ({_first_line(exc)})"
+                    f"{self.path}: the model fails on a {self.meta.clip_s} s clip ({first_line(exc)})"
                 ) from exc
             if probs.shape != (1, len(self.labels)):
                 raise ModelLoadError(
@@ -300,8 +300,3 @@ def probe_first_run(path: str, threads: str, memory_bytes: str) -> tuple[str, st
     except BaseException as exc:  # noqa: BLE001 - whatever it was, the verdict is "refused"
         return ("refused", f"{path}: cannot be used ({type(exc).__name__}: {str(exc)[:300]})")
     return ("ok", "")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else type(exc).__name__
