@@ -137,3 +137,25 @@ def test_a_typed_path_is_read_on_tab_or_enter_and_enter_does_not_skip_the_page(q
     qtbot.keyClick(page.path_edit, Qt.Key.Key_Return)               # Enter again goes on
     qtbot.waitUntil(lambda: wizard.currentPage() is not page, timeout=5000)
     wizard.reject()
+
+
+def test_the_model_pages_choices_come_back_for_the_next_run(qtbot, settings):
+    """Probe round 3: the model settings reset to vgg4 / 40 epochs every run."""
+    from gui.wizard.model_page import ModelPage
+    from gui.wizard.session import TrainSession
+    from trainer import api
+
+    environment = api.TrainingEnvironment("cpu", ("cpu",), (api.ModelSummary("cnn", False, 8, 1),
+                                                            api.ModelSummary("vgg4", False, 8, 1)))
+    first = ModelPage(TrainSession(), settings=settings)
+    qtbot.addWidget(first)
+    first.set_environment(environment)
+    first.model_combo.setCurrentText("cnn")
+    first.epochs_spin.setValue(4)
+    first.seeds_edit.setText("7 8")
+    assert first.validatePage()
+    second = ModelPage(TrainSession(), settings=settings)
+    qtbot.addWidget(second)
+    second.set_environment(environment)
+    choice = second.choice()
+    assert (choice.name, choice.epochs, choice.seeds) == ("cnn", 4, (7, 8))
