@@ -183,3 +183,20 @@ def test_f1_lists_the_annotate_keys_from_the_lanes_own_table(qtbot, main_window)
     redo = dict((what, keys) for keys, what in dialog.sections["Edit"])["Redo"]
     assert "Ctrl+Shift+Z" in redo and "Ctrl+Y" in redo
     dialog.close()
+
+
+def test_help_opens_the_manual_page_of_the_current_tab(qtbot, main_window, monkeypatch):
+    import gui.help as window_module
+
+    opened = []
+    monkeypatch.setattr(window_module, "open_url", lambda url: opened.append(url.toLocalFile()) or True)
+    main_window.tabs.setCurrentWidget(main_window.annotate_view)
+    main_window.manual_action.trigger()
+    assert opened and opened[-1].endswith("docs/ANNOTATE.md")
+    from pathlib import Path
+
+    assert "Suggestions, then accept or fix them by key" in Path(opened[-1]).read_text()
+    if main_window.audit_view is not None:
+        main_window.tabs.setCurrentWidget(main_window.audit_view)
+        main_window.manual_action.trigger()
+        assert opened[-1].endswith("docs/AUDIT.md")
