@@ -101,6 +101,8 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         layout.addWidget(self.label_lane)
         layout.addWidget(self.suggestion_lane)
         bottom = QHBoxLayout()
+        self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
+        bottom.addWidget(self.file_label, 2)
         bottom.addWidget(self.readout, 2)
         bottom.addWidget(QLabel("Note"))
         bottom.addWidget(self.note_edit, 1)
@@ -146,8 +148,6 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
         bar.addStretch(1)
-        self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
-        bar.addWidget(self.file_label)
         return bar
 
     def _build_settings_row(self) -> QHBoxLayout:
@@ -225,6 +225,7 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
                                          self._update_edit_buttons()))
         self._update_edit_buttons()
         self._update_file_label()
+        self.readout.setText("Point at the plots for time, frequency and level; drag to select, N makes a region")
         self.zoom_fit()
         self._request_range()
         self.status_message.emit(f"Opened {path}")
