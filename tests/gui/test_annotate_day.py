@@ -200,3 +200,18 @@ def test_help_opens_the_manual_page_of_the_current_tab(qtbot, main_window, monke
         main_window.tabs.setCurrentWidget(main_window.audit_view)
         main_window.manual_action.trigger()
         assert opened[-1].endswith("docs/AUDIT.md")
+
+
+def test_regions_export_to_and_import_from_a_praat_textgrid(qtbot, view, recording, tmp_path):
+    _open(qtbot, view, recording)
+    view.track.add(4.0, 6.0, "hum")
+    view.track.add(5.5, 7.0, "overlap")
+    path = tmp_path / "rec.TextGrid"
+    assert view.export_labels(path, "textgrid")
+    assert "xmax = 20 " in path.read_text()   # the recording's length
+    assert view.import_labels(path) == 0        # the same regions: nothing added twice
+    view.track.undo()
+    view.track.undo()
+    assert view.import_labels(path) == 2
+    assert sorted((r.start_s, r.end_s, r.label) for r in view.track.regions) == [(4.0, 6.0, "hum"),
+                                                                             (5.5, 7.0, "overlap")]
