@@ -30,6 +30,7 @@ from gui.help import HelpActions
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.view_actions import ViewActions
 from gui.widgets.edit_actions import edit_actions
 from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.recent_menu import RecentMenu, RecentPaths
@@ -62,7 +63,7 @@ def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, i
     return min(width_px, available.width() - frame_w), min(height_px, available.height() - frame_h)
 
 
-class MainWindow(HelpActions, QMainWindow):
+class MainWindow(HelpActions, ViewActions, QMainWindow):
     closed = Signal()
 
     def __init__(self, settings: Settings | None = None, catalog: ModelCatalog | None = None,
@@ -162,6 +163,8 @@ class MainWindow(HelpActions, QMainWindow):
                                           "Ctrl+E")
         self._action(file_menu, "&Annotate a recording…", self._on_annotate, "Ctrl+Shift+O",
                      "Open a recording of any length to mark, label and export regions")
+        self._action(file_menu, "Save the &view as an image…", self.save_view_dialog, "Ctrl+Shift+S",
+                     "Save what the current tab shows as a PNG image or an SVG drawing")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -213,10 +216,6 @@ class MainWindow(HelpActions, QMainWindow):
         self.manual_action = self._action(help_menu, "&Manual for this tab", self.open_manual, "Shift+F1",
                                           "Open the manual page of the current tab (Models ▸ Train: the wizard's)")
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
-
-    def _zoom_view(self):
-        """Playback ▸ Zoom acts on the Annotate tab's recording there, else on the File tab's clip."""
-        return self.annotate_view if self.tabs.currentWidget() is self.annotate_view else self.file_view
 
     def _update_edit_menu(self, *_args) -> None:
         """Edit ▸ Undo / Redo are the current tab's (their keys work while the focus is in that tab)."""

@@ -96,10 +96,14 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_toolbar())
         layout.addLayout(self._build_settings_row())
-        layout.addWidget(self.waveform, 1)
-        layout.addWidget(self.spectrogram, 3)
-        layout.addWidget(self.label_lane)
-        layout.addWidget(self.suggestion_lane)
+        self.plots = QWidget()  # the plots and lanes: what "Save the view as an image" saves
+        plots = QVBoxLayout(self.plots)
+        plots.setContentsMargins(0, 0, 0, 0)
+        plots.addWidget(self.waveform, 1)
+        plots.addWidget(self.spectrogram, 3)
+        plots.addWidget(self.label_lane)
+        plots.addWidget(self.suggestion_lane)
+        layout.addWidget(self.plots, 1)
         bottom = QHBoxLayout()
         self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
         bottom.addWidget(self.file_label, 2)
@@ -115,6 +119,9 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         for lane in (self.label_lane, self.suggestion_lane):
             lane.edited.connect(self.status_message)
             lane.selected.connect(lambda region_id, source=lane: self._on_lane_selected(source, region_id))
+
+    def plots_widget(self) -> QWidget:
+        return self.plots
 
     def _build_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()

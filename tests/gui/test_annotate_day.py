@@ -215,3 +215,25 @@ def test_regions_export_to_and_import_from_a_praat_textgrid(qtbot, view, recordi
     assert view.import_labels(path) == 2
     assert sorted((r.start_s, r.end_s, r.label) for r in view.track.regions) == [(4.0, 6.0, "hum"),
                                                                              (5.5, 7.0, "overlap")]
+
+
+@pytest.mark.parametrize("tab", ["annotate_view", "file_view", "audit_view"])
+def test_the_view_saves_as_a_png_image_and_an_svg_drawing(qtbot, main_window, recording, tmp_path, tab):
+    from PySide6.QtGui import QImage
+
+    view = getattr(main_window, tab)
+    if view is None:
+        pytest.skip("the Audit tab is not installed")
+    main_window.tabs.setCurrentWidget(view)
+    if tab == "annotate_view":
+        _open(qtbot, view, recording)
+    png = main_window.save_view(tmp_path / "view.png")
+    image = QImage(str(png))
+    assert not image.isNull() and image.width() > 300 and image.height() > 200
+    if tab == "annotate_view":   # the plots and lanes, not the buttons
+        assert (image.width(), image.height()) == (view.plots.width(), view.plots.height())
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 5) for y in range(0, image.height(), 5)}
+        assert len(colours) > 20   # drawn plots, not a blank widget
+    svg = main_window.save_view(tmp_path / "view.svg")
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    assert main_window.save_view(tmp_path / "view.bmp") is None
