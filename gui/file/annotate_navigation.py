@@ -37,6 +37,8 @@ class AnnotateNavigation:
         self.zoom_to(centre - half, centre + half)
 
     def zoom_fit(self) -> None:
+        """The whole recording, every frequency."""
+        self.spectrogram.set_freq_view(None)
         self.zoom_to(0.0, self.audio.duration_s if self.audio else 1.0)
 
     def pan(self, fraction: float) -> None:

@@ -237,3 +237,36 @@ def test_the_view_saves_as_a_png_image_and_an_svg_drawing(qtbot, main_window, re
     svg = main_window.save_view(tmp_path / "view.svg")
     assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text()
     assert main_window.save_view(tmp_path / "view.bmp") is None
+
+
+def _wheel(widget, pos, steps=1, modifiers=Qt.KeyboardModifier.NoModifier):
+    from PySide6.QtCore import QPoint as P
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    local = QPointF(pos)
+    event = QWheelEvent(local, QPointF(widget.mapToGlobal(local)), P(0, 0), P(0, 120 * steps),
+                        Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_ctrl_wheel_and_the_wheel_on_the_frequency_axis_zoom_frequency(qtbot, view, recording):
+    from PySide6.QtCore import QPointF
+
+    _open(qtbot, view, recording)
+    plot = view.spectrogram
+    x_before = view.visible_range()
+    assert plot.viewRange()[1] == [0.0, 8000.0]
+    at = plot.mapFromScene(plot.box.mapViewToScene(QPointF(10.0, 2000.0)))
+    _wheel(plot.viewport(), at, steps=3, modifiers=Qt.KeyboardModifier.ControlModifier)
+    low, high = plot.viewRange()[1]
+    assert 0 < low < 2000 < high < 8000 and high - low < 0.6 * 8000   # zoomed in around 2 kHz
+    assert view.visible_range() == x_before                             # time untouched
+    axis = plot.getPlotItem().getAxis("left")
+    centre = axis.mapToScene(axis.boundingRect().center())
+    _wheel(plot.viewport(), plot.mapFromScene(centre), steps=-2)         # on the axis, without Ctrl: out
+    low2, high2 = plot.viewRange()[1]
+    assert high2 - low2 > high - low and view.visible_range() == x_before
+    view.fit_button.click()
+    assert plot.viewRange()[1] == [0.0, 8000.0] and plot.freq_view is None
