@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from engine.annotations.regions import PENDING, RegionTrack
 from engine.audio.long import LongAudio
 from engine.audio.ranges import N_FFT_CHOICES
+from engine.audio.speed import SPEEDS
 from engine.errors import EarmarkError
 from engine.models.catalog import ModelCatalog
 from gui.file.annotate_actions import RegionActions
@@ -147,13 +148,28 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
                 button.clicked.connect(slot)
             bar.addWidget(button)
             setattr(self, f"{name}_button", button)
-        self.loop_box = QCheckBox("Loop selection")
+        self.loop_box = QCheckBox("Loop")
+        self.loop_box.setToolTip("Play the selection over and over")
         self.loop_box.toggled.connect(self._update_loop)
         self.follow_box = QCheckBox("Follow")
         self.follow_box.setChecked(True)
         self.follow_box.setToolTip("Page the view along with playback")
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
+        self.speed_box = QComboBox()
+        self.speed_box.addItems([f"{speed:g}×" for speed in SPEEDS])
+        saved = self.speed_box.findText(f"{self.settings.get('annotate/speed'):g}×")
+        self.speed_box.setCurrentIndex(saved if saved >= 0 else SPEEDS.index(1.0))
+        self.speed_box.setToolTip("Playback speed")
+        self.pitch_box = QCheckBox("keep pitch")
+        self.pitch_box.setChecked(self.settings.get("annotate/keep_pitch"))
+        self.pitch_box.setToolTip("Keep the pitch at another speed; untick to let it follow the speed like a "
+                                  "tape (0.25× brings ultrasound down two octaves: time expansion)")
+        self.speed_box.currentTextChanged.connect(self._on_speed_changed)
+        self.pitch_box.toggled.connect(self._on_speed_changed)
+        bar.addWidget(self.speed_box)
+        bar.addWidget(self.pitch_box)
+        self._on_speed_changed()
         bar.addStretch(1)
         return bar
 
@@ -377,6 +393,12 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self.spectrogram.show_selection(span, self.selection_band)
         self.label_lane.selection, self.label_lane.selection_band = span, self.selection_band
         self._update_loop()
+
+    def _on_speed_changed(self, *_args) -> None:
+        speed = float(self.speed_box.currentText().rstrip("×"))
+        self.settings.set("annotate/speed", speed)
+        self.settings.set("annotate/keep_pitch", self.pitch_box.isChecked())
+        self.playback.set_speed(speed, self.pitch_box.isChecked())
 
     def _update_loop(self, *_args) -> None:
         self.playback.span = self.selection

@@ -270,3 +270,23 @@ def test_ctrl_wheel_and_the_wheel_on_the_frequency_axis_zoom_frequency(qtbot, vi
     assert high2 - low2 > high - low and view.visible_range() == x_before
     view.fit_button.click()
     assert plot.viewRange()[1] == [0.0, 8000.0] and plot.freq_view is None
+
+
+@pytest.mark.parametrize("keep_pitch", [True, False])
+def test_playback_at_half_speed_plays_the_selection_in_twice_the_time(qtbot, view, recording, keep_pitch):
+    import time
+
+    _open(qtbot, view, recording)
+    assert view.speed_box.currentText() == "1×"
+    view.speed_box.setCurrentText("0.5×")
+    view.pitch_box.setChecked(keep_pitch)
+    view.set_selection((4.0, 5.0))
+    positions = []
+    view.playback.moved.connect(positions.append)
+    started = time.monotonic()
+    with qtbot.waitSignal(view.playback.stopped, timeout=10000):
+        view.play_button.click()
+    took_s = time.monotonic() - started
+    assert 1.8 < took_s < 8.0, took_s                       # one second of audio, played at half speed
+    assert abs(max(positions) - 5.0) < 0.05 and min(positions) >= 4.0 - 1e-6   # file time, not player time
+    assert view.settings.get("annotate/speed") == 0.5 and view.settings.get("annotate/keep_pitch") == keep_pitch
