@@ -14,8 +14,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -27,17 +25,17 @@ from PySide6.QtWidgets import (
 
 from engine.annotations.regions import PENDING, RegionTrack
 from engine.audio.long import LongAudio
-from engine.audio.ranges import N_FFT_CHOICES
-from engine.audio.speed import SPEEDS
 from engine.errors import EarmarkError
 from engine.models.catalog import ModelCatalog
 from gui.file.annotate_actions import RegionActions
 from gui.file.annotate_navigation import MIN_SPAN_S, AnnotateNavigation
+from gui.file.annotate_settings import AnnotateSettings
 from gui.file.chunk_player import ChunkPlayback
+from gui.file.overview import OVERVIEW_COLUMNS, OverviewStrip
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
 from gui.file.region_overlay import RegionOverlay
-from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
+from gui.file.time_plots import SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
 from gui.widgets.edit_actions import edit_actions, keys_text, redo_keys, undo_keys
 from gui.widgets.elided_label import ElidedLabel
@@ -45,9 +43,10 @@ from gui.workers.playback import Player
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
 REQUEST_DELAY_MS = 40
+OVERVIEW_N_FFT = 256
 
 
-class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
+class AnnotateView(RegionActions, AnnotateNavigation, AnnotateSettings, QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
@@ -65,6 +64,7 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self._selected_region: str | None = None
         self._selected_lane: RegionLane | None = None
         self.worker: RangeWorker | None = None
+        self.overview_worker: RangeWorker | None = None
         self.suggest_worker = None  # a JobWorker while suggestions are computed
         self.dataset_worker = None  # the latest "Make data set" JobWorker
         self.playback = ChunkPlayback(Player(self, use_device=use_audio_device), self)
@@ -100,6 +100,9 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self.plots = QWidget()  # the plots and lanes: what "Save the view as an image" saves
         plots = QVBoxLayout(self.plots)
         plots.setContentsMargins(0, 0, 0, 0)
+        self.overview = OverviewStrip()
+        self.overview.moved.connect(self.zoom_to)
+        plots.addWidget(self.overview)
         plots.addWidget(self.waveform, 1)
         plots.addWidget(self.spectrogram, 3)
         plots.addWidget(self.label_lane)
@@ -156,62 +159,9 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self.follow_box.setToolTip("Page the view along with playback")
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
-        self.speed_box = QComboBox()
-        self.speed_box.addItems([f"{speed:g}×" for speed in SPEEDS])
-        saved = self.speed_box.findText(f"{self.settings.get('annotate/speed'):g}×")
-        self.speed_box.setCurrentIndex(saved if saved >= 0 else SPEEDS.index(1.0))
-        self.speed_box.setToolTip("Playback speed")
-        self.pitch_box = QCheckBox("keep pitch")
-        self.pitch_box.setChecked(self.settings.get("annotate/keep_pitch"))
-        self.pitch_box.setToolTip("Keep the pitch at another speed; untick to let it follow the speed like a "
-                                  "tape (0.25× brings ultrasound down two octaves: time expansion)")
-        self.speed_box.currentTextChanged.connect(self._on_speed_changed)
-        self.pitch_box.toggled.connect(self._on_speed_changed)
-        bar.addWidget(self.speed_box)
-        bar.addWidget(self.pitch_box)
-        self._on_speed_changed()
+        self._build_speed(bar)
         bar.addStretch(1)
         return bar
-
-    def _build_settings_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Labels"))
-        self.labels_edit = QLineEdit(self.settings.get("annotate/labels"))
-        self.labels_edit.setPlaceholderText("comma-separated, e.g. song, call, noise (keys 1–9 and first letters)")
-        self.labels_edit.editingFinished.connect(self._on_labels_edited)
-        row.addWidget(self.labels_edit, 1)
-        self.fft_box = QComboBox()
-        self.fft_box.addItems([str(n) for n in N_FFT_CHOICES])
-        self.fft_box.setCurrentText(str(self.settings.get("annotate/n_fft")))
-        self.db_box = QDoubleSpinBox(minimum=20.0, maximum=140.0, singleStep=10.0, suffix=" dB", decimals=0)
-        self.db_box.setValue(self.settings.get("annotate/db_range"))
-        self.cmap_box = QComboBox()
-        self.cmap_box.addItems(COLORMAPS)
-        self.cmap_box.setCurrentText(self.settings.get("annotate/colormap"))
-        self.axis_box = QComboBox()
-        self.axis_box.addItems(FREQ_AXES)
-        self.axis_box.setCurrentText(self.settings.get("annotate/freq_axis"))
-        self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
-        self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
-        self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
-        for text, widget in (("FFT", self.fft_box), ("range", self.db_box), ("colours", self.cmap_box),
-                             ("axis", self.axis_box), ("min confidence", self.confidence_box)):
-            row.addWidget(QLabel(text))
-            row.addWidget(widget)
-        self.accept_all_button = QPushButton("Accept all")
-        self.accept_all_button.setToolTip("Accept every pending suggestion (Shift+A on the suggestion lane; "
-                                          "one Ctrl+Z undoes it)")
-        self.accept_all_button.clicked.connect(lambda: self.suggestion_lane.accept_all())
-        row.addWidget(self.accept_all_button)
-        self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
-        self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
-        self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
-        self.axis_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
-        self.spectrogram.freq_axis = self.axis_box.currentText()
-        self.spectrogram.db_range = self.db_box.value()
-        self.spectrogram.set_colormap(self.cmap_box.currentText())
-        self._on_labels_edited()
-        return row
 
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -242,6 +192,11 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self.worker.computed.connect(self._on_range_computed)
         self.worker.failed.connect(self._show_failure)
         self.worker.begin()
+        self.overview.set_duration(audio.duration_s)
+        self.overview_worker = RangeWorker(path, owner=self)  # its own: the view's requests replace each other
+        self.overview_worker.computed.connect(self._on_overview_computed)
+        self.overview_worker.begin()
+        self.overview_worker.request(0.0, audio.duration_s, OVERVIEW_COLUMNS, OVERVIEW_N_FFT)
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
         track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note(),
@@ -267,39 +222,17 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
                                 + (f" · {pending} to review" if pending else ""))
 
     def _close_file(self) -> None:
-        if self.worker is not None:
-            self.worker.close()  # the registry keeps it if it overruns
-            self.worker = None
+        for name in ("worker", "overview_worker"):
+            worker = getattr(self, name)
+            if worker is not None:
+                worker.close()  # the registry keeps it if it overruns
+                setattr(self, name, None)
         self.playback.set_audio(None)
         self.overlay.clear()
         self.spectrogram.data = None
         if self.audio is not None:
             self.audio.close()
             self.audio = None
-
-    def _merge_track_labels(self) -> None:
-        known = self.labels()
-        extra = [r.label for r in self.track.regions if r.label and r.label not in known] if self.track else []
-        if extra:
-            self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
-            self._on_labels_edited()
-
-    def _on_catalog_current(self, entry) -> None:
-        """An empty Labels box takes the current model's labels (what its suggestions will be)."""
-        meta = getattr(entry, "meta", None)
-        if meta is not None and not self.labels() and getattr(meta, "labels", None):
-            self.labels_edit.setText(", ".join(meta.labels))
-            self._on_labels_edited()
-
-    def labels(self) -> list[str]:
-        return [t.strip() for t in self.labels_edit.text().split(",") if t.strip()]
-
-    def _on_labels_edited(self) -> None:
-        labels = list(dict.fromkeys(self.labels()))
-        self.settings.set("annotate/labels", ", ".join(labels))
-        for lane in (self.label_lane, self.suggestion_lane):
-            lane.labels = labels
-            lane.update()
 
     # ---- the visible range ----------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -312,6 +245,10 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         x0, x1 = self.visible_range()
         columns = max(64, int(self.spectrogram.box.sceneBoundingRect().width()))
         self.worker.request(x0, x1, columns, int(self.fft_box.currentText()))
+
+    def _on_overview_computed(self, data) -> None:
+        if self.sender() is self.overview_worker:
+            self.overview.show_envelope(data)
 
     def _on_range_computed(self, data) -> None:
         if self.sender() is not self.worker:
@@ -355,16 +292,6 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         if data is not None:
             self.overlay.update(self.track, data.start_s, data.end_s, data.max_freq_hz)
 
-    def _on_spectrogram_settings_changed(self, *_args) -> None:
-        self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
-        self.settings.set("annotate/db_range", float(self.db_box.value()))
-        self.settings.set("annotate/colormap", self.cmap_box.currentText())
-        self.settings.set("annotate/freq_axis", self.axis_box.currentText())
-        self.spectrogram.freq_axis = self.axis_box.currentText()
-        self.spectrogram.db_range = self.db_box.value()
-        self.spectrogram.set_colormap(self.cmap_box.currentText())
-        self._request_range()
-
     # ---- mouse on the plots -----------------------------------------------------------
     def _on_plot_clicked(self, time_s: float) -> None:
         """A click puts the cursor there and clears the selection (Play then plays from the cursor)."""
@@ -393,12 +320,6 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self.spectrogram.show_selection(span, self.selection_band)
         self.label_lane.selection, self.label_lane.selection_band = span, self.selection_band
         self._update_loop()
-
-    def _on_speed_changed(self, *_args) -> None:
-        speed = float(self.speed_box.currentText().rstrip("×"))
-        self.settings.set("annotate/speed", speed)
-        self.settings.set("annotate/keep_pitch", self.pitch_box.isChecked())
-        self.playback.set_speed(speed, self.pitch_box.isChecked())
 
     def _update_loop(self, *_args) -> None:
         self.playback.span = self.selection

@@ -13,6 +13,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from engine.audio.ranges import RangeData, hz_to_mel, mel_rows, mel_to_hz
+from gui.file.overview import ClockAxis
 from gui.widgets.plots import style_plot
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
@@ -72,7 +73,7 @@ class TimeViewBox(pg.ViewBox):
 class _TimePlot(pg.PlotWidget):
     def __init__(self, left: str, bottom: str | None = None, parent=None) -> None:
         self.box = TimeViewBox()
-        super().__init__(parent, viewBox=self.box)
+        super().__init__(parent, viewBox=self.box, axisItems={"bottom": ClockAxis("bottom")})
         style_plot(self, left=left, bottom=bottom, menu=True)
         self.cursor = pg.InfiniteLine(0.0, pen=pg.mkPen("#f0f6fc", width=1))
         self.selection = pg.LinearRegionItem((0, 0), movable=False, brush=SELECTION_BRUSH)

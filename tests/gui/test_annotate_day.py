@@ -290,3 +290,30 @@ def test_playback_at_half_speed_plays_the_selection_in_twice_the_time(qtbot, vie
     assert 1.8 < took_s < 8.0, took_s                       # one second of audio, played at half speed
     assert abs(max(positions) - 5.0) < 0.05 and min(positions) >= 4.0 - 1e-6   # file time, not player time
     assert view.settings.get("annotate/speed") == 0.5 and view.settings.get("annotate/keep_pitch") == keep_pitch
+
+
+def test_the_overview_strip_shows_where_the_view_is_and_moves_it(qtbot, view, recording):
+    from PySide6.QtCore import QPointF
+
+    _open(qtbot, view, recording)
+    strip = view.overview
+    qtbot.waitUntil(lambda: strip.upper.xData is not None and len(strip.upper.xData) > 100, timeout=10000)
+    assert abs(strip.upper.xData[-1] - 20.0) < 0.1            # the whole recording's envelope
+    view.zoom_to(5.0, 7.0)
+    assert strip.view() == pytest.approx((5.0, 7.0))
+    at = strip.mapFromScene(strip.box.mapViewToScene(QPointF(15.0, 0.0)))
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=at)   # a click centres the view there
+    centred = view.visible_range()
+    assert centred == pytest.approx((14.0, 16.0), abs=0.05)
+    _wheel(strip.viewport(), at, steps=-1)                                    # the wheel pans
+    assert view.visible_range() == pytest.approx((centred[0] + 0.4, centred[1] + 0.4))
+    strip.view_box.setRegion((2.0, 4.0))                                      # as a drag of the box does
+    assert view.visible_range() == pytest.approx((2.0, 4.0))
+
+
+def test_long_recordings_read_their_time_axis_as_a_clock():
+    from gui.file.overview import clock
+
+    assert clock(12.5, 60) == "12.5"
+    assert clock(1775, 600) == "29:35"
+    assert clock(3725, 7200) == "1:02:05"
