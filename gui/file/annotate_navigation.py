@@ -26,6 +26,7 @@ class AnnotateNavigation:
         for lane in (self.label_lane, self.suggestion_lane):
             lane.set_range(x0, x1, offset, box.sceneBoundingRect().width())
         self.overview.show_view(x0, x1)
+        self.overview.align_left(offset)
         self._request_timer.start()
 
     def zoom_to(self, start_s: float, end_s: float) -> None:

@@ -71,7 +71,8 @@ class OverviewStrip(pg.PlotWidget):
         self.setFixedHeight(OVERVIEW_HEIGHT_PX)
         self.setBackground("#0d1117")
         item = self.getPlotItem()
-        item.hideAxis("left")
+        item.getAxis("left").setStyle(showValues=False, tickLength=0)
+        item.getAxis("left").setPen(pg.mkPen(None))
         item.getAxis("bottom").setHeight(16)
         item.setContentsMargins(0, 0, 0, 0)
         pen = pg.mkPen("#6e7681", width=1)
@@ -103,6 +104,13 @@ class OverviewStrip(pg.PlotWidget):
         peak = float(max(np.abs(data.mins).max(initial=0), np.abs(data.maxs).max(initial=0)))
         self.setYRange(-max(peak, 0.05), max(peak, 0.05), padding=0.05)
         self.setXRange(0.0, self.duration_s, padding=0)
+
+    def align_left(self, margin_px: float) -> None:
+        """Start the strip's data area ``margin_px`` from its left, where the plots' starts."""
+        axis = self.getPlotItem().getAxis("left")
+        width = max(int(round(margin_px)), 1)
+        if axis.width() != width:
+            axis.setWidth(width)
 
     def show_view(self, start_s: float, end_s: float) -> None:
         """The plots' visible range (not a move of the person's: no ``moved``)."""
