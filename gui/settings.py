@@ -28,6 +28,7 @@ DEFAULTS = {
     "annotate/labels": "",
     "annotate/n_fft": 1024,
     "annotate/db_range": 80.0,
+    "annotate/db_top": -120.0,      # the level drawn brightest (dB re full scale); -120: the loudest in view
     "annotate/colormap": "inferno",
     "annotate/freq_axis": "linear",
     "annotate/min_confidence": 0.5,

@@ -21,6 +21,8 @@ from engine.audio.ranges import N_FFT_CHOICES
 from engine.audio.speed import SPEEDS
 from gui.file.time_plots import COLORMAPS, FREQ_AXES
 
+TOP_AUTO_DB = -120.0  # the spin box's lowest value reads "loudest": the top follows the view
+
 
 class AnnotateSettings:
     def _build_settings_row(self) -> QHBoxLayout:
@@ -35,6 +37,12 @@ class AnnotateSettings:
         self.fft_box.setCurrentText(str(self.settings.get("annotate/n_fft")))
         self.db_box = QDoubleSpinBox(minimum=20.0, maximum=140.0, singleStep=10.0, suffix=" dB", decimals=0)
         self.db_box.setValue(self.settings.get("annotate/db_range"))
+        self.db_box.setToolTip("How many dB below the top are drawn (the floor is the top minus this)")
+        self.top_box = QDoubleSpinBox(minimum=TOP_AUTO_DB, maximum=20.0, singleStep=10.0, suffix=" dB", decimals=0)
+        self.top_box.setSpecialValueText("loudest")
+        self.top_box.setValue(self.settings.get("annotate/db_top"))
+        self.top_box.setToolTip("The level drawn brightest, in dB re full scale: the loudest point in view, or a "
+                                "fixed level, so that a quiet stretch stays dark and two views compare")
         self.cmap_box = QComboBox()
         self.cmap_box.addItems(COLORMAPS)
         self.cmap_box.setCurrentText(self.settings.get("annotate/colormap"))
@@ -44,7 +52,8 @@ class AnnotateSettings:
         self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
         self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
         self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
-        for text, widget in (("FFT", self.fft_box), ("range", self.db_box), ("colours", self.cmap_box),
+        for text, widget in (("FFT", self.fft_box), ("top", self.top_box), ("range", self.db_box),
+                             ("colours", self.cmap_box),
                              ("axis", self.axis_box), ("min confidence", self.confidence_box)):
             row.addWidget(QLabel(text))
             row.addWidget(widget)
@@ -55,10 +64,12 @@ class AnnotateSettings:
         row.addWidget(self.accept_all_button)
         self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
         self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
+        self.top_box.valueChanged.connect(self._on_spectrogram_settings_changed)
         self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
         self.axis_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
         self.spectrogram.freq_axis = self.axis_box.currentText()
         self.spectrogram.db_range = self.db_box.value()
+        self.spectrogram.db_top = self._db_top()
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._on_labels_edited()
         return row
@@ -88,12 +99,18 @@ class AnnotateSettings:
     def _on_spectrogram_settings_changed(self, *_args) -> None:
         self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
         self.settings.set("annotate/db_range", float(self.db_box.value()))
+        self.settings.set("annotate/db_top", float(self.top_box.value()))
         self.settings.set("annotate/colormap", self.cmap_box.currentText())
         self.settings.set("annotate/freq_axis", self.axis_box.currentText())
         self.spectrogram.freq_axis = self.axis_box.currentText()
         self.spectrogram.db_range = self.db_box.value()
+        self.spectrogram.db_top = self._db_top()
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._request_range()
+
+    def _db_top(self) -> float | None:
+        value = float(self.top_box.value())
+        return None if value <= TOP_AUTO_DB else value
 
     def _merge_track_labels(self) -> None:
         known = self.labels()

@@ -139,6 +139,7 @@ class SpectrogramPlot(_TimePlot):
         self.addItem(self.item)
         self.item.setZValue(-10)
         self.db_range = 80.0
+        self.db_top: float | None = None  # the level drawn brightest (dB re full scale); None: the loudest in view
         self.freq_axis = "linear"
         self.set_colormap(COLORMAPS[0])
         self.data: RangeData | None = None
@@ -166,7 +167,8 @@ class SpectrogramPlot(_TimePlot):
         else:
             self.image_db, height = data.db, data.max_freq_hz
             self.getPlotItem().getAxis("left").setTicks(None)
-        top = float(self.image_db.max()) if self.image_db.size else 0.0  # the loudest point; silence draws black
+        loudest = float(self.image_db.max()) if self.image_db.size else 0.0  # silence draws black
+        top = loudest if self.db_top is None else float(self.db_top)  # a fixed top keeps quiet stretches dark
         self.item.setImage(self.image_db, levels=(top - self.db_range, top), autoLevels=False)
         self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), height)
         self._update_freq_view()

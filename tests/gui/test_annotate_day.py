@@ -317,3 +317,17 @@ def test_long_recordings_read_their_time_axis_as_a_clock():
     assert clock(12.5, 60) == "12.5"
     assert clock(1775, 600) == "29:35"
     assert clock(3725, 7200) == "1:02:05"
+
+
+def test_a_fixed_top_level_keeps_a_quiet_stretch_dark(qtbot, view, recording):
+    plot = view.spectrogram
+    _open(qtbot, view, recording)
+    assert view.top_box.text() == "loudest" and plot.item.levels is not None
+    loudest = float(plot.image_db.max())
+    assert plot.item.levels[1] == pytest.approx(loudest)
+    view.zoom_to(0.0, 3.0)                                 # only the quiet noise before the tone
+    qtbot.waitUntil(lambda: plot.data is not None and plot.data.end_s <= 3.0 + 1e-6, timeout=10000)
+    assert plot.item.levels[1] < loudest - 20              # "loudest" follows the view: noise drawn bright
+    with qtbot.waitSignal(view.range_shown, timeout=10000):
+        view.top_box.setValue(0.0)
+    assert list(plot.item.levels) == [-80.0, 0.0] and view.settings.get("annotate/db_top") == 0.0
