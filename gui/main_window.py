@@ -189,6 +189,9 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
         self._action(play, "Zoom &in", lambda: self._zoom_view().zoom(0.5), QKeySequence.StandardKey.ZoomIn)
         self._action(play, "Zoom &out", lambda: self._zoom_view().zoom(2.0), QKeySequence.StandardKey.ZoomOut)
         self._action(play, "&Fit the clip", lambda: self._zoom_view().zoom_fit(), "Ctrl+0")
+        play.addSeparator()
+        self._build_speed_menu(play)
+        self.tabs.currentChanged.connect(self._sync_speed_menu)
 
         models = bar.addMenu("&Model")
         self._action(models, "&Reload models", self.catalog.refresh, "F5")

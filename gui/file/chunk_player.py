@@ -99,6 +99,7 @@ class ChunkPlayback(QObject):
         if (speed, keep_pitch) == (self.speed, self.keep_pitch):
             return
         self.speed, self.keep_pitch = float(speed), bool(keep_pitch)
+        self._quiet(self.player.set_speed, self.speed, self.keep_pitch)  # the player stretches each chunk
         if self.playing:
             self._start_at(self._position)
 
@@ -106,10 +107,6 @@ class ChunkPlayback(QObject):
         played_s = STRETCHED_CHUNK_S if self.keep_pitch and self.speed != 1.0 else CHUNK_S
         end_s = min(start_s + played_s * self.speed, self._limit())
         samples = self.audio.read(start_s, end_s)
-        if self.speed != 1.0:
-            from engine.audio.speed import change_speed
-
-            samples = change_speed(samples, self.audio.sample_rate_hz, self.speed, keep_pitch=self.keep_pitch)
         self._chunk = (start_s, end_s)
         self._quiet(self.player.load, samples, self.audio.sample_rate_hz)
         self._position = start_s
@@ -118,13 +115,13 @@ class ChunkPlayback(QObject):
     def _on_player_moved(self, chunk_position_s: float) -> None:
         if self._internal:
             return
-        self._position = min(self._chunk[0] + chunk_position_s * self.speed, self._chunk[1])
+        self._position = min(self._chunk[0] + chunk_position_s, self._chunk[1])
         self.moved.emit(self._position)
 
     def _on_player_stopped(self) -> None:
         if self._internal:
             return
-        at_chunk_end = self._chunk[0] + self.player.position_s * self.speed >= self._chunk[1] - END_EPS_S * 10
+        at_chunk_end = self._chunk[0] + self.player.position_s >= self._chunk[1] - END_EPS_S * 10
         if at_chunk_end and self.audio is not None:
             if self._chunk[1] < self._limit() - END_EPS_S:
                 self._start_at(self._chunk[1])

@@ -57,3 +57,30 @@ def test_the_audit_tabs_spectrogram_zooms_frequency_and_changes_its_look(qtbot, 
     qtbot.waitUntil(lambda: spec._db is not None, timeout=10000)
     _check_zoom_and_look(qtbot, spec)
     audit.shutdown()
+
+
+def test_playback_speed_from_the_menu_in_the_file_audit_and_annotate_tabs(qtbot, main_window, write_wav):
+    import time
+
+    view = main_window.file_view
+    main_window.tabs.setCurrentWidget(view)
+    with qtbot.waitSignal(view.classified, timeout=20000):
+        view.open_file(write_wav("one_second.wav", sine(440, 1.0)))
+    main_window.speed_actions[0.5].trigger()
+    assert view.player.speed == 0.5 and abs(view.player.samples.size - 2 * view.player.source.size) <= 2
+    positions = []
+    view.player.moved.connect(positions.append)
+    started = time.monotonic()
+    with qtbot.waitSignal(view.player.stopped, timeout=10000):
+        view.player.play()
+    assert time.monotonic() - started > 1.8                        # one second at half speed
+    assert max(positions) == pytest.approx(1.0, abs=0.01)          # in the clip's own seconds
+    main_window.keep_pitch_action.setChecked(False)
+    assert not view.player.keep_pitch
+    main_window.tabs.setCurrentWidget(main_window.annotate_view)
+    assert main_window.speed_actions[1.0].isChecked()               # the menu shows this tab's speed
+    main_window.speed_actions[2.0].trigger()
+    assert main_window.annotate_view.speed_box.currentText() == "2×"
+    assert main_window.annotate_view.playback.speed == 2.0
+    main_window.tabs.setCurrentWidget(view)
+    assert main_window.speed_actions[0.5].isChecked() and not main_window.keep_pitch_action.isChecked()
