@@ -26,13 +26,14 @@ from engine.userdirs import bundled_model_dir, user_model_dir
 from gui.about import show_about
 from gui.file.annotate_view import AnnotateView
 from gui.file_view import FileView
+from gui.help import HelpActions
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
+from gui.view_actions import ViewActions
 from gui.widgets.edit_actions import edit_actions
 from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.recent_menu import RecentMenu, RecentPaths
-from gui.widgets.shortcuts_dialog import ShortcutsDialog
 from gui.workers.registry import workers
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, i
     return min(width_px, available.width() - frame_w), min(height_px, available.height() - frame_h)
 
 
-class MainWindow(QMainWindow):
+class MainWindow(HelpActions, ViewActions, QMainWindow):
     closed = Signal()
 
     def __init__(self, settings: Settings | None = None, catalog: ModelCatalog | None = None,
@@ -162,6 +163,8 @@ class MainWindow(QMainWindow):
                                           "Ctrl+E")
         self._action(file_menu, "&Annotate a recording…", self._on_annotate, "Ctrl+Shift+O",
                      "Open a recording of any length to mark, label and export regions")
+        self._action(file_menu, "Save the &view as an image…", self.save_view_dialog, "Ctrl+Shift+S",
+                     "Save what the current tab shows as a PNG image or an SVG drawing")
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -186,6 +189,9 @@ class MainWindow(QMainWindow):
         self._action(play, "Zoom &in", lambda: self._zoom_view().zoom(0.5), QKeySequence.StandardKey.ZoomIn)
         self._action(play, "Zoom &out", lambda: self._zoom_view().zoom(2.0), QKeySequence.StandardKey.ZoomOut)
         self._action(play, "&Fit the clip", lambda: self._zoom_view().zoom_fit(), "Ctrl+0")
+        play.addSeparator()
+        self._build_speed_menu(play)
+        self.tabs.currentChanged.connect(self._sync_speed_menu)
 
         models = bar.addMenu("&Model")
         self._action(models, "&Reload models", self.catalog.refresh, "F5")
@@ -210,11 +216,9 @@ class MainWindow(QMainWindow):
         self.shortcuts_action = self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts,
                                              QKeySequence.StandardKey.HelpContents)
         self.shortcuts_action.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
+        self.manual_action = self._action(help_menu, "&Manual for this tab", self.open_manual, "Shift+F1",
+                                          "Open the manual page of the current tab (Models ▸ Train: the wizard's)")
         self._action(help_menu, "&About Earmark", lambda: show_about(self))
-
-    def _zoom_view(self):
-        """Playback ▸ Zoom acts on the Annotate tab's recording there, else on the File tab's clip."""
-        return self.annotate_view if self.tabs.currentWidget() is self.annotate_view else self.file_view
 
     def _update_edit_menu(self, *_args) -> None:
         """Edit ▸ Undo / Redo are the current tab's (their keys work while the focus is in that tab)."""
@@ -288,13 +292,6 @@ class MainWindow(QMainWindow):
             self.show_status(f"The last data set, {saved}, is gone; open another with File ▸ Open data set…")
             return
         self.audit_view.open_dataset(saved, self.settings.get("audit/last_layout") or None)
-
-    def show_shortcuts(self) -> ShortcutsDialog:
-        from gui.file.region_lane import KEY_SECTIONS
-
-        dialog = ShortcutsDialog(self.menuBar(), self, {title: list(keys) for title, keys in KEY_SECTIONS.items()})
-        dialog.open()
-        return dialog
 
     def _on_listen(self) -> None:
         self.tabs.setCurrentWidget(self.live_view)

@@ -28,10 +28,14 @@ DEFAULTS = {
     "annotate/labels": "",
     "annotate/n_fft": 1024,
     "annotate/db_range": 80.0,
+    "annotate/db_top": -120.0,      # the level drawn brightest (dB re full scale); -120: the loudest in view
     "annotate/colormap": "inferno",
     "annotate/freq_axis": "linear",
     "annotate/min_confidence": 0.5,
     "annotate/labels_dir": "",
+    "annotate/speed": 1.0,          # playback speed (0.25-2)
+    "annotate/keep_pitch": True,    # False: the pitch follows the speed (time expansion)
+    "wizard/model": "",             # the model page's choices of the last run (JSON)
     "annotate/last_recording": "",  # open in the Annotate tab when the app was last closed      # where label files were last imported from or exported to
     "models/current": "",
     "models/user_folder": "",

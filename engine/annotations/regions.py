@@ -204,6 +204,11 @@ class RegionTrack:
         """Accept a suggestion (optionally relabelled): it now counts as the person's."""
         old = self.get(region_id)
         new = replace(old, state=ACCEPTED, label=old.label if label is None else label)
+        twin = next((r for r in self.accepted() if r.id != old.id and r.label == new.label and r.overlaps(new)), None)
+        if twin is not None:  # already marked with that label: one region over both, not two on top
+            merged = replace(twin, start_s=min(twin.start_s, new.start_s), end_s=max(twin.end_s, new.end_s))
+            self._apply(RegionChange("accept", (old, twin), (merged,), utc_now()))
+            return merged
         self._apply(RegionChange("accept", (old,), (new,), utc_now()))
         return new
 

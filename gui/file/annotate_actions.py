@@ -18,7 +18,7 @@ from gui.workers.job_worker import JobWorker
 
 LABEL_FILTERS = {"audacity": "Audacity labels (*.txt)", "raven": "Raven selection table (*.txt)",
                  "csv": "CSV (*.csv)", "sonic": "Sonic Visualiser layer (*.svl)",
-                 "labelstudio": "Label Studio JSON (*.json)"}
+                 "labelstudio": "Label Studio JSON (*.json)", "textgrid": "Praat TextGrid (*.TextGrid)"}
 IMPORT_FILTER = "Label files (*.txt *.csv *.svl *.json *.TextGrid);;All files (*)"
 SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: nothing to suggest
 
@@ -134,7 +134,7 @@ class RegionActions:
         try:
             rate = self.audio.sample_rate_hz if self.audio else None
             write_regions(path, self.track.accepted(), fmt, max_freq_hz=rate / 2 if rate else None,
-                          sample_rate_hz=rate)
+                          sample_rate_hz=rate, duration_s=self.audio.duration_s if self.audio else None)
         except EarmarkError as exc:
             self._show_failure(str(exc))
             return False

@@ -25,6 +25,8 @@ class AnnotateNavigation:
         offset = self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x()
         for lane in (self.label_lane, self.suggestion_lane):
             lane.set_range(x0, x1, offset, box.sceneBoundingRect().width())
+        self.overview.show_view(x0, x1)
+        self.overview.align_left(offset)
         self._request_timer.start()
 
     def zoom_to(self, start_s: float, end_s: float) -> None:
@@ -37,6 +39,8 @@ class AnnotateNavigation:
         self.zoom_to(centre - half, centre + half)
 
     def zoom_fit(self) -> None:
+        """The whole recording, every frequency."""
+        self.spectrogram.set_freq_view(None)
         self.zoom_to(0.0, self.audio.duration_s if self.audio else 1.0)
 
     def pan(self, fraction: float) -> None:

@@ -14,8 +14,6 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -27,16 +25,17 @@ from PySide6.QtWidgets import (
 
 from engine.annotations.regions import ACCEPTED, PENDING, SUGGESTION, RegionTrack
 from engine.audio.long import LongAudio
-from engine.audio.ranges import N_FFT_CHOICES
 from engine.errors import EarmarkError
 from engine.models.catalog import ModelCatalog
 from gui.file.annotate_actions import RegionActions
 from gui.file.annotate_navigation import MIN_SPAN_S, AnnotateNavigation
+from gui.file.annotate_settings import AnnotateSettings
 from gui.file.chunk_player import ChunkPlayback
+from gui.file.overview import OVERVIEW_COLUMNS, OverviewStrip
 from gui.file.range_worker import RangeWorker
 from gui.file.region_lane import LABELS, SUGGESTIONS, RegionLane
 from gui.file.region_overlay import RegionOverlay
-from gui.file.time_plots import COLORMAPS, FREQ_AXES, SpectrogramPlot, WaveformPlot
+from gui.file.time_plots import SpectrogramPlot, WaveformPlot
 from gui.settings import Settings
 from gui.widgets.edit_actions import edit_actions, keys_text, redo_keys, undo_keys
 from gui.widgets.elided_label import ElidedLabel
@@ -44,10 +43,10 @@ from gui.workers.playback import Player
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.WAV *.FLAC *.OGG);;All files (*)"
 REQUEST_DELAY_MS = 40
-MAX_NEW_LABELS = 200  # labels an import adds to the label keys (a file may use thousands)
+OVERVIEW_N_FFT = 256
 
 
-class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
+class AnnotateView(RegionActions, AnnotateNavigation, AnnotateSettings, QWidget):
     opened = Signal(object)          # the audio path
     range_shown = Signal(object)     # engine.audio.ranges.RangeData, once drawn
     suggested = Signal(int)          # suggestions added
@@ -66,6 +65,7 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self._selected_region: str | None = None
         self._selected_lane: RegionLane | None = None
         self.worker: RangeWorker | None = None
+        self.overview_worker: RangeWorker | None = None
         self.suggest_worker = None  # a JobWorker while suggestions are computed
         self.dataset_worker = None  # the latest "Make data set" JobWorker
         self.import_worker = None  # a JobWorker while a label file is imported (the track takes no edits)
@@ -99,11 +99,20 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(self._build_toolbar())
         layout.addLayout(self._build_settings_row())
-        layout.addWidget(self.waveform, 1)
-        layout.addWidget(self.spectrogram, 3)
-        layout.addWidget(self.label_lane)
-        layout.addWidget(self.suggestion_lane)
+        self.plots = QWidget()  # the plots and lanes: what "Save the view as an image" saves
+        plots = QVBoxLayout(self.plots)
+        plots.setContentsMargins(0, 0, 0, 0)
+        self.overview = OverviewStrip()
+        self.overview.moved.connect(self.zoom_to)
+        plots.addWidget(self.overview)
+        plots.addWidget(self.waveform, 1)
+        plots.addWidget(self.spectrogram, 3)
+        plots.addWidget(self.label_lane)
+        plots.addWidget(self.suggestion_lane)
+        layout.addWidget(self.plots, 1)
         bottom = QHBoxLayout()
+        self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
+        bottom.addWidget(self.file_label, 2)
         bottom.addWidget(self.readout, 2)
         bottom.addWidget(QLabel("Note"))
         bottom.addWidget(self.note_edit, 1)
@@ -116,6 +125,9 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         for lane in (self.label_lane, self.suggestion_lane):
             lane.edited.connect(self.status_message)
             lane.selected.connect(lambda region_id, source=lane: self._on_lane_selected(source, region_id))
+
+    def plots_widget(self) -> QWidget:
+        return self.plots
 
     def _build_toolbar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
@@ -141,57 +153,17 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
                 button.clicked.connect(slot)
             bar.addWidget(button)
             setattr(self, f"{name}_button", button)
-        self.loop_box = QCheckBox("Loop selection")
+        self.loop_box = QCheckBox("Loop")
+        self.loop_box.setToolTip("Play the selection over and over")
         self.loop_box.toggled.connect(self._update_loop)
         self.follow_box = QCheckBox("Follow")
         self.follow_box.setChecked(True)
         self.follow_box.setToolTip("Page the view along with playback")
         bar.addWidget(self.loop_box)
         bar.addWidget(self.follow_box)
+        self._build_speed(bar)
         bar.addStretch(1)
-        self.file_label = ElidedLabel("")  # a long name never widens the window past a laptop screen
-        bar.addWidget(self.file_label)
         return bar
-
-    def _build_settings_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Labels"))
-        self.labels_edit = QLineEdit(self.settings.get("annotate/labels"))
-        self.labels_edit.setPlaceholderText("comma-separated, e.g. song, call, noise (keys 1–9 and first letters)")
-        self.labels_edit.editingFinished.connect(self._on_labels_edited)
-        row.addWidget(self.labels_edit, 1)
-        self.fft_box = QComboBox()
-        self.fft_box.addItems([str(n) for n in N_FFT_CHOICES])
-        self.fft_box.setCurrentText(str(self.settings.get("annotate/n_fft")))
-        self.db_box = QDoubleSpinBox(minimum=20.0, maximum=140.0, singleStep=10.0, suffix=" dB", decimals=0)
-        self.db_box.setValue(self.settings.get("annotate/db_range"))
-        self.cmap_box = QComboBox()
-        self.cmap_box.addItems(COLORMAPS)
-        self.cmap_box.setCurrentText(self.settings.get("annotate/colormap"))
-        self.axis_box = QComboBox()
-        self.axis_box.addItems(FREQ_AXES)
-        self.axis_box.setCurrentText(self.settings.get("annotate/freq_axis"))
-        self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
-        self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
-        self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
-        for text, widget in (("FFT", self.fft_box), ("range", self.db_box), ("colours", self.cmap_box),
-                             ("axis", self.axis_box), ("min confidence", self.confidence_box)):
-            row.addWidget(QLabel(text))
-            row.addWidget(widget)
-        self.accept_all_button = QPushButton("Accept all")
-        self.accept_all_button.setToolTip("Accept every pending suggestion (Shift+A on the suggestion lane; "
-                                          "one Ctrl+Z undoes it)")
-        self.accept_all_button.clicked.connect(lambda: self.suggestion_lane.accept_all())
-        row.addWidget(self.accept_all_button)
-        self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
-        self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
-        self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
-        self.axis_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
-        self.spectrogram.freq_axis = self.axis_box.currentText()
-        self.spectrogram.db_range = self.db_box.value()
-        self.spectrogram.set_colormap(self.cmap_box.currentText())
-        self._on_labels_edited()
-        return row
 
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -222,12 +194,18 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         self.worker.computed.connect(self._on_range_computed)
         self.worker.failed.connect(self._show_failure)
         self.worker.begin()
+        self.overview.set_duration(audio.duration_s)
+        self.overview_worker = RangeWorker(path, owner=self)  # its own: the view's requests replace each other
+        self.overview_worker.computed.connect(self._on_overview_computed)
+        self.overview_worker.begin()
+        self.overview_worker.request(0.0, audio.duration_s, OVERVIEW_COLUMNS, OVERVIEW_N_FFT)
         for plot in (self.waveform, self.spectrogram):
             plot.box.setLimits(xMin=0.0, xMax=audio.duration_s, minXRange=MIN_SPAN_S)
         track.subscribe(lambda _change: (self._update_file_label(), self._update_overlay(), self._update_note(),
                                          self._update_edit_buttons()))
         self._update_edit_buttons()
         self._update_file_label()
+        self.readout.setText("Point at the plots for time, frequency and level; drag to select, N makes a region")
         self.zoom_fit()
         self._request_range()
         self.status_message.emit(f"Opened {path}")
@@ -247,39 +225,17 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
                                 + (f" · {pending} to review" if pending else ""))
 
     def _close_file(self) -> None:
-        if self.worker is not None:
-            self.worker.close()  # the registry keeps it if it overruns
-            self.worker = None
+        for name in ("worker", "overview_worker"):
+            worker = getattr(self, name)
+            if worker is not None:
+                worker.close()  # the registry keeps it if it overruns
+                setattr(self, name, None)
         self.playback.set_audio(None)
         self.overlay.clear()
         self.spectrogram.data = None
         if self.audio is not None:
             self.audio.close()
             self.audio = None
-
-    def _merge_track_labels(self) -> None:
-        known = self.labels()
-        extra = [label for label in self.track.labels() if label not in known][:MAX_NEW_LABELS] if self.track else []
-        if extra:
-            self.labels_edit.setText(", ".join(dict.fromkeys(known + extra)))
-            self._on_labels_edited()
-
-    def _on_catalog_current(self, entry) -> None:
-        """An empty Labels box takes the current model's labels (what its suggestions will be)."""
-        meta = getattr(entry, "meta", None)
-        if meta is not None and not self.labels() and getattr(meta, "labels", None):
-            self.labels_edit.setText(", ".join(meta.labels))
-            self._on_labels_edited()
-
-    def labels(self) -> list[str]:
-        return [t.strip() for t in self.labels_edit.text().split(",") if t.strip()]
-
-    def _on_labels_edited(self) -> None:
-        labels = list(dict.fromkeys(self.labels()))
-        self.settings.set("annotate/labels", ", ".join(labels))
-        for lane in (self.label_lane, self.suggestion_lane):
-            lane.labels = labels
-            lane.update()
 
     # ---- the visible range ----------------------------------------------------------
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
@@ -292,6 +248,10 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         x0, x1 = self.visible_range()
         columns = max(64, int(self.spectrogram.box.sceneBoundingRect().width()))
         self.worker.request(x0, x1, columns, int(self.fft_box.currentText()))
+
+    def _on_overview_computed(self, data) -> None:
+        if self.sender() is self.overview_worker:
+            self.overview.show_envelope(data)
 
     def _on_range_computed(self, data) -> None:
         if self.sender() is not self.worker:
@@ -334,16 +294,6 @@ class AnnotateView(RegionActions, AnnotateNavigation, QWidget):
         data = self.spectrogram.data
         if data is not None:
             self.overlay.update(self.track, data.start_s, data.end_s, data.max_freq_hz)
-
-    def _on_spectrogram_settings_changed(self, *_args) -> None:
-        self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
-        self.settings.set("annotate/db_range", float(self.db_box.value()))
-        self.settings.set("annotate/colormap", self.cmap_box.currentText())
-        self.settings.set("annotate/freq_axis", self.axis_box.currentText())
-        self.spectrogram.freq_axis = self.axis_box.currentText()
-        self.spectrogram.db_range = self.db_box.value()
-        self.spectrogram.set_colormap(self.cmap_box.currentText())
-        self._request_range()
 
     # ---- mouse on the plots -----------------------------------------------------------
     def _on_plot_clicked(self, time_s: float) -> None:

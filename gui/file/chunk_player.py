@@ -14,6 +14,7 @@ from engine.audio.long import LongAudio
 from gui.workers.playback import Player
 
 CHUNK_S = 60.0
+STRETCHED_CHUNK_S = 2.0   # played seconds per chunk when the pitch is kept (WSOLA runs on this thread)
 END_EPS_S = 1e-3
 
 
@@ -28,6 +29,8 @@ class ChunkPlayback(QObject):
         self.audio: LongAudio | None = None
         self.span: tuple[float, float] | None = None  # play only this (the selection)
         self.loop = False                              # and repeat it
+        self.speed = 1.0                               # 0.25-2: slower or faster
+        self.keep_pitch = True                         # False: the pitch follows the speed (time expansion)
         self._position = 0.0
         self._chunk = (0.0, 0.0)
         self._internal = False   # our own load/pause: not the person's
@@ -91,8 +94,18 @@ class ChunkPlayback(QObject):
     def _limit(self) -> float:
         return self.span[1] if self.span is not None else self.audio.duration_s
 
+    def set_speed(self, speed: float, keep_pitch: bool) -> None:
+        """Play at ``speed``; a change while playing takes effect from where playback is."""
+        if (speed, keep_pitch) == (self.speed, self.keep_pitch):
+            return
+        self.speed, self.keep_pitch = float(speed), bool(keep_pitch)
+        self._quiet(self.player.set_speed, self.speed, self.keep_pitch)  # the player stretches each chunk
+        if self.playing:
+            self._start_at(self._position)
+
     def _start_at(self, start_s: float) -> None:
-        end_s = min(start_s + CHUNK_S, self._limit())
+        played_s = STRETCHED_CHUNK_S if self.keep_pitch and self.speed != 1.0 else CHUNK_S
+        end_s = min(start_s + played_s * self.speed, self._limit())
         samples = self.audio.read(start_s, end_s)
         self._chunk = (start_s, end_s)
         self._quiet(self.player.load, samples, self.audio.sample_rate_hz)
@@ -102,13 +115,13 @@ class ChunkPlayback(QObject):
     def _on_player_moved(self, chunk_position_s: float) -> None:
         if self._internal:
             return
-        self._position = self._chunk[0] + chunk_position_s
+        self._position = min(self._chunk[0] + chunk_position_s, self._chunk[1])
         self.moved.emit(self._position)
 
     def _on_player_stopped(self) -> None:
         if self._internal:
             return
-        at_chunk_end = self._chunk[0] + self.player.position_s >= self._chunk[1] - END_EPS_S
+        at_chunk_end = self._chunk[0] + self.player.position_s >= self._chunk[1] - END_EPS_S * 10
         if at_chunk_end and self.audio is not None:
             if self._chunk[1] < self._limit() - END_EPS_S:
                 self._start_at(self._chunk[1])

@@ -14,11 +14,13 @@ from PySide6.QtWidgets import QGraphicsRectItem
 
 from engine.audio.mel import hz_to_mel, mel_to_hz
 from engine.audio.ranges import RangeData, mel_rows
+from gui.file.overview import ClockAxis
 from gui.widgets.plots import style_plot
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
 FREQ_AXES = ("linear", "mel")
 MEL_ROWS = 256
+MIN_FREQ_SPAN_HZ = 50.0
 MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000, 16000)
 SELECTION_BRUSH = pg.mkBrush(88, 166, 255, 50)
 
@@ -27,10 +29,21 @@ class TimeViewBox(pg.ViewBox):
     clicked = Signal(float)                  # time (s)
     selecting = Signal(float, float, float, float, bool, bool)  # start, end (s), y0, y1, finished, with band (Ctrl)
     hovered = Signal(float, float)           # time (s), y in data units
+    wheel_y = Signal(float, float)           # zoom factor (< 1: in), y in data units: Ctrl+wheel, or on the y axis
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
         self.setMouseEnabled(x=True, y=False)
+
+    def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
+        """The wheel zooms time; with Ctrl, or over the frequency axis, it zooms frequency instead."""
+        if axis == 1 or ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            ev.accept()
+            delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
+            y = self.mapSceneToView(ev.scenePos()).y() if hasattr(ev, "scenePos") else sum(self.viewRange()[1]) / 2
+            self.wheel_y.emit(0.8 ** (delta / 120.0), float(y))
+            return
+        super().wheelEvent(ev, axis)
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         if ev.button() == Qt.MouseButton.LeftButton:
@@ -61,7 +74,7 @@ class TimeViewBox(pg.ViewBox):
 class _TimePlot(pg.PlotWidget):
     def __init__(self, left: str, bottom: str | None = None, parent=None) -> None:
         self.box = TimeViewBox()
-        super().__init__(parent, viewBox=self.box)
+        super().__init__(parent, viewBox=self.box, axisItems={"bottom": ClockAxis("bottom")})
         style_plot(self, left=left, bottom=bottom, menu=True)
         self.cursor = pg.InfiniteLine(0.0, pen=pg.mkPen("#f0f6fc", width=1))
         self.selection = pg.LinearRegionItem((0, 0), movable=False, brush=SELECTION_BRUSH)
@@ -127,9 +140,12 @@ class SpectrogramPlot(_TimePlot):
         self.addItem(self.item)
         self.item.setZValue(-10)
         self.db_range = 80.0
+        self.db_top: float | None = None  # the level drawn brightest (dB re full scale); None: the loudest in view
         self.freq_axis = "linear"
         self.set_colormap(COLORMAPS[0])
         self.data: RangeData | None = None
+        self.freq_view: tuple[float, float] | None = None  # the frequencies shown (Hz); None: all of them
+        self.box.wheel_y.connect(self._on_wheel_y)
         self.image_db = None  # what is drawn: linear bins, or mel rows
         self.band_box = QGraphicsRectItem()
         self.band_box.setPen(pg.mkPen("#58a6ff", width=0))
@@ -152,10 +168,43 @@ class SpectrogramPlot(_TimePlot):
         else:
             self.image_db, height = data.db, data.max_freq_hz
             self.getPlotItem().getAxis("left").setTicks(None)
-        top = float(self.image_db.max()) if self.image_db.size else 0.0  # the loudest point; silence draws black
+        loudest = float(self.image_db.max()) if self.image_db.size else 0.0  # silence draws black
+        top = loudest if self.db_top is None else float(self.db_top)  # a fixed top keeps quiet stretches dark
         self.item.setImage(self.image_db, levels=(top - self.db_range, top), autoLevels=False)
         self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), height)
-        self.setYRange(0, height, padding=0)
+        self._update_freq_view()
+
+    def set_freq_view(self, low_hz: float | None, high_hz: float | None = None) -> None:
+        """Show ``low_hz``..``high_hz`` of the spectrum (``None``: all of it)."""
+        top = self.data.max_freq_hz if self.data is not None else None
+        if low_hz is None or high_hz is None or top is None:
+            self.freq_view = None
+        else:
+            low_hz, high_hz = max(0.0, float(low_hz)), min(float(top), float(high_hz))
+            self.freq_view = None if high_hz - low_hz >= top or high_hz <= low_hz else (low_hz, high_hz)
+        self._update_freq_view()
+
+    def zoom_frequency(self, factor: float, centre_hz: float) -> None:
+        """Zoom the frequency axis by ``factor`` (< 1: in) around ``centre_hz``, at least 50 Hz wide."""
+        if self.data is None:
+            return
+        low, high = self.freq_view or (0.0, self.data.max_freq_hz)
+        y0, y1, yc = self.y_of(low), self.y_of(high), self.y_of(centre_hz)
+        span = max((y1 - y0) * factor, 1e-6)
+        share = (yc - y0) / max(y1 - y0, 1e-9)
+        new_low, new_high = self.freq_of(yc - share * span), self.freq_of(yc + (1 - share) * span)
+        if new_high - new_low < MIN_FREQ_SPAN_HZ:
+            return
+        self.set_freq_view(new_low, new_high)
+
+    def _on_wheel_y(self, factor: float, y: float) -> None:
+        self.zoom_frequency(factor, self.freq_of(y))
+
+    def _update_freq_view(self) -> None:
+        if self.data is None:
+            return
+        low, high = self.freq_view or (0.0, self.data.max_freq_hz)
+        self.setYRange(self.y_of(low), self.y_of(high), padding=0)
 
     def show_selection(self, span: tuple[float, float] | None, band: tuple[float, float] | None = None) -> None:
         """A time span (the whole height), or with ``band`` (Hz) a box."""

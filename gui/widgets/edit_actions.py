@@ -37,7 +37,9 @@ def redo_keys() -> list[QKeySequence]:
 
 
 def keys_text(keys: list[QKeySequence]) -> str:
-    return " / ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+    """The keys as a person types them (a keyboard's own Undo/Redo key stays bound, unnamed here)."""
+    typed = [k for k in keys if "+" in k.toString()] or keys
+    return " / ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in typed)
 
 
 def edit_actions(widget: QWidget, undo: Callable[[], object], redo: Callable[[], object]) -> tuple[QAction, QAction]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from gui.widgets.spectrogram_view import FreqZoomBox, SpectrogramLook, look_menu, zoomed_band
+
 BACKGROUND = "#101114"
 WAVE_PEN = pg.mkPen("#58a6ff", width=1)
 DB_RANGE = (-100.0, -10.0)
@@ -151,19 +153,52 @@ class ClipWaveform(pg.PlotWidget):
 
 
 class ClipSpectrogram(pg.PlotWidget):
+    """A clip's spectrogram (File, Audit, the wizard's preview): Ctrl+wheel, or the wheel over the
+    frequency axis, zooms frequency; a right click changes its colours and dB range."""
+
     def __init__(self, parent=None) -> None:
-        super().__init__(parent)
+        self.box = FreqZoomBox(enableMenu=False)
+        super().__init__(parent, viewBox=self.box)
         style_plot(self, left="frequency (Hz)", bottom=None)
         self.setMouseEnabled(x=True, y=False)
         self.item = pg.ImageItem(axisOrder="col-major")
+        self.look = SpectrogramLook()
+        self.band: tuple[float, float] | None = None   # the frequencies shown (Hz); None: all
+        self.max_freq_hz = 1.0
+        self._db: np.ndarray | None = None
         self.item.setColorMap(spectrogram_colormap())
         self.addItem(self.item)
+        self.box.wheel_y.connect(self.zoom_frequency)
 
     def show_spectrogram(self, db: np.ndarray, duration_s: float, max_freq_hz: float) -> None:
-        top = float(np.percentile(db, 99.5)) if db.size else 0.0
-        self.item.setImage(db, levels=(top - 80.0, top), autoLevels=False)
+        self._db, self.max_freq_hz = db, float(max_freq_hz)
+        self._update_levels()
         self.item.setRect(0, 0, max(duration_s, 1e-3), max_freq_hz)
-        self.setYRange(0, max_freq_hz, padding=0)
+        self._update_band()
+
+    def zoom_frequency(self, factor: float, centre_hz: float) -> None:
+        low, high = self.band or (0.0, self.max_freq_hz)
+        self.band = zoomed_band(low, high, self.max_freq_hz, factor, centre_hz)
+        self._update_band()
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.menu = look_menu(self, self.look, self._on_look_changed, lambda: self.zoom_frequency(1e9, 0.0))
+        self.menu.popup(event.globalPos())
+
+    def _on_look_changed(self) -> None:
+        self.item.setColorMap(pg.colormap.get(self.look.colormap))
+        self._update_levels()
+
+    def _update_levels(self) -> None:
+        db = self._db
+        if db is None:
+            return
+        top = float(np.percentile(db, 99.5)) if db.size else 0.0
+        self.item.setImage(db, levels=(top - self.look.db_range, top), autoLevels=False)
+
+    def _update_band(self) -> None:
+        low, high = self.band or (0.0, self.max_freq_hz)
+        self.setYRange(low, high, padding=0)
 
 
 class PredictionTimeline(pg.PlotWidget):

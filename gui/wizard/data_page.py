@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -38,7 +39,8 @@ class DataPage(QWizardPage):
         self.setSubTitle("A folder (ESC-50, EmoDB, a folder per class) or a CSV with path,label[,group][,fold].")
         self.path_edit = QLineEdit()
         self.path_edit.setPlaceholderText("data set folder or CSV file")
-        self.path_edit.returnPressed.connect(self._on_path_entered)
+        self.path_edit.editingFinished.connect(self._on_path_entered)  # Enter, Tab or a click elsewhere
+        self.path_edit.installEventFilter(self)
         folder_button = QPushButton("Folder…")
         folder_button.clicked.connect(self._on_folder_clicked)
         csv_button = QPushButton("CSV…")
@@ -93,9 +95,21 @@ class DataPage(QWizardPage):
             action.triggered.connect(lambda _checked=False, p=path: self.choose(p))
         if not sets:
             self.corrections_menu.addAction("None yet: press W in the Live tab when an answer is wrong").setEnabled(False)
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        """Enter on a path not read yet reads it and stays here, so the class counts and warnings
+        are seen; Enter on the path already read goes on (the wizard's Next)."""
+        if (watched is self.path_edit and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._path_is_new()):
+            self._on_path_entered()
+            return True
+        return super().eventFilter(watched, event)
+
+    def _path_is_new(self) -> bool:
+        text = self.path_edit.text().strip()
+        return bool(text) and (self.session.source is None or Path(text) != self.session.source)
 
     def _on_path_entered(self, *_args) -> None:
-        if self.path_edit.text().strip():
+        if self._path_is_new() or (self.sender() is self.edits_check and self.path_edit.text().strip()):
             self.choose(self.path_edit.text().strip())
 
     def choose(self, path: str | Path) -> bool:

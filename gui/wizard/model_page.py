@@ -8,7 +8,8 @@ torch); until it reports, the page says so and cannot be left.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import json
+from dataclasses import asdict, replace
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -29,6 +30,7 @@ from gui.wizard.session import ModelChoice, TrainSession
 from trainer import api
 
 PRETRAINED_CHECK_S = 60.0
+SETTING = "wizard/model"  # the model page's choices of the last run, as JSON
 
 
 def machine_defaults(best_device: str = "cpu") -> ModelChoice:
@@ -53,9 +55,10 @@ def parse_seeds(text: str) -> tuple[int, ...]:
 
 
 class ModelPage(QWizardPage):
-    def __init__(self, session: TrainSession, parent=None) -> None:
+    def __init__(self, session: TrainSession, parent=None, *, settings=None) -> None:
         super().__init__(parent)
         self.session = session
+        self.settings = settings  # gui.settings.Settings: the last run's choices come back
         self.setTitle("4 · Model")
         self.setSubTitle("SE and CBAM are attention variants of ResNet. Pretrained weights are used only "
                          "where a local copy exists; nothing is downloaded.")
@@ -117,8 +120,37 @@ class ModelPage(QWizardPage):
         self.batch_spin.setValue(defaults.batch_size)
         self.model_combo.setCurrentText(defaults.name)
         self._on_model_changed(defaults.name)
+        self._restore_choice()
         self.status_label.setText("")
         self.completeChanged.emit()
+
+    def _restore_choice(self) -> None:
+        """The choices of the last run trained here, where this machine still offers them."""
+        try:
+            saved = json.loads(self.settings.get(SETTING) or "{}") if self.settings is not None else {}
+        except (TypeError, ValueError):
+            saved = {}
+        if not isinstance(saved, dict) or saved.get("name") not in self._models:
+            return
+        self.model_combo.setCurrentText(saved["name"])
+        for spin, key in ((self.epochs_spin, "epochs"), (self.batch_spin, "batch_size")):
+            if isinstance(saved.get(key), int):
+                spin.setValue(saved[key])
+        if isinstance(saved.get("lr"), (int, float)):
+            self.lr_spin.setValue(float(saved["lr"]))
+        if isinstance(saved.get("seeds"), list) and saved["seeds"]:
+            self.seeds_edit.setText(" ".join(str(s) for s in saved["seeds"]))
+        if saved.get("device") in [self.device_combo.itemText(i) for i in range(self.device_combo.count())]:
+            self.device_combo.setCurrentText(saved["device"])
+        if self.pretrained_check.isEnabled():
+            self.pretrained_check.setChecked(bool(saved.get("pretrained")))
+        size = saved.get("input_size")
+        if isinstance(size, list) and len(size) == 2:
+            self.set_input_size(int(size[0]), int(size[1]))
+
+    def _save_choice(self, choice: ModelChoice) -> None:
+        if self.settings is not None:
+            self.settings.set(SETTING, json.dumps(asdict(choice)))
 
     def set_environment_failed(self, message: str) -> None:
         self.status_label.setText("")
@@ -174,4 +206,5 @@ class ModelPage(QWizardPage):
             return False
         self.error_label.setText("")
         self.session.model = choice
+        self._save_choice(choice)
         return True

@@ -39,7 +39,7 @@ class TrainWizard(QWizard):
         self.data_page = DataPage(self.session)
         self.split_page = SplitPage(self.session)
         self.augment_page = AugmentPage(self.session)
-        self.model_page = ModelPage(self.session)
+        self.model_page = ModelPage(self.session, settings=getattr(parent, "settings", None))
         self.train_page = TrainPage(self.session, runs_root=runs_root, job_overrides=job_overrides)
         self.results_page = ResultsPage(self.session)
         self.export_page = ExportPage(self.session, catalog)

@@ -23,8 +23,11 @@ class Player(QObject):
 
     def __init__(self, parent=None, *, use_device: bool = True) -> None:
         super().__init__(parent)
-        self.samples = np.zeros(0, dtype=np.float32)
+        self.samples = np.zeros(0, dtype=np.float32)   # what is played (at ``speed``)
+        self.source = self.samples                      # what was loaded
         self.sample_rate_hz = 16000
+        self.speed = 1.0          # 0.25-2; positions are always in the loaded audio's seconds
+        self.keep_pitch = True    # False: the pitch follows the speed, like a tape
         self.use_device = use_device
         self._frame = 0            # where playback (re)starts
         self._device_frame = 0     # next sample the output device asks for (audio thread)
@@ -42,18 +45,45 @@ class Player(QObject):
 
     @property
     def position_s(self) -> float:
-        return self._current_frame() / self.sample_rate_hz
+        return self._current_frame() / self.sample_rate_hz * self.speed
 
     def load(self, samples: np.ndarray, sample_rate_hz: int) -> None:
         self.stop()
-        self.samples = np.ascontiguousarray(samples, dtype=np.float32)
+        self.source = np.ascontiguousarray(samples, dtype=np.float32)
         self.sample_rate_hz = int(sample_rate_hz)
+        self.samples = self._played(self.source)
         self._frame = 0
+
+    def set_speed(self, speed: float, keep_pitch: bool = True) -> None:
+        """Play at ``speed`` from where playback is (see :mod:`engine.audio.speed`)."""
+        if (float(speed), bool(keep_pitch)) == (self.speed, self.keep_pitch):
+            return
+        was_playing, position = self.playing, self.position_s
+        self._quiet_pause()
+        self.speed, self.keep_pitch = float(speed), bool(keep_pitch)
+        self.samples = self._played(self.source)
+        self._frame = int(np.clip(position / self.speed * self.sample_rate_hz, 0, self.samples.size))
+        if was_playing:
+            self.play()
+
+    def _played(self, samples: np.ndarray) -> np.ndarray:
+        if self.speed == 1.0 or samples.size == 0:
+            return samples
+        from engine.audio.speed import change_speed
+
+        return change_speed(samples, self.sample_rate_hz, self.speed, keep_pitch=self.keep_pitch)
+
+    def _quiet_pause(self) -> None:
+        if self.playing:
+            self._frame = self._current_frame()
+            self._clock_start = None
+            self._close_stream()
+            self._timer.stop()
 
     def seek(self, position_s: float) -> None:
         was_playing = self.playing
         self.pause()
-        self._frame = int(np.clip(position_s * self.sample_rate_hz, 0, self.samples.size))
+        self._frame = int(np.clip(position_s / self.speed * self.sample_rate_hz, 0, self.samples.size))
         self.moved.emit(self.position_s)
         if was_playing:
             self.play()
@@ -104,7 +134,7 @@ class Player(QObject):
 
     def _tick(self) -> None:
         frame = self._current_frame()
-        self.moved.emit(frame / self.sample_rate_hz)
+        self.moved.emit(frame / self.sample_rate_hz * self.speed)
         if frame >= self.samples.size:
             self.pause()
 

@@ -191,3 +191,151 @@ def test_f1_lists_the_annotate_keys_from_the_lanes_own_table(qtbot, main_window)
     redo = dict((what, keys) for keys, what in dialog.sections["Edit"])["Redo"]
     assert "Ctrl+Shift+Z" in redo and "Ctrl+Y" in redo
     dialog.close()
+
+
+def test_help_opens_the_manual_page_of_the_current_tab(qtbot, main_window, monkeypatch):
+    import gui.help as window_module
+
+    opened = []
+    monkeypatch.setattr(window_module, "open_url", lambda url: opened.append(url.toLocalFile()) or True)
+    main_window.tabs.setCurrentWidget(main_window.annotate_view)
+    main_window.manual_action.trigger()
+    assert opened and opened[-1].endswith("docs/ANNOTATE.md")
+    from pathlib import Path
+
+    assert "Suggestions, then accept or fix them by key" in Path(opened[-1]).read_text()
+    if main_window.audit_view is not None:
+        main_window.tabs.setCurrentWidget(main_window.audit_view)
+        main_window.manual_action.trigger()
+        assert opened[-1].endswith("docs/AUDIT.md")
+
+
+def test_regions_export_to_and_import_from_a_praat_textgrid(qtbot, view, recording, tmp_path):
+    _open(qtbot, view, recording)
+    view.track.add(4.0, 6.0, "hum")
+    view.track.add(5.5, 7.0, "overlap")
+    path = tmp_path / "rec.TextGrid"
+    assert view.export_labels(path, "textgrid")
+    assert "xmax = 20 " in path.read_text()   # the recording's length
+    assert _imported(qtbot, view, path) == 0     # the same regions: nothing added twice
+    view.track.undo()
+    view.track.undo()
+    assert _imported(qtbot, view, path) == 2
+    assert sorted((r.start_s, r.end_s, r.label) for r in view.track.regions) == [(4.0, 6.0, "hum"),
+                                                                             (5.5, 7.0, "overlap")]
+
+
+@pytest.mark.parametrize("tab", ["annotate_view", "file_view", "audit_view"])
+def test_the_view_saves_as_a_png_image_and_an_svg_drawing(qtbot, main_window, recording, tmp_path, tab):
+    from PySide6.QtGui import QImage
+
+    view = getattr(main_window, tab)
+    if view is None:
+        pytest.skip("the Audit tab is not installed")
+    main_window.tabs.setCurrentWidget(view)
+    if tab == "annotate_view":
+        _open(qtbot, view, recording)
+    png = main_window.save_view(tmp_path / "view.png")
+    image = QImage(str(png))
+    assert not image.isNull() and image.width() > 300 and image.height() > 200
+    if tab == "annotate_view":   # the plots and lanes, not the buttons
+        assert (image.width(), image.height()) == (view.plots.width(), view.plots.height())
+        colours = {image.pixel(x, y) for x in range(0, image.width(), 5) for y in range(0, image.height(), 5)}
+        assert len(colours) > 20   # drawn plots, not a blank widget
+    svg = main_window.save_view(tmp_path / "view.svg")
+    assert svg.read_text(encoding="utf-8").lstrip().startswith("<?xml") and "<svg" in svg.read_text()
+    assert main_window.save_view(tmp_path / "view.bmp") is None
+
+
+def _wheel(widget, pos, steps=1, modifiers=Qt.KeyboardModifier.NoModifier):
+    from PySide6.QtCore import QPoint as P
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    local = QPointF(pos)
+    event = QWheelEvent(local, QPointF(widget.mapToGlobal(local)), P(0, 0), P(0, 120 * steps),
+                        Qt.MouseButton.NoButton, modifiers, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_ctrl_wheel_and_the_wheel_on_the_frequency_axis_zoom_frequency(qtbot, view, recording):
+    from PySide6.QtCore import QPointF
+
+    _open(qtbot, view, recording)
+    plot = view.spectrogram
+    x_before = view.visible_range()
+    assert plot.viewRange()[1] == [0.0, 8000.0]
+    at = plot.mapFromScene(plot.box.mapViewToScene(QPointF(10.0, 2000.0)))
+    _wheel(plot.viewport(), at, steps=3, modifiers=Qt.KeyboardModifier.ControlModifier)
+    low, high = plot.viewRange()[1]
+    assert 0 < low < 2000 < high < 8000 and high - low < 0.6 * 8000   # zoomed in around 2 kHz
+    assert view.visible_range() == x_before                             # time untouched
+    axis = plot.getPlotItem().getAxis("left")
+    centre = axis.mapToScene(axis.boundingRect().center())
+    _wheel(plot.viewport(), plot.mapFromScene(centre), steps=-2)         # on the axis, without Ctrl: out
+    low2, high2 = plot.viewRange()[1]
+    assert high2 - low2 > high - low and view.visible_range() == x_before
+    view.fit_button.click()
+    assert plot.viewRange()[1] == [0.0, 8000.0] and plot.freq_view is None
+
+
+@pytest.mark.parametrize("keep_pitch", [True, False])
+def test_playback_at_half_speed_plays_the_selection_in_twice_the_time(qtbot, view, recording, keep_pitch):
+    import time
+
+    _open(qtbot, view, recording)
+    assert view.speed_box.currentText() == "1×"
+    view.speed_box.setCurrentText("0.5×")
+    view.pitch_box.setChecked(keep_pitch)
+    view.set_selection((4.0, 5.0))
+    positions = []
+    view.playback.moved.connect(positions.append)
+    started = time.monotonic()
+    with qtbot.waitSignal(view.playback.stopped, timeout=10000):
+        view.play_button.click()
+    took_s = time.monotonic() - started
+    assert 1.8 < took_s < 8.0, took_s                       # one second of audio, played at half speed
+    assert abs(max(positions) - 5.0) < 0.05 and min(positions) >= 4.0 - 1e-6   # file time, not player time
+    assert view.settings.get("annotate/speed") == 0.5 and view.settings.get("annotate/keep_pitch") == keep_pitch
+
+
+def test_the_overview_strip_shows_where_the_view_is_and_moves_it(qtbot, view, recording):
+    from PySide6.QtCore import QPointF
+
+    _open(qtbot, view, recording)
+    strip = view.overview
+    qtbot.waitUntil(lambda: strip.upper.xData is not None and len(strip.upper.xData) > 100, timeout=10000)
+    assert abs(strip.upper.xData[-1] - 20.0) < 0.1            # the whole recording's envelope
+    view.zoom_to(5.0, 7.0)
+    assert strip.view() == pytest.approx((5.0, 7.0))
+    at = strip.mapFromScene(strip.box.mapViewToScene(QPointF(15.0, 0.0)))
+    qtbot.mouseClick(strip.viewport(), Qt.MouseButton.LeftButton, pos=at)   # a click centres the view there
+    centred = view.visible_range()
+    assert centred == pytest.approx((14.0, 16.0), abs=0.05)
+    _wheel(strip.viewport(), at, steps=-1)                                    # the wheel pans
+    assert view.visible_range() == pytest.approx((centred[0] + 0.4, centred[1] + 0.4))
+    strip.view_box.setRegion((2.0, 4.0))                                      # as a drag of the box does
+    assert view.visible_range() == pytest.approx((2.0, 4.0))
+
+
+def test_long_recordings_read_their_time_axis_as_a_clock():
+    from gui.file.overview import clock
+
+    assert clock(12.5, 60) == "12.5"
+    assert clock(1775, 600) == "29:35"
+    assert clock(3725, 7200) == "1:02:05"
+
+
+def test_a_fixed_top_level_keeps_a_quiet_stretch_dark(qtbot, view, recording):
+    plot = view.spectrogram
+    _open(qtbot, view, recording)
+    assert view.top_box.text() == "loudest" and plot.item.levels is not None
+    loudest = float(plot.image_db.max())
+    assert plot.item.levels[1] == pytest.approx(loudest)
+    view.zoom_to(0.0, 3.0)                                 # only the quiet noise before the tone
+    qtbot.waitUntil(lambda: plot.data is not None and plot.data.end_s <= 3.0 + 1e-6, timeout=10000)
+    assert plot.item.levels[1] < loudest - 20              # "loudest" follows the view: noise drawn bright
+    with qtbot.waitSignal(view.range_shown, timeout=10000):
+        view.top_box.setValue(0.0)
+    assert list(plot.item.levels) == [-80.0, 0.0] and view.settings.get("annotate/db_top") == 0.0

@@ -106,3 +106,56 @@ def test_opening_the_wizard_and_previewing_never_freezes_the_window(tmp_path):
     assert seen["max_pause_s"] < MAX_PAUSE_S, seen
     assert seen["rows"] == ["original", "noise", "pitch_shift", "time_stretch", "reverb", "gain"]
     assert seen["preview_pause_s"] < MAX_PAUSE_S, seen      # 0.06-0.09 s measured (0.31-0.48 s drawn at once)
+
+
+def test_a_typed_path_is_read_on_tab_or_enter_and_enter_does_not_skip_the_page(qtbot, main_window, tmp_path):
+    """Probe round 3: a typed path was read only on Enter, and that Enter also pressed Next."""
+    from PySide6.QtCore import Qt
+
+    from engine.datasets.synth import write_emodb
+    from tests.gui.test_wizard import make_wizard
+
+    data = write_emodb(tmp_path / "emo", n_speakers=3, sentences_per_speaker=1, seconds=0.3, sample_rate_hz=8000)
+    wizard = make_wizard(qtbot, main_window)
+    page = wizard.data_page
+    wizard.show()
+    wizard.activateWindow()
+    qtbot.waitUntil(wizard.isActiveWindow, timeout=3000)
+    page.path_edit.setFocus()
+    qtbot.waitUntil(page.path_edit.hasFocus, timeout=3000)
+    qtbot.keyClicks(page.path_edit, str(data))
+    qtbot.keyClick(page.path_edit, Qt.Key.Key_Tab)                  # leaving the field reads it
+    qtbot.waitUntil(page.isComplete, timeout=10000)
+    assert "emodb" in page.layout_label.text() and wizard.currentPage() is page
+    page.path_edit.setFocus()
+    page.path_edit.clear()
+    page.session.clear_data()
+    page.session.source = None
+    qtbot.keyClicks(page.path_edit, str(data))
+    qtbot.keyClick(page.path_edit, Qt.Key.Key_Return)               # Enter reads it and stays
+    assert page.isComplete() and wizard.currentPage() is page and page.table.rowCount() > 0
+    qtbot.keyClick(page.path_edit, Qt.Key.Key_Return)               # Enter again goes on
+    qtbot.waitUntil(lambda: wizard.currentPage() is not page, timeout=5000)
+    wizard.reject()
+
+
+def test_the_model_pages_choices_come_back_for_the_next_run(qtbot, settings):
+    """Probe round 3: the model settings reset to vgg4 / 40 epochs every run."""
+    from gui.wizard.model_page import ModelPage
+    from gui.wizard.session import TrainSession
+    from trainer import api
+
+    environment = api.TrainingEnvironment("cpu", ("cpu",), (api.ModelSummary("cnn", False, 8, 1),
+                                                            api.ModelSummary("vgg4", False, 8, 1)))
+    first = ModelPage(TrainSession(), settings=settings)
+    qtbot.addWidget(first)
+    first.set_environment(environment)
+    first.model_combo.setCurrentText("cnn")
+    first.epochs_spin.setValue(4)
+    first.seeds_edit.setText("7 8")
+    assert first.validatePage()
+    second = ModelPage(TrainSession(), settings=settings)
+    qtbot.addWidget(second)
+    second.set_environment(environment)
+    choice = second.choice()
+    assert (choice.name, choice.epochs, choice.seeds) == ("cnn", 4, (7, 8))

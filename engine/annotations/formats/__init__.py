@@ -1,5 +1,5 @@
 """Region files other tools read and write: Audacity label tracks, Raven selection tables, plain CSV,
-Sonic Visualiser layers and Label Studio JSON exports.
+Sonic Visualiser layers, Label Studio JSON exports and Praat TextGrids (through ``praatio``).
 
 Why our own small parsers rather than ``crowsetta`` (PyPI, which reads all three and
 more): crowsetta pulls in pandas, pandera and attrs and models each format as its own
@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.annotations.formats import audacity, labelstudio, raven, sonic, table
+from engine.annotations.formats import audacity, labelstudio, raven, sonic, table, textgrid
 from engine.annotations.formats.common import InterchangeError
 from engine.annotations.regions import SIDECAR_SUFFIX, Region, RegionTrack
 
-FORMATS = ("audacity", "raven", "csv", "sonic", "labelstudio")
-SUFFIXES = {"audacity": ".txt", "raven": ".selections.txt", "csv": ".csv", "sonic": ".svl", "labelstudio": ".json"}
+FORMATS = ("audacity", "raven", "csv", "sonic", "labelstudio", "textgrid")
+SUFFIXES = {"audacity": ".txt", "raven": ".selections.txt", "csv": ".csv", "sonic": ".svl", "labelstudio": ".json",
+            "textgrid": textgrid.SUFFIX}
 
 __all__ = ["FORMATS", "InterchangeError", "detect_format", "read_regions", "write_regions"]
 
@@ -35,14 +36,18 @@ def detect_format(path: str | os.PathLike) -> str:
     if path.name.endswith(SIDECAR_SUFFIX):
         return "earmark"
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".svl", ".json"):
-        return {".csv": "csv", ".svl": "sonic", ".json": "labelstudio"}[suffix]
+    if suffix in (".csv", ".svl", ".json", ".textgrid"):
+        return {".csv": "csv", ".svl": "sonic", ".json": "labelstudio", ".textgrid": "textgrid"}[suffix]
     try:
-        with open(path, encoding="utf-8-sig", errors="replace") as handle:
-            first = handle.readline()
+        with open(path, "rb") as handle:
+            raw = handle.read(200)
     except OSError as exc:
         raise InterchangeError(f"{path}: cannot read the label file ({exc.strerror or exc})") from exc
-    return "raven" if raven.looks_like_raven(first) else "audacity"
+    encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"  # Praat writes UTF-16 too
+    head = raw.decode(encoding, errors="replace")
+    if textgrid.looks_like_textgrid(head):
+        return "textgrid"
+    return "raven" if raven.looks_like_raven(head.splitlines()[0] if head else "") else "audacity"
 
 
 def read_regions(path: str | os.PathLike, fmt: str | None = None) -> dict[str | None, list[Region]]:
@@ -52,7 +57,7 @@ def read_regions(path: str | os.PathLike, fmt: str | None = None) -> dict[str | 
         audio = path.with_name(path.name[: -len(SIDECAR_SUFFIX)])
         return {audio.name: RegionTrack.open(audio, autosave=False).regions}
     readers = {"audacity": audacity.read, "raven": raven.read, "csv": table.read, "sonic": sonic.read,
-               "labelstudio": labelstudio.read}
+               "labelstudio": labelstudio.read, "textgrid": textgrid.read}
     if fmt not in readers:
         raise InterchangeError(f"{path}: unknown label format {fmt!r}; valid: {', '.join(FORMATS)}")
     return readers[fmt](path)
@@ -61,7 +66,7 @@ def read_regions(path: str | os.PathLike, fmt: str | None = None) -> dict[str | 
 def write_regions(path: str | os.PathLike, regions, fmt: str, **kwargs) -> Path:
     """Write ``regions`` (a list, or ``{file name: list}`` for Raven/CSV) atomically to ``path``."""
     writers = {"audacity": audacity.write, "raven": raven.write, "csv": table.write, "sonic": sonic.write,
-               "labelstudio": labelstudio.write}
+               "labelstudio": labelstudio.write, "textgrid": textgrid.write}
     if fmt not in writers:
         raise InterchangeError(f"{path}: unknown label format {fmt!r}; valid: {', '.join(FORMATS)}")
     writers[fmt](Path(path), regions, **kwargs)

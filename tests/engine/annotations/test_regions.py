@@ -141,3 +141,19 @@ def test_a_damaged_sidecar_is_refused_by_name_never_with_another_error(audio):
             assert sidecar_path(audio).name in str(exc)
         else:
             assert all(0 <= r.start_s <= r.end_s for r in opened.regions)
+
+
+def test_accepting_a_suggestion_as_a_label_already_there_extends_that_region(tmp_path):
+    """Probe round 3: accepting a suggestion *as* the label of an overlapping region made two
+    stacked regions ("bo|bored")."""
+    from engine.annotations.regions import PENDING, SUGGESTION, Region, RegionTrack
+
+    track = RegionTrack(tmp_path / "rec.wav", autosave=False)
+    mine = track.add(4.0, 6.0, "bored")
+    (suggestion,) = track.suggest([Region(5.0, 7.0, "neutral", source=SUGGESTION, state=PENDING)])
+    merged = track.accept(suggestion.id, label="bored")
+    assert [(r.start_s, r.end_s, r.label) for r in track.accepted()] == [(4.0, 7.0, "bored")]
+    assert merged.id == mine.id and track.suggestions(PENDING) == []
+    track.undo()
+    assert sorted((r.start_s, r.label, r.state) for r in track.regions) == [(4.0, "bored", "accepted"),
+                                                                           (5.0, "neutral", "pending")]
