@@ -93,7 +93,7 @@ def test_the_live_view_calibrates_to_the_voice_it_hears_and_unticking_starts_ove
     path, _ = _recording(write_wav, "voice.wav", 60.0, offset=0.4)
     assert live.start_file_input(path, speed=4.0)
     qtbot.waitUntil(lambda: "Calibrating to the voice:" in live.latency_label.text(), timeout=10000)
-    assert re.fullmatch(r"calibrating to the voice: \d+ of 20 s heard", live.last_result.calibration)
+    assert re.fullmatch(r"calibrating to the voice: \d+ of 20 s of voice heard", live.last_result.calibration)
     qtbot.waitUntil(lambda: "Calibrated to the voice (" in live.latency_label.text(), timeout=30000)
     live.calibrate_box.setChecked(False)                       # a new stream: no calibration
     assert live.settings.get("live/calibrate") is False
