@@ -107,3 +107,36 @@ def pooled_stats(clips) -> np.ndarray:
     return np.stack([mean, std])
 
 
+
+
+# -- real clips: an EmoDB speaker and the shipped speaker-normalised model ----------------------
+
+SHIPPED_MODEL = Path(__file__).resolve().parents[1] / "models_onnx" / "emodb_vgg4.onnx"
+EMODB_EMOTIONS = {"W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness",
+                  "T": "sadness", "N": "neutral"}
+
+
+def emodb_speaker(speaker: str = "03", rate_hz: int = 16000, limit: int | None = None):
+    """``(clips, labels)``: one EmoDB speaker's 2 s clips at ``rate_hz``; pytest skips without the data."""
+    import pytest
+
+    from engine.audio.io import load_audio
+    from tests.conftest import EMODB_2S
+
+    files = sorted((EMODB_2S / "wav").glob(f"{speaker}*.wav"))[:limit]
+    if not files or not SHIPPED_MODEL.is_file():
+        pytest.skip(f"the real data set ({EMODB_2S}) or the shipped model is not here")
+    return [load_audio(f, rate_hz).samples for f in files], [EMODB_EMOTIONS[f.name[5]] for f in files]
+
+
+def pause(seconds: float, level_dbfs: float | None, rate_hz: int = 16000, seed: int = 0) -> np.ndarray:
+    """A pause: digital silence (``level_dbfs`` None) or room noise at that RMS level."""
+    n = int(round(seconds * rate_hz))
+    if level_dbfs is None:
+        return np.zeros(n, np.float32)
+    return (10 ** (level_dbfs / 20) * np.random.default_rng(seed).standard_normal(n)).astype(np.float32)
+
+
+def correct(model, clips, labels) -> int:
+    """How many clips ``model`` labels right (each clip's windows averaged, as ``classify``)."""
+    return sum(model.labels[int(np.argmax(model.classify(c)))] == y for c, y in zip(clips, labels, strict=True))

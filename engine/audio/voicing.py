@@ -19,7 +19,7 @@ import numpy as np
 
 FRAME_S = 0.010        # the gate decides per 10 ms of audio
 SMOOTH_FRAMES = 3      # a frame's level is the energy of it and its neighbours (30 ms)
-FLOOR_DBFS = -55.0     # never voiced below this RMS level (digital silence, a quiet room)
+FLOOR_DBFS = -65.0     # never voiced below this RMS level (digital silence, a quiet room)
 RELATIVE_DB = 30.0     # nor further than this below the recording's loud frames
 LOUD_PERCENTILE = 95.0
 HANGOVER_S = 0.1       # frames this close to a voiced frame are kept too (onsets, decays, short pauses)
