@@ -181,9 +181,11 @@ def test_the_live_view_calibrates_on_a_voice_with_long_pauses_no_worse_than_unca
     gap = pause(3.0, -48.0)                           # room noise above the live silence gate (-50 dBFS)
     path = write_wav("voice.wav", np.concatenate([np.r_[c, gap] for c in clips]), 16000, subtype="FLOAT")
     assert live.start_file_input(path, speed=4.0)
-    qtbot.waitUntil(lambda: "Calibrated to the voice (" in live.latency_label.text(), timeout=120000)
-    stats = live.worker._stream.calibration._active.calibration
-    live.stop()
+    try:
+        qtbot.waitUntil(lambda: "Calibrated to the voice (" in live.latency_label.text(), timeout=120000)
+        stats = live.worker._stream.calibration._active.calibration
+    finally:
+        live.stop()
     model = catalog.classifier
     assert stats is not None and model.calibration is None
     assert correct(model.calibrated(stats), clips, labels) >= correct(model, clips, labels)
@@ -201,8 +203,10 @@ def test_the_live_view_refuses_an_implausible_calibration_and_says_why(qtbot, sh
     live.calibrate_box.setChecked(True)
     live.hop_spin.setValue(0.5)
     assert live.start_file_input(write_wav("hum.wav", _hum(), 16000, subtype="FLOAT"), speed=4.0)
-    qtbot.waitUntil(lambda: "implausible" in live.latency_label.text(), timeout=120000)
-    assert live.last_result.calibration.startswith("not calibrated: the voice's statistics are implausible")
-    assert live.worker._stream.calibration._active.calibration is None
-    live.stop()
+    try:
+        qtbot.waitUntil(lambda: "implausible" in live.latency_label.text(), timeout=120000)
+        assert live.last_result.calibration.startswith("not calibrated: the voice's statistics are implausible")
+        assert live.worker._stream.calibration._active.calibration is None
+    finally:
+        live.stop()
     live.shutdown()
