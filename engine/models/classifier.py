@@ -249,15 +249,13 @@ class OnnxClassifier:
         return moments
 
     def calibrate(self, clips, cancel=None) -> np.ndarray:
-        """Band statistics ``[2, n_mels]`` of the voiced audio of ``clips`` (1-D sample arrays of
-        one speaker at the model rate; no labels are needed), as :meth:`calibrate_voiced` pools them.
-        Returns them; ``set_calibration`` makes the model use them."""
+        """The band statistics ``[2, n_mels]`` of :meth:`calibrate_voiced`, for ``set_calibration``."""
         return self.calibrate_voiced(clips, cancel)[0]
 
     def calibrate_voiced(self, clips, cancel=None) -> tuple[np.ndarray, float]:
-        """``(band statistics, voiced seconds)``: only the voiced audio of ``clips`` is pooled
-        (pauses, silence and room noise left out); :class:`CalibrationRefused` when none is
-        voiced or the statistics are implausible (engine/models/calibration.py)."""
+        """``(band statistics, voiced seconds)`` of ``clips`` (1-D arrays of one speaker at the model
+        rate, labels unneeded): only their voiced audio is pooled; :class:`CalibrationRefused` when
+        none is voiced or the statistics are implausible (engine/models/calibration.py)."""
         if not self.calibratable:
             raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
         return calibrate_voiced(self, clips, cancel)

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from engine.errors import ModelLoadError
 
 MAX_PROTO_FIELDS = 2_000_000  # a bound on the pre-load scan of the model file
@@ -134,17 +136,15 @@ def check_external_data(path: Path, entries: list[dict[str, str]], size: int, ma
             raise ModelLoadError(f"{path}: the model and its data exceed the {max_bytes >> 20} MiB limit")
 
 
-def float_initializer(path: str | os.PathLike, name: str) -> "np.ndarray | None":
+def float_initializer(path: str | os.PathLike, name: str) -> np.ndarray | None:
     """The values of the main graph's float32 initializer ``name`` (raw or float data), flat;
     None when there is none. ValueError or ModelLoadError on a malformed file."""
     import mmap
 
-    import numpy as np
-
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         for graph in _fields(data, 0, len(data), 7):               # ModelProto.graph
             for tensor in _fields(data, *graph, 5):                # GraphProto.initializer
-                found = _float_tensor(data, *tensor, name, np)
+                found = _float_tensor(data, *tensor, name)
                 if found is not None:
                     return found
     return None
@@ -168,7 +168,7 @@ def _fields(data, pos: int, end: int, number: int):
             raise ModelLoadError(f"unsupported protobuf wire type {wire}")
 
 
-def _float_tensor(data, pos: int, end: int, name: str, np):
+def _float_tensor(data, pos: int, end: int, name: str):
     """A TensorProto's values when it is called ``name`` and holds float32, else None."""
     found, raw, floats, dtype = None, b"", [], 1
     while pos < end:
