@@ -28,6 +28,7 @@ MOMENTS_NAME = "band_moments"
 # the EmoDB fold models (docs/EMODB_MODEL.md), each test clip scored after calibrating to
 # randomly drawn 2 s clips of its speaker: 1 clip (the clip itself) macro F1 0.371, 5 clips
 # 0.709, 10 clips (20 s) 0.759, 20 clips 0.789, all of the speaker's 0.811; uncalibrated 0.683.
+# Counted in voiced seconds (engine/audio/voicing.py): pauses and silence are not the speaker.
 MIN_CALIBRATION_S = 20.0
 STD_FLOOR = 1e-3   # dB added to every band's standard deviation: a silent band divides by this
 MAX_ABS_DB = 1e4   # statistics past this are not log-mel decibels
