@@ -2,8 +2,7 @@
 
 For the shipped model (default models_onnx/emodb_vgg4.onnx) and each speaker, every clip is
 scored (``OnnxClassifier.classify``) uncalibrated, calibrated as before this change (band
-moments of every window, pauses included: ``--before``'s reimplementation of the old
-``calibrate``) and calibrated as now (``OnnxClassifier.calibrate``: voiced audio only; a
+moments of every window, pauses included: :func:`before` reimplements the old ``calibrate``) and calibrated as now (``OnnxClassifier.calibrate``: voiced audio only; a
 refused calibration leaves the model uncalibrated and is counted). Calibration reads the
 speaker's audio only, never labels.
 
@@ -15,7 +14,11 @@ speaker's audio only, never labels.
   are, joined with 3 s of digital silence after each, with 3 s of -70 dBFS noise after each,
   and as they are plus one 60 s near-silent file holding a single click (probe D4).
 
-    PYTHONPATH=. nice -n 10 .venv/bin/python scripts/calibration_check.py [--ravdess-only|--emodb-only]
+    PYTHONPATH=. nice -n 10 .venv/bin/python scripts/calibration_check.py [--ravdess-only|--emodb-only] [-q]
+
+Each row of the log: correct clips uncalibrated / before / now, the voiced seconds, and how far
+each calibration moved from the model's stored statistics (median band mean shift in stored
+deviations, median deviation ratio): what the refusal rule (engine/models/calibration.py) reads.
 """
 
 from __future__ import annotations
@@ -119,7 +122,7 @@ def emodb(model, verbose) -> dict[str, list[dict]]:
         "as they are": lambda clips: clips,
         "3 s digital silence after each": lambda clips: [np.concatenate([np.r_[c, np.zeros(gap, np.float32)] for c in clips])],
         "3 s -70 dBFS noise after each": lambda clips: [np.concatenate([np.r_[c, noise] for c in clips])],
-        "plus a 60 s file with one click": lambda clips: [*clips, click + noise[0] * 0],
+        "plus a 60 s file with one click": lambda clips: [*clips, click],
     }
     out = {}
     for material, make in materials.items():
@@ -154,8 +157,7 @@ def main(argv=None) -> int:
         voicing.HANGOVER_S = args.hangover
     global LIMIT
     LIMIT = args.speakers
-    p_model = OnnxClassifier.load(args.model, sandbox=False)
-    model = p_model
+    model = OnnxClassifier.load(args.model, sandbox=False)
     if args.no_refuse:
         model.refuse_implausible = False
     table = ["| data (speakers' own audio) | clips scored | uncalibrated | calibrated before | "
