@@ -6,6 +6,7 @@ waveform, spectrogram and prediction timeline share one zoomable time axis.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ from engine.audio.spectrogram import Spectrogram, spectrogram_db
 from engine.classify.predictions import FilePredictions
 from engine.errors import SaveError
 from engine.jobs.outputs import free_name
-from engine.models.calibration import MIN_CALIBRATION_S
+from engine.models.calibration import MIN_CALIBRATION_S, CalibrationRefused
 from engine.models.catalog import ModelCatalog
 from gui.settings import Settings
 from gui.widgets.elided_label import ElidedLabel
@@ -110,8 +111,9 @@ class FileView(QWidget):
         self.calibrate_box = QCheckBox("Calibrate to this speaker")
         self.calibrate_box.setToolTip(
             "For models trained with speaker normalisation: normalise the model to the voice in this "
-            f"recording (its own band statistics, no labels) before classifying it, when it holds at least "
-            f"{MIN_CALIBRATION_S:g} s of audio. Uncalibrated, such a model uses its training speakers' "
+            f"recording (the band statistics of its voiced audio, no labels; pauses and silence are left "
+            f"out) before classifying it, when it holds at least {MIN_CALIBRATION_S:g} s of voice. "
+            "Statistics implausibly far from the model's own are refused. Uncalibrated, such a model uses its training speakers' "
             "average (docs/EMODB_MODEL.md).")
         self.calibrate_box.setChecked(bool(self.settings.get("file/calibrate")))
         self.calibrate_box.toggled.connect(self._on_calibrate_toggled)
@@ -251,8 +253,8 @@ class FileView(QWidget):
             f"window{'s' if len(predictions.starts_s) != 1 else ''} of {predictions.window_s:g} s, "
             f"one every {self.settings.get('file/hop_s'):g} s"
             + ("<br>calibrated to this recording's speaker" if predictions.calibrated else
-               f"<br>not calibrated: under {MIN_CALIBRATION_S:g} s of audio" if self.calibrate_box.isVisible()
-               and self.calibrate_box.isChecked() else ""))
+               f"<br>not calibrated: {html.escape(predictions.calibration_note)}" if predictions.calibration_note
+               and self.calibrate_box.isVisible() and self.calibrate_box.isChecked() else ""))
         self.status_message.emit(f"Classified: {predictions.top(1)[0][0]}")
         self.classified.emit(predictions)
 
@@ -317,12 +319,26 @@ def _predict(classifier, name: str, audio: Audio, hop_s: float, calibrate: bool 
 
     rate = classifier.meta.sample_rate_hz
     samples = audio.samples if audio.sample_rate_hz == rate else resample(audio.samples, audio.sample_rate_hz, rate)
-    # The recording's own band statistics (one speaker, labels unknown), when it is long enough
-    # for them to help: on a single short clip calibration scores far worse than none.
-    calibrate = calibrate and len(samples) / rate >= MIN_CALIBRATION_S
+    # The band statistics of the recording's voiced audio (one speaker, labels unknown), when there
+    # is enough voice for them to help: on a single short clip calibration scores far worse than none.
+    note = ""
     if calibrate:
-        classifier = classifier.calibrated(classifier.calibrate([samples]))
+        calibrate, note = False, f"under {MIN_CALIBRATION_S:g} s of voice"
+        if len(samples) / rate >= MIN_CALIBRATION_S:
+            try:
+                stats, voiced_s = classifier.calibrate_voiced([samples])
+            except CalibrationRefused as exc:
+                note = f"calibration to {_recording_name(audio)} refused: {exc}"
+            else:
+                if voiced_s >= MIN_CALIBRATION_S:
+                    classifier, calibrate = classifier.calibrated(stats), True
+                else:
+                    note = f"{voiced_s:.1f} s of voice, under {MIN_CALIBRATION_S:g} s"
     clip = classifier.classify(samples)
     starts, probs = classifier.windows(samples, hop_s=hop_s)
     return FilePredictions(name, list(classifier.meta.labels), np.asarray(clip), starts, probs,
-                           classifier.meta.clip_s, calibrated=calibrate)
+                           classifier.meta.clip_s, calibrated=calibrate, calibration_note=note)
+
+
+def _recording_name(audio: Audio) -> str:
+    return audio.path.name if audio.path is not None else "the recording"

@@ -148,8 +148,9 @@ class LiveView(QWidget):
             widget.valueChanged.connect(self._on_classify_settings_changed)
         self.calibrate_box = QCheckBox("Calibrate to the voice")
         self.calibrate_box.setToolTip(
-            f"For models trained with speaker normalisation: after {MIN_CALIBRATION_S:g} s of the voice, "
-            "normalise the model to it (its band statistics, from what it heard); unticking starts over")
+            f"For models trained with speaker normalisation: after {MIN_CALIBRATION_S:g} s of voice (pauses "
+            "and silence not counted), normalise the model to it (the band statistics of the voice heard); "
+            "statistics implausibly far from the model's own are refused; unticking starts over")
         self.calibrate_box.setChecked(bool(s.get("live/calibrate")))
         self.calibrate_box.toggled.connect(self._on_classify_settings_changed)
         form = QFormLayout(box)

@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.audio.io import AUDIO_SUFFIXES, is_silent, load_audio
 from engine.errors import AudioLoadError, ModelLoadError
-from engine.models.calibration import MIN_CALIBRATION_S
+from engine.models.calibration import MIN_CALIBRATION_S, CalibrationRefused
 from engine.models.classifier import OnnxClassifier
 from engine.models.thresholds import Decision
 
@@ -106,11 +106,13 @@ def classify_file(model: OnnxClassifier, path: str | os.PathLike) -> FileResult:
 
 
 def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike]) -> tuple[np.ndarray, int, list[str]]:
-    """``(band statistics, files used, problems)``: one speaker's files (folders walked) pooled,
-    labels unread, for ``model.set_calibration``. Unreadable, silent or constant files are left
-    out and said in ``problems``, as is audio too short to calibrate on reliably
-    (:data:`engine.models.calibration.MIN_CALIBRATION_S`); ValueError when no file is left."""
-    used, problems, seconds = [0], [], [0.0]
+    """``(band statistics, files used, problems)``: the voiced audio of one speaker's files (folders
+    walked; pauses and silence left out) pooled, labels unread, for ``model.set_calibration``.
+    Unreadable, silent or constant files are left out and said in ``problems``, as is too little
+    voice to calibrate on reliably (:data:`engine.models.calibration.MIN_CALIBRATION_S` voiced
+    seconds); ValueError when no file is left; :class:`CalibrationRefused` naming the files when
+    nothing in them is voiced or their statistics are implausible for the model."""
+    used, problems = [], []
 
     def clips():
         for path in iter_audio_files(inputs):
@@ -123,20 +125,23 @@ def calibrate_to_files(model: OnnxClassifier, inputs: Iterable[str | os.PathLike
             if reason is not None:
                 problems.append(f"{path}: not used for calibration: {reason}")
                 continue
-            used[0] += 1
-            seconds[0] += len(audio.samples) / model.meta.sample_rate_hz
+            used.append(path)
             yield audio.samples
 
     try:
-        stats = model.calibrate(clips())
+        stats, voiced_s = model.calibrate_voiced(clips())
+    except CalibrationRefused as exc:
+        names = ", ".join(str(p) for p in used[:5]) + (f" and {len(used) - 5} more" if len(used) > 5 else "")
+        raise CalibrationRefused(f"calibration to {names} refused: {exc}") from exc
     except ValueError as exc:  # nothing left: say why each file was left out
         if not problems:
             raise
         raise ValueError(f"{exc}; " + "; ".join(problems)) from None
-    if seconds[0] < MIN_CALIBRATION_S:
-        problems.append(f"calibrated on {seconds[0]:.1f} s of audio; under {MIN_CALIBRATION_S:g} s of one speaker "
-                        "calibration is unreliable and can score worse than none (docs/EMODB_MODEL.md)")
-    return stats, used[0], problems
+    if voiced_s < MIN_CALIBRATION_S:
+        problems.append(f"calibrated on {voiced_s:.1f} s of voice (pauses and silence left out); under "
+                        f"{MIN_CALIBRATION_S:g} s of one speaker's voice calibration is unreliable and can "
+                        "score worse than none (docs/CALIBRATION.md)")
+    return stats, len(used), problems
 
 
 def classify_files(model: OnnxClassifier, paths) -> list[FileResult]:

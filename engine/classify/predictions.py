@@ -21,6 +21,7 @@ class FilePredictions:
     window_probs: np.ndarray        # [n_windows, n_labels]
     window_s: float
     calibrated: bool = False        # the model was normalised to this recording's speaker
+    calibration_note: str = ""      # why it was not, when calibration was asked for
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         order = np.argsort(self.clip_probs)[::-1][:k]

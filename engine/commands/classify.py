@@ -28,9 +28,11 @@ def add_classify_arguments(parser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
     parser.add_argument("--top", type=int, default=3, help="labels to show per file (default: %(default)s)")
     parser.add_argument("--calibrate", action="store_true",
-                        help="the files are one speaker: normalise the model to their band statistics (audio "
-                             "only, no labels) before classifying them; for models trained with speaker "
-                             "normalisation (docs/MODELS.md)")
+                        help="the files are one speaker: normalise the model to the band statistics of their "
+                             "voiced audio (pauses and silence left out; no labels) before classifying them; "
+                             "for models trained with speaker normalisation. Under 20 s of voice it warns; "
+                             "statistics implausible for the model are refused and the files classified "
+                             "uncalibrated (docs/CALIBRATION.md)")
 
 
 def run_classify(args) -> int:
@@ -79,6 +81,7 @@ def run_classify(args) -> int:
 def _calibrate(model, files) -> dict | int:
     """Calibrate ``model`` to ``files`` as one speaker: what was used, or an exit status."""
     from engine.classify.files import calibrate_to_files
+    from engine.models.calibration import CalibrationRefused
     from engine.textsafe import printable
 
     if not model.calibratable:
@@ -86,6 +89,9 @@ def _calibrate(model, files) -> dict | int:
         return EXIT_MODEL_REFUSED
     try:
         stats, n_files, problems = calibrate_to_files(model, files)
+    except CalibrationRefused as exc:
+        _say(f"warning: {printable(exc)}; classifying uncalibrated")
+        return {"refused": printable(str(exc))}
     except (ValueError, ModelLoadError) as exc:
         _say(f"error: {printable(exc)}")
         return EXIT_MODEL_REFUSED if isinstance(exc, ModelLoadError) else 1
@@ -140,6 +146,15 @@ class _TextWriter:
         pass
 
 
+def _calibration_fields(calibrated: dict | None) -> dict:
+    """``"calibrated": {"files": n}``, or false with the reason a calibration was refused."""
+    if not calibrated:
+        return {}
+    if "refused" in calibrated:
+        return {"calibrated": False, "calibration_refused": calibrated["refused"]}
+    return {"calibrated": calibrated}
+
+
 class _JsonWriter:
     """One JSON document, written as it grows, one complete line per result (the comma
     leads the next line), so a reader can parse each result as soon as its line arrives::
@@ -155,7 +170,7 @@ class _JsonWriter:
 
     def begin(self) -> None:
         head = json.dumps({"model": os.fsdecode(self.model.path), "labels": self.model.labels,
-                           **({"calibrated": self.calibrated} if self.calibrated else {})}, allow_nan=False)
+                           **_calibration_fields(self.calibrated)}, allow_nan=False)
         _out(head[:-1] + ', "results": [\n')
 
     def write(self, result) -> None:

@@ -28,6 +28,7 @@ MOMENTS_NAME = "band_moments"
 # the EmoDB fold models (docs/EMODB_MODEL.md), each test clip scored after calibrating to
 # randomly drawn 2 s clips of its speaker: 1 clip (the clip itself) macro F1 0.371, 5 clips
 # 0.709, 10 clips (20 s) 0.759, 20 clips 0.789, all of the speaker's 0.811; uncalibrated 0.683.
+# Counted in voiced seconds (engine/audio/voicing.py): pauses and silence are not the speaker.
 MIN_CALIBRATION_S = 20.0
 STD_FLOOR = 1e-3   # dB added to every band's standard deviation: a silent band divides by this
 MAX_ABS_DB = 1e4   # statistics past this are not log-mel decibels
@@ -95,3 +96,135 @@ def check_stats(stats: np.ndarray, n_mels: int, source: str = "band statistics")
     if stats[1].min() < STD_FLOOR * 0.5:
         raise ValueError(f"{source}: band standard deviations must be at least {STD_FLOOR:g} dB")
     return stats
+
+
+# -- statistics only from voiced audio --------------------------------------------------------
+
+class VoicedWindows:
+    """Cuts a speaker's voiced audio (engine/audio/voicing.py), joined across recordings, into
+    model windows: every window is made only of voiced audio, none is padded with zeros.
+
+    :meth:`add` returns the whole windows ``[k, n]`` the audio completed; :meth:`finish` the last
+    piece, filled by repeating voiced audio, when it is at least a quarter of a window or the
+    only audio there is. :attr:`voiced_s` counts the voiced seconds added."""
+
+    def __init__(self, n_samples: int, rate_hz: int) -> None:
+        self.n, self.rate_hz = int(n_samples), int(rate_hz)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self.voiced_samples = 0
+        self.windows = 0
+
+    @property
+    def voiced_s(self) -> float:
+        return self.voiced_samples / self.rate_hz
+
+    def add(self, voiced: np.ndarray) -> np.ndarray:
+        voiced = np.asarray(voiced, dtype=np.float32).reshape(-1)
+        self.voiced_samples += len(voiced)
+        self._buffer = np.concatenate([self._buffer, voiced])
+        k = len(self._buffer) // self.n
+        whole = self._buffer[: k * self.n].reshape(k, self.n)
+        self._buffer = self._buffer[k * self.n :]
+        self.windows += k
+        return whole
+
+    def finish(self) -> np.ndarray:
+        piece, self._buffer = self._buffer, np.zeros(0, dtype=np.float32)
+        if not len(piece) or (self.windows and len(piece) < self.n // 4):
+            return np.zeros((0, self.n), dtype=np.float32)
+        self.windows += 1
+        return np.resize(piece, self.n)[None]       # np.resize repeats the piece
+
+
+# -- refusing implausible statistics ----------------------------------------------------------
+
+class CalibrationRefused(ValueError):
+    """A speaker's statistics are too far from the model's own to be a voice it can be fitted to;
+    the message says why (and, where the caller knows them, names the recordings)."""
+
+
+# A calibration is refused when, against the model's stored (default) statistics, the median band
+# mean moves by more than MAX_MEAN_SHIFT default standard deviations, or the median band
+# deviation is more than MAX_STD_RATIO times (or less than 1/MAX_STD_RATIO of) the stored one.
+# Chosen from docs/CALIBRATION.md: EmoDB speakers calibrated on their clips move at most ~1 sd
+# (median band), silence-polluted calibrations and digital-silence files far more.
+MAX_MEAN_SHIFT = 3.0
+MAX_STD_RATIO = 1.5
+
+
+def implausibility(stats: np.ndarray, default: np.ndarray) -> str | None:
+    """Why ``stats`` are implausibly far from the model's ``default`` statistics, or None."""
+    stats, default = np.asarray(stats, np.float64), np.asarray(default, np.float64)
+    shift = (stats[0] - default[0]) / default[1]
+    ratio = stats[1] / default[1]
+    median_shift, median_ratio = float(np.median(shift)), float(np.median(ratio))
+    if abs(median_shift) > MAX_MEAN_SHIFT:
+        return (f"its band means lie {abs(median_shift):.1f} of the model's standard deviations "
+                f"{'below' if median_shift < 0 else 'above'} the model's own (median band; at most "
+                f"{MAX_MEAN_SHIFT:g} is plausible for a voice)")
+    if not 1 / MAX_STD_RATIO <= median_ratio <= MAX_STD_RATIO:
+        return (f"its band deviations are {median_ratio:.2f} times the model's own (median band; "
+                f"{1 / MAX_STD_RATIO:.2f} to {MAX_STD_RATIO:g} is plausible for a voice)")
+    return None
+
+
+def stored_stats(path, n_mels: int) -> np.ndarray | None:
+    """The :data:`STATS_NAME` initializer a model file stores ``[2, n_mels]`` (its default, what an
+    uncalibrated model uses), read from the protobuf without onnx; None if absent or malformed."""
+    from engine.errors import ModelLoadError
+    from engine.models.scan import float_initializer
+
+    try:
+        values = float_initializer(path, STATS_NAME)
+    except (OSError, ValueError, ModelLoadError):
+        return None
+    if values is None or values.size != 2 * n_mels or not np.isfinite(values).all():
+        return None
+    return values.reshape(2, n_mels)
+
+
+def calibrate_voiced(classifier, clips, cancel=None) -> tuple[np.ndarray, float]:
+    """``(band statistics, voiced seconds)`` of one speaker's ``clips`` (1-D arrays at the model
+    rate) for ``classifier`` (an :class:`engine.models.classifier.OnnxClassifier`): each clip's
+    voiced frames (engine/audio/voicing.py, gated against that clip's loud frames) are joined into
+    :class:`VoicedWindows` whose band moments are pooled. Raises :class:`CalibrationRefused` when
+    nothing is voiced or the statistics are implausible against the model's stored ones."""
+    from engine.audio.voicing import voiced_audio
+    from engine.errors import ModelLoadError
+
+    pooled = BandMoments(classifier.n_bands)
+    rate = classifier.meta.sample_rate_hz
+    cutter = VoicedWindows(classifier.meta.n_samples, rate)
+    any_clip = False
+
+    batch = getattr(classifier, "_max_batch", 16)
+
+    def pool(windows: np.ndarray) -> None:
+        for i in range(0, len(windows), batch):
+            pooled.add(classifier.band_moments(windows[i : i + batch]))
+
+    for samples in clips:
+        if cancel is not None:
+            cancel.raise_if_cancelled("calibrating")
+        any_clip = True
+        pool(cutter.add(voiced_audio(samples, rate)))
+    pool(cutter.finish())
+    if not any_clip:
+        raise ValueError(f"{classifier.path}: calibrating needs at least one clip of the speaker")
+    if not pooled.count:
+        raise CalibrationRefused("no voiced audio: every frame is under the energy gate "
+                                 "(silence, or noise far below the loudest sound)")
+    try:
+        stats = check_stats(pooled.stats(), classifier.n_bands, str(classifier.path))
+    except ValueError as exc:
+        raise ModelLoadError(f"{classifier.path}: the model's band moments give unusable statistics ({exc})") from exc
+    check_plausible(classifier, stats)
+    return stats, cutter.voiced_s
+
+
+def check_plausible(classifier, stats: np.ndarray) -> None:
+    """:class:`CalibrationRefused` when ``stats`` are implausible against the model's stored ones."""
+    default = getattr(classifier, "default_stats", None)
+    why = None if default is None or not getattr(classifier, "refuse_implausible", True) else implausibility(stats, default)
+    if why is not None:
+        raise CalibrationRefused(f"the speaker's statistics are implausible for this model: {why}")

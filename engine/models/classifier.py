@@ -21,7 +21,14 @@ import numpy as np
 
 from engine.audio.io import fit_length, window_starts
 from engine.errors import ModelLoadError, first_line
-from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments, calibration_support, check_stats
+from engine.models.calibration import (
+    MOMENTS_NAME,
+    STATS_NAME,
+    calibrate_voiced,
+    calibration_support,
+    check_stats,
+    stored_stats,
+)
 from engine.models.metadata import METADATA_KEY, ModelMeta, meta_thresholds, parse_metadata
 from engine.models.scan import check_external_data, scan_model
 from engine.models.thresholds import Decision, Thresholds, ThresholdsError, decide, load_user_thresholds
@@ -62,6 +69,9 @@ class OnnxClassifier:
         # Speaker calibration (engine/models/calibration.py): the band statistics fed with every window.
         self.n_bands, self.calibration_problem = calibration_support(session)
         self.calibration: np.ndarray | None = None
+        # The statistics the file stores (used uncalibrated): a calibration far from them is refused.
+        self.default_stats = stored_stats(path, self.n_bands) if self.n_bands else None
+        self.refuse_implausible = True
         fixed_batch = session.get_inputs()[0].shape[0]
         self._max_batch = fixed_batch if isinstance(fixed_batch, int) and fixed_batch > 0 else MAX_BATCH
         # Per-class thresholds (engine/models/thresholds.py): the model's own, or the person's saved ones.
@@ -148,24 +158,16 @@ class OnnxClassifier:
         return moments
 
     def calibrate(self, clips, cancel=None) -> np.ndarray:
-        """Band statistics ``[2, n_mels]`` pooled over every window (as ``classify`` cuts them) of
-        ``clips``, 1-D sample arrays of one speaker at the model rate; no labels are needed.
-        Returns them; ``set_calibration`` makes the model use them."""
-        pooled = BandMoments(self.n_bands or 0)
-        n = self.meta.n_samples
-        for samples in clips:
-            if cancel is not None:
-                cancel.raise_if_cancelled("calibrating")
-            starts = window_starts(len(samples), n, max(1, int(round(self.meta.clip_s / 2 * self.meta.sample_rate_hz))))
-            for i in range(0, len(starts), self._max_batch):
-                batch = np.stack([fit_length(samples[s : s + n], n) for s in starts[i : i + self._max_batch]])
-                pooled.add(self.band_moments(batch))
-        if not pooled.count:
-            raise ValueError(f"{self.path}: calibrating needs at least one clip of the speaker")
-        try:
-            return check_stats(pooled.stats(), self.n_bands, str(self.path))
-        except ValueError as exc:
-            raise ModelLoadError(f"{self.path}: the model's band moments give unusable statistics ({exc})") from exc
+        """The band statistics ``[2, n_mels]`` of :meth:`calibrate_voiced`, for ``set_calibration``."""
+        return self.calibrate_voiced(clips, cancel)[0]
+
+    def calibrate_voiced(self, clips, cancel=None) -> tuple[np.ndarray, float]:
+        """``(band statistics, voiced seconds)`` of ``clips`` (1-D arrays of one speaker at the model
+        rate, labels unneeded): only their voiced audio is pooled; :class:`CalibrationRefused` when
+        none is voiced or the statistics are implausible (engine/models/calibration.py)."""
+        if not self.calibratable:
+            raise ValueError(f"{self.path}: cannot be calibrated: {self.calibration_problem}")
+        return calibrate_voiced(self, clips, cancel)
 
     def predict(self, waveforms: np.ndarray) -> np.ndarray:
         """Probabilities ``[batch, n_classes]`` for ``[batch, n_samples]`` audio at the model rate."""

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from engine.errors import ModelLoadError
 
 MAX_PROTO_FIELDS = 2_000_000  # a bound on the pre-load scan of the model file
@@ -132,3 +134,67 @@ def check_external_data(path: Path, entries: list[dict[str, str]], size: int, ma
         total += length or target.stat().st_size
         if total > max_bytes:
             raise ModelLoadError(f"{path}: the model and its data exceed the {max_bytes >> 20} MiB limit")
+
+
+def float_initializer(path: str | os.PathLike, name: str) -> np.ndarray | None:
+    """The values of the main graph's float32 initializer ``name`` (raw or float data), flat;
+    None when there is none. ValueError or ModelLoadError on a malformed file."""
+    import mmap
+
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for graph in _fields(data, 0, len(data), 7):               # ModelProto.graph
+            for tensor in _fields(data, *graph, 5):                # GraphProto.initializer
+                found = _float_tensor(data, *tensor, name)
+                if found is not None:
+                    return found
+    return None
+
+
+def _fields(data, pos: int, end: int, number: int):
+    """``(start, end)`` of each length-delimited field ``number`` of one message."""
+    while pos < end:
+        key, pos = _varint(data, pos, end)
+        wire = key & 7
+        if wire == 0:
+            _, pos = _varint(data, pos, end)
+        elif wire in (1, 5):
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, pos = _varint(data, pos, end)
+            if key >> 3 == number:
+                yield pos, min(pos + length, end)
+            pos += length
+        else:
+            raise ModelLoadError(f"unsupported protobuf wire type {wire}")
+
+
+def _float_tensor(data, pos: int, end: int, name: str):
+    """A TensorProto's values when it is called ``name`` and holds float32, else None."""
+    found, raw, floats, dtype = None, b"", [], 1
+    while pos < end:
+        key, pos = _varint(data, pos, end)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos, end)
+            dtype = value if number == 2 else dtype
+        elif wire in (1, 5):
+            if number == 4 and wire == 5:
+                floats.append(np.frombuffer(bytes(data[pos : pos + 4]), "<f4"))
+            pos += 8 if wire == 1 else 4
+        elif wire == 2:
+            length, pos = _varint(data, pos, end)
+            chunk = bytes(data[pos : min(pos + length, end)])
+            if number == 8:
+                found = chunk.decode("utf-8", "replace")
+            elif number == 9:
+                raw = chunk
+            elif number == 4:
+                floats.append(np.frombuffer(chunk[: len(chunk) // 4 * 4], "<f4"))
+            pos += length
+        else:
+            raise ModelLoadError(f"unsupported protobuf wire type {wire}")
+    if found != name or dtype != 1:
+        return None
+    if raw:
+        return np.frombuffer(raw[: len(raw) // 4 * 4], "<f4").astype(np.float32)
+    return np.concatenate(floats).astype(np.float32) if floats else None

@@ -58,18 +58,26 @@ def clip_probabilities(model: WaveformModel, path: str, sample_rate_hz: int, n_s
 
 def calibration_stats(model: WaveformModel, paths: Sequence[str], sample_rate_hz: int, n_samples: int,
                       hop: int) -> np.ndarray | None:
-    """The band statistics ``classify --calibrate`` computes over these clips (every window);
-    None when none of them can be read."""
-    from engine.models.calibration import BandMoments
+    """The band statistics ``classify --calibrate`` computes over these clips: their voiced audio
+    (engine/audio/voicing.py) joined into windows (engine.models.calibration.VoicedWindows; ``hop``
+    is unused since); None when none of them can be read or nothing in them is voiced."""
+    from engine.audio.voicing import voiced_audio
+    from engine.models.calibration import BandMoments, VoicedWindows
     from trainer.models.frontend import band_moments
 
-    pooled = BandMoments(model.frontend.n_mels)
+    pooled, cutter = BandMoments(model.frontend.n_mels), VoicedWindows(n_samples, sample_rate_hz)
+
+    def pool(windows: np.ndarray) -> None:
+        for i in range(0, len(windows), 32):
+            pooled.add(band_moments(model.frontend(torch.from_numpy(windows[i : i + 32]))).numpy())
+
     for path in paths:
         try:
-            for batch in _clip_windows(path, sample_rate_hz, n_samples, hop):
-                pooled.add(band_moments(model.frontend(batch)).numpy())
+            samples = load_audio(path, sample_rate_hz).samples
         except AudioLoadError:
             continue
+        pool(cutter.add(voiced_audio(samples, sample_rate_hz)))
+    pool(cutter.finish())
     return pooled.stats() if pooled.count else None
 
 

@@ -40,7 +40,7 @@ def test_the_stream_calibrates_after_enough_of_the_voice_and_counts_each_window_
     window, after = results[first_calibrated]
     np.testing.assert_allclose(after.probs, expected_probs(window, stats)[0], atol=1e-4)
     assert np.abs(after.probs - expected_probs(window, DEFAULT)[0]).max() > 0.01
-    assert after.calibration.startswith("calibrated to the voice (20 s heard)")
+    assert after.calibration.startswith("calibrated to the voice (20 s of voice heard)")
     assert model.calibration is None             # the shared model itself is never changed
 
 
