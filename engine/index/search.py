@@ -1,0 +1,170 @@
+"""More like this: the windows of an index nearest to a few examples, by cosine similarity.
+
+The index stores unit-length float16 vectors, so a cosine is a dot product and a query is one
+matrix product over the whole index, run in chunks of :data:`CHUNK_ROWS` rows (each chunk made
+float32, multiplied, and its best candidates kept), so memory stays bounded (a chunk of 65,536
+rows × 512 dims is 128 MiB of float32 at most) however large the index.
+
+Several examples combine by the **mean** of their similarities (one product with their mean
+vector: the same numbers) or by the **max** (a window near any one of them). Hits are distinct
+by default: a window overlapping or touching a better hit in the same recording is left out, so the top 20
+are 20 places, not one event seen by three overlapping windows.
+
+How far exact search goes (docs/INDEX.md, ``bench/bench_similar.py``): measured on the
+shared 2-core machine, one query over 128-dim vectors took about 0.02 s at 100,000 windows and
+about 0.2 s at 1,000,000 (about 12 days of audio at a 1 s hop), the time growing linearly with
+rows × dims; a few million windows stay under a second or two, which is fine for a person
+asking. Past about 10 million windows (or for many queries a second, e.g. a map's neighbour
+graph) an approximate index (an IVF or HNSW index such as FAISS or hnswlib) would be needed;
+none is used or required here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.index.build import normalise
+from engine.index.store import IndexStore, IndexStoreError
+
+CHUNK_ROWS = 65_536
+CANDIDATES_PER_HIT = 8
+COMBINE = ("mean", "max")
+
+
+@dataclass(frozen=True)
+class Hit:
+    recording: str          # relative to the indexed folder (POSIX)
+    start_s: float
+    end_s: float
+    similarity: float
+    label: str              # the model's answer for the window (its most probable class)
+    row: int
+
+
+class Index:
+    """An index folder opened read-only: its rows as memory maps and which recording owns each."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.store = IndexStore.open(root)
+        self.meta = self.store.meta
+        self.vectors, self.probs, self.starts = self.store.arrays()
+        self.recording_of_row = np.full(self.store.rows, -1, dtype=np.int32)   # -1: a dead row
+        self.recordings: list[str] = []
+        self._ranges: dict[str, tuple[int, int]] = {}
+        for entry in self.store.live_entries():
+            self.recording_of_row[entry.first_row:entry.first_row + entry.n_rows] = len(self.recordings)
+            self.recordings.append(entry.path)
+            self._ranges[entry.path] = (entry.first_row, entry.first_row + entry.n_rows)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.meta["folder"])
+
+    @property
+    def window_s(self) -> float:
+        return float(self.meta["window_s"])
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.meta["labels"])
+
+    def __len__(self) -> int:
+        return int((self.recording_of_row >= 0).sum())
+
+    def recording_name(self, path: str | os.PathLike) -> str | None:
+        """``path`` as the index names it (relative to its folder), or None when not indexed."""
+        path = Path(path)
+        candidates = [path.as_posix()]
+        if path.is_absolute() or path.exists():
+            try:
+                candidates.append(path.resolve().relative_to(self.folder).as_posix())
+            except ValueError:
+                pass
+        return next((c for c in candidates if c in self._ranges), None)
+
+    def rows_in(self, recording: str, start_s: float, end_s: float) -> np.ndarray:
+        """Rows of ``recording`` whose windows cover at least half of ``[start_s, end_s]`` (or half a
+        window of it); the best-covering row when none does."""
+        first, last = self._ranges[recording]
+        starts = np.asarray(self.starts[first:last])
+        overlap = np.minimum(starts + self.window_s, end_s) - np.maximum(starts, start_s)
+        need = 0.5 * min(self.window_s, max(end_s - start_s, 1e-9))
+        rows = np.flatnonzero(overlap >= need - 1e-9)
+        return first + (rows if len(rows) else np.array([int(np.argmax(overlap))]))
+
+    def rows_overlapping(self, recording: str, start_s: float, end_s: float) -> np.ndarray:
+        """Rows of ``recording`` whose windows overlap ``[start_s, end_s]`` at all."""
+        first, last = self._ranges[recording]
+        starts = np.asarray(self.starts[first:last])
+        return first + np.flatnonzero((starts < end_s) & (starts + self.window_s > start_s))
+
+    def hit(self, row: int, similarity: float) -> Hit:
+        start = float(self.starts[row])
+        label = self.labels[int(np.argmax(self.probs[row]))]
+        return Hit(self.recordings[self.recording_of_row[row]], start, start + self.window_s,
+                   float(similarity), label, int(row))
+
+
+def example_vectors(index: Index, examples: list[tuple[str, float, float]]) -> np.ndarray:
+    """Unit vectors ``[k, dim]`` for examples (recording, start s, end s) of the indexed folder:
+    the mean of the rows covering each example, one vector per example."""
+    out = []
+    for path, start_s, end_s in examples:
+        name = index.recording_name(path)
+        if name is None:
+            raise IndexStoreError(f"{path}: not a recording of the index of {index.folder}; "
+                                  f"index its folder first, or name it relative to that folder")
+        rows = index.rows_in(name, start_s, end_s)
+        out.append(np.asarray(index.vectors[rows], dtype=np.float32).mean(axis=0))
+    return normalise(np.stack(out))
+
+
+def similar(index: Index, queries: np.ndarray, *, top: int = 20, combine: str = "mean",
+            exclude: list[tuple[str, float, float]] = (), distinct: bool = True,
+            chunk_rows: int = CHUNK_ROWS) -> list[Hit]:
+    """The ``top`` windows most similar to ``queries`` ``[k, dim]`` (see the module docstring);
+    windows overlapping an ``exclude`` range (recording, start s, end s) are left out."""
+    if combine not in COMBINE:
+        raise ValueError(f"combine must be one of {', '.join(COMBINE)}, not {combine!r}")
+    queries = normalise(np.atleast_2d(queries))
+    if queries.shape[1] != index.vectors.shape[1]:
+        raise ValueError(f"queries have {queries.shape[1]} dims, the index {index.vectors.shape[1]}")
+    weights = queries.mean(axis=0, keepdims=True).T if combine == "mean" else queries.T   # [dim, 1 or k]
+    blocked = np.zeros(len(index.recording_of_row), dtype=bool)
+    for path, start_s, end_s in exclude:
+        name = index.recording_name(path)
+        if name is not None:
+            blocked[index.rows_overlapping(name, start_s, end_s)] = True
+    keep = max(1, top * CANDIDATES_PER_HIT)
+    cand_rows, cand_sims = [], []
+    for first in range(0, len(blocked), chunk_rows):
+        sims = np.asarray(index.vectors[first:first + chunk_rows], dtype=np.float32) @ weights
+        sims = sims[:, 0] if combine == "mean" else sims.max(axis=1)
+        sims[(index.recording_of_row[first:first + chunk_rows] < 0) | blocked[first:first + chunk_rows]] = -np.inf
+        best = np.argpartition(-sims, keep - 1)[:keep] if len(sims) > keep else np.arange(len(sims))
+        best = best[np.isfinite(sims[best])]
+        cand_rows.append(first + best)
+        cand_sims.append(sims[best])
+    if not cand_rows:
+        return []
+    rows, sims = np.concatenate(cand_rows), np.concatenate(cand_sims)
+    order = np.lexsort((rows, -sims))
+    return _pick(index, rows[order], sims[order], top, distinct)
+
+
+def _pick(index: Index, rows: np.ndarray, sims: np.ndarray, top: int, distinct: bool) -> list[Hit]:
+    hits: list[Hit] = []
+    taken: dict[int, list[float]] = {}
+    for row, sim in zip(rows.tolist(), sims.tolist()):
+        recording, start = int(index.recording_of_row[row]), float(index.starts[row])
+        if distinct and any(abs(start - s) <= index.window_s + 1e-9 for s in taken.get(recording, ())):
+            continue
+        taken.setdefault(recording, []).append(start)
+        hits.append(index.hit(row, sim))
+        if len(hits) == top:
+            break
+    return hits
