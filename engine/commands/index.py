@@ -22,7 +22,8 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
 def add_similar_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("index", help="an index folder (what `index` printed)")
     p.add_argument("--like", action="append", required=True, metavar="REC:START-END",
-                   help="an example: a recording of the indexed folder and a range in seconds (repeatable)")
+                   help="an example: a recording of the indexed folder (or any audio file, embedded now) "
+                        "and a range in seconds (repeatable)")
     p.add_argument("--top", type=int, default=20, help="how many windows to list (default 20)")
     p.add_argument("--combine", choices=("mean", "max"), default="mean",
                    help="several examples: mean of their similarities, or the best one (default mean)")

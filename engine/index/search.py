@@ -110,17 +110,45 @@ class Index:
 
 
 def example_vectors(index: Index, examples: list[tuple[str, float, float]]) -> np.ndarray:
-    """Unit vectors ``[k, dim]`` for examples (recording, start s, end s) of the indexed folder:
-    the mean of the rows covering each example, one vector per example."""
-    out = []
+    """Unit vectors ``[k, dim]``, one per example (recording, start s, end s): for a recording of the
+    index, the mean of its rows covering the range; for any other audio file, the range embedded
+    now by the index's model, as the index embeds (:func:`region_vector`)."""
+    out, model = [], None
     for path, start_s, end_s in examples:
         name = index.recording_name(path)
-        if name is None:
-            raise IndexStoreError(f"{path}: not a recording of the index of {index.folder}; "
-                                  f"index its folder first, or name it relative to that folder")
-        rows = index.rows_in(name, start_s, end_s)
-        out.append(np.asarray(index.vectors[rows], dtype=np.float32).mean(axis=0))
+        if name is not None:
+            rows = index.rows_in(name, start_s, end_s)
+            out.append(np.asarray(index.vectors[rows], dtype=np.float32).mean(axis=0))
+            continue
+        if not Path(path).is_file():
+            raise IndexStoreError(f"{path}: not a recording of the index of {index.folder}, nor an audio file")
+        if model is None:
+            from engine.models.classifier import OnnxClassifier
+
+            model = OnnxClassifier.load(index.meta["model"])
+        out.append(region_vector(index, model, Path(path), start_s, end_s))
     return normalise(np.stack(out))
+
+
+def region_vector(index: Index, model, path: Path, start_s: float, end_s: float) -> np.ndarray:
+    """The mean unit embedding of the windows (the index's window and hop) covering a range of a
+    file; a range shorter than a window gets the one window centred on it."""
+    from engine.audio.io import fit_length, resample, window_starts
+    from engine.audio.long import LongAudio
+    from engine.models.embedding import band_statistics
+
+    rate, n = model.meta.sample_rate_hz, model.meta.n_samples
+    if end_s - start_s < index.window_s:
+        middle = (start_s + end_s) / 2
+        start_s, end_s = max(0.0, middle - index.window_s / 2), max(0.0, middle - index.window_s / 2) + index.window_s
+    with LongAudio(path) as audio:
+        samples = audio.read(start_s, end_s)
+        if audio.sample_rate_hz != rate:
+            samples = resample(samples, audio.sample_rate_hz, rate)
+    windows = np.stack([fit_length(samples[s:s + n], n)
+                        for s in window_starts(len(samples), n, int(round(index.meta["hop_s"] * rate)))])
+    vectors = model.embed(windows) if index.meta["embedding"] == "model" else band_statistics(windows, rate)
+    return normalise(vectors).mean(axis=0)
 
 
 def similar(index: Index, queries: np.ndarray, *, top: int = 20, combine: str = "mean",
@@ -141,8 +169,11 @@ def similar(index: Index, queries: np.ndarray, *, top: int = 20, combine: str = 
             blocked[index.rows_overlapping(name, start_s, end_s)] = True
     keep = max(1, top * CANDIDATES_PER_HIT)
     cand_rows, cand_sims = [], []
+    buffer = np.empty((min(chunk_rows, len(blocked)), queries.shape[1]), dtype=np.float32)
     for first in range(0, len(blocked), chunk_rows):
-        sims = np.asarray(index.vectors[first:first + chunk_rows], dtype=np.float32) @ weights
+        part = buffer[:min(chunk_rows, len(blocked) - first)]
+        np.copyto(part, index.vectors[first:first + chunk_rows])    # float16 -> float32: most of the time
+        sims = part @ weights
         sims = sims[:, 0] if combine == "mean" else sims.max(axis=1)
         sims[(index.recording_of_row[first:first + chunk_rows] < 0) | blocked[first:first + chunk_rows]] = -np.inf
         best = np.argpartition(-sims, keep - 1)[:keep] if len(sims) > keep else np.arange(len(sims))

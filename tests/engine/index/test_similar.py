@@ -116,3 +116,11 @@ def test_index_and_similar_on_the_command_line(tmp_path):
 
     missing = run("similar", out, "--like", "elsewhere.wav:0-1")
     assert missing.returncode == 2 and "not a recording of the index" in missing.stderr
+
+    outside = tmp_path / "outside.wav"                       # a file the index never saw: embedded now
+    outside.write_bytes((root / "sub/r4.wav").read_bytes())
+    found_outside = run("similar", out, "--like", f"{outside}:{start}-{end}", "--top", "6")
+    rows = [line.split("\t") for line in found_outside.stdout.splitlines()[1:]]
+    assert found_outside.returncode == 0 and len(rows) == 6
+    assert sorted(r[0] for r in rows) == sorted(NAMES)                     # its twin in the index is found too
+    assert all(r[4] == "tone_2000hz" for r in rows)
