@@ -72,6 +72,14 @@ def index_job(request: IndexRequest, *, on_progress: Callable[[Progress], None] 
     model = OnnxClassifier.load(request.model_path, threads=request.threads, cancel=cancel)
     meta = index_settings(folder, model, request)
     store = IndexStore.create_or_open(Path(request.out) if request.out else default_out(folder, meta), meta)
+    try:
+        return _index_folder(store, model, folder, meta, on_progress, cancel)
+    finally:
+        store.close()
+
+
+def _index_folder(store: IndexStore, model: OnnxClassifier, folder: Path, meta: dict,
+                  on_progress: Callable[[Progress], None], cancel: CancelToken) -> IndexResult:
     result = IndexResult(out=store.root)
     files = [(p, p.relative_to(folder).as_posix()) for p in iter_audio_files([folder])]
     result.recordings = len(files)

@@ -32,7 +32,7 @@ from engine.atomic import atomic_write_json
 from engine.errors import EarmarkError
 
 FORMAT = 1
-META_FILE, JOURNAL_FILE = "index.json", "journal.jsonl"
+META_FILE, JOURNAL_FILE, LOCK_FILE = "index.json", "journal.jsonl", ".lock"
 VECTORS_FILE, PROBS_FILE, STARTS_FILE = "vectors.f16", "probs.f16", "starts.f64"
 
 
@@ -68,25 +68,34 @@ class IndexStore:
         self.dim = int(meta["dim"])
         self.n_labels = len(meta["labels"])
         self._pending = 0                # rows appended for the recording in flight
+        self._lock = None                # the writer's lock file (create_or_open), released by close()
 
     # ---- opening -----------------------------------------------------------------------------
     @classmethod
     def create_or_open(cls, root: Path, meta: dict[str, Any]) -> IndexStore:
-        """Open ``root`` made with ``meta``'s settings, or start one there; a folder made with other
-        settings is refused (:class:`IndexStoreError` naming them)."""
+        """Open ``root`` made with ``meta``'s settings for writing, or start one there; a folder made
+        with other settings, or that another run is writing, is refused (:class:`IndexStoreError`)."""
         root = Path(root)
-        if (root / META_FILE).exists():
-            store = cls.open(root, writable=True)
-            differ = [k for k in sorted(meta) if k != "created_utc" and store.meta.get(k) != meta[k]]
-            if differ:
-                raise IndexStoreError(f"{root}: this index was made with other settings ({', '.join(differ)}); "
-                                  f"give another --out folder or delete this one")
-            return store
         root.mkdir(parents=True, exist_ok=True)
-        for name in (VECTORS_FILE, PROBS_FILE, STARTS_FILE, JOURNAL_FILE):
-            (root / name).write_bytes(b"")
-        atomic_write_json(root / META_FILE, {**meta, "format": FORMAT})
-        return cls(root, {**meta, "format": FORMAT}, [], 0)
+        lock = _lock(root)                  # before anything is cut back or written
+        try:
+            if (root / META_FILE).exists():
+                store = cls.open(root, writable=True)
+                differ = [k for k in sorted(meta) if store.meta.get(k) != meta[k]]
+                if differ:
+                    raise IndexStoreError(f"{root}: this index was made with other settings ({', '.join(differ)}); "
+                                          f"give another --out folder or delete this one")
+            else:
+                for name in (VECTORS_FILE, PROBS_FILE, STARTS_FILE, JOURNAL_FILE):
+                    (root / name).write_bytes(b"")
+                atomic_write_json(root / META_FILE, {**meta, "format": FORMAT})
+                store = cls(root, {**meta, "format": FORMAT}, [], 0)
+        except BaseException:
+            if lock is not None:
+                lock.close()
+            raise
+        store._lock = lock
+        return store
 
     @classmethod
     def open(cls, root: str | os.PathLike, *, writable: bool = False) -> IndexStore:
@@ -110,6 +119,12 @@ class IndexStore:
         return store
 
     # ---- appending ---------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the writer's lock (closing the file releases the flock)."""
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
     def append(self, starts_s: np.ndarray, vectors: np.ndarray, probs: np.ndarray) -> None:
         """Rows of the recording in flight (committed by :meth:`commit`)."""
         for name, array, dtype in ((VECTORS_FILE, vectors, np.float16), (PROBS_FILE, probs, np.float16),
@@ -163,6 +178,22 @@ class IndexStore:
 
     def _file_rows(self) -> int:
         return min((self.root / name).stat().st_size // width for name, width in self._row_files())
+
+
+def _lock(root: Path):
+    """The open lock file of the one writer of ``root`` (released when closed or the process ends,
+    even killed), or None where the OS has no ``flock`` (Windows: nothing is locked)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    handle = open(root / LOCK_FILE, "a+b")  # noqa: SIM115 - held until close()
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise IndexStoreError(f"{root}: another run is writing this index; wait for it or stop it") from None
+    return handle
 
 
 def _read_journal(path: Path) -> tuple[list[Entry], int]:

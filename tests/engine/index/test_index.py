@@ -81,6 +81,18 @@ def test_an_index_made_with_other_settings_is_refused(folder, tmp_path):
         index_job(IndexRequest(root, model, out=tmp_path / "idx", hop_s=0.5))
 
 
+def test_a_second_writer_is_refused_while_the_first_holds_the_index(folder, tmp_path):
+    root, model = folder
+    index_job(IndexRequest(root, model, out=tmp_path / "idx"))
+    holder = IndexStore.create_or_open(tmp_path / "idx", IndexStore.open(tmp_path / "idx").meta)
+    try:
+        with pytest.raises(IndexStoreError, match="another run is writing"):
+            index_job(IndexRequest(root, model, out=tmp_path / "idx"))
+    finally:
+        holder.close()
+    assert index_job(IndexRequest(root, model, out=tmp_path / "idx")).skipped == 6
+
+
 def test_without_out_the_index_goes_to_the_user_cache(folder, tmp_path, monkeypatch):
     root, model = folder
     monkeypatch.setenv("EARMARK_CACHE_DIR", str(tmp_path / "cache"))

@@ -30,6 +30,7 @@ def _index(tmp_path, recordings: dict[str, np.ndarray]) -> Index:
         n = len(probs)
         store.append(np.arange(n) * 0.5, np.tile([[1.0, 0.0]], (n, 1)), probs)
         store.commit(Entry(path=name, size=1, mtime_ns=1))
+    store.close()
     return Index(tmp_path / "idx")
 
 
