@@ -10,13 +10,13 @@ vector: the same numbers) or by the **max** (a window near any one of them). Hit
 by default: a window overlapping or touching a better hit in the same recording is left out, so the top 20
 are 20 places, not one event seen by three overlapping windows.
 
-How far exact search goes (docs/INDEX.md, ``bench/bench_similar.py``): measured on the
-shared 2-core machine, one query over 128-dim vectors took about 0.02 s at 100,000 windows and
-about 0.2 s at 1,000,000 (about 12 days of audio at a 1 s hop), the time growing linearly with
-rows × dims; a few million windows stay under a second or two, which is fine for a person
-asking. Past about 10 million windows (or for many queries a second, e.g. a map's neighbour
-graph) an approximate index (an IVF or HNSW index such as FAISS or hnswlib) would be needed;
-none is used or required here.
+How far exact search goes (docs/INDEX.md, ``bench/bench_similar.py``): one query over 192-dim
+float16 vectors took 0.18 s at 100,000 windows and 1.6 s at 1,000,000 (about 29 days of audio at a
+2.5 s hop) on the shared 2-core machine under a load average of 5-8; the time grows linearly with
+rows × dims and is mostly numpy's float16-to-float32 conversion. Up to about a million windows an
+exact product is fine for a person asking; past a few million, or for many queries at once (a
+map's neighbour graph), an approximate index (IVF or HNSW, e.g. FAISS or hnswlib) or float32
+vectors held in memory would be needed; none is used or required here.
 """
 
 from __future__ import annotations
