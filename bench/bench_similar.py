@@ -163,10 +163,10 @@ def query_classes(index_dir: Path, recording: str, events: list[dict], seed: int
         examples = [(recording, mine[i]["start_s"], mine[i]["end_s"]) for i in sorted(chosen)]
         others = [e for i, e in enumerate(mine) if i not in chosen]
         queries = example_vectors(index, examples)
-        out[category] = {combine: round(found_share(similar(index, queries, top=TOP, combine=combine,
-                                                            exclude=examples), others, index.window_s), 3)
-                         for combine in ("mean", "max")}
-    for combine in ("mean", "max"):
+        out[category] = {f"{combine}{'_z' if z else ''}": round(found_share(similar(
+            index, queries, top=TOP, combine=combine, exclude=examples, standardise=z), others, index.window_s), 3)
+            for combine in ("mean", "max") for z in (False, True)}
+    for combine in ("mean", "max", "mean_z", "max_z"):
         out.setdefault("_average", {})[combine] = round(float(np.mean([out[c][combine] for c in EVENTS])), 3)
     return out
 

@@ -27,6 +27,8 @@ def add_similar_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top", type=int, default=20, help="how many windows to list (default 20)")
     p.add_argument("--combine", choices=("mean", "max"), default="mean",
                    help="several examples: mean of their similarities, or the best one (default mean)")
+    p.add_argument("--standardise", action="store_true",
+                   help="z-score every dimension over the index before the cosine (better on the benchmark, docs/INDEX.md)")
     p.add_argument("--overlapping", action="store_true",
                    help="list overlapping windows of one place too (default: one hit per place)")
 
@@ -85,7 +87,7 @@ def run_similar(args: argparse.Namespace) -> int:
         examples = [parse_like(text) for text in args.like]
         index = Index(args.index)
         hits = similar(index, example_vectors(index, examples), top=args.top, combine=args.combine,
-                       exclude=examples, distinct=not args.overlapping)
+                       exclude=examples, distinct=not args.overlapping, standardise=args.standardise)
     except (EarmarkError, ValueError) as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2

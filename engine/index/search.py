@@ -6,7 +6,9 @@ float32, multiplied, and its best candidates kept), so memory stays bounded (a c
 rows × 512 dims is 128 MiB of float32 at most) however large the index.
 
 Several examples combine by the **mean** of their similarities (one product with their mean
-vector: the same numbers) or by the **max** (a window near any one of them). Hits are distinct
+vector: the same numbers) or by the **max** (a window near any one of them). ``standardise``
+z-scores every dimension over the index first (pooled ReLU features are all positive, so raw
+cosines are all high; docs/INDEX.md measures the gain). Hits are distinct
 by default: a window overlapping or touching a better hit in the same recording is left out, so the top 20
 are 20 places, not one event seen by three overlapping windows.
 
@@ -151,17 +153,49 @@ def region_vector(index: Index, model, path: Path, start_s: float, end_s: float)
     return normalise(vectors).mean(axis=0)
 
 
+def standardisation(index: Index, chunk_rows: int = CHUNK_ROWS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean ``[dim]``, deviation ``[dim]``, norms ``[rows]`` of the z-scored rows) over the index's
+    live rows: two chunked passes, cached on the :class:`Index`."""
+    cached = getattr(index, "_standardisation", None)
+    if cached is not None:
+        return cached
+    live = index.recording_of_row >= 0
+    total, squares = np.zeros(index.vectors.shape[1]), np.zeros(index.vectors.shape[1])
+    for first in range(0, len(live), chunk_rows):
+        part = np.asarray(index.vectors[first:first + chunk_rows], dtype=np.float64)[live[first:first + chunk_rows]]
+        total += part.sum(axis=0)
+        squares += (part * part).sum(axis=0)
+    count = max(int(live.sum()), 1)
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean * mean, 0.0)) + 1e-6
+    norms = np.ones(len(live), dtype=np.float32)
+    for first in range(0, len(live), chunk_rows):
+        part = (np.asarray(index.vectors[first:first + chunk_rows], dtype=np.float32) - mean) / std
+        norms[first:first + len(part)] = np.maximum(np.linalg.norm(part, axis=1), 1e-12)
+    index._standardisation = (mean.astype(np.float32), std.astype(np.float32), norms)
+    return index._standardisation
+
+
 def similar(index: Index, queries: np.ndarray, *, top: int = 20, combine: str = "mean",
-            exclude: list[tuple[str, float, float]] = (), distinct: bool = True,
+            exclude: list[tuple[str, float, float]] = (), distinct: bool = True, standardise: bool = False,
             chunk_rows: int = CHUNK_ROWS) -> list[Hit]:
     """The ``top`` windows most similar to ``queries`` ``[k, dim]`` (see the module docstring);
-    windows overlapping an ``exclude`` range (recording, start s, end s) are left out."""
+    windows overlapping an ``exclude`` range (recording, start s, end s) are left out. With
+    ``standardise`` the cosine is taken between vectors z-scored per dimension over the index
+    (still one product: ``(x - m) / s . w = x . (w / s) - m . (w / s)``, divided by each row's norm)."""
     if combine not in COMBINE:
         raise ValueError(f"combine must be one of {', '.join(COMBINE)}, not {combine!r}")
     queries = normalise(np.atleast_2d(queries))
     if queries.shape[1] != index.vectors.shape[1]:
         raise ValueError(f"queries have {queries.shape[1]} dims, the index {index.vectors.shape[1]}")
+    offset, norms = 0.0, None
+    if standardise:
+        mean, std, norms = standardisation(index, chunk_rows)
+        queries = normalise((queries - mean) / std)
     weights = queries.mean(axis=0, keepdims=True).T if combine == "mean" else queries.T   # [dim, 1 or k]
+    if standardise:
+        weights = weights / std[:, None]
+        offset = mean @ weights
     blocked = np.zeros(len(index.recording_of_row), dtype=bool)
     for path, start_s, end_s in exclude:
         name = index.recording_name(path)
@@ -173,7 +207,9 @@ def similar(index: Index, queries: np.ndarray, *, top: int = 20, combine: str = 
     for first in range(0, len(blocked), chunk_rows):
         part = buffer[:min(chunk_rows, len(blocked) - first)]
         np.copyto(part, index.vectors[first:first + chunk_rows])    # float16 -> float32: most of the time
-        sims = part @ weights
+        sims = part @ weights - offset
+        if norms is not None:
+            sims /= norms[first:first + len(part), None]
         sims = sims[:, 0] if combine == "mean" else sims.max(axis=1)
         sims[(index.recording_of_row[first:first + chunk_rows] < 0) | blocked[first:first + chunk_rows]] = -np.inf
         best = np.argpartition(-sims, keep - 1)[:keep] if len(sims) > keep else np.arange(len(sims))

@@ -124,3 +124,21 @@ def test_index_and_similar_on_the_command_line(tmp_path):
     assert found_outside.returncode == 0 and len(rows) == 6
     assert sorted(r[0] for r in rows) == sorted(NAMES)                     # its twin in the index is found too
     assert all(r[4] == "tone_2000hz" for r in rows)
+
+
+def test_standardised_search_is_the_cosine_of_z_scored_vectors(indexed):
+    _, _, out = indexed
+    index = Index(out)
+    low, high = ("r0.wav", *_burst("r0.wav", LOW_AT_S)), ("r2.wav", *_burst("r2.wav", HIGH_AT_S))
+    queries = example_vectors(index, [low, high])
+    vectors = np.asarray(index.vectors, dtype=np.float32)
+    mean, std = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
+    z = (vectors - mean) / std
+    z /= np.linalg.norm(z, axis=1, keepdims=True)
+    zq = (queries - mean) / std
+    zq /= np.linalg.norm(zq, axis=1, keepdims=True)
+    for combine, want in (("mean", (z @ zq.T).mean(axis=1)), ("max", (z @ zq.T).max(axis=1))):
+        hits = similar(index, queries, top=10, combine=combine, distinct=False, standardise=True, chunk_rows=50)
+        np.testing.assert_allclose([h.similarity for h in hits], np.sort(want)[::-1][:10], rtol=1e-4, atol=1e-5)
+    best = similar(index, queries[:1], top=5, exclude=[low], standardise=True)
+    assert sorted(h.recording for h in best) == sorted(NAMES[1:])       # the known neighbours still come first
