@@ -22,6 +22,7 @@ import os
 import sys
 
 from engine.commands import clips as clips_cli
+from engine.commands import index as index_cli
 from engine.commands import segments as segments_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
@@ -199,6 +200,11 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
 
     clips_cli.add_arguments(sub.add_parser("clips", help="cut labelled regions of recordings into a data set",
                                            formatter_class=_HelpFormatter))
+    index_cli.add_index_arguments(sub.add_parser(
+        "index", help="embed and score every window of a folder of recordings (resumable)",
+        formatter_class=_HelpFormatter))
+    index_cli.add_similar_arguments(sub.add_parser(
+        "similar", help="the windows of an index most like an example", formatter_class=_HelpFormatter))
     return parser
 
 
@@ -237,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         return app_main()
     if args.command == "clips":
         return clips_cli.run_clips(args)
+    if args.command in ("index", "similar"):
+        return getattr(index_cli, f"run_{args.command}")(args)
     if args.command in ("classify", "synth"):
         from engine.commands import classify as cli
     else:

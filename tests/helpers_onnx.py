@@ -40,7 +40,7 @@ def _basis(n_samples: int, sample_rate_hz: int, tones_hz) -> tuple[np.ndarray, n
 
 def tone_model_proto(*, sample_rate_hz: int = 16000, clip_s: float = 1.0, tones_hz=TONES_HZ,
                      temperature: float = 0.35, metadata: dict | None = None,
-                     with_metadata: bool = True) -> onnx.ModelProto:
+                     with_metadata: bool = True, with_embedding: bool = False) -> onnx.ModelProto:
     n_samples = int(round(sample_rate_hz * clip_s))
     basis, pairs = _basis(n_samples, sample_rate_hz, tones_hz)
     inits = [
@@ -58,10 +58,14 @@ def tone_model_proto(*, sample_rate_hz: int = 16000, clip_s: float = 1.0, tones_
         helper.make_node("Mul", ["log_energy", "temp"], ["logits"]),
         helper.make_node("Softmax", ["logits"], [OUTPUT_NAME], axis=-1),
     ]
+    outputs = [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", len(tones_hz)])]
+    if with_embedding:   # the log energies per tone: a [batch, k] vector, as a model's pooled features
+        nodes.append(helper.make_node("Identity", ["log_energy"], ["embedding"]))
+        outputs.append(helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", len(tones_hz)]))
     graph = helper.make_graph(
         nodes, "earmark_tone_classifier",
         [helper.make_tensor_value_info(INPUT_NAME, TensorProto.FLOAT, ["batch", n_samples])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, TensorProto.FLOAT, ["batch", len(tones_hz)])],
+        outputs,
         initializer=inits,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="earmark-tests")

@@ -29,6 +29,7 @@ from engine.models.calibration import (
     check_stats,
     stored_stats,
 )
+from engine.models.embedding import EMBEDDING_NAME, check_embeddings, embedding_support
 from engine.models.metadata import METADATA_KEY, ModelMeta, meta_thresholds, parse_metadata
 from engine.models.scan import check_external_data, scan_model
 from engine.models.thresholds import Decision, Thresholds, ThresholdsError, decide, load_user_thresholds
@@ -72,6 +73,8 @@ class OnnxClassifier:
         # The statistics the file stores (used uncalibrated): a calibration far from them is refused.
         self.default_stats = stored_stats(path, self.n_bands) if self.n_bands else None
         self.refuse_implausible = True
+        # The optional embedding output (engine/models/embedding.py): None and why not, for older models.
+        self.embedding_dim, self.embedding_problem = embedding_support(session)
         fixed_batch = session.get_inputs()[0].shape[0]
         self._max_batch = fixed_batch if isinstance(fixed_batch, int) and fixed_batch > 0 else MAX_BATCH
         # Per-class thresholds (engine/models/thresholds.py): the model's own, or the person's saved ones.
@@ -180,6 +183,30 @@ class OnnxClassifier:
             for i in range(0, len(waveforms), self._max_batch)
         ]
         return np.concatenate(outputs, axis=0).astype(np.float32, copy=False)
+
+    def embed(self, waveforms: np.ndarray) -> np.ndarray:
+        """Embeddings ``[batch, dim]`` of ``[batch, n_samples]`` windows; ValueError saying why for a
+        model without them (``embedding_dim`` None: use ``engine.models.embedding.band_statistics``)."""
+        return self.predict_and_embed(waveforms)[1]
+
+    def predict_and_embed(self, waveforms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities ``[batch, n_classes]`` and embeddings ``[batch, dim]`` from one forward pass."""
+        if self.embedding_dim is None:
+            raise ValueError(f"{self.path}: {self.embedding_problem}")
+        waveforms = np.ascontiguousarray(waveforms, dtype=np.float32)
+        fed = {} if self.calibration is None else {STATS_NAME: self.calibration}
+        names = [self._output_name, EMBEDDING_NAME]
+        try:
+            parts = [self._session.run(names, {self._input_name: waveforms[i : i + self._max_batch], **fed})
+                     for i in range(0, len(waveforms), self._max_batch)]
+        except Exception as exc:  # onnxruntime's own types
+            raise ModelLoadError(f"{self.path}: the model fails computing embeddings ({first_line(exc)})") from exc
+        probs = np.concatenate([p for p, _ in parts]).astype(np.float32, copy=False)
+        embedding = np.concatenate([e for _, e in parts]).astype(np.float32, copy=False)
+        problem = check_embeddings(embedding, len(waveforms), self.embedding_dim, str(self.path))
+        if problem is not None:
+            raise ModelLoadError(problem)
+        return probs, embedding
 
     def _probe(self) -> None:
         """Run a silent clip and a noise clip: the model must answer [1, n_labels] probabilities."""

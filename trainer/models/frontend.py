@@ -6,7 +6,9 @@ followed by ``power_to_db(ref=1.0, amin=1e-10, top_db=...)``, the top_db clamp t
 per example). ``Classifier`` resizes, standardises and replicates channels for a
 backbone. ``WaveformModel`` chains both and a softmax: it is what gets exported to
 ONNX (the STFT as constant matmuls, see ``LogMel._exported_mel_power``), so training and
-inference share one graph.
+inference share one graph. ``ExportedModel`` is how it is exported: the probabilities, the band
+moments of a band-normalised model, and the ``embedding`` (the input of the backbone's last
+linear layer: the pooled features before the classifier, docs/MODELS.md).
 """
 
 from __future__ import annotations
@@ -240,16 +242,36 @@ class WaveformModel(nn.Module):
         return torch.softmax(self.classifier(logmel), dim=-1)
 
 
-class CalibratableModel(nn.Module):
-    """``(waveform, band_stats) -> (probs, band_moments)``: how a band-normalised model is exported."""
+def head_layer(backbone: nn.Module) -> nn.Linear:
+    """The backbone's last ``nn.Linear`` (its classifier head); its input is the embedding."""
+    linears = [m for m in backbone.modules() if isinstance(m, nn.Linear)]
+    if not linears:
+        raise ValueError(f"{type(backbone).__name__} has no linear head, so it has no embedding")
+    return linears[-1]
+
+
+class ExportedModel(nn.Module):
+    """``(waveform[, band_stats]) -> (probs[, band_moments], embedding)``: what export traces.
+
+    The embedding ``[b, dim]`` is what the backbone's head (:func:`head_layer`) receives, caught
+    by a forward pre-hook that lives only during this call, so the network is not changed.
+    """
 
     def __init__(self, model: WaveformModel) -> None:
         super().__init__()
-        if model.band_norm is None:
-            raise ValueError("only a model with band normalisation takes band statistics")
         self.model = model
+        self.head = head_layer(model.classifier.backbone)
 
-    def forward(self, waveform: torch.Tensor, stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        logmel = self.model.frontend(waveform)
-        probs = torch.softmax(self.model.classifier(self.model.band_norm(logmel, stats)), dim=-1)
-        return probs, band_moments(logmel)
+    def forward(self, waveform: torch.Tensor, stats: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        caught: list[torch.Tensor] = []
+        handle = self.head.register_forward_pre_hook(lambda _module, args: caught.append(args[0]))
+        try:
+            logmel = self.model.frontend(waveform)
+            x = logmel if self.model.band_norm is None else self.model.band_norm(logmel, stats)
+            probs = torch.softmax(self.model.classifier(x), dim=-1)
+        finally:
+            handle.remove()
+        embedding = caught[-1].flatten(1)
+        if self.model.band_norm is None:
+            return probs, embedding
+        return probs, band_moments(logmel), embedding

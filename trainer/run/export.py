@@ -11,6 +11,12 @@ A model with band normalisation (``WaveformModel.band_norm``) is exported calibr
 the same name (ONNX Runtime's overridable initializer: the stored default is used unless
 statistics are fed), and ``band_moments`` ``[batch, 2, n_mels]`` is a second output. Parity is
 checked both with the default and with statistics fed.
+
+Every exported model also answers ``embedding`` float32 ``[batch, dim]``, its last output: the
+input of the backbone's classifier head (``trainer.models.frontend.ExportedModel``), for search,
+maps and active learning. Its parity is checked too, relative to its largest magnitude, within
+``embedding_tolerance`` (:data:`EMBEDDING_TOLERANCE`), and metadata ``embedding`` records
+``{"dim", "parity_max_rel_err"}``.
 """
 
 from __future__ import annotations
@@ -33,10 +39,15 @@ from onnx.external_data_helper import uses_external_data
 from engine.atomic import atomic_write_bytes, json_default
 from engine.errors import EarmarkError, ModelLoadError
 from engine.models.calibration import MOMENTS_NAME, STATS_NAME, BandMoments
+from engine.models.embedding import EMBEDDING_NAME
 from engine.models.metadata import INPUT_NAME, METADATA_KEY, OUTPUT_NAME, parse_metadata
-from trainer.models.frontend import CalibratableModel, WaveformModel
+from trainer.models.frontend import ExportedModel, WaveformModel
 
 OPSET = 17
+# The embedding's parity, relative to its largest magnitude: the index stores it as float16, whose
+# rounding is 2**-11 (4.9e-4) relative, so 1e-3 is below what storing it loses (ResNet-50-CBAM's
+# 2048 pooled features were measured at 1.5e-4, its probabilities at 2.7e-5).
+EMBEDDING_TOLERANCE = 1e-3
 
 
 class ExportError(EarmarkError):
@@ -44,7 +55,8 @@ class ExportError(EarmarkError):
 
 
 def export_onnx(model: WaveformModel, path: str | os.PathLike, *, metadata: dict[str, Any],
-                example: torch.Tensor, tolerance: float = 1e-4) -> float:
+                example: torch.Tensor, tolerance: float = 1e-4,
+                embedding_tolerance: float = EMBEDDING_TOLERANCE) -> float:
     """Write ``model`` to ``path`` with ``metadata``; return the ONNX-vs-PyTorch max abs error.
 
     ``example`` is a float32 ``[batch, n_samples]`` batch of real clips. The file is written
@@ -56,14 +68,15 @@ def export_onnx(model: WaveformModel, path: str | os.PathLike, *, metadata: dict
     was_training = model.training
     model.eval()
     try:
+        wrapped = _wrap(model, target)
         with torch.no_grad():
-            expected = [model(example).detach().cpu().numpy()]
+            expected = [_answers(wrapped(example))]
             fed = _own_stats(model, example)
             if fed is not None:
-                expected.append(model(example, torch.from_numpy(fed)).detach().cpu().numpy())
-        _check_metadata(metadata, expected[0].shape[1], example.shape[1], target)
+                expected.append(_answers(wrapped(example, torch.from_numpy(fed))))
+        _check_metadata(metadata, expected[0][0].shape[1], example.shape[1], target)
         with _temporary_sibling(target) as tmp:
-            _trace_to(model, example, tmp, target)
+            _trace_to(wrapped, example, tmp, target)
             actual = [_run_onnxruntime(tmp, example.numpy(), target)]
             if fed is not None:
                 actual.append(_run_onnxruntime(tmp, example.numpy(), target, stats=fed))
@@ -72,13 +85,18 @@ def export_onnx(model: WaveformModel, path: str | os.PathLike, *, metadata: dict
         model.train(was_training)
     if any(uses_external_data(t) for t in proto.graph.initializer):
         raise ExportError(f"Export to {target}: the model is too large for one ONNX file (over 2 GB)")
-    error = max(_max_abs_error(e, a, target) for e, a in zip(expected, actual, strict=True))
-    if not error <= tolerance:
+    pairs = list(zip(expected, actual, strict=True))
+    error = max(_max_abs_error(e[0], a[0], target) for e, a in pairs)
+    embedding_error = max(_max_abs_error(e[1], a[1], target) / max(1.0, float(np.abs(e[1]).max()))
+                          for e, a in pairs)
+    if not (error <= tolerance and embedding_error <= embedding_tolerance):
         raise ExportError(
             f"Export to {target} failed the parity check: ONNX Runtime differs from PyTorch by "
-            f"{error:.3g} (tolerance {tolerance:g}); no file was written."
+            f"{error:.3g} in probabilities (tolerance {tolerance:g}) and {embedding_error:.3g} relative "
+            f"in the embedding (tolerance {embedding_tolerance:g}); no file was written."
         )
-    meta = {**metadata, "parity_max_abs_err": error, "parity_tolerance": float(tolerance)}
+    meta = {**metadata, "parity_max_abs_err": error, "parity_tolerance": float(tolerance),
+            EMBEDDING_NAME: {"dim": int(expected[0][1].shape[1]), "parity_max_rel_err": embedding_error}}
     _set_metadata(proto, meta)
     atomic_write_bytes(target, proto.SerializeToString())
     return error
@@ -121,18 +139,31 @@ def _own_stats(model: WaveformModel, example: torch.Tensor) -> np.ndarray | None
     return pooled.stats()
 
 
-def _trace_to(model: WaveformModel, example: torch.Tensor, tmp_name: str, target: Path) -> None:
-    """Trace ``model`` on ``example`` into the ONNX file ``tmp_name`` (opset 17, dynamic batch)."""
+def _wrap(model: WaveformModel, target: Path) -> ExportedModel:
+    try:
+        return ExportedModel(model)
+    except ValueError as exc:
+        raise ExportError(f"Export to {target}: {exc}") from exc
+
+
+def _answers(outputs: tuple[torch.Tensor, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(probs, embedding) of an ``ExportedModel`` call (band moments are not compared)."""
+    return outputs[0].detach().cpu().numpy(), outputs[-1].detach().cpu().numpy()
+
+
+def _trace_to(wrapped: ExportedModel, example: torch.Tensor, tmp_name: str, target: Path) -> None:
+    """Trace ``wrapped`` on ``example`` into the ONNX file ``tmp_name`` (opset 17, dynamic batch)."""
+    model = wrapped.model
     calibratable = model.band_norm is not None
-    traced = CalibratableModel(model) if calibratable else model
     args = (example, model.band_norm.default) if calibratable else (example,)
     inputs = [INPUT_NAME, STATS_NAME] if calibratable else [INPUT_NAME]
     outputs = [OUTPUT_NAME, MOMENTS_NAME] if calibratable else [OUTPUT_NAME]
+    outputs.append(EMBEDDING_NAME)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # legacy-exporter and tracer notes, not problems here
             torch.onnx.export(
-                traced, args, tmp_name, dynamo=False, opset_version=OPSET,
+                wrapped, args, tmp_name, dynamo=False, opset_version=OPSET,
                 input_names=inputs, output_names=outputs,
                 dynamic_axes={INPUT_NAME: {0: "batch"}, **{name: {0: "batch"} for name in outputs}},
                 do_constant_folding=True,
@@ -153,7 +184,7 @@ def _set_metadata(proto: onnx.ModelProto, meta: dict[str, Any]) -> None:
 
 
 def _run_onnxruntime(model_file: str, example: np.ndarray, target: Path,
-                     stats: np.ndarray | None = None) -> np.ndarray:
+                     stats: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -164,7 +195,8 @@ def _run_onnxruntime(model_file: str, example: np.ndarray, target: Path,
     try:
         session = ort.InferenceSession(model_file, options, providers=["CPUExecutionProvider"])
         feed = {INPUT_NAME: example} if stats is None else {INPUT_NAME: example, STATS_NAME: stats}
-        return session.run([OUTPUT_NAME], feed)[0]
+        probs, embedding = session.run([OUTPUT_NAME, EMBEDDING_NAME], feed)
+        return probs, embedding
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ExportError(f"Export to {target}: ONNX Runtime cannot run the exported graph: {exc}") from exc
 

@@ -56,7 +56,7 @@ def test_a_band_normalised_model_exports_calibratable_and_matches_pytorch(tmp_pa
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     assert [i.name for i in session.get_inputs()] == ["waveform"]       # the contract's one input stays
     assert [(i.name, i.shape) for i in session.get_overridable_initializers()] == [(STATS_NAME, [2, N_MELS])]
-    assert [o.name for o in session.get_outputs()] == ["probs", MOMENTS_NAME]
+    assert [o.name for o in session.get_outputs()] == ["probs", MOMENTS_NAME, "embedding"]
 
     clips = _clips(6, seed=3, gain=0.05)            # a quiet speaker, unlike the default
     speaker = _stats_of(model, clips)
@@ -64,7 +64,7 @@ def test_a_band_normalised_model_exports_calibratable_and_matches_pytorch(tmp_pa
         torch_default = model(clips).numpy()
         torch_fed = model(clips, torch.from_numpy(speaker)).numpy()
         torch_moments = band_moments(model.frontend(clips)).numpy()
-    probs, moments = session.run(None, {"waveform": clips.numpy()})
+    probs, moments, _ = session.run(None, {"waveform": clips.numpy()})
     np.testing.assert_allclose(probs, torch_default, atol=1e-4)
     np.testing.assert_allclose(moments, torch_moments, rtol=1e-4, atol=1e-2)
     fed = session.run(["probs"], {"waveform": clips.numpy(), STATS_NAME: speaker})[0]

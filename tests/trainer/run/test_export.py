@@ -56,9 +56,11 @@ def test_metadata_round_trips_through_onnx_and_onnxruntime(tmp_path):
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     from_ort = json.loads(session.get_modelmeta().custom_metadata_map[METADATA_KEY])
     assert from_onnx == from_ort
-    assert from_onnx == {**metadata, "parity_max_abs_err": err, "parity_tolerance": 1e-4}
+    embedding = from_onnx["embedding"]
+    assert from_onnx == {**metadata, "parity_max_abs_err": err, "parity_tolerance": 1e-4, "embedding": embedding}
+    assert embedding["dim"] == 128 and 0.0 <= embedding["parity_max_rel_err"] < 1e-4   # the cnn's pooled features
     assert [i.name for i in session.get_inputs()] == ["waveform"]
-    assert [o.name for o in session.get_outputs()] == ["probs"]
+    assert [o.name for o in session.get_outputs()] == ["probs", "embedding"]
     assert session.get_inputs()[0].shape[1] == N_SAMPLES
     assert proto.opset_import[0].version == 17
     assert any(node.op_type == "MatMul" for node in proto.graph.node)  # the factorised-DFT frontend
@@ -70,6 +72,15 @@ def test_metadata_round_trips_through_onnx_and_onnxruntime(tmp_path):
     with torch.no_grad():
         want = model(clips).numpy()
     np.testing.assert_allclose(loaded.predict(clips.numpy()), want, atol=1e-4, rtol=0)
+
+    # the embedding is what the backbone's head receives: the head applied to it gives the logits
+    probs, vectors = loaded.predict_and_embed(clips.numpy())
+    assert vectors.shape == (5, 128) and loaded.embedding_dim == 128
+    np.testing.assert_allclose(probs, want, atol=1e-4, rtol=0)
+    with torch.no_grad():
+        head = model.classifier.backbone.fc
+        np.testing.assert_allclose(torch.softmax(head(torch.from_numpy(vectors)), -1).numpy(), want, atol=1e-4)
+    np.testing.assert_allclose(loaded.embed(clips.numpy()), vectors)
 
 
 def test_export_leaves_training_mode_as_it_was(tmp_path):
@@ -105,7 +116,8 @@ def test_parity_failure_keeps_the_previous_file(tmp_path, monkeypatch):
     real_run = export_module._run_onnxruntime
 
     def perturbed(*args, **kwargs):
-        return real_run(*args, **kwargs) + np.float32(2e-4)
+        probs, embedding = real_run(*args, **kwargs)
+        return probs + np.float32(2e-4), embedding
 
     monkeypatch.setattr(export_module, "_run_onnxruntime", perturbed)
     with pytest.raises(ExportError, match="2e-04|0.0002"):
@@ -121,7 +133,7 @@ def test_parity_failure_keeps_the_previous_file(tmp_path, monkeypatch):
 def test_tolerance_zero_fails_when_any_difference_exists(tmp_path, monkeypatch):
     real_run = export_module._run_onnxruntime
     monkeypatch.setattr(export_module, "_run_onnxruntime",
-                        lambda *a, **k: np.nextafter(real_run(*a, **k), np.float32(1)))
+                        lambda *a, **k: (np.nextafter(real_run(*a, **k)[0], np.float32(1)), real_run(*a, **k)[1]))
     with pytest.raises(ExportError):
         export_onnx(_model(), tmp_path / "m.onnx", metadata=_metadata(), example=_clips(2), tolerance=0.0)
     assert not (tmp_path / "m.onnx").exists()
@@ -172,3 +184,16 @@ print(export_onnx(model.eval(), {str(tmp_path / "m.onnx")!r}, metadata=meta, exa
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert float(json.loads(proc.stdout.strip().splitlines()[-1])) < 1e-4
     assert (tmp_path / "m.onnx").stat().st_size > 0
+
+
+def test_an_embedding_that_disagrees_with_pytorch_fails_the_parity_check(tmp_path, monkeypatch):
+    real_run = export_module._run_onnxruntime
+
+    def perturbed(*args, **kwargs):
+        probs, embedding = real_run(*args, **kwargs)
+        return probs, embedding + np.float32(0.01) * max(1.0, float(np.abs(embedding).max()))
+
+    monkeypatch.setattr(export_module, "_run_onnxruntime", perturbed)
+    with pytest.raises(ExportError, match="embedding"):
+        export_onnx(_model(), tmp_path / "model.onnx", metadata=_metadata(), example=_clips(2))
+    assert list(tmp_path.iterdir()) == []
