@@ -346,3 +346,15 @@ def test_a_log_frequency_axis_spaces_octaves_equally_and_reads_out_hz(qtbot, vie
     loudest_y = (int(np.argmax(rows)) + 0.5) / rows.size * float(hz_to_log(8000.0))
     assert abs(plot.freq_of(loudest_y) - 300.0) < 30
     assert view.settings.get("annotate/freq_axis") == "log"
+
+
+def test_undo_and_redo_say_what_they_undid(qtbot, view, recording):
+    _open(qtbot, view, recording)
+    region = view.track.add(4.0, 6.0, "")
+    view.track.update(region.id, label="call")
+    messages = []
+    view.status_message.connect(messages.append)
+    view.undo_button.click()
+    assert messages[-1].startswith("Undone: label of 'call' (4.000–6.000 s) (")
+    view.redo_button.click()
+    assert messages[-1] == "Redone: label of 'call' (4.000–6.000 s)"
