@@ -107,3 +107,17 @@ def test_each_tabs_spectrogram_look_is_remembered(qtbot, settings, catalog):
     if again.audit_view is not None:   # a look per tab
         assert again.audit_view.clip_panel.spectrogram.look.colormap == "inferno"
     again.close()
+
+
+def test_the_file_tab_has_the_overview_strip_too(qtbot, main_window, write_wav):
+    view = main_window.file_view
+    main_window.tabs.setCurrentWidget(view)
+    with qtbot.waitSignal(view.classified, timeout=20000):
+        view.open_file(write_wav("four_seconds.wav", np.concatenate([sine(500, 2.0), sine(3000, 2.0)])))
+    strip = view.overview
+    assert strip.upper.xData is not None and abs(strip.upper.xData[-1] - 4.0) < 0.05
+    view.zoom(0.25)
+    low, high = view.waveform.viewRange()[0]
+    assert strip.view() == pytest.approx((low, high))
+    strip.view_box.setRegion((0.5, 1.5))            # as a drag of its box does
+    assert view.waveform.viewRange()[0] == pytest.approx([0.5, 1.5])
