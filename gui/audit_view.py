@@ -210,6 +210,8 @@ class AuditView(QWidget):
         note = result.unjudged_note() if hasattr(result, "unjudged_note") else ""
         self.source_label.setText(f"{int(result.is_issue.sum())} likely label issues"
                                   + (f" · {note}" if note else "") + f" · {result.source}")
+        if note:  # the source line is elided at 1366 px: the reason is also said where it can be read
+            self._show_notice(note[0].upper() + note[1:])
         self._update_counts()
         if self.proxy.rowCount():
             self.preview.hold_autoplay()

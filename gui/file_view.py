@@ -31,6 +31,7 @@ from engine.errors import SaveError
 from engine.jobs.outputs import free_name
 from engine.models.calibration import MIN_CALIBRATION_S, CalibrationRefused
 from engine.models.catalog import ModelCatalog
+from gui.file.overview import OverviewStrip
 from gui.settings import Settings
 from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.label_bars import LabelBars
@@ -100,6 +101,12 @@ class FileView(QWidget):
         for plot in (self.waveform, self.spectrogram, self.timeline):
             splitter.addWidget(plot)
         splitter.setSizes([180, 360, 170])
+        self.overview = OverviewStrip()   # where the view is in the whole clip; drag, click or wheel to move
+        self.overview.moved.connect(lambda a, b: self.waveform.setXRange(a, b, padding=0))
+        self.waveform.sigXRangeChanged.connect(self._update_overview)
+        plots = QVBoxLayout()
+        plots.addWidget(self.overview)
+        plots.addWidget(splitter, 1)
 
         self.bars = LabelBars(5)
         self.bars.set_message("No clip yet")
@@ -122,7 +129,7 @@ class FileView(QWidget):
         self._show_calibration_choice()
 
         body = QHBoxLayout()
-        body.addWidget(splitter, 1)
+        body.addLayout(plots, 1)
         body.addWidget(side_widget)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -216,6 +223,8 @@ class FileView(QWidget):
         self.error_label.clear()
         self.player.load(audio.samples, audio.sample_rate_hz)
         self.waveform.show_clip(audio.samples, audio.sample_rate_hz)
+        self.overview.set_duration(audio.duration_s)
+        self.overview.show_samples(audio.samples, audio.sample_rate_hz)
         self.spectrogram.show_spectrogram(spec.db, audio.duration_s, spec.max_freq_hz)
         self.timeline.clear_windows()
         self.zoom_fit()
@@ -302,6 +311,12 @@ class FileView(QWidget):
     def zoom_fit(self) -> None:
         duration = self.audio.duration_s if self.audio else 1.0
         self.waveform.setXRange(0, duration, padding=0)
+
+    def _update_overview(self, *_args) -> None:
+        (x0, x1), _ = self.waveform.viewRange()
+        box = self.waveform.getPlotItem().getViewBox()
+        self.overview.show_view(float(x0), float(x1))
+        self.overview.align_left(self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x())
 
     def _on_player_moved(self, position_s: float) -> None:
         for line in self.cursors:

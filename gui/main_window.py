@@ -89,6 +89,9 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
         self.annotate_view = AnnotateView(self.catalog, self.settings, use_audio_device=use_audio_device)
         self.tabs.addTab(self.annotate_view, "Annotate")
         self.file_view.long_file.connect(self._on_annotate_file)
+        self.file_view.spectrogram.remember(self.settings, "file/spectrogram")   # colours, dB range
+        if self.audit_view is not None and hasattr(self.audit_view, "clip_panel"):
+            self.audit_view.clip_panel.spectrogram.remember(self.settings, "audit/spectrogram")
         self.setCentralWidget(self.tabs)
         self.models_panel = ModelsPanel(self.catalog)
         dock = QDockWidget("Models", self)

@@ -33,6 +33,8 @@ DEFAULTS = {
     "annotate/freq_axis": "linear",
     "annotate/min_confidence": 0.5,
     "annotate/labels_dir": "",
+    "file/spectrogram": "",         # the File tab's spectrogram look (JSON: colormap, db_range)
+    "audit/spectrogram": "",        # the Audit tab's
     "annotate/speed": 1.0,          # playback speed (0.25-2)
     "annotate/keep_pitch": True,    # False: the pitch follows the speed (time expansion)
     "wizard/model": "",             # the model page's choices of the last run (JSON)

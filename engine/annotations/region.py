@@ -115,6 +115,14 @@ class RegionChange:
     time: str
     via: str | None = None  # None for a direct edit, "undo" or "redo"
 
+    def describe(self) -> str:
+        """For a person: ``label "call" (4.000–6.000 s)``, ``import of 98 regions``."""
+        regions = (self.before or self.after) if self.via == "undo" else (self.after or self.before)  # the edit's own
+        if len(regions) != 1:
+            return f"{self.action} of {len(regions)} regions"
+        r = regions[0]
+        return f"{self.action} of {r.label or 'an unlabelled region'!r} ({r.start_s:.3f}–{r.end_s:.3f} s)"
+
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "before": [r.to_json() for r in self.before],
                 "after": [r.to_json() for r in self.after], "time": self.time, "via": self.via}

@@ -48,15 +48,34 @@ class RangeData:
         return np.linspace(0.0, self.max_freq_hz, self.db.shape[1])
 
 
+LOG_LOW_HZ = 20.0  # a log axis starts here (nothing below is drawn)
+
+
+def hz_to_log(hz):
+    """Octaves above :data:`LOG_LOW_HZ` (a log frequency axis); lower frequencies read 0."""
+    return np.log2(np.maximum(np.asarray(hz, dtype=np.float64), LOG_LOW_HZ) / LOG_LOW_HZ)
+
+
+def log_to_hz(octaves):
+    return LOG_LOW_HZ * 2.0 ** np.asarray(octaves, dtype=np.float64)
+
+
 def mel_rows(db: np.ndarray, max_freq_hz: float, n_rows: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """``db`` [columns, linear bins] resampled to ``n_rows`` rows equally spaced in mel.
+    """``db`` [columns, linear bins] resampled to ``n_rows`` rows equally spaced in mel (see
+    :func:`scaled_rows`)."""
+    return scaled_rows(db, max_freq_hz, n_rows, hz_to_mel, mel_to_hz)
+
+
+def scaled_rows(db: np.ndarray, max_freq_hz: float, n_rows: int, forward, inverse) -> tuple[np.ndarray, np.ndarray]:
+    """``db`` [columns, linear bins] resampled to ``n_rows`` rows equally spaced on a scale
+    (``forward``: Hz to the scale, ``inverse`` back: mel, or octaves for a log axis).
 
     Each row is the loudest bin between its neighbours' centres (so a narrow tone is never
     lost between rows at high frequencies) or, where rows are closer than bins, the
     interpolated level. Returns the image and each row's centre frequency (Hz).
     """
     n_bins = db.shape[1]
-    centres_hz = mel_to_hz(np.linspace(0.0, hz_to_mel(max_freq_hz), n_rows))
+    centres_hz = inverse(np.linspace(float(forward(0.0)), float(forward(max_freq_hz)), n_rows))
     bins = centres_hz / max_freq_hz * (n_bins - 1)
     out = np.empty((db.shape[0], n_rows), dtype=np.float32)
     edges = np.concatenate([[0.0], (bins[1:] + bins[:-1]) / 2, [n_bins - 1.0]])

@@ -195,6 +195,7 @@ def _plan_recording(path: Path, regions: list[Region], out: Path, padding_s: flo
     info = _checked_info(path)
     duration_s = info.frames / info.samplerate
     labelled = [r for r in regions if r.state == ACCEPTED and r.label.strip()]
+    _note_conflicts(path, labelled, notes)
     cuts = []
     for r in labelled:
         start, end = max(0.0, r.start_s - padding_s), min(duration_s, r.end_s + padding_s)
@@ -254,6 +255,18 @@ def _write_recording(plan: _Plan, out: Path, outputs: Outputs) -> list[tuple]:
             rows.append((clip.relative_to(out).as_posix(), cut.label, plan.path.stem, plan.path.name,
                          f"{cut.start_s:.6f}", f"{cut.end_s:.6f}"))
     return rows
+
+
+def _note_conflicts(path: Path, labelled: list[Region], notes: list[str]) -> None:
+    """Say when regions with different labels overlap: their clips share audio under two labels."""
+    ordered = sorted(labelled, key=lambda r: r.start_s)
+    pairs = [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1:]
+             if b.start_s < a.end_s and a.label.strip() != b.label.strip()]
+    if pairs:
+        a, b = pairs[0]
+        notes.append(f"{path.name}: {len(pairs)} pair(s) of regions with different labels overlap, e.g. "
+                     f"{a.label!r} {a.start_s:.2f}–{a.end_s:.2f} s and {b.label!r} {b.start_s:.2f}–{b.end_s:.2f} s: "
+                     "their clips share audio under two labels")
 
 
 def _copy_frames(src: sf.SoundFile, first: int, last: int, clip: str, info, subtype: str) -> None:

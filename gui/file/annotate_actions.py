@@ -171,6 +171,7 @@ class RegionActions:
 
     def _on_dataset_completed(self, result) -> None:
         counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items()))
+        notes = (" · ⚠ " + " · ".join(result.notes)) if result.notes else ""
         self.status_message.emit(f"Wrote {result.n_clips} clips from {len(result.groups)} recording(s) ({counts}) to "
-                                 f"{result.csv_path}: train on it with Model → Train a new model…")
+                                 f"{result.csv_path}: train on it with Model → Train a new model…{notes}")
         self.dataset_made.emit(result)

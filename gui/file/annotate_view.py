@@ -346,12 +346,12 @@ class AnnotateView(RegionActions, AnnotateNavigation, AnnotateSettings, QWidget)
     # ---- regions ----------------------------------------------------------------------
     def undo(self) -> None:
         if self.track is not None and self.import_worker is None and self.track.undo():
-            self.status_message.emit(f"Undone ({keys_text(redo_keys())} redoes)")
+            self.status_message.emit(f"Undone: {self.track.history[-1].describe()} ({keys_text(redo_keys())} redoes)")
         self._update_edit_buttons()  # the history moves after the track has told its listeners
 
     def redo(self) -> None:
         if self.track is not None and self.import_worker is None and self.track.redo():
-            self.status_message.emit("Redone")
+            self.status_message.emit(f"Redone: {self.track.history[-1].describe()}")
         self._update_edit_buttons()
 
     def _update_edit_buttons(self) -> None:

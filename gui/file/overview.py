@@ -99,9 +99,20 @@ class OverviewStrip(pg.PlotWidget):
 
     def show_envelope(self, data: RangeData) -> None:
         x = data.start_s + (np.arange(data.n_columns) + 0.5) * data.column_s
-        self.upper.setData(x, data.maxs)
-        self.lower.setData(x, data.mins)
-        peak = float(max(np.abs(data.mins).max(initial=0), np.abs(data.maxs).max(initial=0)))
+        self.show_envelope_of(x, data.mins, data.maxs)
+
+    def show_samples(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+        """The envelope of a clip held in memory (the File tab's)."""
+        n = samples.size
+        per = max(1, n // OVERVIEW_COLUMNS)
+        usable = samples[: (n // per) * per].reshape(-1, per) if n else np.zeros((0, 1), np.float32)
+        x = (np.arange(usable.shape[0]) + 0.5) * per / sample_rate_hz
+        self.show_envelope_of(x, usable.min(axis=1, initial=0.0), usable.max(axis=1, initial=0.0))
+
+    def show_envelope_of(self, x: np.ndarray, mins: np.ndarray, maxs: np.ndarray) -> None:
+        self.upper.setData(x, maxs)
+        self.lower.setData(x, mins)
+        peak = float(max(np.abs(mins).max(initial=0), np.abs(maxs).max(initial=0)))
         self.setYRange(-max(peak, 0.05), max(peak, 0.05), padding=0.05)
         self.setXRange(0.0, self.duration_s, padding=0)
 

@@ -13,15 +13,17 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from engine.audio.mel import hz_to_mel, mel_to_hz
-from engine.audio.ranges import RangeData, mel_rows
+from engine.audio.ranges import RangeData, hz_to_log, log_to_hz, scaled_rows
 from gui.file.overview import ClockAxis
 from gui.widgets.plots import style_plot
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
-FREQ_AXES = ("linear", "mel")
+FREQ_AXES = ("linear", "mel", "log")
+SCALES = {"mel": (hz_to_mel, mel_to_hz), "log": (hz_to_log, log_to_hz)}  # Hz -> plot height and back
 MEL_ROWS = 256
 MIN_FREQ_SPAN_HZ = 50.0
 MEL_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 8000, 16000)
+LOG_TICKS_HZ = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 SELECTION_BRUSH = pg.mkBrush(88, 166, 255, 50)
 
 
@@ -160,18 +162,21 @@ class SpectrogramPlot(_TimePlot):
 
     def show_range(self, data: RangeData) -> None:
         self.data = data
-        if self.freq_axis == "mel":
-            self.image_db, _ = mel_rows(data.db, data.max_freq_hz, MEL_ROWS)
-            height = float(hz_to_mel(data.max_freq_hz))
+        if self.freq_axis in SCALES:
+            forward, inverse = SCALES[self.freq_axis]
+            self.image_db, _ = scaled_rows(data.db, data.max_freq_hz, MEL_ROWS, forward, inverse)
+            height = float(forward(data.max_freq_hz))
             axis = self.getPlotItem().getAxis("left")
-            axis.setTicks([[(float(hz_to_mel(f)), f"{f:g}") for f in MEL_TICKS_HZ if f <= data.max_freq_hz]])
+            ticks = MEL_TICKS_HZ if self.freq_axis == "mel" else LOG_TICKS_HZ
+            axis.setTicks([[(float(forward(f)), f"{f:g}") for f in ticks if f <= data.max_freq_hz]])
         else:
             self.image_db, height = data.db, data.max_freq_hz
             self.getPlotItem().getAxis("left").setTicks(None)
         loudest = float(self.image_db.max()) if self.image_db.size else 0.0  # silence draws black
         top = loudest if self.db_top is None else float(self.db_top)  # a fixed top keeps quiet stretches dark
         self.item.setImage(self.image_db, levels=(top - self.db_range, top), autoLevels=False)
-        self.item.setRect(data.start_s, 0.0, max(data.end_s - data.start_s, 1e-6), height)
+        bottom = float(SCALES[self.freq_axis][0](0.0)) if self.freq_axis in SCALES else 0.0
+        self.item.setRect(data.start_s, bottom, max(data.end_s - data.start_s, 1e-6), height - bottom)
         self._update_freq_view()
 
     def set_freq_view(self, low_hz: float | None, high_hz: float | None = None) -> None:
@@ -218,11 +223,11 @@ class SpectrogramPlot(_TimePlot):
 
     def y_of(self, freq_hz: float) -> float:
         """The height of ``freq_hz`` on the plot (mel units on a mel axis)."""
-        return float(hz_to_mel(freq_hz)) if self.freq_axis == "mel" else float(freq_hz)
+        return float(SCALES[self.freq_axis][0](freq_hz)) if self.freq_axis in SCALES else float(freq_hz)
 
     def freq_of(self, y: float) -> float:
         """The frequency (Hz) at height ``y`` of the plot (mel units on a mel axis)."""
-        return float(mel_to_hz(y)) if self.freq_axis == "mel" else float(y)
+        return float(SCALES[self.freq_axis][1](y)) if self.freq_axis in SCALES else float(y)
 
     def level_at(self, time_s: float, freq_hz: float) -> float | None:
         """dB of the analysed spectrum under a point, or None outside it."""

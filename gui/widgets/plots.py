@@ -6,10 +6,20 @@ timer; they never compute anything heavier than an envelope.
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 import numpy as np
 import pyqtgraph as pg
 
-from gui.widgets.spectrogram_view import FreqZoomBox, SpectrogramLook, look_menu, zoomed_band
+from gui.widgets.spectrogram_view import (
+    COLORMAPS,
+    DB_RANGES,
+    FreqZoomBox,
+    SpectrogramLook,
+    look_menu,
+    zoomed_band,
+)
 
 BACKGROUND = "#101114"
 WAVE_PEN = pg.mkPen("#58a6ff", width=1)
@@ -181,6 +191,20 @@ class ClipSpectrogram(pg.PlotWidget):
         self.band = zoomed_band(low, high, self.max_freq_hz, factor, centre_hz)
         self._update_band()
 
+    def remember(self, settings, key: str) -> None:
+        """Keep the look in ``settings`` under ``key`` (JSON), starting from what is saved there."""
+        self._settings, self._key = settings, key
+        try:
+            saved = json.loads(settings.get(key) or "{}")
+        except (TypeError, ValueError):
+            saved = {}
+        if saved.get("colormap") in COLORMAPS:
+            self.look.colormap = saved["colormap"]
+        if saved.get("db_range") in DB_RANGES:
+            self.look.db_range = float(saved["db_range"])
+        self.item.setColorMap(pg.colormap.get(self.look.colormap))
+        self._update_levels()
+
     def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt API
         self.menu = look_menu(self, self.look, self._on_look_changed, lambda: self.zoom_frequency(1e9, 0.0))
         self.menu.popup(event.globalPos())
@@ -188,6 +212,8 @@ class ClipSpectrogram(pg.PlotWidget):
     def _on_look_changed(self) -> None:
         self.item.setColorMap(pg.colormap.get(self.look.colormap))
         self._update_levels()
+        if getattr(self, "_settings", None) is not None:
+            self._settings.set(self._key, json.dumps(asdict(self.look)))
 
     def _update_levels(self) -> None:
         db = self._db

@@ -339,3 +339,30 @@ def test_a_fixed_top_level_keeps_a_quiet_stretch_dark(qtbot, view, recording):
     with qtbot.waitSignal(view.range_shown, timeout=10000):
         view.top_box.setValue(0.0)
     assert list(plot.item.levels) == [-80.0, 0.0] and view.settings.get("annotate/db_top") == 0.0
+
+
+def test_a_log_frequency_axis_spaces_octaves_equally_and_reads_out_hz(qtbot, view, recording):
+    from engine.audio.ranges import hz_to_log
+
+    view.axis_box.setCurrentText("log")
+    _open(qtbot, view, recording)
+    plot = view.spectrogram
+    assert plot.viewRange()[1] == pytest.approx([0.0, float(hz_to_log(8000.0))])   # 20 Hz to 8 kHz, in octaves
+    assert plot.y_of(640.0) - plot.y_of(320.0) == pytest.approx(plot.y_of(320.0) - plot.y_of(160.0))
+    assert plot.freq_of(plot.y_of(300.0)) == pytest.approx(300.0)
+    rows = plot.image_db.mean(axis=0)                      # the 300 Hz tone is the loudest row
+    loudest_y = (int(np.argmax(rows)) + 0.5) / rows.size * float(hz_to_log(8000.0))
+    assert abs(plot.freq_of(loudest_y) - 300.0) < 30
+    assert view.settings.get("annotate/freq_axis") == "log"
+
+
+def test_undo_and_redo_say_what_they_undid(qtbot, view, recording):
+    _open(qtbot, view, recording)
+    region = view.track.add(4.0, 6.0, "")
+    view.track.update(region.id, label="call")
+    messages = []
+    view.status_message.connect(messages.append)
+    view.undo_button.click()
+    assert messages[-1].startswith("Undone: label of 'call' (4.000–6.000 s) (")
+    view.redo_button.click()
+    assert messages[-1] == "Redone: label of 'call' (4.000–6.000 s)"

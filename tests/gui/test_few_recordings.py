@@ -140,3 +140,19 @@ def test_two_recordings_train_and_test_without_shared_audio(dataset, tmp_path):
     assert (sizes["val_clips"], sizes["test_clips"]) == (len(spans["val"]), len(spans["test"]))
     for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
         assert not any(x[0] == y[0] and x[1] < y[2] and y[1] < x[2] for x in spans[a] for y in spans[b]), (a, b)
+
+
+def test_main_py_train_on_two_recordings_groups_by_time_blocks_too(dataset, tmp_path):
+    """The command line (and every run of a cross-validation) reads the same blocks the wizard shows."""
+    pytest.importorskip("torch")
+    from trainer import api
+
+    warnings = []
+    request = api.TrainRequest(data=str(dataset.csv_path), layout="csv", out=str(tmp_path / "run"), model="cnn",
+                               epochs=1, seeds=(1,), batch_size=8, n_mels=16, input_size=(16, 16),
+                               sample_rate_hz=SR, workers=1, cache_dir=str(tmp_path / "cache"))
+    api.train(request, on_progress=lambda p: warnings.extend(p.warnings or ()))
+    doc = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert doc["leakage_count"] == 0 and "time blocks" in doc["grouping"]
+    assert any(w.code == "time-blocks" for w in warnings)
+    assert all(" s" in g and g.split(" ")[0] in ("rec_a.wav", "rec_b.wav") for g in doc["test_groups"])

@@ -84,3 +84,40 @@ def test_playback_speed_from_the_menu_in_the_file_audit_and_annotate_tabs(qtbot,
     assert main_window.annotate_view.playback.speed == 2.0
     main_window.tabs.setCurrentWidget(view)
     assert main_window.speed_actions[0.5].isChecked() and not main_window.keep_pitch_action.isChecked()
+
+
+def test_each_tabs_spectrogram_look_is_remembered(qtbot, settings, catalog):
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QContextMenuEvent
+
+    from gui.main_window import MainWindow
+
+    window = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(window)
+    spec = window.file_view.spectrogram
+    spec.contextMenuEvent(QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(5, 5), QPoint(5, 5)))
+    menus = {a.text(): a.menu() for a in spec.menu.actions()}
+    next(a for a in menus["Colours"].actions() if a.text() == "magma").trigger()
+    next(a for a in menus["dB range"].actions() if a.text() == "100 dB").trigger()
+    spec.menu.close()
+    window.close()
+    again = MainWindow(settings, catalog, use_audio_device=False)
+    qtbot.addWidget(again)
+    assert (again.file_view.spectrogram.look.colormap, again.file_view.spectrogram.look.db_range) == ("magma", 100.0)
+    if again.audit_view is not None:   # a look per tab
+        assert again.audit_view.clip_panel.spectrogram.look.colormap == "inferno"
+    again.close()
+
+
+def test_the_file_tab_has_the_overview_strip_too(qtbot, main_window, write_wav):
+    view = main_window.file_view
+    main_window.tabs.setCurrentWidget(view)
+    with qtbot.waitSignal(view.classified, timeout=20000):
+        view.open_file(write_wav("four_seconds.wav", np.concatenate([sine(500, 2.0), sine(3000, 2.0)])))
+    strip = view.overview
+    assert strip.upper.xData is not None and abs(strip.upper.xData[-1] - 4.0) < 0.05
+    view.zoom(0.25)
+    low, high = view.waveform.viewRange()[0]
+    assert strip.view() == pytest.approx((low, high))
+    strip.view_box.setRegion((0.5, 1.5))            # as a drag of its box does
+    assert view.waveform.viewRange()[0] == pytest.approx([0.5, 1.5])

@@ -70,14 +70,14 @@ def describe_splits(manifest, splits, *, mode: str, column: str) -> dict[str, An
 def cross_validate(request: TrainRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
                    cancel: CancelToken | None = None):
     """Nested ``request.folds``-fold CV, pooled, then the refit that ships; returns a RunResult."""
-    from engine.datasets.manifest import read_manifest
+    from trainer.data.grouping import training_manifest
     from trainer.run.job import RunResult, run
 
     if not request.folds:
         raise ValueError("cross_validate needs request.folds (k >= 2)")
     cancel = cancel or CancelToken()
     out = Path(request.out)
-    manifest = read_manifest(request.data, request.layout)
+    manifest, _grouping = training_manifest(request.data, request.layout)
     splits = make_splits(manifest, mode="kfold", by=request.cv_by, k=request.folds, seed=request.split_seed,
                          val_fraction=request.val_fraction)
     k = len(splits)

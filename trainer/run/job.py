@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic import atomic_write_json
-from engine.datasets.manifest import read_manifest
 from engine.errors import EarmarkError
 from engine.jobs import Cancelled, CancelToken, JobWarning, Progress, ignore_progress
 from engine.models.thresholds import fit as fit_thresholds
 from trainer.data import speaker_norm
 from trainer.data.cache import ORIGINAL, FeatureCache
+from trainer.data.grouping import training_manifest
 from trainer.data.splits import leakage_audit, refit_split, three_way_split
 from trainer.recipe import TrainRequest
 from trainer.run import distributed, evaluation, metrics, outputs
@@ -94,7 +94,10 @@ class _Run:
         self.device = choose_device(self.config.device, _local_rank())
         self.ctx = distributed.setup(self.device)
         self.emit("prepare", 0, 1, f"reading {self.config.data}")
-        self.manifest = read_manifest(self.config.data, self.config.layout)
+        self.manifest, grouping = training_manifest(self.config.data, self.config.layout)
+        self.grouping = grouping
+        if grouping:
+            self.emit("prepare", 0, 1, "grouped by time blocks", warnings=[JobWarning("time-blocks", grouping)])
         if len(self.manifest.labels) < 2:
             raise ValueError(f"{self.config.data}: training needs at least two classes, "
                              f"found {self.manifest.labels}")
@@ -253,6 +256,7 @@ class _Run:
                **evaluation.summaries(self.per_seed, labels),
                "split": {**self.split_.describe(), "sizes": sizes}, "split_sizes": sizes,
                "leakage_count": self.leakage_count, "val_groups": list(self.split_.val_groups),
+               "grouping": getattr(self, "grouping", ""),
                "test_groups": list(self.split_.test_groups),
                "seeds": list(c.seeds), "best_seed": best["seed"], "skipped": [list(s) for s in self.cache.skipped],
                "model": c.model, "layout": self.manifest.layout}

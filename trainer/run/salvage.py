@@ -49,7 +49,7 @@ def export_checkpoint(run_dir: str | Path, *, on_progress=ignore_progress, cance
     """Export the best kept checkpoint of ``run_dir``; returns the ONNX file written."""
     import torch
 
-    from engine.datasets.manifest import read_manifest
+    from trainer.data.grouping import training_manifest
     from trainer.run.build import build_classifier, export_model
     from trainer.run.export import export_onnx
 
@@ -59,7 +59,7 @@ def export_checkpoint(run_dir: str | Path, *, on_progress=ignore_progress, cance
     best, state = best_checkpoint(run_dir)
     cancel.raise_if_cancelled("the export")
     config = read_config(best.config_path)
-    manifest = read_manifest(config.data, config.layout)
+    manifest, _grouping = training_manifest(config.data, config.layout)
     labels = list(manifest.labels)
     on_progress(Progress("salvage", 1, 3, f"rebuilding the network of {best.describe()}", fraction=0.3))
     classifier = build_classifier(config, len(labels))

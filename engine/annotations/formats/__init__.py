@@ -40,7 +40,7 @@ def detect_format(path: str | os.PathLike) -> str:
         return {".csv": "csv", ".svl": "sonic", ".json": "labelstudio", ".textgrid": "textgrid"}[suffix]
     try:
         with open(path, "rb") as handle:
-            raw = handle.read(200)
+            raw = handle.read(8192)
     except OSError as exc:
         raise InterchangeError(f"{path}: cannot read the label file ({exc.strerror or exc})") from exc
     encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"  # Praat writes UTF-16 too

@@ -30,7 +30,7 @@ SUFFIX = ".TextGrid"
 
 
 def looks_like_textgrid(head: str) -> bool:
-    return "ooTextFile" in head and "TextGrid" in head or head.lstrip().startswith('"TextGrid"')
+    return ("ooTextFile" in head and "TextGrid" in head) or head.lstrip().startswith('"TextGrid"')
 
 
 def _own_tier(name: str) -> bool:

@@ -111,3 +111,13 @@ def test_a_data_csv_someone_else_wrote_is_never_replaced(recordings, tmp_path):
     make_clips(audio[:2], labels[:2], again)
     result = make_clips(audio, labels, again)   # an earlier cut made here is replaced
     assert result.n_clips == 12
+
+
+def test_regions_with_different_labels_that_overlap_are_pointed_out(write_wav, tmp_path):
+    """Probe round 3: a 10 s anger region held a 2 s fear region; nothing said so."""
+    audio = write_wav("recs/talk.wav", np.zeros(12 * SR, dtype=np.float32), SR)
+    labels = tmp_path / "recs" / "talk.txt"
+    write_regions(labels, [Region(0.5, 10.5, "anger"), Region(2.0, 4.0, "fear"), Region(10.8, 11.5, "anger")],
+                  "audacity")
+    result = make_clips([audio], [labels], tmp_path / "ds")
+    assert any("1 pair(s) of regions with different labels overlap" in n and "'fear'" in n for n in result.notes)
