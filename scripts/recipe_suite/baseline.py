@@ -171,7 +171,7 @@ def train_and_predict(train_paths: list[str], train_labels: list[int], test_path
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         log(f"baseline epoch {epoch + 1}/{cfg.epochs} loss {total / len(waves):.3f}")
     t_train = time.perf_counter() - t0
     model.eval()
