@@ -56,7 +56,7 @@ def _csv(root: Path, csv_name: str = "data.csv") -> list[Clip]:
 
 def ravdess(root: Path = SHARED / "ravdess-16") -> DataSet:
     clips = _csv(root)
-    actors = sorted({c.group for c in clips}, key=int)
+    actors = sorted({c.group for c in clips}, key=lambda a: int("".join(ch for ch in a if ch.isdigit())))
     # four folds of four actors, two male (odd) and two female (even) each
     splits = [[actors[i] for i in (k, k + 1, k + 8, k + 9)] for k in (0, 2, 4, 6)]
     return DataSet("ravdess-16", clips, splits, "actor (4 a fold)")
