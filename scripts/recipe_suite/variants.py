@@ -8,6 +8,7 @@ the exported ONNX needs nothing from here, so ``main.py classify`` runs it as an
 - ``vgg4_w32``: the recipe's ``vgg4`` at the baseline's widths (32 -> 256);
 - ``vgg4_gap``: ``vgg4`` with global average pooling (mean over frequency and time) instead of
   mean over frequency then mean + max over time;
+- ``vgg4_maxpool``: ``vgg4`` with max pooling inside the blocks;
 - ``plain_cnn``: the baseline's backbone (max-pooling blocks, 32 -> 256, global average
   pooling, no dropout) inside the recipe.
 """
@@ -57,3 +58,12 @@ def vgg4_gap(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=
 @register_model(default_in_chans=1, min_input_size=16)
 def plain_cnn(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None, **kw) -> PlainCNN:
     return PlainCNN(num_classes, in_chans)
+
+
+@register_model(default_in_chans=1, min_input_size=16)
+def vgg4_maxpool(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None, **kw) -> VGG4:
+    """``vgg4`` (24 -> 192, dropout, its pooling head) with 2x2 max pooling in the blocks instead of average."""
+    model = VGG4(num_classes, in_chans)
+    for block in model.features:
+        block[-1] = nn.MaxPool2d(2)
+    return model
