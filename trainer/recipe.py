@@ -52,6 +52,10 @@ class TrainRequest:
     label_smoothing: float = 0.1
     mixup_alpha: float = 0.2
     spec_augment: bool = True
+    # SpecAugment's (frequency, time) mask counts per example, and the widest time mask as a share
+    # of the window's frames (0: 16 frames whatever the window; 0.32 of a 0.5 s window, 0.03 of 5 s).
+    spec_masks: tuple[int, int] = (2, 2)
+    time_mask_share: float = 0.0
     # Weight averaging (EMA) per step; 0 turns it off.
     ema_decay: float = 0.99
     # Each training example rolls by up to this share of its window, on the fly.

@@ -42,6 +42,8 @@ class LoopConfig:
     label_smoothing: float = TrainRequest.label_smoothing
     mixup_alpha: float = TrainRequest.mixup_alpha
     spec_augment: bool = TrainRequest.spec_augment
+    spec_masks: tuple[int, int] = TrainRequest.spec_masks
+    time_mask_share: float = TrainRequest.time_mask_share
     patience: int | None = TrainRequest.patience   # None: no early stopping, the last epoch is kept
     min_epochs: int | None = TrainRequest.min_epochs  # early stopping engages from here (None: half)
     loader_workers: int = TrainRequest.loader_workers
@@ -278,7 +280,10 @@ class Trainer:
         if self.config.freq_warp or self.config.time_warp:
             x = spec_warp(x, generator, freq=self.config.freq_warp, time=self.config.time_warp)
         if self.config.spec_augment:
-            x = spec_augment(x, generator)
+            freq_masks, time_masks = self.config.spec_masks
+            share = self.config.time_mask_share
+            x = spec_augment(x, generator, freq_masks=freq_masks, time_masks=time_masks,
+                             time_width=max(1, round(share * x.shape[-1])) if share else 16)
         targets = F.one_hot(y, self.num_classes).float()
         if self.config.label_smoothing:
             targets = targets * (1 - self.config.label_smoothing) + self.config.label_smoothing / self.num_classes
