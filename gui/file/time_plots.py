@@ -16,6 +16,7 @@ from engine.audio.mel import hz_to_mel, mel_to_hz
 from engine.audio.ranges import RangeData, hz_to_log, log_to_hz, scaled_rows
 from gui.file.overview import ClockAxis
 from gui.widgets.plots import style_plot
+from gui.widgets.spectrogram_view import FreqZoomBox
 
 COLORMAPS = ("inferno", "viridis", "magma", "CET-L1")
 FREQ_AXES = ("linear", "mel", "log")
@@ -27,25 +28,16 @@ LOG_TICKS_HZ = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000)
 SELECTION_BRUSH = pg.mkBrush(88, 166, 255, 50)
 
 
-class TimeViewBox(pg.ViewBox):
+class TimeViewBox(FreqZoomBox):
+    """The wheel zooms time; with Ctrl, or over the frequency axis, it zooms frequency (FreqZoomBox)."""
+
     clicked = Signal(float)                  # time (s)
     selecting = Signal(float, float, float, float, bool, bool)  # start, end (s), y0, y1, finished, with band (Ctrl)
     hovered = Signal(float, float)           # time (s), y in data units
-    wheel_y = Signal(float, float)           # zoom factor (< 1: in), y in data units: Ctrl+wheel, or on the y axis
 
     def __init__(self) -> None:
         super().__init__(enableMenu=False)
         self.setMouseEnabled(x=True, y=False)
-
-    def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph API
-        """The wheel zooms time; with Ctrl, or over the frequency axis, it zooms frequency instead."""
-        if axis == 1 or ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            ev.accept()
-            delta = ev.delta() if hasattr(ev, "delta") else ev.angleDelta().y()
-            y = self.mapSceneToView(ev.scenePos()).y() if hasattr(ev, "scenePos") else sum(self.viewRange()[1]) / 2
-            self.wheel_y.emit(0.8 ** (delta / 120.0), float(y))
-            return
-        super().wheelEvent(ev, axis)
 
     def mouseClickEvent(self, ev) -> None:  # noqa: N802 - pyqtgraph API
         if ev.button() == Qt.MouseButton.LeftButton:

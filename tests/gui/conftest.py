@@ -43,6 +43,20 @@ def main_window(qtbot, settings, catalog):
 
 
 @pytest.fixture
+def annotate_view(qtbot, catalog, settings):
+    """The Annotate tab on its own, laptop-sized, shown (its workers shut down after the test)."""
+    from gui.file.annotate_view import AnnotateView
+
+    view = AnnotateView(catalog, settings, use_audio_device=False)
+    qtbot.addWidget(view)
+    view.resize(1366, 720)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    view.shutdown()
+
+
+@pytest.fixture
 def two_tone_wav(write_wav):
     """3 s of 300 Hz then 3 s of 2 kHz at 16 kHz."""
     return write_wav("two_tones.wav", np.concatenate([sine(300, 3.0), sine(2000, 3.0)]))

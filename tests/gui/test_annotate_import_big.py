@@ -23,16 +23,8 @@ SR = 16000
 
 
 @pytest.fixture
-def view(qtbot, catalog, settings):
-    from gui.file.annotate_view import AnnotateView
-
-    v = AnnotateView(catalog, settings, use_audio_device=False)
-    qtbot.addWidget(v)
-    v.resize(1366, 720)
-    v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.shutdown()
+def view(annotate_view):
+    return annotate_view
 
 
 def test_a_million_row_import_keeps_the_window_painting_and_later_edits_quick(qtbot, view, write_wav, tmp_path):

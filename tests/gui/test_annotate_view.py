@@ -36,16 +36,8 @@ def recording(write_wav):
 
 
 @pytest.fixture
-def view(qtbot, catalog, settings):
-    from gui.file.annotate_view import AnnotateView
-
-    v = AnnotateView(catalog, settings, use_audio_device=False)
-    qtbot.addWidget(v)
-    v.resize(1366, 720)
-    v.show()
-    qtbot.waitExposed(v)
-    yield v
-    v.shutdown()
+def view(annotate_view):
+    return annotate_view
 
 
 def _open(qtbot, view, path):
