@@ -49,9 +49,10 @@ def test_calibrating_on_silent_files_only_says_they_were_left_out_as_silent(tmp_
 
     from engine.classify.files import calibrate_to_files
     from engine.models.classifier import OnnxClassifier
+    from tests.helpers_calibration import SR, write_calibratable_model
 
-    model = OnnxClassifier.load(tone_model(tmp_path / "m.onnx"))
-    sf.write(tmp_path / "quiet.wav", np.zeros(8000 * 3, np.float32), 8000)
+    model = OnnxClassifier.load(write_calibratable_model(tmp_path / "m.onnx"))
+    sf.write(tmp_path / "quiet.wav", np.zeros(SR * 3, np.float32), SR)
     with pytest.raises(ValueError, match="quiet.wav: not used for calibration: it is silent"):
         calibrate_to_files(model, [tmp_path / "quiet.wav"])
 
