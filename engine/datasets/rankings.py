@@ -39,8 +39,25 @@ def cache_dir() -> Path:
     return userdirs.cache_dir("rankings")
 
 
+class RankingViews:
+    """What a ranking shows, derived from its ``pred_probs`` and ``order``: shared by a fresh audit
+    (``trainer.audit.rank.AuditResult``) and one restored from this cache."""
+
+    pred_probs: np.ndarray
+    order: np.ndarray
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.pred_probs.argmax(axis=1)
+
+    def rank_of(self) -> np.ndarray:
+        ranks = np.empty(len(self.order), dtype=int)
+        ranks[self.order] = np.arange(1, len(self.order) + 1)
+        return ranks
+
+
 @dataclass
-class RestoredRanking:
+class RestoredRanking(RankingViews):
     """An ``AuditResult`` as the Audit tab reads it, from the cache (no fold models)."""
 
     keys: list[str]
@@ -55,14 +72,6 @@ class RestoredRanking:
     fold_models: list[Any] = field(default_factory=list)
     restored_from: Path | None = None
 
-    @property
-    def predicted(self) -> np.ndarray:
-        return self.pred_probs.argmax(axis=1)
-
-    def rank_of(self) -> np.ndarray:
-        ranks = np.empty(len(self.order), dtype=int)
-        ranks[self.order] = np.arange(1, len(self.order) + 1)
-        return ranks
 
 
 def content_key(manifest, model_path: str | os.PathLike | None = None, *, folds: int = 5, seed: int = 0) -> str:

@@ -36,6 +36,7 @@ from engine.atomic import atomic_write_text
 from engine.audio.io import load_audio
 from engine.datasets.edits import clip_key
 from engine.datasets.manifest import Manifest
+from engine.datasets.rankings import RankingViews
 from engine.errors import ManifestError
 from engine.jobs import Cancelled, Progress
 from trainer.audit.features import (  # noqa: F401  (HOP_S, N_MELS, mel_centres_hz: public here too)
@@ -58,7 +59,7 @@ FEATURES_SHARE = 0.3              # the features' share of a cross-validated aud
 
 
 @dataclass
-class AuditResult:
+class AuditResult(RankingViews):
     """Out-of-fold probabilities and cleanlab's verdict for every clip (in manifest order)."""
 
     manifest: Manifest
@@ -91,14 +92,6 @@ class AuditResult:
                 "comes from one source recording (group), so no fold's model heard the class in training; "
                 "its clips are listed last, not as suspects")
 
-    @property
-    def predicted(self) -> np.ndarray:
-        return self.pred_probs.argmax(axis=1)
-
-    def rank_of(self) -> np.ndarray:
-        ranks = np.empty(len(self.order), dtype=int)
-        ranks[self.order] = np.arange(1, len(self.order) + 1)
-        return ranks
 
     def rows(self) -> list[dict[str, Any]]:
         rows = []
