@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from PySide6.QtWidgets import QWizard
@@ -18,6 +20,7 @@ from gui.wizard.split_page import SplitPage
 from gui.wizard.train_page import TrainPage
 from gui.workers.registry import workers
 
+log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 10.0
 WARM_UP_GRACE_S = 0.2      # importing torch cannot be interrupted: a cancelled warm-up ends its process
 
@@ -74,16 +77,24 @@ class TrainWizard(QWizard):
     def shutdown(self, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
         """Cancel every job, join them and stop the training process, all within ``timeout_s``
         (the process is terminated, then killed, at the limit). True when all ended in time."""
-        background = (self.jobs, self.split_page.jobs, self.augment_page.jobs)
+        background = {"warm-up": self.jobs, "split": self.split_page.jobs, "augmentation": self.augment_page.jobs}
+        started = time.monotonic()
+
+        def note(what: str, ended: bool) -> bool:
+            if not ended:        # which part overran, and when: a close that overruns is a bug to find
+                log.warning("closing the wizard: %s had not ended %.2f s in", what, time.monotonic() - started)
+            return ended
+
         with workers.deadline(timeout_s):
-            for jobs in background:
+            for jobs in background.values():
                 jobs.cancel()
-            ended = self.train_page.shutdown(timeout_s)
-            for jobs in background:
-                ended = jobs.shutdown(timeout_s) and ended
-            ended = self.session.trainer.stop(workers.clamp(timeout_s) or 0.0) and ended
-            for jobs in background:      # a job still waiting for the stopped process ends now
-                ended = jobs.shutdown(workers.clamp(timeout_s) or 0.0) and ended
+            ended = note("the training page", self.train_page.shutdown(timeout_s))
+            for what, jobs in background.items():
+                ended = note(f"the {what} jobs", jobs.shutdown(timeout_s)) and ended
+            ended = note("the training process", self.session.trainer.stop(workers.clamp(timeout_s) or 0.0)) and ended
+            for what, jobs in background.items():   # a job still waiting for the stopped process ends now
+                ended = note(f"the {what} jobs (after the process)",
+                             jobs.shutdown(workers.clamp(timeout_s) or 0.0)) and ended
         return ended
 
     def done(self, result: int) -> None:  # Finish, Cancel, Esc and the close box all end here

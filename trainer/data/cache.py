@@ -258,33 +258,53 @@ class _Builder:
         # spawn, not fork: the parent may run threads (a GUI, torch's pools)
         context = multiprocessing.get_context("spawn")
         workers = min(self.workers, len(chunks))
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=keep_freed_memory) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=keep_freed_memory)
+        ended_well = False
+        try:
             # At most two chunks per worker in flight: the parent's memory stays bounded
             # however large the data set (all-at-once submission grew it by 75-369 MiB).
             pending = iter(chunks)
-            futures = collections.deque(
-                pool.submit(prepare_chunk, chunk, *args) for chunk in itertools.islice(pending, 2 * workers))
+            futures: collections.deque = collections.deque()
             try:
+                futures.extend(pool.submit(prepare_chunk, chunk, *args) for chunk in itertools.islice(pending, 2 * workers))
                 while futures:
                     self._check_cancel()
-                    try:
-                        result = futures.popleft().result()
-                        for chunk in itertools.islice(pending, 1):
-                            futures.append(pool.submit(prepare_chunk, chunk, *args))
-                    except BrokenProcessPool as exc:
-                        raise CacheError(
-                            "a data-preparation worker process died (killed, perhaps by the system running out of "
-                            "memory); nothing of the cache was lost. Run again, or with fewer workers "
-                            "(--workers 1) if memory is short") from exc
+                    result = futures.popleft().result()
+                    for chunk in itertools.islice(pending, 1):
+                        futures.append(pool.submit(prepare_chunk, chunk, *args))
                     yield result
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+            except BrokenProcessPool as exc:
+                raise CacheError(
+                    "a data-preparation worker process died (killed, perhaps by the system running out of "
+                    "memory); nothing of the cache was lost. Run again, or with fewer workers "
+                    "(--workers 1) if memory is short") from exc
+            ended_well = True
+        finally:
+            _close_pool(pool, wait=ended_well)
 
     def _check_cancel(self) -> None:
         if self.cancel is not None:
             self.cancel.raise_if_cancelled("building the feature cache")
+
+
+def _close_pool(pool: ProcessPoolExecutor, *, wait: bool) -> None:
+    """Shut the pool down; after a failure or a cancel its workers are terminated, not joined.
+    A worker killed while it held the pool's queue lock leaves the others blocked on that lock
+    for ever, and ``shutdown(wait=True)`` (CPython's own broken-pool handling too) joins them:
+    the cache build hung (seen in the suite's killed-worker test)."""
+    if wait:
+        pool.shutdown(wait=True)
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # private, so looked up with care
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(2.0)
+        if process.is_alive():
+            process.kill()
+            process.join(2.0)
 
 
 # A spawned worker pays ~6.5 s (12 s under load) importing librosa for its first pitch
