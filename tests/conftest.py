@@ -17,6 +17,25 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
+# Tests that measure the window's stalls, a latency or real time (a paced microphone, an X
+# server of their own): ``./earmark test`` runs them alone, after the others ran on two workers,
+# so a neighbour's load never decides them. One place: add a file here, not a marker per test.
+EXCLUSIVE = {
+    "tests/engine/live/test_sources.py", "tests/engine/live/test_stream.py",
+    "tests/gui/test_annotate_day.py", "tests/gui/test_annotate_import_big.py", "tests/gui/test_annotate_long.py",
+    "tests/gui/test_annotate_redo_xcb.py", "tests/gui/test_gui_stalls.py", "tests/gui/test_job_worker.py",
+    "tests/gui/test_live_honesty.py", "tests/gui/test_playback_device.py", "tests/gui/test_spectrogram_views.py",
+    "tests/gui/test_virtual_mic.py", "tests/gui/test_wizard_open.py", "tests/gui/test_wizard_stalls.py",
+    "tests/reliability/test_slow_close.py", "tests/reliability/test_soak.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(str(config.rootpath))
+    for item in items:
+        if Path(str(item.path)).relative_to(root).as_posix() in EXCLUSIVE:
+            item.add_marker(pytest.mark.exclusive)
+
 
 @pytest.fixture(autouse=True)
 def _no_leaked_threads():

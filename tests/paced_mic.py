@@ -155,9 +155,9 @@ class PacedMic:
 
     def stop(self) -> None:
         self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(5.0)
+        # the server first: the feeder may be blocked writing to a pipe nobody reads any more (the
+        # app stopped capturing), and the reader's end closing is what ends that write (it waited
+        # out a 5 s join in three tests)
         server, self._server = self._server, None
         if server is not None:
             server.terminate()
@@ -166,6 +166,9 @@ class PacedMic:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(5)
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(5.0)
         log = getattr(self, "_log", None)
         if log is not None:
             log.close()

@@ -92,7 +92,8 @@ print(json.dumps({"built_s": built_s, "ready": wizard.model_page.ready(), "main_
 
 def test_opening_the_wizard_and_previewing_never_freezes_the_window(tmp_path):
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1",
-           "EARMARK_RUNS_DIR": str(tmp_path / "runs"), "PROBE_TMP": str(tmp_path)}
+           "EARMARK_RUNS_DIR": str(tmp_path / "runs"), "PROBE_TMP": str(tmp_path),
+           "EARMARK_CACHE_DIR": str(tmp_path / "cache"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
     proc = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
