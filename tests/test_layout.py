@@ -81,3 +81,16 @@ def test_the_circle_finder_finds_a_circle(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     graph = grimp.build_graph("circlepkg", cache_dir=None)
     assert strongly_connected(graph) == [{"circlepkg.a", "circlepkg.b"}]
+
+
+def test_the_tests_run_alone_are_files_that_exist_and_are_marked(request):
+    """``./earmark test`` runs tests/conftest.py's EXCLUSIVE files alone; a renamed file would
+    silently join the parallel phase."""
+    from tests.conftest import EXCLUSIVE
+
+    missing = sorted(name for name in EXCLUSIVE if not (REPO / name).is_file())
+    assert missing == [], f"EXCLUSIVE names files that are gone: {missing}"
+    marked = request.session.items if hasattr(request.session, "items") else []
+    for item in marked:
+        if Path(str(item.path)).relative_to(REPO).as_posix() in EXCLUSIVE:
+            assert item.get_closest_marker("exclusive") is not None, item.nodeid
