@@ -36,6 +36,7 @@ class RangeData:
     max_freq_hz: float
     n_fft: int
     exact: bool               # every frame of the range was read
+    window: str = "hann"
 
     @property
     def n_columns(self) -> int:
@@ -112,7 +113,7 @@ def compute_range(audio: LongAudio, start_s: float, end_s: float, n_columns: int
     first, last = start_s * audio.sample_rate_hz, end_s * audio.sample_rate_hz
     hop = (last - first) / n_columns
     centres = first + (np.arange(n_columns) + 0.5) * hop
-    window = window_of(n_fft, window)
+    weights = window_of(n_fft, window)
     dense = hop <= 2 * n_fft
     if dense and hop_length and hop < hop_length:
         centres = np.round(centres / hop_length) * hop_length
@@ -121,19 +122,20 @@ def compute_range(audio: LongAudio, start_s: float, end_s: float, n_columns: int
         block = _read_padded(audio, lo, int(np.ceil(centres[-1])) + n_fft // 2 + 1 - lo)
         idx = np.round(centres).astype(np.int64) - n_fft // 2 - lo
         frames = np.lib.stride_tricks.sliding_window_view(block, n_fft)[idx]
-        db = _db(_power(frames, window))
+        db = _db(_power(frames, weights))
     else:
         power = np.zeros((n_columns, n_fft // 2 + 1), dtype=np.float64)
         offsets = (np.arange(frames_per_column) + 0.5) / frames_per_column - 0.5  # spread inside the column
         for k in offsets:
             starts = np.round(centres + k * hop).astype(np.int64) - n_fft // 2
             frames = np.stack([_read_padded(audio, int(s), n_fft) for s in starts])
-            power += _power(frames, window)
+            power += _power(frames, weights)
         db = _db(power / frames_per_column)
     exact = (last - first) <= EXACT_ENVELOPE_FRAMES
     env = audio.overview(n_columns, start_s=start_s, end_s=end_s, sampled=not exact)
     mins, maxs = _fit(env.mins, n_columns), _fit(env.maxs, n_columns)
-    return RangeData(start_s, end_s, mins, maxs, db, audio.sample_rate_hz / 2.0, n_fft, exact and dense)
+    return RangeData(start_s, end_s, mins, maxs, db, audio.sample_rate_hz / 2.0, n_fft, exact and dense,
+                     window)
 
 
 def _read_padded(audio: LongAudio, first: int, count: int) -> np.ndarray:
