@@ -108,6 +108,7 @@ class FileView(QWidget):
         self.overview.moved.connect(lambda a, b: self.waveform.setXRange(a, b, padding=0))
         self.waveform.sigXRangeChanged.connect(self._update_overview)
         plots = QVBoxLayout()
+        plots.addLayout(self._spectrogram_settings_row())
         plots.addWidget(self.overview)
         plots.addWidget(splitter, 1)
 
@@ -154,14 +155,21 @@ class FileView(QWidget):
             button.clicked.connect(slot)
             bar.addWidget(button)
             setattr(self, f"{text.split()[0].strip('…').lower()}_button", button)
-        self.spectrogram_settings = SpectrogramSettingsBox(self.settings, "file")   # FFT, window, overlap
-        self.spectrogram_settings.changed.connect(self._redraw_spectrogram)
-        bar.addWidget(self.spectrogram_settings)
         bar.addStretch(1)
         self.file_label = ElidedLabel("Open a file, or drop one here")  # a long name never widens the window
         self.file_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         bar.addWidget(self.file_label)
         return bar
+
+    def _spectrogram_settings_row(self) -> QHBoxLayout:
+        """FFT size, window and overlap above the plots, as in the Audit tab (the toolbar is full)."""
+        self.spectrogram_settings = SpectrogramSettingsBox(self.settings, "file")
+        self.spectrogram_settings.changed.connect(self._redraw_spectrogram)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Spectrogram"))
+        row.addWidget(self.spectrogram_settings)
+        row.addStretch(1)
+        return row
 
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:

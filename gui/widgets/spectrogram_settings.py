@@ -44,8 +44,10 @@ class SpectrogramSettingsBox(QWidget):
         self.overlap_box.setToolTip("Overlap of successive frames: more draws time more smoothly and costs more")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        for text, box in (("FFT", self.fft_box), ("window", self.window_box), ("overlap", self.overlap_box)):
-            row.addWidget(QLabel(text))
+        row.setSpacing(4)
+        for text, box in (("FFT", self.fft_box), ("", self.window_box), ("overlap", self.overlap_box)):
+            if text:   # the window's names say what they are
+                row.addWidget(QLabel(text))
             row.addWidget(box)
         self.set_current(saved_settings(settings, tab) if settings is not None else
                          SpectrogramSettings(DEFAULTS[f"{tab}/n_fft"]))
