@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from engine.audio.io import Audio
 from engine.audio.spectrogram import Spectrogram, spectrogram_with
@@ -60,6 +60,7 @@ class ClipPanel(QWidget):
         self.overview.moved.connect(lambda a, b: self.waveform.setXRange(a, b, padding=0))
         self.waveform.sigXRangeChanged.connect(self._update_overview)
         settings_row = QHBoxLayout()
+        settings_row.addWidget(QLabel("Spectrogram"))
         settings_row.addWidget(self.spectrogram_settings)
         settings_row.addStretch(1)
         layout = QVBoxLayout(self)
