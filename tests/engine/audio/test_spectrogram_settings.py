@@ -80,3 +80,21 @@ def test_bad_values_are_refused_saying_what_is_allowed(kwargs, words):
 def test_an_unknown_window_name_is_refused_by_spectrogram_db_too():
     with pytest.raises(ValueError, match="window 'boxcar'"):
         spectrogram_db(sine(440, 0.1), 16000, window="boxcar")
+
+
+def test_a_long_recordings_range_takes_the_window_and_shares_frames_closer_than_the_hop(tmp_path):
+    import soundfile as sf
+
+    from engine.audio.long import LongAudio
+    from engine.audio.ranges import compute_range
+
+    x = sine(1000, 4.0) + 0.01 * np.random.default_rng(1).standard_normal(64000).astype(np.float32)
+    sf.write(tmp_path / "r.wav", x, 16000)
+    with LongAudio(tmp_path / "r.wav") as audio:
+        every_column = compute_range(audio, 1.0, 1.5, 1000, n_fft=1024)          # 8 samples a column
+        hann = compute_range(audio, 1.0, 1.5, 1000, n_fft=1024, window="hann", hop_length=256)
+        blackman = compute_range(audio, 1.0, 1.5, 1000, n_fft=1024, window="blackman", hop_length=256)
+    assert np.unique(every_column.db, axis=0).shape[0] > 900                # a frame of its own each
+    assert abs(np.unique(hann.db, axis=0).shape[0] - 8000 / 256) <= 2       # one frame every 256 samples
+    assert hann.db.shape == blackman.db.shape == (1000, 513) and blackman.window == "blackman"
+    assert not np.array_equal(hann.db, blackman.db)
