@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from engine.atomic import atomic_write_text
 from engine.audio.io import Audio, load_audio
-from engine.audio.spectrogram import Spectrogram, spectrogram_db
+from engine.audio.spectrogram import Spectrogram, SpectrogramSettings, spectrogram_with
 from engine.classify.predictions import FilePredictions
 from engine.errors import SaveError
 from engine.jobs.outputs import free_name
@@ -37,11 +37,13 @@ from gui.widgets.elided_label import ElidedLabel
 from gui.widgets.label_bars import LabelBars
 from gui.widgets.layout import side_column
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform, PredictionTimeline
+from gui.widgets.spectrogram_settings import SpectrogramSettingsBox
 from gui.workers.playback import Player
 from gui.workers.task import TaskWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aif *.aiff *.WAV *.FLAC *.OGG *.MP3 *.AIF *.AIFF);;All files (*)"
 MAX_FILE_S = 30 * 60.0
+MAX_SPECTROGRAM_COLUMNS = 4000   # a long clip's spectrogram is drawn with a longer hop than its overlap asks
 
 
 def _duration_s(path: Path) -> float:
@@ -55,12 +57,13 @@ def _duration_s(path: Path) -> float:
     return info.frames / info.samplerate if info.samplerate else 0.0
 
 
-def _load(path: Path) -> tuple[Audio, Spectrogram]:
+def _load(path: Path, spec: SpectrogramSettings) -> tuple[Audio, Spectrogram, SpectrogramSettings]:
     audio = load_audio(path, max_s=MAX_FILE_S)
-    rate = audio.sample_rate_hz
-    n_fft = 1024 if rate > 24000 else 512
-    hop = max(n_fft // 4, int(np.ceil(audio.samples.size / 4000)))  # at most ~4000 columns
-    return audio, spectrogram_db(audio.samples, rate, n_fft=n_fft, hop_length=hop)
+    return audio, *_spectrogram(audio, spec)
+
+
+def _spectrogram(audio: Audio, spec: SpectrogramSettings) -> tuple[Spectrogram, SpectrogramSettings]:
+    return spectrogram_with(audio.samples, audio.sample_rate_hz, spec, max_columns=MAX_SPECTROGRAM_COLUMNS), spec
 
 
 class FileView(QWidget):
@@ -105,6 +108,7 @@ class FileView(QWidget):
         self.overview.moved.connect(lambda a, b: self.waveform.setXRange(a, b, padding=0))
         self.waveform.sigXRangeChanged.connect(self._update_overview)
         plots = QVBoxLayout()
+        plots.addLayout(self._spectrogram_settings_row())
         plots.addWidget(self.overview)
         plots.addWidget(splitter, 1)
 
@@ -157,6 +161,16 @@ class FileView(QWidget):
         bar.addWidget(self.file_label)
         return bar
 
+    def _spectrogram_settings_row(self) -> QHBoxLayout:
+        """FFT size, window and overlap above the plots, as in the Audit tab (the toolbar is full)."""
+        self.spectrogram_settings = SpectrogramSettingsBox(self.settings, "file")
+        self.spectrogram_settings.changed.connect(self._redraw_spectrogram)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Spectrogram"))
+        row.addWidget(self.spectrogram_settings)
+        row.addStretch(1)
+        return row
+
     # ---- opening --------------------------------------------------------------------
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open audio", self.settings.get("file/last_dir"), AUDIO_FILTER)
@@ -184,7 +198,8 @@ class FileView(QWidget):
             return
         self.settings.set("file/last_dir", str(path.parent))
         self.status_message.emit(f"Opening {path.name}…")
-        self._run("load", lambda: _load(path), self._on_load_completed, f"Opening {path.name}")
+        spec = self.spectrogram_settings.current()
+        self._run("load", lambda: _load(path, spec), self._on_load_completed, f"Opening {path.name}")
 
     def _run(self, kind: str, fn, on_completed, what: str) -> TaskWorker:
         worker = TaskWorker(fn, what=what, parent=self)
@@ -218,7 +233,7 @@ class FileView(QWidget):
     def _on_load_completed(self, loaded) -> None:
         if self._is_stale("load"):
             return  # another file was opened since
-        audio, spec = loaded
+        audio, spec, spec_settings = loaded
         self.audio, self.predictions = audio, None
         self.error_label.clear()
         self.player.load(audio.samples, audio.sample_rate_hz)
@@ -226,6 +241,8 @@ class FileView(QWidget):
         self.overview.set_duration(audio.duration_s)
         self.overview.show_samples(audio.samples, audio.sample_rate_hz)
         self.spectrogram.show_spectrogram(spec.db, audio.duration_s, spec.max_freq_hz)
+        if spec_settings != self.spectrogram_settings.current():
+            self._redraw_spectrogram()    # the settings changed while it loaded
         self.timeline.clear_windows()
         self.zoom_fit()
         self.file_label.setText(f"{audio.path.name} · {audio.duration_s:.2f} s · {audio.sample_rate_hz} Hz")
@@ -234,6 +251,21 @@ class FileView(QWidget):
         self.loaded.emit(audio)
         if self.catalog.classifier is not None:
             self.classify()
+
+    def _redraw_spectrogram(self, *_args) -> None:
+        """The open clip's spectrogram with the settings now chosen, computed in a worker."""
+        audio = self.audio
+        if audio is None:
+            return
+        spec = self.spectrogram_settings.current()
+        self._run("spectrogram", lambda: (audio, *_spectrogram(audio, spec)), self._on_spectrogram_completed,
+                  "Drawing the spectrogram")
+
+    def _on_spectrogram_completed(self, computed) -> None:
+        audio, spec, _settings = computed
+        if self._is_stale("spectrogram") or audio is not self.audio:
+            return  # newer settings, or another file, since
+        self.spectrogram.show_spectrogram(spec.db, audio.duration_s, spec.max_freq_hz)
 
     # ---- classification -----------------------------------------------------------
     def classify(self) -> None:

@@ -92,6 +92,7 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
         self.file_view.spectrogram.remember(self.settings, "file/spectrogram")   # colours, dB range
         if self.audit_view is not None and hasattr(self.audit_view, "clip_panel"):
             self.audit_view.clip_panel.spectrogram.remember(self.settings, "audit/spectrogram")
+            self.audit_view.clip_panel.spectrogram_settings.remember(self.settings, "audit")   # FFT, window, overlap
         self.setCentralWidget(self.tabs)
         self.models_panel = ModelsPanel(self.catalog)
         dock = QDockWidget("Models", self)

@@ -20,13 +20,21 @@ DEFAULTS = {
     "record/subtype": "PCM_16",     # PCM_16, PCM_24 or FLOAT (WAV only)
     "file/last_dir": str(Path.home()),
     "file/hop_s": 0.5,
+    "file/n_fft": 512,              # the File tab's spectrogram (gui/widgets/spectrogram_settings.py)
+    "file/window": "hann",
+    "file/overlap": 0.75,
     "file/calibrate": True,         # a calibratable model normalised to the open recording's speaker
     "file/recent": "[]",            # JSON list of paths, most recent first (gui/widgets/recent_menu.py)
     "audit/last_dir": str(Path.home()),  # where File ▸ Open data set… starts
     "audit/last_data_set": "",      # reopened at start
     "audit/last_layout": "",
+    "audit/n_fft": 512,             # the Audit tab's clip spectrogram
+    "audit/window": "hann",
+    "audit/overlap": 0.75,
     "annotate/labels": "",
-    "annotate/n_fft": 1024,
+    "annotate/n_fft": 1024,         # the Annotate tab's spectrogram
+    "annotate/window": "hann",
+    "annotate/overlap": 0.75,
     "annotate/db_range": 80.0,
     "annotate/db_top": -120.0,      # the level drawn brightest (dB re full scale); -120: the loudest in view
     "annotate/colormap": "inferno",

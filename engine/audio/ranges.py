@@ -19,10 +19,11 @@ import numpy as np
 
 from engine.audio.long import LongAudio
 from engine.audio.mel import hz_to_mel, mel_to_hz
+from engine.audio.spectrogram import FFT_SIZES, window_of
 
 DB_FLOOR = -120.0
 EXACT_ENVELOPE_FRAMES = 8_000_000  # ~3 min at 44.1 kHz: read every frame below this span
-N_FFT_CHOICES = (256, 512, 1024, 2048, 4096)
+N_FFT_CHOICES = FFT_SIZES
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class RangeData:
     max_freq_hz: float
     n_fft: int
     exact: bool               # every frame of the range was read
+    window: str = "hann"
 
     @property
     def n_columns(self) -> int:
@@ -90,11 +92,6 @@ def scaled_rows(db: np.ndarray, max_freq_hz: float, n_rows: int, forward, invers
     return out, centres_hz
 
 
-def _window(n_fft: int) -> np.ndarray:
-    win = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
-    return win / win.sum() * 2.0  # a full-scale sine reads about 0 dB
-
-
 def _power(frames: np.ndarray, window: np.ndarray) -> np.ndarray:
     return np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
 
@@ -104,34 +101,41 @@ def _db(power: np.ndarray) -> np.ndarray:
 
 
 def compute_range(audio: LongAudio, start_s: float, end_s: float, n_columns: int, *, n_fft: int = 1024,
-                  frames_per_column: int = 3) -> RangeData:
-    """Envelope and spectrogram of ``start_s .. end_s`` (clamped to the file) in ``n_columns`` columns."""
+                  frames_per_column: int = 3, window: str = "hann", hop_length: int | None = None) -> RangeData:
+    """Envelope and spectrogram of ``start_s .. end_s`` (clamped to the file) in ``n_columns`` columns.
+
+    With ``hop_length``, a column closer to its neighbour than that takes the frame on the grid of
+    frames ``hop_length`` apart nearest its centre (the overlap the person chose: several pixels
+    then show one frame); without, every column gets a frame of its own."""
     start_s = max(0.0, min(start_s, audio.duration_s))
     end_s = max(start_s + 1.0 / audio.sample_rate_hz, min(end_s, audio.duration_s))
     n_columns = max(1, int(n_columns))
     first, last = start_s * audio.sample_rate_hz, end_s * audio.sample_rate_hz
     hop = (last - first) / n_columns
     centres = first + (np.arange(n_columns) + 0.5) * hop
-    window = _window(n_fft)
+    weights = window_of(n_fft, window)
     dense = hop <= 2 * n_fft
+    if dense and hop_length and hop < hop_length:
+        centres = np.round(centres / hop_length) * hop_length
     if dense:
         lo = int(np.floor(centres[0])) - n_fft // 2
         block = _read_padded(audio, lo, int(np.ceil(centres[-1])) + n_fft // 2 + 1 - lo)
         idx = np.round(centres).astype(np.int64) - n_fft // 2 - lo
         frames = np.lib.stride_tricks.sliding_window_view(block, n_fft)[idx]
-        db = _db(_power(frames, window))
+        db = _db(_power(frames, weights))
     else:
         power = np.zeros((n_columns, n_fft // 2 + 1), dtype=np.float64)
         offsets = (np.arange(frames_per_column) + 0.5) / frames_per_column - 0.5  # spread inside the column
         for k in offsets:
             starts = np.round(centres + k * hop).astype(np.int64) - n_fft // 2
             frames = np.stack([_read_padded(audio, int(s), n_fft) for s in starts])
-            power += _power(frames, window)
+            power += _power(frames, weights)
         db = _db(power / frames_per_column)
     exact = (last - first) <= EXACT_ENVELOPE_FRAMES
     env = audio.overview(n_columns, start_s=start_s, end_s=end_s, sampled=not exact)
     mins, maxs = _fit(env.mins, n_columns), _fit(env.maxs, n_columns)
-    return RangeData(start_s, end_s, mins, maxs, db, audio.sample_rate_hz / 2.0, n_fft, exact and dense)
+    return RangeData(start_s, end_s, mins, maxs, db, audio.sample_rate_hz / 2.0, n_fft, exact and dense,
+                     window)
 
 
 def _read_padded(audio: LongAudio, first: int, count: int) -> np.ndarray:

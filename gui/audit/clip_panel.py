@@ -1,15 +1,18 @@
-"""The selected clip: waveform, spectrogram, a play cursor and an optional saliency overlay."""
+"""The selected clip: an overview strip, waveform, spectrogram, a play cursor and an optional saliency
+overlay, with the spectrogram's FFT size, window and overlap above them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from engine.audio.io import Audio
-from engine.audio.spectrogram import Spectrogram, spectrogram_db
+from engine.audio.spectrogram import Spectrogram, spectrogram_with
+from gui.file.overview import OverviewStrip
 from gui.widgets.plots import ClipSpectrogram, ClipWaveform
+from gui.widgets.spectrogram_settings import SpectrogramSettingsBox
 
 SALIENCY_OPACITY = 0.7
 
@@ -30,8 +33,14 @@ def mel_to_linear(saliency: np.ndarray, mel_centres_hz: np.ndarray, freqs_hz: np
 
 
 class ClipPanel(QWidget):
+    seek_requested = Signal(float)   # a click on the overview strip: play from there (s)
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
+        self.spectrogram_settings = SpectrogramSettingsBox(tab="audit")   # remembered once the window has settings
+        self.overview = OverviewStrip()   # the whole clip's envelope; click to play from there
+        self.overview.setToolTip("The whole clip: click to play from there, drag the box to move a zoomed view")
+        self.overview.box.clicked.connect(self.seek_requested)
         self.waveform = ClipWaveform()
         self.spectrogram = ClipSpectrogram()
         self.spectrogram.setXLink(self.waveform)
@@ -48,9 +57,18 @@ class ClipPanel(QWidget):
         splitter.addWidget(self.waveform)
         splitter.addWidget(self.spectrogram)
         splitter.setSizes([150, 300])
+        self.overview.moved.connect(lambda a, b: self.waveform.setXRange(a, b, padding=0))
+        self.waveform.sigXRangeChanged.connect(self._update_overview)
+        settings_row = QHBoxLayout()
+        settings_row.addWidget(QLabel("Spectrogram"))
+        settings_row.addWidget(self.spectrogram_settings)
+        settings_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        layout.setSpacing(2)
+        layout.addLayout(settings_row)
+        layout.addWidget(self.overview)
+        layout.addWidget(splitter, 1)
         self.audio: Audio | None = None
         self.freqs_hz = np.zeros(0)
 
@@ -59,16 +77,31 @@ class ClipPanel(QWidget):
         self.audio = audio
         rate = audio.sample_rate_hz
         if spec is None:
-            spec = spectrogram_db(audio.samples, rate, n_fft=1024 if rate > 24000 else 512)
-        self.freqs_hz = spec.freqs_hz
+            spec = spectrogram_with(audio.samples, rate, self.spectrogram_settings.current())
         self.waveform.show_clip(audio.samples, rate)
-        self.spectrogram.show_spectrogram(spec.db, audio.duration_s, spec.max_freq_hz)
+        self.overview.set_duration(audio.duration_s)
+        self.overview.show_samples(audio.samples, rate)
+        self.show_spectrogram(spec)
         self.waveform.setXRange(0, audio.duration_s, padding=0)
         self.clear_saliency()
         self.move_cursor(0.0)
 
+    def show_spectrogram(self, spec: Spectrogram) -> None:
+        """The shown clip's spectrogram, recomputed with other settings (the saliency overlay stays)."""
+        if self.audio is None:
+            return
+        self.freqs_hz = spec.freqs_hz
+        self.spectrogram.show_spectrogram(spec.db, self.audio.duration_s, spec.max_freq_hz)
+
+    def _update_overview(self, *_args) -> None:
+        (x0, x1), _ = self.waveform.viewRange()
+        box = self.waveform.getPlotItem().getViewBox()
+        self.overview.show_view(float(x0), float(x1))
+        self.overview.align_left(self.waveform.mapFromScene(box.sceneBoundingRect().topLeft()).x())
+
     def clear(self) -> None:
         self.audio = None
+        self.overview.set_duration(1.0)
         self.waveform.curve.setData([], [])
         self.spectrogram.item.clear()
         self.clear_saliency()

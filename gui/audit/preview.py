@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from engine.datasets.session import DatasetSession
 from gui.audit.clip_panel import ClipPanel
 from gui.audit.saliency import saliency_job
-from gui.audit.worker import MAX_CLIP_S, LoadedClip, load_clip_job
+from gui.audit.worker import MAX_CLIP_S, LoadedClip, load_clip_job, redraw_clip_job
 from gui.workers.job_worker import JobWorker, call_job
 from gui.workers.playback import Player
 from gui.workers.registry import workers
@@ -20,6 +20,7 @@ from gui.workers.registry import workers
 
 class ClipPreview(QObject):
     loaded = Signal(str)         # key of the clip now drawn
+    spectrogram_redrawn = Signal(str)   # key of the clip whose spectrogram was drawn with new settings
     failed = Signal(str)
     noticed = Signal(str)
 
@@ -35,6 +36,9 @@ class ClipPreview(QObject):
         self.torch_model, self.torch_labels, self.saliency_caption = None, [], ""
         self._loader: JobWorker | None = None
         self._saliency: JobWorker | None = None
+        self._redrawer: JobWorker | None = None
+        clip_panel.spectrogram_settings.changed.connect(lambda _s: self.redraw_spectrogram())
+        clip_panel.seek_requested.connect(self.play_from)
         self._play_when_loaded = False
         self._hold_autoplay = self._held = False
         self._unsubscribe = [session.subscribe("selected", self._on_session_selected),
@@ -51,15 +55,16 @@ class ClipPreview(QObject):
         self._play_when_loaded = False
         self._held, self._hold_autoplay = self._hold_autoplay, False
         self.loaded_key = None
-        for job in (self._loader, self._saliency):
+        for job in (self._loader, self._saliency, self._redrawer):
             if job is not None:
                 job.cancel()
-        self._loader = self._saliency = None
+        self._loader = self._saliency = self._redrawer = None
         if key is None:
             self.clip_panel.clear()
             return
         clip = self.session.clip(key)
-        self._loader = JobWorker(load_clip_job, (key, clip.path), what="Loading the clip", owner=self)
+        self._loader = JobWorker(load_clip_job, (key, clip.path, self.clip_panel.spectrogram_settings.current()),
+                                 what="Loading the clip", owner=self)
         self._loader.finished.connect(self._on_loader_finished)
         self._loader.failed.connect(self._on_loader_failed)
         self._loader.start()
@@ -74,6 +79,8 @@ class ClipPreview(QObject):
         if self._play_when_loaded or (self.autoplay_check.isChecked() and self._is_visible() and not self._held):
             self.player.play()
         self._play_when_loaded = False
+        if loaded.settings != self.clip_panel.spectrogram_settings.current():
+            self.redraw_spectrogram()   # the settings changed while it loaded
         self.request_saliency()
         self.loaded.emit(loaded.key)
 
@@ -83,6 +90,28 @@ class ClipPreview(QObject):
         self._loader = None
         self.clip_panel.clear()
         self.failed.emit(message)
+
+    # ---- the spectrogram's settings ------------------------------------------------------------
+    def redraw_spectrogram(self) -> None:
+        """The shown clip's spectrogram with the settings now chosen, in a worker (a loading clip
+        picks them up when it has loaded)."""
+        audio = self.clip_panel.audio
+        if self.loaded_key is None or audio is None:
+            return
+        if self._redrawer is not None:
+            self._redrawer.cancel()
+        request = (self.loaded_key, audio, self.clip_panel.spectrogram_settings.current())
+        self._redrawer = JobWorker(redraw_clip_job, request, what="Drawing the spectrogram", owner=self)
+        self._redrawer.finished.connect(self._on_redrawn)
+        self._redrawer.failed.connect(self.failed)
+        self._redrawer.start()
+
+    def _on_redrawn(self, drawn: LoadedClip) -> None:
+        if self.sender() is not self._redrawer or drawn.key != self.loaded_key or drawn.audio is not self.clip_panel.audio:
+            return  # newer settings, or another clip, since
+        self._redrawer = None
+        self.clip_panel.show_spectrogram(drawn.spectrogram)
+        self.spectrogram_redrawn.emit(drawn.key)
 
     # ---- playback -----------------------------------------------------------------------------
     def toggle_play(self) -> None:
@@ -95,6 +124,13 @@ class ClipPreview(QObject):
     def stop(self) -> None:
         self._play_when_loaded = False
         self.player.stop()
+
+    def play_from(self, position_s: float) -> None:
+        """A click on the overview strip: play the loaded clip from there."""
+        if self.loaded_key is None:
+            return
+        self.player.seek(max(0.0, float(position_s)))
+        self.player.play()
 
     # ---- why: saliency ------------------------------------------------------------------------
     def set_torch_model(self, model, labels: list[str]) -> None:
@@ -129,4 +165,4 @@ class ClipPreview(QObject):
     def shutdown(self, timeout_s: float = 5.0) -> None:
         self.stop()
         workers.stop(timeout_s, owner=self)   # every clip and saliency job this preview started
-        self._loader = self._saliency = None
+        self._loader = self._saliency = self._redrawer = None

@@ -7,16 +7,16 @@ scikit-learn load there, never in the app's process.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from engine.audio.io import Audio, load_audio
-from engine.audio.spectrogram import Spectrogram, spectrogram_db
+from engine.audio.spectrogram import Spectrogram, SpectrogramSettings, spectrogram_with
 from engine.errors import EarmarkError
 from engine.jobs import CancelToken, Progress
 from engine.jobs.process import ProcessRunner
 
 MAX_CLIP_S = 600.0
+MAX_SPECTROGRAM_COLUMNS = 4000   # a long clip's spectrogram is drawn with a longer hop than its overlap asks
 RANKING_PROCESS = "The ranking process"
 RANKING_CANCEL_GRACE_S = 3.0    # the ranking checks its token at least once a second
 RANKING_STOP_S = 1.0
@@ -60,14 +60,26 @@ class LoadedClip:
     key: str
     audio: Audio
     spectrogram: Spectrogram
+    settings: SpectrogramSettings = SpectrogramSettings(512)
 
 
-def load_clip_job(request: tuple[str, Path], *, on_progress, cancel: CancelToken) -> LoadedClip:
-    """Decode one clip and compute its display spectrogram (the GUI thread only draws them)."""
-    key, path = request
+def clip_spectrogram(audio: Audio, settings: SpectrogramSettings) -> Spectrogram:
+    return spectrogram_with(audio.samples, audio.sample_rate_hz, settings, max_columns=MAX_SPECTROGRAM_COLUMNS)
+
+
+def load_clip_job(request: tuple, *, on_progress, cancel: CancelToken) -> LoadedClip:
+    """Decode one clip and compute its display spectrogram (the GUI thread only draws them);
+    ``request`` is ``(key, path)`` or ``(key, path, SpectrogramSettings)``."""
+    key, path, *rest = request
+    settings = rest[0] if rest else SpectrogramSettings(512)
     cancel.raise_if_cancelled("loading the clip")
     audio = load_audio(path, max_s=MAX_CLIP_S)
     cancel.raise_if_cancelled("loading the clip")
-    rate = audio.sample_rate_hz
-    spec = spectrogram_db(audio.samples, rate, n_fft=1024 if rate > 24000 else 512)
-    return LoadedClip(key, audio, spec)
+    return LoadedClip(key, audio, clip_spectrogram(audio, settings), settings)
+
+
+def redraw_clip_job(request: tuple[str, Audio, SpectrogramSettings], *, on_progress, cancel: CancelToken) -> LoadedClip:
+    """The loaded clip's spectrogram with other settings (FFT size, window, overlap)."""
+    key, audio, settings = request
+    cancel.raise_if_cancelled("drawing the spectrogram")
+    return LoadedClip(key, audio, clip_spectrogram(audio, settings), settings)

@@ -15,11 +15,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QVBoxLayout,
 )
 
-from engine.audio.ranges import N_FFT_CHOICES
 from engine.audio.speed import SPEEDS
 from gui.file.time_plots import COLORMAPS, FREQ_AXES
+from gui.widgets.spectrogram_settings import SpectrogramSettingsBox
 
 TOP_AUTO_DB = -120.0  # the spin box's lowest value reads "loudest": the top follows the view
 
@@ -27,16 +28,15 @@ MAX_NEW_LABELS = 200  # labels an import adds to the label keys (a file may use 
 
 
 class AnnotateSettings:
-    def _build_settings_row(self) -> QHBoxLayout:
+    def _build_settings_row(self) -> QVBoxLayout:
         row = QHBoxLayout()
         row.addWidget(QLabel("Labels"))
         self.labels_edit = QLineEdit(self.settings.get("annotate/labels"))
         self.labels_edit.setPlaceholderText("comma-separated, e.g. song, call, noise (keys 1–9 and first letters)")
         self.labels_edit.editingFinished.connect(self._on_labels_edited)
         row.addWidget(self.labels_edit, 1)
-        self.fft_box = QComboBox()
-        self.fft_box.addItems([str(n) for n in N_FFT_CHOICES])
-        self.fft_box.setCurrentText(str(self.settings.get("annotate/n_fft")))
+        self.spectrogram_settings = SpectrogramSettingsBox(self.settings, "annotate")   # FFT, window, overlap
+        self.fft_box = self.spectrogram_settings.fft_box
         self.db_box = QDoubleSpinBox(minimum=20.0, maximum=140.0, singleStep=10.0, suffix=" dB", decimals=0)
         self.db_box.setValue(self.settings.get("annotate/db_range"))
         self.db_box.setToolTip("How many dB below the top are drawn (the floor is the top minus this)")
@@ -54,17 +54,23 @@ class AnnotateSettings:
         self.confidence_box = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
         self.confidence_box.setValue(self.settings.get("annotate/min_confidence"))
         self.confidence_box.setToolTip("Suggest where a class's window probability reaches this")
-        for text, widget in (("FFT", self.fft_box), ("top", self.top_box), ("range", self.db_box),
-                             ("colours", self.cmap_box),
-                             ("axis", self.axis_box), ("min confidence", self.confidence_box)):
-            row.addWidget(QLabel(text))
-            row.addWidget(widget)
+        row.addWidget(QLabel("min confidence"))
+        row.addWidget(self.confidence_box)
+        # the spectrogram's look on a row of its own: beside the labels it squeezed their box to a word
+        look = QHBoxLayout()
+        look.addWidget(QLabel("Spectrogram"))
+        look.addWidget(self.spectrogram_settings)
+        for text, widget in (("top", self.top_box), ("range", self.db_box), ("colours", self.cmap_box),
+                             ("axis", self.axis_box)):
+            look.addWidget(QLabel(text))
+            look.addWidget(widget)
+        look.addStretch(1)
         self.accept_all_button = QPushButton("Accept all")
         self.accept_all_button.setToolTip("Accept every pending suggestion (Shift+A on the suggestion lane; "
                                           "one Ctrl+Z undoes it)")
         self.accept_all_button.clicked.connect(lambda: self.suggestion_lane.accept_all())
         row.addWidget(self.accept_all_button)
-        self.fft_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
+        self.spectrogram_settings.changed.connect(self._on_spectrogram_settings_changed)
         self.db_box.valueChanged.connect(self._on_spectrogram_settings_changed)
         self.top_box.valueChanged.connect(self._on_spectrogram_settings_changed)
         self.cmap_box.currentTextChanged.connect(self._on_spectrogram_settings_changed)
@@ -74,7 +80,10 @@ class AnnotateSettings:
         self.spectrogram.db_top = self._db_top()
         self.spectrogram.set_colormap(self.cmap_box.currentText())
         self._on_labels_edited()
-        return row
+        rows = QVBoxLayout()
+        rows.addLayout(row)
+        rows.addLayout(look)
+        return rows
 
     def _build_speed(self, bar: QHBoxLayout) -> None:
         self.speed_box = QComboBox()
@@ -99,7 +108,6 @@ class AnnotateSettings:
         self.playback.set_speed(speed, self.pitch_box.isChecked())
 
     def _on_spectrogram_settings_changed(self, *_args) -> None:
-        self.settings.set("annotate/n_fft", int(self.fft_box.currentText()))
         self.settings.set("annotate/db_range", float(self.db_box.value()))
         self.settings.set("annotate/db_top", float(self.top_box.value()))
         self.settings.set("annotate/colormap", self.cmap_box.currentText())

@@ -247,7 +247,8 @@ class AnnotateView(RegionActions, AnnotateNavigation, AnnotateSettings, QWidget)
             return
         x0, x1 = self.visible_range()
         columns = max(64, int(self.spectrogram.box.sceneBoundingRect().width()))
-        self.worker.request(x0, x1, columns, int(self.fft_box.currentText()))
+        spec = self.spectrogram_settings.current()
+        self.worker.request(x0, x1, columns, spec.n_fft, window=spec.window, hop_length=spec.hop_length())
 
     def _on_overview_computed(self, data) -> None:
         if self.sender() is self.overview_worker:

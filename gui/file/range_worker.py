@@ -38,9 +38,10 @@ class RangeWorker(QThread):
         self._request: tuple | None = None
         self._stopping = False
 
-    def request(self, start_s: float, end_s: float, n_columns: int, n_fft: int) -> None:
+    def request(self, start_s: float, end_s: float, n_columns: int, n_fft: int, *, window: str = "hann",
+                hop_length: int | None = None) -> None:
         with self._cond:
-            self._request = (float(start_s), float(end_s), int(n_columns), int(n_fft))
+            self._request = (float(start_s), float(end_s), int(n_columns), int(n_fft), window, hop_length)
             self._cond.notify()
 
     def run(self) -> None:
@@ -56,10 +57,11 @@ class RangeWorker(QThread):
                         self._cond.wait()
                     if self._stopping:
                         return
-                    start_s, end_s, n_columns, n_fft = self._request
+                    start_s, end_s, n_columns, n_fft, window, hop_length = self._request
                     self._request = None
                 try:
-                    self.computed.emit(compute_range(audio, start_s, end_s, n_columns, n_fft=n_fft))
+                    self.computed.emit(compute_range(audio, start_s, end_s, n_columns, n_fft=n_fft, window=window,
+                                                     hop_length=hop_length))
                 except EarmarkError as exc:
                     self.failed.emit(str(exc))
                 except Exception as exc:  # noqa: BLE001 - reported inline, logged with its traceback
