@@ -276,9 +276,12 @@ class _Child:
             self.send(("quit",))
         except (JobProcessDied, OSError, ValueError):
             pass
+        started = time.monotonic()
         self.process.join(max(0.0, timeout_s))
         ended = not self.process.is_alive()
         if not ended:
+            log.warning("%s did not quit within %.2f s (waited %.2f s); terminating it", self.what, timeout_s,
+                        time.monotonic() - started)
             self.process.terminate()
             self.process.join(1.0)
         if self.process.is_alive():
