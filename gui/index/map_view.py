@@ -63,6 +63,7 @@ class IndexMapView(QWidget):
         for axis in ("left", "bottom"):
             self.plot.getPlotItem().getAxis(axis).setPen(pg.mkPen("#888"))
             self.plot.getPlotItem().getAxis(axis).setTextPen(pg.mkPen("#444"))
+            self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)   # no "(x0.001)": PCA units mean nothing
         self.dots = DotsItem()
         self.plot.addItem(self.dots)
         self.marker = pg.ScatterPlotItem(pxMode=True, size=14, pen=pg.mkPen("k", width=2), brush=None)
@@ -126,7 +127,7 @@ class IndexMapView(QWidget):
         self.plot.getPlotItem().setLabel("left", f"PC 2 ({projection.explained[1]:.0%})")
         if len(projection):
             low, high = np.percentile(projection.xy, [0.5, 99.5], axis=0)
-            pad = 0.05 * np.maximum(high - low, 1e-6)
+            pad = 0.08 * np.maximum(high - low, 1e-6)
             self.plot.getViewBox().setRange(xRange=(low[0] - pad[0], high[0] + pad[0]),
                                             yRange=(low[1] - pad[1], high[1] + pad[1]), padding=0)
         self.status.setText(f"{len(projection):,} windows of {len(projection.recordings):,} recordings; "
