@@ -3,9 +3,9 @@ model's answer or by recording; a click names the window (recording, start, end)
 
 The projection (:func:`engine.index.projection.projection_job`) runs in a
 :class:`gui.workers.job_worker.JobWorker`, never on the GUI thread. The dots are one
-:class:`gui.index.dots.DotsItem` (numpy rasterises them into one image per paint): one
-``ScatterPlotItem`` per palette colour, a single brush each and no pens, painted 100,000 dots in
-55-117 ms on the shared 2-core machine, so panning stalled past 100 ms; the measured figures
+:class:`gui.index.dots.DotsItem` (numpy rasterises them into one image per paint), because one
+``ScatterPlotItem`` per palette colour, a single brush each and no pens, took 55-117 ms to paint
+100,000 dots on the shared 2-core machine and panning stalled past 100 ms; the measured figures
 are in gui/index/dots.py and docs/INDEX.md (``tests/gui/test_index_map_stalls.py``).
 
 Hearing the window or seeing it in the File/Annotate views is not wired yet: ``window_chosen``

@@ -39,6 +39,35 @@ def test_every_live_window_is_a_dot_and_the_combo_recolours(qtbot, index_root):
     view.shutdown()
 
 
+def _isolated_dots(view: IndexMapView) -> tuple[np.ndarray, np.ndarray]:
+    """(viewport pixel of every dot, the dots with no other within 12 px and away from the edges)."""
+    box = view.plot.getViewBox()
+    px = np.array([[view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))).x(),
+                    view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))).y()] for x, y in view.projection.xy])
+    inside = (px[:, 0] > 20) & (px[:, 0] < view.plot.width() - 20) & (px[:, 1] > 20) & (px[:, 1] < view.plot.height() - 20)
+    d = np.linalg.norm(px[:, None, :] - px[None, :, :], axis=2) + np.eye(len(px)) * 1e9
+    alone = np.flatnonzero(inside & (d.min(axis=1) > 12))
+    assert len(alone), "no isolated dot"
+    return px, alone
+
+
+def test_the_dots_are_painted_where_they_are_in_their_colour(qtbot, index_root):
+    view = IndexMapView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    _open(qtbot, view, index_root)
+    px, alone = _isolated_dots(view)
+    for colour_by in ("answer", "recording"):
+        view.colour_box.setCurrentIndex(view.colour_box.findData(colour_by))
+        image = view.plot.viewport().grab().toImage()
+        for i in alone[:10]:
+            x, y = (int(v) for v in np.floor(px[i]))
+            assert image.pixelColor(x, y).name() == view.colour_of_point(int(i)), (colour_by, i)
+    view.shutdown()
+
+
 def test_a_click_on_a_dot_names_its_window(qtbot, index_root):
     view = IndexMapView()
     qtbot.addWidget(view)
@@ -47,14 +76,7 @@ def test_a_click_on_a_dot_names_its_window(qtbot, index_root):
     qtbot.waitExposed(view)
     _open(qtbot, view, index_root)
     projection = view.projection
-    box = view.plot.getViewBox()
-    # a dot with no other dot within the pick radius, so the answer is unambiguous
-    px = np.array([[view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))).x(),
-                    view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))).y()] for x, y in projection.xy])
-    inside = (px[:, 0] > 20) & (px[:, 0] < view.plot.width() - 20) & (px[:, 1] > 20) & (px[:, 1] < view.plot.height() - 20)
-    d = np.linalg.norm(px[:, None, :] - px[None, :, :], axis=2) + np.eye(len(px)) * 1e9
-    alone = np.flatnonzero(inside & (d.min(axis=1) > 12))
-    assert len(alone), "no isolated dot to click"
+    px, alone = _isolated_dots(view)
     i = int(alone[0])
     with qtbot.waitSignal(view.window_chosen, timeout=2000) as signal:
         qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(*np.round(px[i]).astype(int)))
