@@ -7,7 +7,7 @@ machine) its paint (one pixmap fragment per dot, even with one brush per colour 
 longest stall 117 ms, only 37 heartbeat ticks in 2 s). Rasterising with numpy costs a few
 array operations per dot and one image draw per paint: the plot with 100,000 dots paints in about
 5 ms (0.9 ms without them; the mean of 10 ``viewport().grab()``), and panning's longest stall
-was 31-41 ms over three runs under a load average of 3 (docs/INDEX.md). The dots are square, :data:`DOT_PX` wide, drawn in row order (a later
+was 31-56 ms over four runs under a load average of 3 (docs/INDEX.md). The dots are square, :data:`DOT_PX` wide, drawn in row order (a later
 dot covers an earlier one).
 """
 
