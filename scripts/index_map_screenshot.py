@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(args.out)
     print(f"{args.out}: {window.width()}x{window.height()}, {view.point_count():,} dots")
+    window.close()
+    shutil.rmtree(scratch, ignore_errors=True)
     return 0
 
 
