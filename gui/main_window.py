@@ -167,6 +167,8 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
                                           "Ctrl+E")
         self._action(file_menu, "&Annotate a recording…", self._on_annotate, "Ctrl+Shift+O",
                      "Open a recording of any length to mark, label and export regions")
+        self._action(file_menu, "Index &map…", self._on_index_map, tip="Open an index folder (main.py index "
+                     "makes one) and see every window of it on a map, coloured by answer or recording")
         self._action(file_menu, "Save the &view as an image…", self.save_view_dialog, "Ctrl+Shift+S",
                      "Save what the current tab shows as a PNG image or an SVG drawing")
         file_menu.addSeparator()
@@ -232,6 +234,12 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
     def _on_open(self) -> None:
         self.tabs.setCurrentWidget(self.file_view)
         self.file_view.open_dialog()
+
+    def _on_index_map(self) -> None:
+        """File ▸ Index map…: the map opens in a window of its own (gui.index.map_view)."""
+        from gui.index.map_view import open_index_map
+
+        open_index_map(self)
 
     def _on_open_dataset(self) -> None:
         """File ▸ Open data set…: the folder dialog starts where the last data set was."""

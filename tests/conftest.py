@@ -23,7 +23,8 @@ import soundfile as sf  # noqa: E402
 EXCLUSIVE = {
     "tests/engine/live/test_sources.py", "tests/engine/live/test_stream.py",
     "tests/gui/test_annotate_day.py", "tests/gui/test_annotate_import_big.py", "tests/gui/test_annotate_long.py",
-    "tests/gui/test_annotate_redo_xcb.py", "tests/gui/test_gui_stalls.py", "tests/gui/test_job_worker.py",
+    "tests/gui/test_annotate_redo_xcb.py", "tests/gui/test_gui_stalls.py", "tests/gui/test_index_map_stalls.py",
+    "tests/gui/test_job_worker.py",
     "tests/gui/test_live_honesty.py", "tests/gui/test_playback_device.py", "tests/gui/test_spectrogram_views.py",
     "tests/gui/test_virtual_mic.py", "tests/gui/test_wizard_open.py", "tests/gui/test_wizard_stalls.py",
     "tests/reliability/test_slow_close.py", "tests/reliability/test_soak.py",

@@ -49,3 +49,33 @@ def write_model(path: Path) -> Path:
 
 def windows_per_recording(seconds: float = SECONDS, window_s: float = 0.5, hop_s: float = 0.25) -> int:
     return int(round((seconds - window_s) / hop_s)) + 1
+
+
+def write_synthetic_index(root: Path, n_rows: int, *, dim: int = 16, labels=("a", "b", "c"), recordings: int = 4,
+                          window_s: float = 1.0, hop_s: float = 0.5, dead_rows: int = 0, seed: int = 0) -> Path:
+    """An index folder of ``n_rows`` live random unit vectors, no model or audio needed: the rows are
+    split over ``recordings`` recordings (``rec0.wav`` …), a cluster per label so a map has shape, and
+    ``dead_rows`` rows of a first version of ``rec0.wav`` are superseded (dead) before the live ones."""
+    from engine.index.build import normalise
+    from engine.index.store import Entry, IndexStore
+
+    rng = np.random.default_rng(seed)
+    store = IndexStore.create_or_open(root, {"folder": str(root.parent), "labels": list(labels), "dim": dim,
+                                             "window_s": window_s, "hop_s": hop_s})
+    centres = rng.standard_normal((len(labels), dim)) * 2
+
+    def rows(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        answer = rng.integers(0, len(labels), n)
+        probs = np.full((n, len(labels)), 0.1 / max(len(labels) - 1, 1), np.float32)
+        probs[np.arange(n), answer] = 0.9
+        return np.arange(n) * hop_s, normalise(centres[answer] + rng.standard_normal((n, dim))), probs
+
+    if dead_rows:
+        store.append(*rows(dead_rows))
+        store.commit(Entry(path="rec0.wav", size=1, mtime_ns=1))
+    bounds = np.linspace(0, n_rows, recordings + 1).astype(int)
+    for i in range(recordings):
+        store.append(*rows(int(bounds[i + 1] - bounds[i])))
+        store.commit(Entry(path=f"rec{i}.wav", size=2, mtime_ns=2))
+    store.close()
+    return root

@@ -1,0 +1,1 @@
+"""Views of an index (engine.index): the map of its windows (``map_view``)."""

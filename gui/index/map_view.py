@@ -1,0 +1,228 @@
+"""The index map: every live window of an index as a dot on its two PCA axes, coloured by the
+model's answer or by recording; a click names the window (recording, start, end).
+
+The projection (:func:`engine.index.projection.projection_job`) runs in a
+:class:`gui.workers.job_worker.JobWorker`, never on the GUI thread. The dots are one
+:class:`gui.index.dots.DotsItem` (numpy rasterises them into one image per paint), because one
+``ScatterPlotItem`` per palette colour, a single brush each and no pens, took 55-117 ms to paint
+100,000 dots on the shared 2-core machine and panning stalled past 100 ms; the measured figures
+are in gui/index/dots.py and docs/INDEX.md (``tests/gui/test_index_map_stalls.py``).
+
+Hearing the window or seeing it in the File/Annotate views is not wired yet: ``window_chosen``
+is the hook for that.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.index.projection import Projection, ProjectionRequest, projection_job
+from gui.index.dots import DotsItem, argb
+from gui.workers.job_worker import JobWorker
+
+# tab20's colours, strong ones first: distinct for up to 10 keys, told apart by shade up to 20
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+           "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+           "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
+_PIXELS = np.array([argb(colour) for colour in PALETTE], np.uint32)
+COLOUR_BY = (("model answer", "answer"), ("recording", "recording"))
+PICK_PX = 8                 # a click this close to a dot chooses it
+WINDOW_SIZE_PX = (1366, 768)
+
+
+class IndexMapView(QWidget):
+    """The map of one index. ``open_index(root)`` projects it in a worker; ``set_projection`` draws."""
+
+    window_chosen = Signal(str, float, float)     # recording (relative to the indexed folder), start s, end s
+    projected = Signal()                          # a projection is drawn (tests, status)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.projection: Projection | None = None
+        self.worker: JobWorker | None = None
+        self.chosen: int | None = None            # the drawn point last clicked
+        self._keys = np.zeros(0, np.int32)        # per point: the colour key (label or recording index)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        for axis in ("left", "bottom"):
+            self.plot.getPlotItem().getAxis(axis).setPen(pg.mkPen("#888"))
+            self.plot.getPlotItem().getAxis(axis).setTextPen(pg.mkPen("#444"))
+            self.plot.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)   # no "(x0.001)": PCA units mean nothing
+        self.dots = DotsItem()
+        self.plot.addItem(self.dots)
+        self.marker = pg.ScatterPlotItem(pxMode=True, size=14, pen=pg.mkPen("k", width=2), brush=None)
+        self.plot.addItem(self.marker)
+        self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
+
+        self.colour_box = QComboBox()
+        for text, key in COLOUR_BY:
+            self.colour_box.addItem(text, key)
+        self.colour_box.currentIndexChanged.connect(self._draw)
+        self.legend = QListWidget()
+        self.legend.setMaximumWidth(260)
+        self.status = QLabel("Open an index to see its map")
+        self.chosen_label = QLabel("Click a dot to see which window it is")
+        self.chosen_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        side = QVBoxLayout()
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Colour by:"))
+        row.addWidget(self.colour_box, 1)
+        side.addLayout(row)
+        side.addWidget(self.legend, 1)
+        top = QHBoxLayout()
+        top.addWidget(self.plot, 1)
+        top.addLayout(side)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top, 1)
+        layout.addWidget(self.chosen_label)
+        layout.addWidget(self.status)
+
+    # ---- projecting ---------------------------------------------------------------------------
+    def open_index(self, root: str | Path) -> JobWorker:
+        """Project the index at ``root`` off the GUI thread; the map is drawn when it is done."""
+        self.shutdown()
+        self.status.setText(f"Projecting {root}…")
+        worker = self.worker = JobWorker(projection_job, ProjectionRequest(Path(root)), what="Mapping the index",
+                                         owner=self)
+        worker.progressed.connect(lambda p: self.status.setText(p.message))
+        worker.finished.connect(self.set_projection)
+        worker.failed.connect(lambda message: self.status.setText(f"Cannot map the index: {message}"))
+        worker.cancelled.connect(lambda _m: self.status.setText("Mapping cancelled"))
+        worker.ended.connect(lambda w=worker: self._on_ended(w))
+        return worker.start()
+
+    def _on_ended(self, worker: JobWorker) -> None:
+        if self.worker is worker:
+            self.worker = None
+
+    def shutdown(self) -> None:
+        """Cancel a projection in flight (its thread is joined by the registry, never destroyed running)."""
+        if self.worker is not None:
+            self.worker.close(2.0)
+            self.worker = None
+
+    def set_projection(self, projection: Projection) -> None:
+        self.projection, self.chosen = projection, None
+        self.marker.setData([], [])
+        self.dots.set_points(projection.xy, np.zeros(len(projection), np.uint32))
+        self._draw()
+        self.plot.getPlotItem().setLabel("bottom", f"PC 1 ({projection.explained[0]:.0%} of the variance)")
+        self.plot.getPlotItem().setLabel("left", f"PC 2 ({projection.explained[1]:.0%})")
+        if len(projection):
+            low, high = np.percentile(projection.xy, [0.5, 99.5], axis=0)
+            pad = 0.08 * np.maximum(high - low, 1e-6)
+            self.plot.getViewBox().setRange(xRange=(low[0] - pad[0], high[0] + pad[0]),
+                                            yRange=(low[1] - pad[1], high[1] + pad[1]), padding=0)
+        self.status.setText(f"{len(projection):,} windows of {len(projection.recordings):,} recordings; "
+                            f"PCA of the embeddings (drag to pan, wheel to zoom)")
+        self.projected.emit()
+
+    # ---- drawing ------------------------------------------------------------------------------
+    @property
+    def colour_by(self) -> str:
+        return self.colour_box.currentData()
+
+    def _draw(self, *_args) -> None:
+        """Colour every dot by its key (label or recording), :data:`PALETTE` repeating past 20 keys."""
+        projection = self.projection
+        if projection is None:
+            return
+        by_answer = self.colour_by == "answer"
+        self._keys = projection.answer if by_answer else projection.recording
+        names = projection.labels if by_answer else projection.recordings
+        self.dots.set_colours(_PIXELS[self._keys % len(PALETTE)])
+        counts = np.bincount(self._keys, minlength=len(names))
+        self.legend.clear()
+        for key, name in enumerate(names):
+            if counts[key]:
+                swatch = QPixmap(12, 12)
+                swatch.fill(QColor(PALETTE[key % len(PALETTE)]))
+                self.legend.addItem(QListWidgetItem(QIcon(swatch), f"{name}  ({counts[key]:,})"))
+        if len(names) > len(PALETTE):
+            self.legend.addItem(f"({len(names)} {'labels' if by_answer else 'recordings'}: colours repeat "
+                                f"every {len(PALETTE)})")
+
+    def point_count(self) -> int:
+        """Dots drawn, over all items."""
+        return len(self.dots)
+
+    def colour_of_point(self, i: int) -> str:
+        """The colour point ``i`` of the projection is drawn in (``#rrggbb``)."""
+        return PALETTE[int(self._keys[i]) % len(PALETTE)]
+
+    # ---- choosing -----------------------------------------------------------------------------
+    def _on_scene_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.projection is None or not len(self.projection):
+            return
+        box = self.plot.getViewBox()
+        if not box.sceneBoundingRect().contains(event.scenePos()):
+            return
+        where = box.mapSceneToView(event.scenePos())
+        i = self.nearest(where.x(), where.y())
+        if i is not None:
+            self.choose(i)
+
+    def nearest(self, x: float, y: float) -> int | None:
+        """The drawn point nearest to view position (x, y), if within :data:`PICK_PX` pixels."""
+        width_px, height_px = self.plot.getViewBox().viewPixelSize()
+        xy = self.projection.xy
+        d2 = ((xy[:, 0] - x) / width_px) ** 2 + ((xy[:, 1] - y) / height_px) ** 2
+        i = int(np.argmin(d2))
+        return i if d2[i] <= PICK_PX ** 2 else None
+
+    def choose(self, i: int) -> None:
+        """Mark point ``i``, name its window and say so with ``window_chosen``."""
+        self.chosen = i
+        recording, start_s, end_s = self.projection.window_of(i)
+        self.marker.setData([float(self.projection.xy[i, 0])], [float(self.projection.xy[i, 1])])
+        answer = self.projection.labels[int(self.projection.answer[i])]
+        self.chosen_label.setText(f"{recording}  {start_s:.2f}–{end_s:.2f} s  (the model says {answer})")
+        self.window_chosen.emit(recording, start_s, end_s)
+
+
+class IndexMapWindow(QWidget):
+    """The map in a window of its own (1366×768 or the screen, whichever is smaller)."""
+
+    def __init__(self, root: str | Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.setWindowTitle(f"Index map — {Path(root).name}")
+        self.view = IndexMapView(self)
+        QVBoxLayout(self).addWidget(self.view)
+        screen = self.screen().availableGeometry() if self.screen() else None
+        width, height = WINDOW_SIZE_PX
+        if screen is not None:
+            width, height = min(width, screen.width()), min(height, screen.height())
+        self.resize(width, height)
+        self.view.open_index(root)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        self.view.shutdown()
+        super().closeEvent(event)
+
+
+def open_index_map(parent: QWidget, start_dir: str = "") -> IndexMapWindow | None:
+    """Ask for an index folder (``main.py index`` makes one) and show its map in a window."""
+    folder = QFileDialog.getExistingDirectory(parent, "Open an index folder", start_dir)
+    if not folder:
+        return None
+    window = IndexMapWindow(folder, parent)
+    window.show()
+    return window

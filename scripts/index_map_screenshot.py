@@ -1,0 +1,68 @@
+"""The index map at 1366x768 with 100,000 windows, for docs/INDEX.md (issue 26):
+
+    .venv/bin/python scripts/index_map_screenshot.py [--out docs/screenshots/index_map.png] [--rows 100000]
+
+Runs offscreen. The index is synthetic (random unit vectors clustered by label, written through
+engine.index.store as tests/engine/index/helpers.py does), so no model or audio is needed; a real
+index looks the same, with its own labels and recordings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SIZE = (1366, 768)
+LABELS = ("speech", "birdsong", "dog bark", "rain", "traffic", "music", "wind", "silence")
+
+
+def _wait(app, predicate, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while not predicate() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+    return predicate()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots" / "index_map.png"))
+    parser.add_argument("--rows", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    from gui.index.map_view import IndexMapWindow
+    from tests.engine.index.helpers import write_synthetic_index
+
+    app = QApplication([])
+    scratch = Path(tempfile.mkdtemp(prefix="earmark-index-map-"))
+    root = write_synthetic_index(scratch / "field-recordings-index", args.rows, dim=64, labels=LABELS,
+                                 recordings=40, window_s=1.0, hop_s=0.5)
+    window = IndexMapWindow(root)
+    window.resize(*SIZE)
+    window.show()
+    if not _wait(app, lambda: window.view.projection is not None, 120):
+        print("the projection did not finish", file=sys.stderr)
+        return 1
+    view = window.view
+    view.choose(int(len(view.projection) * 0.37))
+    _wait(app, lambda: False, 0.5)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    window.grab().save(args.out)
+    print(f"{args.out}: {window.width()}x{window.height()}, {view.point_count():,} dots")
+    window.close()
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
