@@ -59,7 +59,8 @@ def test_a_million_row_import_keeps_the_window_painting_and_later_edits_quick(qt
     assert len(gaps) > 10 and gaps.max() < 0.25, f"longest GUI stall {gaps.max():.3f} s"
     rss_seen.append(rss_mb())
     rss_before, peak_mb = rss_seen[0], max(rss_seen)
-    assert peak_mb - rss_before < 1024 and peak_mb < 1536, (rss_before, peak_mb)
+    # what the import adds (the process holds what earlier tests of the same run left: 1.2 GB once)
+    assert peak_mb - rss_before < 1024, (rss_before, peak_mb)
     assert sidecar_path(recording).stat().st_size < 12 * big.stat().st_size  # was 23x (531 MB for 22 MB)
     started = time.monotonic()
     view.track.add(1.0, 2.0, "later")
