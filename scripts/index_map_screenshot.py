@@ -14,23 +14,17 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from scripts.screenshots import _wait  # noqa: E402  (one way to wait for the window, shared)
 
 SIZE = (1366, 768)
 LABELS = ("speech", "birdsong", "dog bark", "rain", "traffic", "music", "wind", "silence")
 
 
-def _wait(app, predicate, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
-    return predicate()
 
 
 def main(argv: list[str] | None = None) -> int:

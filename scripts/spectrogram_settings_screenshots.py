@@ -14,23 +14,17 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from scripts.screenshots import _wait  # noqa: E402  (one way to wait for the window, shared)
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "emodb-2s" / "wav"
 SIZE = (1366, 768)
 
 
-def _wait(app, predicate, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while not predicate() and time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.01)
-    return predicate()
 
 
 def _choose(box, n_fft: int, window: str, overlap: float) -> None:
