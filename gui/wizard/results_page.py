@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from engine.audio.io import load_audio
-from engine.errors import EarmarkError
 from gui.wizard.figures import KEYS, format_figure, has_validation_apart, headline, n_runs
 from gui.wizard.runs import Prediction, kept_checkpoints, read_metrics, read_predictions
 from gui.workers.playback import Player, audible
+from gui.workers.task import TaskWorker
 
 if TYPE_CHECKING:   # the session needs trainer.api; past runs open without the trainer
     from gui.wizard.session import TrainSession
@@ -122,6 +122,7 @@ class ResultsPanel(QWidget):
         self.play_button.clicked.connect(lambda: self._on_clip_activated(self.clip_list.currentItem()))
         self.status_label = QLabel("")
         self.player = Player(self)        # the app's one player
+        self._clip_reader: TaskWorker | None = None
         self.player.noticed.connect(self.status_label.setText)
         left = QVBoxLayout()
         left.addWidget(self.summary_table)
@@ -300,15 +301,28 @@ class ResultsPanel(QWidget):
             self.clip_list.setCurrentRow(0)
 
     def _on_clip_activated(self, item: QListWidgetItem | None) -> None:
+        """Read the clip in a worker (a clip may be long, or on a slow disk: never on this thread),
+        then play it; a clip chosen while another is read replaces it."""
         if item is None:
             return
-        try:
-            audio = load_audio(item.data(Qt.UserRole))
-            self.player.load(audible(audio.samples), audio.sample_rate_hz)
-            self.player.play()
-            self.status_label.setText(f"Playing {Path(item.data(Qt.UserRole)).name}")
-        except EarmarkError as exc:
-            self.status_label.setText(str(exc))
+        path = str(item.data(Qt.UserRole))
+        self.status_label.setText(f"Reading {Path(path).name}…")
+        worker = TaskWorker(lambda: load_audio(path), what="Reading the clip", owner=self)
+        self._clip_reader = worker
+        worker.completed.connect(lambda audio: self._play_clip(worker, path, audio))
+        worker.failed.connect(lambda message: self._clip_failed(worker, message))
+        worker.start()
+
+    def _play_clip(self, worker, path: str, audio) -> None:
+        if worker is not self._clip_reader:
+            return  # another clip was chosen since
+        self.player.load(audible(audio.samples), audio.sample_rate_hz)
+        self.player.play()
+        self.status_label.setText(f"Playing {Path(path).name}")
+
+    def _clip_failed(self, worker, message: str) -> None:
+        if worker is self._clip_reader:
+            self.status_label.setText(message)
 
 
 def _set_headers(table: QTableWidget, headers: list[str]) -> None:

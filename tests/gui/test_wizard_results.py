@@ -212,3 +212,40 @@ def test_finish_on_a_near_chance_run_asks_then_exports_in_the_background(qtbot, 
     assert blocker.args[0].is_file() and blocker.args[0].parent == tmp_path / "user_models"
     assert catalog.current.path == blocker.args[0] and page.validatePage() is True
     assert "cancelled" not in page.done_label.text()
+
+
+def test_a_double_clicked_clip_is_read_off_the_gui_thread_then_played_and_a_broken_one_is_named(
+        qtbot, tmp_path, write_wav, monkeypatch):
+    """Review: the results page decoded the chosen clip on the GUI thread."""
+    import threading
+
+    import numpy as np
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QListWidgetItem
+
+    import gui.wizard.results_page as results_page
+
+    panel, _run = _panel(qtbot, tmp_path, _new())
+    readers = []
+    real_load = results_page.load_audio
+    monkeypatch.setattr(results_page, "load_audio",
+                        lambda path: (readers.append(threading.current_thread()), real_load(path))[1])
+    good = write_wav("good.wav", (0.1 * np.sin(np.arange(8000) * 0.2)).astype(np.float32), 16000)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEnot audio at all")
+    for path in (good, bad):
+        item = QListWidgetItem(path.name)
+        item.setData(Qt.UserRole, str(path))
+        panel.clip_list.addItem(item)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for row in (0, 1):
+        rect = panel.clip_list.visualItemRect(panel.clip_list.item(row))
+        qtbot.mouseClick(panel.clip_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # as a person does:
+        qtbot.mouseDClick(panel.clip_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # press, then twice
+        if row == 0:
+            qtbot.waitUntil(lambda: panel.status_label.text() == "Playing good.wav", timeout=5000)
+    qtbot.waitUntil(lambda: "bad.wav" in panel.status_label.text()
+                    and not panel.status_label.text().startswith(("Reading", "Playing")), timeout=5000)
+    assert len(readers) == 2 and all(t is not threading.main_thread() for t in readers)
+    panel.player.stop()
