@@ -17,7 +17,6 @@ validation side); where no score reaches it, the score with the best F1 for that
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -154,14 +153,11 @@ def _precision_recall(scores, answered, is_class, positives: int, t: float) -> t
 
 # ---- the person's changes, per model content, outside the model file ---------------------------
 def user_thresholds_path(model_path: str | os.PathLike) -> Path:
+    from engine.models.vet import content_digest
     from engine.userdirs import user_data_dir
 
-    digest = hashlib.sha256()
-    with open(model_path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     folder = Path(os.environ.get("EARMARK_THRESHOLDS_DIR") or user_data_dir() / "thresholds")
-    return folder / f"{digest.hexdigest()[:32]}.json"
+    return folder / f"{content_digest(model_path)[:32]}.json"
 
 
 def load_user_thresholds(model_path, labels: list[str]) -> Thresholds | None:

@@ -84,11 +84,25 @@ _verdicts: dict[tuple[str, int], str | None] = {}  # (sha256, limits) -> None (p
 _lock = threading.Lock()
 
 
-def _digest(path: Path) -> str:
+_digests: dict[tuple, str] = {}  # (path, inode, size, mtime_ns, ctime_ns) -> sha256
+
+
+def content_digest(path: str | os.PathLike) -> str:
+    """The SHA-256 of the file's bytes, read once per version of the file: vetting, and finding the
+    person's class thresholds for a model, both key on the content. A version is the inode, size,
+    modification and change times (a program can set the modification time back; not the change time)."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    with _lock:
+        if key in _digests:
+            return _digests[key]
     sha = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
+    with _lock:
+        _digests[key] = sha.hexdigest()
     return sha.hexdigest()
 
 
@@ -100,7 +114,7 @@ def first_run_in_sandbox(path: Path, *, threads: int, limits: Limits | None = No
     the child early and raises ``engine.jobs.Cancelled``.
     """
     limits = limits or limits_from_env()
-    key = (_digest(path), hash((limits.budget_s, limits.memory_bytes)))
+    key = (content_digest(path), hash((limits.budget_s, limits.memory_bytes)))
     with _lock:
         if key in _verdicts:
             verdict = _verdicts[key]
