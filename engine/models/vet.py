@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,7 @@ _verdicts: dict[tuple[str, int], str | None] = {}  # (sha256, limits) -> None (p
 _lock = threading.Lock()
 
 
+RACY_NS = 2_000_000_000   # a file changed this recently is hashed again next time (not remembered)
 _digests: dict[tuple, str] = {}  # (path, inode, size, mtime_ns, ctime_ns) -> sha256
 
 
@@ -101,8 +103,9 @@ def content_digest(path: str | os.PathLike) -> str:
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
-    with _lock:
-        _digests[key] = sha.hexdigest()
+    if time.time_ns() - stat.st_ctime_ns > RACY_NS:   # as git does: a file changed within the file
+        with _lock:                                   # system's clock tick may change again unseen
+            _digests[key] = sha.hexdigest()
     return sha.hexdigest()
 
 
