@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import time
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
