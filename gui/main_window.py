@@ -239,7 +239,21 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
         """File ▸ Index map…: the map opens in a window of its own (gui.index.map_view)."""
         from gui.index.map_view import open_index_map
 
-        open_index_map(self)
+        window = open_index_map(self)
+        if window is not None:
+            window.view.annotate_requested.connect(self.show_in_annotate)
+
+    def show_in_annotate(self, path: str, start_s: float, end_s: float) -> bool:
+        """Open ``path`` in the Annotate tab with ``start_s..end_s`` selected and in view (a window
+        chosen on the index map); False when the recording cannot be opened (the tab says why)."""
+        self.tabs.setCurrentWidget(self.annotate_view)
+        view = self.annotate_view
+        if (view.audio is None or view.audio.path != Path(path)) and not view.open_file(path):
+            return False
+        pad = max(1.0, end_s - start_s)
+        view.zoom_to(max(0.0, start_s - pad), end_s + pad)
+        view.set_selection((start_s, end_s))
+        return True
 
     def _on_open_dataset(self) -> None:
         """File ▸ Open data set…: the folder dialog starts where the last data set was."""

@@ -45,6 +45,7 @@ class Projection:
     recordings: list[str] = field(default_factory=list)
     window_s: float = 0.0
     explained: tuple[float, float] = (0.0, 0.0)   # each axis's share of the total variance
+    folder: Path | None = None      # the indexed folder: ``recordings`` are relative to it
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -122,4 +123,5 @@ def projection_job(request: ProjectionRequest, *, on_progress: Callable[[Progres
     return Projection(xy=xy, rows=rows.astype(np.int64), answer=answer,
                       recording=index.recording_of_row[rows].astype(np.int32),
                       starts=np.asarray(index.starts[rows], dtype=np.float64), labels=index.labels,
-                      recordings=list(index.recordings), window_s=index.window_s, explained=explained)
+                      recordings=list(index.recordings), window_s=index.window_s, explained=explained,
+                      folder=index.folder)

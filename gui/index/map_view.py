@@ -8,8 +8,8 @@ The projection (:func:`engine.index.projection.projection_job`) runs in a
 100,000 dots on the shared 2-core machine and panning stalled past 100 ms; the measured figures
 are in gui/index/dots.py and docs/INDEX.md (``tests/gui/test_index_map_stalls.py``).
 
-Hearing the window or seeing it in the File/Annotate views is not wired yet: ``window_chosen``
-is the hook for that.
+A chosen window opens in the Annotate tab (``annotate_requested``, connected by the main window)
+to be heard, seen and labelled there.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -49,6 +50,7 @@ class IndexMapView(QWidget):
     """The map of one index. ``open_index(root)`` projects it in a worker; ``set_projection`` draws."""
 
     window_chosen = Signal(str, float, float)     # recording (relative to the indexed folder), start s, end s
+    annotate_requested = Signal(str, float, float)  # the chosen window's recording (a full path), start s, end s
     projected = Signal()                          # a projection is drawn (tests, status)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -79,6 +81,10 @@ class IndexMapView(QWidget):
         self.status = QLabel("Open an index to see its map")
         self.chosen_label = QLabel("Click a dot to see which window it is")
         self.chosen_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.annotate_button = QPushButton("Open in Annotate")
+        self.annotate_button.setToolTip("See, hear and label the chosen window in the Annotate tab")
+        self.annotate_button.setEnabled(False)
+        self.annotate_button.clicked.connect(self._request_annotate)
 
         side = QVBoxLayout()
         row = QHBoxLayout()
@@ -91,7 +97,10 @@ class IndexMapView(QWidget):
         top.addLayout(side)
         layout = QVBoxLayout(self)
         layout.addLayout(top, 1)
-        layout.addWidget(self.chosen_label)
+        chosen = QHBoxLayout()
+        chosen.addWidget(self.chosen_label, 1)
+        chosen.addWidget(self.annotate_button)
+        layout.addLayout(chosen)
         layout.addWidget(self.status)
 
     # ---- projecting ---------------------------------------------------------------------------
@@ -194,7 +203,14 @@ class IndexMapView(QWidget):
         self.marker.setData([float(self.projection.xy[i, 0])], [float(self.projection.xy[i, 1])])
         answer = self.projection.labels[int(self.projection.answer[i])]
         self.chosen_label.setText(f"{recording}  {start_s:.2f}–{end_s:.2f} s  (the model says {answer})")
+        self.annotate_button.setEnabled(self.projection.folder is not None)
         self.window_chosen.emit(recording, start_s, end_s)
+
+    def _request_annotate(self) -> None:
+        if self.chosen is None or self.projection is None or self.projection.folder is None:
+            return
+        recording, start_s, end_s = self.projection.window_of(self.chosen)
+        self.annotate_requested.emit(str(Path(self.projection.folder) / recording), start_s, end_s)
 
 
 class IndexMapWindow(QWidget):

@@ -119,3 +119,26 @@ def test_file_index_map_opens_the_chosen_index_in_its_own_window(qtbot, main_win
     assert window is not None and window.isWindow() and window.isVisible()
     qtbot.waitUntil(lambda: window.view.point_count() == 600, timeout=20_000)
     window.close()
+
+
+def test_a_window_chosen_on_the_map_opens_selected_in_the_annotate_tab(qtbot, main_window, index_root, monkeypatch):
+    """The map's chosen window goes to the Annotate tab (to hear, see and label it), from File ▸ Index map…"""
+    import soundfile as sf
+    from PySide6.QtWidgets import QFileDialog
+
+    for i in range(5):   # the synthetic index's recordings, as real files in the indexed folder
+        sf.write(index_root.parent / f"rec{i}.wav", np.zeros(62 * 8000, np.float32), 8000)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(index_root))
+    main_window._on_index_map()
+    window = main_window.findChild(IndexMapWindow)
+    qtbot.waitUntil(lambda: window.view.point_count() == 600, timeout=20_000)
+    assert not window.view.annotate_button.isEnabled()          # nothing chosen yet
+    i = 300
+    window.view.choose(i)
+    recording, start_s, end_s = window.view.projection.window_of(i)
+    qtbot.mouseClick(window.view.annotate_button, Qt.MouseButton.LeftButton)
+    view = main_window.annotate_view
+    assert main_window.tabs.currentWidget() is view
+    assert view.audio is not None and view.audio.path == index_root.parent / recording
+    assert view.selection == (pytest.approx(start_s), pytest.approx(end_s))
+    window.close()
