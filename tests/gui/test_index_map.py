@@ -39,11 +39,22 @@ def test_every_live_window_is_a_dot_and_the_combo_recolours(qtbot, index_root):
     view.shutdown()
 
 
+def _shown(qtbot, index_root) -> IndexMapView:
+    """A map of ``index_root``, on screen and drawn."""
+    view = IndexMapView()
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    _open(qtbot, view, index_root)
+    return view
+
+
 def _isolated_dots(view: IndexMapView) -> tuple[np.ndarray, np.ndarray]:
     """(viewport pixel of every dot, the dots with no other within 12 px and away from the edges)."""
     box = view.plot.getViewBox()
-    px = np.array([[view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))).x(),
-                    view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))).y()] for x, y in view.projection.xy])
+    points = (view.plot.mapFromScene(box.mapViewToScene(pg_point(x, y))) for x, y in view.projection.xy)
+    px = np.array([[p.x(), p.y()] for p in points])
     inside = (px[:, 0] > 20) & (px[:, 0] < view.plot.width() - 20) & (px[:, 1] > 20) & (px[:, 1] < view.plot.height() - 20)
     d = np.linalg.norm(px[:, None, :] - px[None, :, :], axis=2) + np.eye(len(px)) * 1e9
     alone = np.flatnonzero(inside & (d.min(axis=1) > 12))
@@ -52,12 +63,7 @@ def _isolated_dots(view: IndexMapView) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_dots_are_painted_where_they_are_in_their_colour(qtbot, index_root):
-    view = IndexMapView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    qtbot.waitExposed(view)
-    _open(qtbot, view, index_root)
+    view = _shown(qtbot, index_root)
     px, alone = _isolated_dots(view)
     for colour_by in ("answer", "recording"):
         view.colour_box.setCurrentIndex(view.colour_box.findData(colour_by))
@@ -69,12 +75,7 @@ def test_the_dots_are_painted_where_they_are_in_their_colour(qtbot, index_root):
 
 
 def test_a_click_on_a_dot_names_its_window(qtbot, index_root):
-    view = IndexMapView()
-    qtbot.addWidget(view)
-    view.resize(900, 600)
-    view.show()
-    qtbot.waitExposed(view)
-    _open(qtbot, view, index_root)
+    view = _shown(qtbot, index_root)
     projection = view.projection
     px, alone = _isolated_dots(view)
     i = int(alone[0])
