@@ -28,7 +28,7 @@ from gui.file.annotate_view import AnnotateView
 from gui.settings import Settings
 
 ROWS = int(os.environ.get("ROWS", "1000000"))
-STALL_S = 0.15
+STALL_S = float(os.environ.get("STALL_S", "0.15"))
 
 
 def other_stacks(skip: set[int]) -> dict[int, str]:
