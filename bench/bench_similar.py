@@ -41,6 +41,7 @@ import soundfile as sf
 from bench.workspace import work_root
 
 ESC10 = Path(os.environ.get("EARMARK_ESC10", "/work/shared/data/esc10"))
+ESC50 = Path(os.environ.get("EARMARK_ESC50_REAL", "/work/shared/data/esc50-real"))   # fold 4 of ESC-50, CC BY-NC
 REPO = Path(__file__).resolve().parents[1]
 RATE_HZ = 16_000
 HOUR_S = 3600.0
@@ -51,15 +52,23 @@ N_EXAMPLES, TOP = 5, 20
 BED_UNDER_DB = (14, 26)       # the background bed's level under the events (RMS)
 
 
-def _clips(folds) -> list[dict]:
-    with open(ESC10 / "meta" / "esc50.csv", newline="") as handle:
+HELDOUT_FOLDS = (4,)         # the held-out recording: ESC-50 fold 4, the 40 classes not in ESC-10
+
+
+def _clips(folds, data: Path = ESC10) -> list[dict]:
+    with open(data / "meta" / "esc50.csv", newline="") as handle:
         return [r for r in csv.DictReader(handle) if int(r["fold"]) in folds]
 
 
-def _read(name: str) -> np.ndarray:
+def heldout_classes() -> tuple[str, ...]:
+    """The ESC-50 classes of fold 4 that are not ESC-10 ones: no clip of them trained the model."""
+    return tuple(sorted({r["category"] for r in _clips(HELDOUT_FOLDS, ESC50) if r["esc10"] != "True"}))
+
+
+def _read(name: str, data: Path = ESC10) -> np.ndarray:
     import soxr
 
-    samples, rate = sf.read(ESC10 / "audio" / name, dtype="float32", always_2d=True)
+    samples, rate = sf.read(data / "audio" / name, dtype="float32", always_2d=True)
     return soxr.resample(samples.mean(axis=1), rate, RATE_HZ).astype(np.float32)
 
 
@@ -67,28 +76,30 @@ def _rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x.astype(np.float64) ** 2)) + 1e-9)
 
 
-def build_recording(path: Path, bed_under_db: float, seed: int = 0) -> list[dict]:
-    """Write the hour (see the module docstring); return its events (category, clip, start_s, end_s)."""
+def build_recording(path: Path, bed_under_db: float, seed: int = 0, *, data: Path = ESC10,
+                    folds=RECORDING_FOLDS, event_classes=EVENTS) -> list[dict]:
+    """Write the hour (see the module docstring); return its events (category, clip, start_s, end_s).
+    ``data``, ``folds`` and ``event_classes`` make the held-out hour (ESC-50 fold 4, other classes)."""
     rng = np.random.default_rng(seed)
-    clips = _clips(RECORDING_FOLDS)
+    clips = _clips(folds, data)
     n = int(HOUR_S * RATE_HZ)
     out = (10 ** (-50 / 20) * rng.standard_normal(n)).astype(np.float32)
     bed_clips = [c for c in clips if c["category"] in BED]
     position = 0
     while position < n:
         for i in rng.permutation(len(bed_clips)):
-            piece = _read(bed_clips[i]["filename"])
+            piece = _read(bed_clips[i]["filename"], data)
             piece *= 10 ** ((-20 - bed_under_db) / 20) / _rms(piece)
             take = min(len(piece), n - position)
             out[position:position + take] += piece[:take]
             position += take
             if position >= n:
                 break
-    events = [c for c in clips if c["category"] in EVENTS]
+    events = [c for c in clips if c["category"] in event_classes]
     slot_s = HOUR_S / len(events)                     # one event per slot, at a random place in it
     placed = []
     for slot, i in enumerate(rng.permutation(len(events))):
-        piece = _read(events[i]["filename"])
+        piece = _read(events[i]["filename"], data)
         piece *= 10 ** ((-20 + rng.uniform(-4, 4)) / 20) / _rms(piece)
         duration_s = len(piece) / RATE_HZ
         start_s = slot * slot_s + rng.uniform(0, max(slot_s - duration_s, 0))
