@@ -160,14 +160,21 @@ def found_share(hits, occurrences: list[dict], window_s: float) -> float:
     return found / max(len(occurrences), 1)
 
 
-def query_classes(index_dir: Path, recording: str, events: list[dict], seed: int = 0) -> dict:
-    """For each event class: five examples, top 20 by mean and by max; the share of the rest found."""
+METHODS = ("mean", "max", "mean_z", "max_z", "fit")
+SEEDS = (0, 1, 2, 3, 4)       # seed 0's examples chose the method (bed 26); 1-4 and the held-out hour only check it
+
+
+def query_classes(index_dir: Path, recording: str, events: list[dict], seed: int = 0, classes=EVENTS) -> dict:
+    """For each event class: five examples (drawn with ``seed``), top 20 by each of :data:`METHODS`
+    (mean / max of cosines, plain or standardised; ``fit``: the few-shot linear scorer); the share of
+    the class's other occurrences found."""
+    from engine.index.fewshot import fitted_query
     from engine.index.search import Index, example_vectors, similar
 
     index = Index(index_dir)
     rng = np.random.default_rng(seed)
     out = {}
-    for category in EVENTS:
+    for category in classes:
         mine = [e for e in events if e["category"] == category]
         chosen = set(rng.choice(len(mine), N_EXAMPLES, replace=False).tolist())
         examples = [(recording, mine[i]["start_s"], mine[i]["end_s"]) for i in sorted(chosen)]
@@ -176,9 +183,38 @@ def query_classes(index_dir: Path, recording: str, events: list[dict], seed: int
         out[category] = {f"{combine}{'_z' if z else ''}": round(found_share(similar(
             index, queries, top=TOP, combine=combine, exclude=examples, standardise=z), others, index.window_s), 3)
             for combine in ("mean", "max") for z in (False, True)}
-    for combine in ("mean", "max", "mean_z", "max_z"):
-        out.setdefault("_average", {})[combine] = round(float(np.mean([out[c][combine] for c in EVENTS])), 3)
+        out[category]["fit"] = round(found_share(similar(index, fitted_query(index, examples), top=TOP,
+                                                         exclude=examples), others, index.window_s), 3)
+    out["_average"] = {m: round(float(np.mean([out[c][m] for c in classes])), 3) for m in METHODS}
     return out
+
+
+def query_seeds(index_dir: Path, events: list[dict], classes=EVENTS, seeds=SEEDS) -> dict:
+    """:func:`query_classes` for each seed, and each method's average over seeds and classes."""
+    out = {f"seed{seed}": query_classes(index_dir, "hour.wav", events, seed, classes) for seed in seeds}
+    out["_average_over_seeds"] = {m: round(float(np.mean([out[f"seed{s}"]["_average"][m] for s in seeds])), 3)
+                                  for m in METHODS}
+    out["_per_class_over_seeds"] = {c: {m: round(float(np.mean([out[f"seed{s}"][c][m] for s in seeds])), 3)
+                                        for m in METHODS} for c in classes}
+    return out
+
+
+def heldout(root: Path, model: Path, epochs: int) -> dict:
+    """The held-out hour: ESC-50 fold 4's 40 classes that are not in ESC-10 (8 clips each: five
+    examples, three other occurrences) on the same kind of bed (fold 4's rain, sea waves and fire,
+    26 dB under), seed 0; nothing was chosen on it."""
+    from engine.index.build import IndexRequest, index_job
+
+    recordings = root / "recording-heldout"
+    recordings.mkdir(parents=True, exist_ok=True)
+    events_file = root / "events-heldout.json"
+    if not events_file.exists():
+        events_file.write_text(json.dumps(build_recording(recordings / "hour.wav", BED_UNDER_DB[-1], data=ESC50,
+                                                          folds=HELDOUT_FOLDS, event_classes=heldout_classes())))
+    events = json.loads(events_file.read_text())
+    done = index_job(IndexRequest(recordings, model, out=root / f"index-model-e{epochs}-heldout", embedding="model"))
+    return {"events": len(events), "classes": len(heldout_classes()), "windows": done.rows,
+            **query_seeds(done.out, events, heldout_classes())}
 
 
 def time_search(n_rows: int, dim: int, folder: Path, runs: int = 5) -> float:
@@ -208,7 +244,7 @@ def time_search(n_rows: int, dim: int, folder: Path, runs: int = 5) -> float:
     return float(np.median(times))
 
 
-def main(quick: bool) -> dict:
+def main(quick: bool, beds: tuple[int, ...] | None = None, timing: bool = True) -> dict:
     from engine.index.build import IndexRequest, index_job
 
     root = work_root() / "similar"
@@ -218,7 +254,7 @@ def main(quick: bool) -> dict:
               "model": {"architecture": "vgg4", "epochs": epochs, "trained_on_folds": list(TRAINING_FOLDS),
                         "recording_folds": list(RECORDING_FOLDS),
                         "sha256": hashlib.sha256(model.read_bytes()).hexdigest()[:12]}}
-    for bed_under_db in BED_UNDER_DB if not quick else BED_UNDER_DB[-1:]:
+    for bed_under_db in beds or (BED_UNDER_DB if not quick else BED_UNDER_DB[-1:]):
         recordings = root / f"recording-bed{bed_under_db}"
         recordings.mkdir(parents=True, exist_ok=True)
         events_file = root / f"events-bed{bed_under_db}.json"
@@ -232,13 +268,18 @@ def main(quick: bool) -> dict:
                                           embedding=embedding))
             result[f"index_{embedding}_s"] = round(time.perf_counter() - started, 1)
             result["windows"] = done.rows
-            result[f"found_{embedding}_bed{bed_under_db}"] = query_classes(done.out, "hour.wav", events)
+            result[f"found_{embedding}_bed{bed_under_db}"] = (query_seeds(done.out, events) if embedding == "model"
+                                                             else query_classes(done.out, "hour.wav", events))
+    result["found_model_heldout"] = heldout(root, model, epochs)
     dim = 192
-    for n_rows in ((100_000, 1_000_000)):
+    for n_rows in (100_000, 1_000_000) if timing else ():
         result[f"query_s_{n_rows}"] = round(time_search(n_rows, dim, root / f"synthetic-{n_rows}"), 4)
     result["query_dim"] = dim
     return result
 
 
 if __name__ == "__main__":
-    print(json.dumps(main("--quick" in sys.argv), indent=2))
+    # --beds 14,26: these beds whatever --quick says; --no-timing: skip the synthetic search timing
+    given = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--beds=")), None)
+    print(json.dumps(main("--quick" in sys.argv, tuple(int(b) for b in given.split(",")) if given else None,
+                          timing="--no-timing" not in sys.argv), indent=2))

@@ -25,8 +25,10 @@ def add_similar_arguments(p: argparse.ArgumentParser) -> None:
                    help="an example: a recording of the indexed folder (or any audio file, embedded now) "
                         "and a range in seconds (repeatable)")
     p.add_argument("--top", type=int, default=20, help="how many windows to list (default 20)")
-    p.add_argument("--combine", choices=("mean", "max"), default="mean",
-                   help="several examples: mean of their similarities, or the best one (default mean)")
+    p.add_argument("--combine", choices=("mean", "max", "fit"), default="mean",
+                   help="several examples: mean of their similarities, the best one, or a linear scorer fitted "
+                        "to their windows against the index's (fit: best with a few examples, docs/INDEX.md) "
+                        "(default mean)")
     p.add_argument("--standardise", action="store_true",
                    help="z-score every dimension over the index before the cosine (better on the benchmark, docs/INDEX.md)")
     p.add_argument("--overlapping", action="store_true",
@@ -81,12 +83,18 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_similar(args: argparse.Namespace) -> int:
     from engine.errors import EarmarkError
+    from engine.index.fewshot import fitted_query
     from engine.index.search import Index, example_vectors, similar
 
     try:
         examples = [parse_like(text) for text in args.like]
+        if args.combine == "fit" and args.standardise:
+            raise ValueError("--standardise applies to --combine mean or max, not fit (the scorer weighs each "
+                             "dimension itself)")
         index = Index(args.index)
-        hits = similar(index, example_vectors(index, examples), top=args.top, combine=args.combine,
+        fit = args.combine == "fit"
+        queries = fitted_query(index, examples) if fit else example_vectors(index, examples)
+        hits = similar(index, queries, top=args.top, combine="mean" if fit else args.combine,
                        exclude=examples, distinct=not args.overlapping, standardise=args.standardise)
     except (EarmarkError, ValueError) as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
