@@ -168,7 +168,7 @@ def query_classes(index_dir: Path, recording: str, events: list[dict], seed: int
     """For each event class: five examples (drawn with ``seed``), top 20 by each of :data:`METHODS`
     (mean / max of cosines, plain or standardised; ``fit``: the few-shot linear scorer); the share of
     the class's other occurrences found."""
-    from engine.index.fewshot import fitted_query
+    from engine.index.fewshot import fit_examples
     from engine.index.search import Index, example_vectors, similar
 
     index = Index(index_dir)
@@ -183,7 +183,7 @@ def query_classes(index_dir: Path, recording: str, events: list[dict], seed: int
         out[category] = {f"{combine}{'_z' if z else ''}": round(found_share(similar(
             index, queries, top=TOP, combine=combine, exclude=examples, standardise=z), others, index.window_s), 3)
             for combine in ("mean", "max") for z in (False, True)}
-        out[category]["fit"] = round(found_share(similar(index, fitted_query(index, examples), top=TOP,
+        out[category]["fit"] = round(found_share(similar(index, fit_examples(index, examples).query, top=TOP,
                                                          exclude=examples), others, index.window_s), 3)
     out["_average"] = {m: round(float(np.mean([out[c][m] for c in classes])), 3) for m in METHODS}
     return out

@@ -5,7 +5,7 @@ dimension of the embedding alike. Fitting a logistic regression, the examples' w
 against a random sample of the index's windows, learns which directions tell *this* sound
 from everything else in *this* index; its weight vector ``w`` ranks every window by
 ``x . w`` (the intercept does not change the order), so the search stays one chunked matrix
-product (:func:`engine.index.search.similar` with ``w`` as the query).
+product (:func:`engine.index.search.similar` with ``w`` as the query, :attr:`Scorer.query`).
 
 The unlabelled sample holds a few windows of the sound itself; with at most a few per cent of
 them it only blunts the scorer a little (positive-unlabelled learning treats them so too).
@@ -21,6 +21,8 @@ and on a held-out recording of 40 sounds the model never saw (docs/INDEX.md).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from engine.index.build import normalise
@@ -30,19 +32,39 @@ FIT_C = 10.0
 MAX_NEGATIVES = 8_192
 
 
-def fitted_query(index: Index, examples: list[tuple[str, float, float]], *, c: float = FIT_C,
-                 max_negatives: int = MAX_NEGATIVES, seed: int = 0) -> np.ndarray:
-    """A query ``[1, dim]`` for :func:`engine.index.search.similar`: the unit weight vector of a
-    scorer fitted to the examples' windows against up to ``max_negatives`` random windows of the
-    index (the examples' own windows, and any overlapping them, left out of that sample)."""
+@dataclass(frozen=True)
+class Scorer:
+    """A fitted linear scorer: ``sigmoid(x . weights + bias)``, for a unit window vector ``x``."""
+
+    weights: np.ndarray     # [dim]
+    bias: float
+
+    @property
+    def query(self) -> np.ndarray:
+        """The unit query ``[1, dim]`` for :func:`engine.index.search.similar`: it ranks as the scorer."""
+        return normalise(self.weights[None, :])
+
+    def score(self, similarity: float) -> float:
+        """The scorer's answer (0-1) for a window whose cosine with :attr:`query` is ``similarity``:
+        above 0.5, more like the examples than like the index (the classes were weighted equally, so
+        it is a ranking, not a calibrated probability)."""
+        z = similarity * float(np.linalg.norm(self.weights)) + self.bias
+        return float(0.5 * (1.0 + np.tanh(0.5 * z)))
+
+
+def fit_examples(index: Index, examples: list[tuple[str, float, float]], *, c: float = FIT_C,
+                 max_negatives: int = MAX_NEGATIVES, seed: int = 0) -> Scorer:
+    """The scorer fitted to the examples' windows (:func:`engine.index.search.example_windows`)
+    against up to ``max_negatives`` random live windows of the index, the examples' own windows
+    and any overlapping them left out of that sample; seeded, so the same examples rank the same."""
     positives = np.vstack(example_windows(index, examples))
     blocked = np.zeros(len(index.recording_of_row), dtype=bool)
     for path, start_s, end_s in examples:
         name = index.recording_name(path)
         if name is not None:
             blocked[index.rows_overlapping(name, start_s, end_s)] = True
-    w, _ = fit_scorer(positives, sample_negatives(index, blocked, max_negatives, seed), c=c)
-    return normalise(w[None, :].astype(np.float32))
+    weights, bias = fit_scorer(positives, sample_negatives(index, blocked, max_negatives, seed), c=c)
+    return Scorer(weights.astype(np.float32), bias)
 
 
 def fit_scorer(positives: np.ndarray, negatives: np.ndarray, *, c: float = FIT_C,

@@ -12,7 +12,7 @@ import pytest
 
 from engine.commands.index import parse_like
 from engine.index.build import IndexRequest, index_job
-from engine.index.fewshot import fit_scorer, fitted_query
+from engine.index.fewshot import fit_examples, fit_scorer
 from engine.index.search import Index, example_vectors, similar
 from tests.engine.index.helpers import BURST_S, HIGH_AT_S, LOW_AT_S, NAMES, shift_s, write_folder, write_model
 
@@ -105,15 +105,17 @@ def test_index_and_similar_on_the_command_line(tmp_path):
     assert "0 indexed, 6 unchanged" in again.stdout and "0 window(s) embedded now" in again.stdout
 
     start, end = _burst("sub/r4.wav", HIGH_AT_S)
-    found = run("similar", out, "--like", f"{root / 'sub/r4.wav'}:{start}-{end}", "--top", "5")
-    assert found.returncode == 0, found.stderr
-    header, *rows = [line.split("\t") for line in found.stdout.splitlines()]
-    assert header == ["recording", "start_s", "end_s", "similarity", "label"]
-    assert sorted(r[0] for r in rows) == sorted(set(NAMES) - {"sub/r4.wav"})
-    for recording, start_s, end_s, similarity, label in rows:
-        burst = _burst(recording, HIGH_AT_S)
-        assert min(float(end_s), burst[1]) - max(float(start_s), burst[0]) >= BURST_S / 2 - 0.01, rows
-        assert label == "tone_2000hz" and float(similarity) > 0.9
+    for combine, column, least in (("fit", "score", 0.5), ("mean", "similarity", 0.9)):   # fit: the default
+        found = run("similar", out, "--like", f"{root / 'sub/r4.wav'}:{start}-{end}", "--top", "5",
+                    *(("--combine", combine) if combine != "fit" else ()))
+        assert found.returncode == 0, found.stderr
+        header, *rows = [line.split("\t") for line in found.stdout.splitlines()]
+        assert header == ["recording", "start_s", "end_s", column, "label"]
+        assert sorted(r[0] for r in rows) == sorted(set(NAMES) - {"sub/r4.wav"})
+        for recording, start_s, end_s, value, label in rows:
+            burst = _burst(recording, HIGH_AT_S)
+            assert min(float(end_s), burst[1]) - max(float(start_s), burst[0]) >= BURST_S / 2 - 0.01, rows
+            assert label == "tone_2000hz" and float(value) > least
 
     missing = run("similar", out, "--like", "elsewhere.wav:0-1")
     assert missing.returncode == 2 and "not a recording of the index" in missing.stderr
@@ -149,11 +151,18 @@ def test_a_scorer_fitted_to_three_examples_finds_the_other_bursts_of_their_tone(
     _, _, out = indexed
     index = Index(out)
     examples = [(name, *_burst(name, LOW_AT_S)) for name in NAMES[:3]]
-    query = fitted_query(index, examples)
+    scorer = fit_examples(index, examples)
+    query = scorer.query
     assert query.shape == (1, index.vectors.shape[1]) and np.isclose(np.linalg.norm(query), 1.0, atol=1e-5)
     hits = similar(index, query, top=3, exclude=examples)
     assert sorted(h.recording for h in hits) == sorted(NAMES[3:])
     assert all(_inside(h, _burst(h.recording, LOW_AT_S)) and h.label == "tone_300hz" for h in hits)
+    vectors = np.asarray(index.vectors, dtype=np.float32)
+    for hit in hits:                                   # the score shown is the scorer's own answer for the window
+        want = 1 / (1 + np.exp(-(vectors[hit.row] @ scorer.weights + scorer.bias)))
+        assert scorer.score(hit.similarity) == pytest.approx(want, abs=1e-3) and want > 0.5
+    scores = vectors @ scorer.weights + scorer.bias
+    assert (scores > 0).sum() < len(scores) / 4        # most windows are scored unlike the examples
 
 
 def test_the_fitted_scorer_is_the_balanced_l2_logistic_regression():
@@ -185,13 +194,13 @@ def test_fitting_samples_a_bounded_number_of_the_index_windows(tmp_path, monkeyp
     real_fit = fewshot.fit_scorer
     monkeypatch.setattr(fewshot, "fit_scorer", lambda p, n, **kw: seen.append((len(p), len(n))) or real_fit(p, n, **kw))
     tracemalloc.start()
-    query = fitted_query(index, [("rec1.wav", 10.0, 12.0)], max_negatives=2_048)
+    query = fit_examples(index, [("rec1.wav", 10.0, 12.0)], max_negatives=2_048).query
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert seen == [(seen[0][0], 2_048)] and seen[0][0] >= 1
     assert query.shape == (1, dim)
     assert peak < rows * dim * 8 / 8          # an eighth of the index as float64: the whole index is never loaded
-    again = fitted_query(index, [("rec1.wav", 10.0, 12.0)], max_negatives=2_048)
+    again = fit_examples(index, [("rec1.wav", 10.0, 12.0)], max_negatives=2_048).query
     np.testing.assert_array_equal(query, again)     # the sample is seeded: the same examples, the same ranking
 
 
