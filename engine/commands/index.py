@@ -25,10 +25,13 @@ def add_similar_arguments(p: argparse.ArgumentParser) -> None:
                    help="an example: a recording of the indexed folder (or any audio file, embedded now) "
                         "and a range in seconds (repeatable)")
     p.add_argument("--top", type=int, default=20, help="how many windows to list (default 20)")
-    p.add_argument("--combine", choices=("mean", "max"), default="mean",
-                   help="several examples: mean of their similarities, or the best one (default mean)")
+    p.add_argument("--combine", choices=("fit", "mean", "max"), default="fit",
+                   help="how the examples rank windows: a linear scorer fitted to their windows against the "
+                        "index's (fit, the default: best on the benchmark and on held-out sounds, docs/INDEX.md), "
+                        "the mean of their cosine similarities, or the best one")
     p.add_argument("--standardise", action="store_true",
-                   help="z-score every dimension over the index before the cosine (better on the benchmark, docs/INDEX.md)")
+                   help="with --combine mean or max: z-score every dimension over the index before the cosine "
+                        "(docs/INDEX.md)")
     p.add_argument("--overlapping", action="store_true",
                    help="list overlapping windows of one place too (default: one hit per place)")
 
@@ -81,18 +84,24 @@ def run_index(args: argparse.Namespace) -> int:
 
 def run_similar(args: argparse.Namespace) -> int:
     from engine.errors import EarmarkError
+    from engine.index.fewshot import fit_examples
     from engine.index.search import Index, example_vectors, similar
 
     try:
         examples = [parse_like(text) for text in args.like]
+        if args.combine == "fit" and args.standardise:
+            raise ValueError("--standardise needs --combine mean or max (the default, fit, weighs each "
+                             "dimension itself)")
         index = Index(args.index)
-        hits = similar(index, example_vectors(index, examples), top=args.top, combine=args.combine,
+        scorer = fit_examples(index, examples) if args.combine == "fit" else None
+        queries = scorer.query if scorer else example_vectors(index, examples)
+        hits = similar(index, queries, top=args.top, combine="mean" if scorer else args.combine,
                        exclude=examples, distinct=not args.overlapping, standardise=args.standardise)
     except (EarmarkError, ValueError) as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2
-    print("recording\tstart_s\tend_s\tsimilarity\tlabel")
+    print(f"recording\tstart_s\tend_s\t{'score' if scorer else 'similarity'}\tlabel")
     for hit in hits:
-        print(f"{printable(hit.recording)}\t{hit.start_s:.2f}\t{hit.end_s:.2f}\t{hit.similarity:.4f}\t"
-              f"{printable(hit.label)}")
+        value = scorer.score(hit.similarity) if scorer else hit.similarity
+        print(f"{printable(hit.recording)}\t{hit.start_s:.2f}\t{hit.end_s:.2f}\t{value:.4f}\t{printable(hit.label)}")
     return 0

@@ -112,15 +112,20 @@ class Index:
 
 
 def example_vectors(index: Index, examples: list[tuple[str, float, float]]) -> np.ndarray:
-    """Unit vectors ``[k, dim]``, one per example (recording, start s, end s): for a recording of the
-    index, the mean of its rows covering the range; for any other audio file, the range embedded
-    now by the index's model, as the index embeds (:func:`region_vector`)."""
+    """Unit vectors ``[k, dim]``, one per example (recording, start s, end s): the mean of its
+    windows (:func:`example_windows`)."""
+    return normalise(np.stack([windows.mean(axis=0) for windows in example_windows(index, examples)]))
+
+
+def example_windows(index: Index, examples: list[tuple[str, float, float]]) -> list[np.ndarray]:
+    """Each example's unit window vectors ``[n, dim]``: for a recording of the index, its rows
+    covering the range; for any other audio file, the range embedded now by the index's model, as
+    the index embeds (:func:`region_windows`)."""
     out, model = [], None
     for path, start_s, end_s in examples:
         name = index.recording_name(path)
         if name is not None:
-            rows = index.rows_in(name, start_s, end_s)
-            out.append(np.asarray(index.vectors[rows], dtype=np.float32).mean(axis=0))
+            out.append(np.asarray(index.vectors[index.rows_in(name, start_s, end_s)], dtype=np.float32))
             continue
         if not Path(path).is_file():
             raise IndexStoreError(f"{path}: not a recording of the index of {index.folder}, nor an audio file")
@@ -128,13 +133,13 @@ def example_vectors(index: Index, examples: list[tuple[str, float, float]]) -> n
             from engine.models.classifier import OnnxClassifier
 
             model = OnnxClassifier.load(index.meta["model"])
-        out.append(region_vector(index, model, Path(path), start_s, end_s))
-    return normalise(np.stack(out))
+        out.append(region_windows(index, model, Path(path), start_s, end_s))
+    return out
 
 
-def region_vector(index: Index, model, path: Path, start_s: float, end_s: float) -> np.ndarray:
-    """The mean unit embedding of the windows (the index's window and hop) covering a range of a
-    file; a range shorter than a window gets the one window centred on it."""
+def region_windows(index: Index, model, path: Path, start_s: float, end_s: float) -> np.ndarray:
+    """The unit embeddings ``[n, dim]`` of the windows (the index's window and hop) covering a range
+    of a file; a range shorter than a window gets the one window centred on it."""
     from engine.audio.io import fit_length, resample, window_starts
     from engine.audio.long import LongAudio
     from engine.models.embedding import band_statistics
@@ -150,7 +155,7 @@ def region_vector(index: Index, model, path: Path, start_s: float, end_s: float)
     windows = np.stack([fit_length(samples[s:s + n], n)
                         for s in window_starts(len(samples), n, int(round(index.meta["hop_s"] * rate)))])
     vectors = model.embed(windows) if index.meta["embedding"] == "model" else band_statistics(windows, rate)
-    return normalise(vectors).mean(axis=0)
+    return normalise(vectors).astype(np.float32)
 
 
 def standardisation(index: Index, chunk_rows: int = CHUNK_ROWS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ import pytest
 
 from engine.commands.index import parse_like
 from engine.index.build import IndexRequest, index_job
+from engine.index.fewshot import fit_examples, fit_scorer
 from engine.index.search import Index, example_vectors, similar
 from tests.engine.index.helpers import BURST_S, HIGH_AT_S, LOW_AT_S, NAMES, shift_s, write_folder, write_model
 
@@ -104,15 +105,17 @@ def test_index_and_similar_on_the_command_line(tmp_path):
     assert "0 indexed, 6 unchanged" in again.stdout and "0 window(s) embedded now" in again.stdout
 
     start, end = _burst("sub/r4.wav", HIGH_AT_S)
-    found = run("similar", out, "--like", f"{root / 'sub/r4.wav'}:{start}-{end}", "--top", "5")
-    assert found.returncode == 0, found.stderr
-    header, *rows = [line.split("\t") for line in found.stdout.splitlines()]
-    assert header == ["recording", "start_s", "end_s", "similarity", "label"]
-    assert sorted(r[0] for r in rows) == sorted(set(NAMES) - {"sub/r4.wav"})
-    for recording, start_s, end_s, similarity, label in rows:
-        burst = _burst(recording, HIGH_AT_S)
-        assert min(float(end_s), burst[1]) - max(float(start_s), burst[0]) >= BURST_S / 2 - 0.01, rows
-        assert label == "tone_2000hz" and float(similarity) > 0.9
+    for combine, column, least in (("fit", "score", 0.5), ("mean", "similarity", 0.9)):   # fit: the default
+        found = run("similar", out, "--like", f"{root / 'sub/r4.wav'}:{start}-{end}", "--top", "5",
+                    *(("--combine", combine) if combine != "fit" else ()))
+        assert found.returncode == 0, found.stderr
+        header, *rows = [line.split("\t") for line in found.stdout.splitlines()]
+        assert header == ["recording", "start_s", "end_s", column, "label"]
+        assert sorted(r[0] for r in rows) == sorted(set(NAMES) - {"sub/r4.wav"})
+        for recording, start_s, end_s, value, label in rows:
+            burst = _burst(recording, HIGH_AT_S)
+            assert min(float(end_s), burst[1]) - max(float(start_s), burst[0]) >= BURST_S / 2 - 0.01, rows
+            assert label == "tone_2000hz" and float(value) > least
 
     missing = run("similar", out, "--like", "elsewhere.wav:0-1")
     assert missing.returncode == 2 and "not a recording of the index" in missing.stderr
@@ -142,3 +145,74 @@ def test_standardised_search_is_the_cosine_of_z_scored_vectors(indexed):
         np.testing.assert_allclose([h.similarity for h in hits], np.sort(want)[::-1][:10], rtol=1e-4, atol=1e-5)
     best = similar(index, queries[:1], top=5, exclude=[low], standardise=True)
     assert sorted(h.recording for h in best) == sorted(NAMES[1:])       # the known neighbours still come first
+
+
+def test_a_scorer_fitted_to_three_examples_finds_the_other_bursts_of_their_tone(indexed):
+    _, _, out = indexed
+    index = Index(out)
+    examples = [(name, *_burst(name, LOW_AT_S)) for name in NAMES[:3]]
+    scorer = fit_examples(index, examples)
+    query = scorer.query
+    assert query.shape == (1, index.vectors.shape[1]) and np.isclose(np.linalg.norm(query), 1.0, atol=1e-5)
+    hits = similar(index, query, top=3, exclude=examples)
+    assert sorted(h.recording for h in hits) == sorted(NAMES[3:])
+    assert all(_inside(h, _burst(h.recording, LOW_AT_S)) and h.label == "tone_300hz" for h in hits)
+    vectors = np.asarray(index.vectors, dtype=np.float32)
+    for hit in hits:                                   # the score shown is the scorer's own answer for the window
+        want = 1 / (1 + np.exp(-(vectors[hit.row] @ scorer.weights + scorer.bias)))
+        assert scorer.score(hit.similarity) == pytest.approx(want, abs=1e-3) and want > 0.5
+    scores = vectors @ scorer.weights + scorer.bias
+    assert (scores > 0).sum() < len(scores) / 4        # most windows are scored unlike the examples
+
+
+def test_the_fitted_scorer_is_the_balanced_l2_logistic_regression():
+    rng = np.random.default_rng(0)
+    positives = rng.normal(0.5, 1.0, (12, 8))
+    negatives = rng.normal(0.0, 1.0, (300, 8))
+    c = 10.0
+    w, b = fit_scorer(positives, negatives, c=c)
+    # at the optimum the gradient of c * sum(weight * logloss) + |w|^2 / 2 is zero
+    x, y = np.vstack([positives, negatives]), np.r_[np.ones(12), np.zeros(300)]
+    weight = c * np.where(y == 1, len(y) / 24, len(y) / 600)
+    p = 1 / (1 + np.exp(-(x @ w + b)))
+    assert np.abs(x.T @ (weight * (p - y)) + w).max() < 1e-6
+    assert abs(weight @ (p - y)) < 1e-6
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    reference = sklearn.LogisticRegression(C=c, class_weight="balanced", tol=1e-10, max_iter=10_000).fit(x, y)
+    np.testing.assert_allclose(w, reference.coef_[0], rtol=1e-3, atol=1e-4)
+
+
+def test_fitting_samples_a_bounded_number_of_the_index_windows(tmp_path, monkeypatch):
+    import tracemalloc
+
+    from engine.index import fewshot
+    from tests.engine.index.helpers import write_synthetic_index
+
+    dim, rows = 32, 400_000
+    index = Index(write_synthetic_index(tmp_path / "big", rows, dim=dim))
+    seen = []
+    real_fit = fewshot.fit_scorer
+    monkeypatch.setattr(fewshot, "fit_scorer", lambda p, n, **kw: seen.append((len(p), len(n))) or real_fit(p, n, **kw))
+    tracemalloc.start()
+    query = fit_examples(index, [("rec1.wav", 10.0, 12.0)], max_negatives=2_048).query
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert seen == [(seen[0][0], 2_048)] and seen[0][0] >= 1
+    assert query.shape == (1, dim)
+    assert peak < rows * dim * 8 / 8          # an eighth of the index as float64: the whole index is never loaded
+    again = fit_examples(index, [("rec1.wav", 10.0, 12.0)], max_negatives=2_048).query
+    np.testing.assert_array_equal(query, again)     # the sample is seeded: the same examples, the same ranking
+
+
+def test_similar_with_a_fitted_scorer_on_the_command_line(indexed):
+    root, _, out = indexed
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    likes = [arg for name in NAMES[:3] for arg in ("--like", f"{name}:{_burst(name, HIGH_AT_S)[0]}-{_burst(name, HIGH_AT_S)[1]}")]
+    found = subprocess.run([sys.executable, str(REPO / "main.py"), "similar", str(out), *likes, "--top", "3",
+                            "--combine", "fit"], env=env, capture_output=True, text=True, timeout=300, cwd=root)
+    assert found.returncode == 0, found.stderr
+    rows = [line.split("\t") for line in found.stdout.splitlines()[1:]]
+    assert sorted(r[0] for r in rows) == sorted(NAMES[3:]) and all(r[4] == "tone_2000hz" for r in rows)
+    refused = subprocess.run([sys.executable, str(REPO / "main.py"), "similar", str(out), *likes, "--combine", "fit",
+                              "--standardise"], env=env, capture_output=True, text=True, timeout=300, cwd=root)
+    assert refused.returncode == 2 and "--standardise" in refused.stderr
