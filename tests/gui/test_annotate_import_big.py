@@ -82,12 +82,6 @@ view.shutdown()
 """
 
 
-# Said plainly: in its own process on a fresh machine the longest stall is 0.04-0.13 s, but run after
-# the rest of the suite (same machine, nothing else running) it was 0.29 s once, over the 0.25 s
-# target: not found yet (memory reclaim while the import allocates is the suspect). Issue 25 stays
-# open on it; xfail, not strict, keeps the measurement in every CI run.
-@pytest.mark.xfail(reason="longest stall 0.29 s once after the whole suite (0.04-0.13 s alone); issue 25 open",
-                   strict=False)
 def test_a_million_row_import_keeps_the_window_painting_and_later_edits_quick(tmp_path):
     """Run in a process of its own, like the app's: a pytest process that ran or collected other
     tests holds their modules and memory (1.2 GB once), which is not what a person's app holds."""
@@ -98,10 +92,11 @@ def test_a_million_row_import_keeps_the_window_painting_and_later_edits_quick(tm
                           timeout=560)
     assert proc.returncode == 0, proc.stderr[-3000:]
     seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(seen)  # the figures, for pytest -s
     assert seen["started"] and seen["click_s"] < 0.25, seen          # the click returns at once
     assert seen["imported"] == [ROWS], seen
-    assert seen["beats"] > 10 and seen["longest_stall_s"] < 0.25, seen   # 0.04-0.13 s measured
+    assert seen["beats"] > 10 and seen["longest_stall_s"] < 0.25, seen   # 0.07-0.16 s measured (docs/RELIABILITY.md)
     assert seen["rss_peak_mb"] - seen["rss_before_mb"] < 1024, seen       # what the import adds
     assert seen["sidecar_bytes"] < 12 * seen["file_bytes"], seen          # was 23x (531 MB for 22 MB)
-    assert seen["edit_s"] < 0.1, seen
+    assert seen["edit_s"] < 0.1, seen                                     # 6-8 ms measured
     assert seen["regions_on_disk"] == ROWS + 1, seen
