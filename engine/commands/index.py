@@ -1,4 +1,4 @@
-"""``main.py index FOLDER --model M [--out DIR]`` and ``main.py similar INDEX --like REC:START-END``."""
+"""``main.py index FOLDER --model M [--out DIR]`` and ``main.py similar INDEX --like REC:START-END [--label NAME]``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,9 @@ def add_similar_arguments(p: argparse.ArgumentParser) -> None:
                    help="z-score every dimension over the index before the cosine (better on the benchmark, docs/INDEX.md)")
     p.add_argument("--overlapping", action="store_true",
                    help="list overlapping windows of one place too (default: one hit per place)")
+    p.add_argument("--label", default=None, metavar="NAME",
+                   help="also label every listed window NAME: a region in its recording's sidecar, as the "
+                        "Annotate tab saves it (default: list only)")
 
 
 def parse_like(text: str) -> tuple[str, float, float]:
@@ -95,4 +98,8 @@ def run_similar(args: argparse.Namespace) -> int:
     for hit in hits:
         print(f"{printable(hit.recording)}\t{hit.start_s:.2f}\t{hit.end_s:.2f}\t{hit.similarity:.4f}\t"
               f"{printable(hit.label)}")
+    if args.label is not None:
+        from engine.commands.labels import label_windows
+
+        return label_windows(index, [(h.recording, h.start_s, h.end_s) for h in hits], args.label)
     return 0

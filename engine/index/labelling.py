@@ -115,6 +115,7 @@ class DatasetRequest:
     index: Path
     out: Path
     padding_s: float = 0.0
+    background: str | None = None   # also cut unlabelled stretches into clips of this class (clips --background)
     force: bool = False
 
 
@@ -128,7 +129,8 @@ def dataset_job(request: DatasetRequest, *, on_progress: Callable[[Progress], No
         raise EarmarkError(f"no recording of {index.folder} has labelled regions yet "
                            f"(label windows first; they are saved in *{SIDECAR_SUFFIX} beside each recording)")
     clips = ClipsRequest(tuple(a for a, _ in pairs), tuple(s for _, s in pairs), Path(request.out),
-                         padding_s=request.padding_s, force=request.force)
+                         padding_s=request.padding_s, background=request.background,
+                         force=request.force)
     return clips_job(clips, on_progress=on_progress, cancel=cancel or CancelToken())
 
 
