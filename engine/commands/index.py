@@ -99,7 +99,23 @@ def run_similar(args: argparse.Namespace) -> int:
         print(f"{printable(hit.recording)}\t{hit.start_s:.2f}\t{hit.end_s:.2f}\t{hit.similarity:.4f}\t"
               f"{printable(hit.label)}")
     if args.label is not None:
-        from engine.commands.labels import label_windows
-
         return label_windows(index, [(h.recording, h.start_s, h.end_s) for h in hits], args.label)
+    return 0
+
+
+def label_windows(index, windows: list[tuple[str, float, float]], label: str) -> int:
+    """Write each (recording, start, end) as a region labelled ``label``; print one line a window."""
+    from engine.errors import EarmarkError
+    from engine.index.labelling import label_window
+
+    tracks: dict = {}
+    try:
+        for recording, start_s, end_s in windows:
+            label_window(index, recording, start_s, end_s, label, tracks=tracks)
+    except (EarmarkError, OSError) as exc:
+        print(f"error: {printable(exc)}", file=sys.stderr)
+        return 2
+    recordings = len({w[0] for w in windows})
+    print(f"labelled {len(windows)} window(s) of {recordings} recording(s) {printable(label)!r} "
+          f"(regions in each recording's .earmark-regions.json)", file=sys.stderr)
     return 0

@@ -49,7 +49,7 @@ def run_queue(args: argparse.Namespace) -> int:
 
 
 def run_label(args: argparse.Namespace) -> int:
-    from engine.commands.index import parse_like
+    from engine.commands.index import label_windows, parse_like
     from engine.errors import EarmarkError
     from engine.index.search import Index
 
@@ -74,21 +74,3 @@ def run_label(args: argparse.Namespace) -> int:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2
     return label_windows(index, windows, args.label)
-
-
-def label_windows(index, windows: list[tuple[str, float, float]], label: str) -> int:
-    """Write each (recording, start, end) as a region labelled ``label``; print one line a window."""
-    from engine.errors import EarmarkError
-    from engine.index.labelling import label_window
-
-    tracks: dict = {}
-    try:
-        for recording, start_s, end_s in windows:
-            label_window(index, recording, start_s, end_s, label, tracks=tracks)
-    except (EarmarkError, OSError) as exc:
-        print(f"error: {printable(exc)}", file=sys.stderr)
-        return 2
-    recordings = len({w[0] for w in windows})
-    print(f"labelled {len(windows)} window(s) of {recordings} recording(s) {printable(label)!r} "
-          f"(regions in each recording's .earmark-regions.json)", file=sys.stderr)
-    return 0
