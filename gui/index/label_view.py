@@ -27,7 +27,7 @@ from gui.index.windows_panel import WindowsPanel
 from gui.workers.job_worker import JobWorker, call_job
 from gui.workers.playback import Player
 
-PER_PAGE = 12
+PER_PAGE = 18
 TOP_HITS = 20
 WINDOW_SIZE_PX = (1366, 768)
 
@@ -57,6 +57,7 @@ class LabelView(QWidget):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.title = QLabel("No index open")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)             # a long folder never widens the window past a laptop screen
         self.queue_button = QPushButton("Refresh the queue")
         self.queue_button.setToolTip("The windows the model is least sure of, spread over labels and recordings (F5)")
         self.queue_button.clicked.connect(lambda: self.show_queue(0))

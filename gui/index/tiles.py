@@ -21,8 +21,10 @@ from engine.audio.spectrogram import spectrogram_db
 from engine.errors import EarmarkError
 from engine.jobs import CancelToken, Progress
 
-TILE_PX = (132, 72)          # width, height
-DB_RANGE = 70.0
+TILE_PX = (168, 96)          # width, height
+DB_RANGE = 80.0
+QUIET_TOP_DB = -20.0         # a tile's scale tops out at its loudest bin or this, whichever is higher:
+                             # a window of quiet noise stays dark instead of being stretched to full colour
 
 
 @dataclass(frozen=True)
@@ -56,13 +58,14 @@ def tiles_job(request: TilesRequest, *, on_progress, cancel: CancelToken) -> lis
 
 
 def grey_tile(samples: np.ndarray, sample_rate_hz: int, size_px: tuple[int, int] = TILE_PX) -> np.ndarray:
-    """The window's spectrogram as a ``size_px`` (width, height) uint8 image, the top :data:`DB_RANGE` dB."""
+    """The window's spectrogram as a ``size_px`` (width, height) uint8 image: :data:`DB_RANGE` dB under its
+    loudest bin (or under :data:`QUIET_TOP_DB`, for a quiet window)."""
     width, height = size_px
     n_fft = 256 if sample_rate_hz <= 16000 else 512
     db = spectrogram_db(samples, sample_rate_hz, n_fft=n_fft, hop_length=n_fft // 4).db   # [frames, freqs]
     if db.size == 0:
         return np.zeros((height, width), np.uint8)
-    top = float(db.max())
+    top = max(float(db.max()), QUIET_TOP_DB)
     scaled = np.clip((db - (top - DB_RANGE)) / DB_RANGE, 0.0, 1.0)
     cols = np.minimum((np.arange(width) * db.shape[0]) // width, db.shape[0] - 1)
     rows = np.minimum((np.arange(height) * db.shape[1]) // height, db.shape[1] - 1)[::-1]

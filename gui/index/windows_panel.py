@@ -51,12 +51,12 @@ class WindowsPanel(QWidget):
         if grid:
             self.list.setViewMode(QListView.ViewMode.IconMode)
             self.list.setIconSize(QSize(*TILE_PX))
-            self.list.setGridSize(QSize(TILE_PX[0] + 44, TILE_PX[1] + 62))
+            self.list.setGridSize(QSize(TILE_PX[0] + 40, TILE_PX[1] + 82))
             self.list.setResizeMode(QListView.ResizeMode.Adjust)
             self.list.setMovement(QListView.Movement.Static)
             self.list.setWordWrap(True)
         else:
-            self.list.setIconSize(QSize(TILE_PX[0] // 2 + 20, TILE_PX[1] // 2))
+            self.list.setIconSize(QSize(TILE_PX[0] // 2, TILE_PX[1] // 2))
         self.list.installEventFilter(self)
         self.list.currentRowChanged.connect(self._on_list_current_changed)
         self.list.itemDoubleClicked.connect(lambda _item: self.play())
@@ -115,7 +115,8 @@ class WindowsPanel(QWidget):
         it, item = self.session.items[position], self.list.item(position)
         label = f"→ {it.label}{' ✓' if it.saved else ' …'}" if it.label else "→ —"
         if self.grid:
-            item.setText(f"{it.recording}\n{it.start_s:.2f}–{it.end_s:.2f} s\nmodel: {it.answer} ({it.score:.2f})\n{label}")
+            name = it.recording.rsplit("/", 1)[-1]          # the folder is in the tooltip
+            item.setText(f"{label}\n{name}  {it.start_s:.2f}–{it.end_s:.2f} s\n{it.answer}? unsure {it.score:.2f}")
         else:
             item.setText(f"{position + 1:>3}.  {it.recording}   {it.start_s:.2f}–{it.end_s:.2f} s   "
                          f"similarity {it.score:.3f}   model: {it.answer}   {label}")

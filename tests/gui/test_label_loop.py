@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from engine.annotations.regions import RegionTrack
 from engine.index.build import IndexRequest, index_job
 from engine.index.labelling import labelled_rows
+from gui.index.label_view import PER_PAGE
 from tests.engine.index.helpers import BURST_S, LOW_AT_S, NAMES, shift_s, write_folder, write_model
 
 pytest.importorskip("torch")
@@ -46,7 +47,7 @@ def test_the_loop_walks_in_the_app(qtbot, main_window, tmp_path, monkeypatch):
     qtbot.addWidget(window)
     with qtbot.waitSignal(view.queue_shown, timeout=20_000):       # opening shows the queue's first page
         pass
-    assert view.index.labels[0] == "tone_300hz" and view.queue_panel.list.count() == 12
+    assert view.index.labels[0] == "tone_300hz" and view.queue_panel.list.count() == PER_PAGE
 
     # a region labelled "low" in the Annotate tab; Ctrl+Shift+F asks for more like it
     assert main_window.show_in_annotate(str(root / "r0.wav"), LOW_AT_S, LOW_AT_S + BURST_S)
