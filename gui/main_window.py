@@ -244,6 +244,7 @@ class MainWindow(HelpActions, ViewActions, LabelActions, QMainWindow):
         window = open_index_map(self)
         if window is not None:
             window.view.annotate_requested.connect(self.show_in_annotate)
+            window.view.like_requested.connect(lambda p, s, e, root=window.root: self.more_like_this_in(root, p, s, e))
 
     def show_in_annotate(self, path: str, start_s: float, end_s: float) -> bool:
         """Open ``path`` in the Annotate tab with ``start_s..end_s`` selected and in view (a window

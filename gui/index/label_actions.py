@@ -70,6 +70,14 @@ class LabelActions:
         window.raise_()
         window.activateWindow()
 
+    def more_like_this_in(self, root: str | Path, path: str, start_s: float, end_s: float) -> None:
+        """More like this in the index at ``root`` (the map's): its Label window, opened when another is."""
+        window = self.label_window
+        if window is None or Path(window.root) != Path(root):
+            window = self.open_label_window(root)
+        window.view.more_like_this(path, start_s, end_s)
+        window.raise_()
+
     def _shut_down_label_window(self) -> None:
         if self.label_window is not None:
             self.label_window.view.shutdown()

@@ -246,6 +246,7 @@ class LabelWindow(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Label — {Path(root).name}")
+        self.root = Path(root)
         self.view = LabelView(self, use_audio_device=use_audio_device)
         QVBoxLayout(self).addWidget(self.view)
         screen = self.screen().availableGeometry() if self.screen() else None

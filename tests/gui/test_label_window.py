@@ -1,0 +1,49 @@
+"""The Label window reached from the index map: a dot's "More like this…" opens it on the map's index
+with the chosen window's neighbours (a real index of real WAVs by a real ONNX model); a selection
+without a region in the Annotate tab asks for nothing and says so."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from engine.index.build import IndexRequest, index_job
+from gui.index.label_view import LabelWindow
+from gui.index.map_view import IndexMapWindow
+from tests.engine.index.helpers import BURST_S, LOW_AT_S, NAMES, shift_s, write_folder, write_model
+
+
+def test_more_like_this_on_the_map_opens_the_label_window(qtbot, main_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    root = write_folder(tmp_path / "recordings")
+    index_job(IndexRequest(root, write_model(tmp_path / "tones.onnx"), out=tmp_path / "idx"))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "idx"))
+    main_window._on_index_map()
+    window = main_window.findChild(IndexMapWindow)
+    qtbot.waitUntil(lambda: window.view.projection is not None, timeout=20_000)
+    projection = window.view.projection
+    burst = next(i for i in range(len(projection)) if projection.window_of(i)[0] == "r0.wav"
+                 and abs(projection.window_of(i)[1] - LOW_AT_S) < 1e-6)
+    window.view.choose(burst)
+    qtbot.mouseClick(window.view.like_button, Qt.MouseButton.LeftButton)
+    label_window = main_window.label_window
+    assert isinstance(label_window, LabelWindow) and label_window.root == tmp_path / "idx"
+    view = label_window.view
+    qtbot.waitUntil(lambda: bool(view.hits_session and view.hits_session.items), timeout=20_000)
+    hits = view.hits_session.items[:5]
+    assert sorted(h.recording for h in hits) == sorted(NAMES[1:])
+    for hit in hits:
+        first = LOW_AT_S + shift_s(NAMES.index(hit.recording))
+        assert min(hit.end_s, first + BURST_S) - max(hit.start_s, first) >= BURST_S / 2 - 1e-6
+    assert view.hits_session.default_label() == hits[0].answer == "tone_300hz"   # no region label: the model's
+    label_window.close()
+    window.close()
+
+
+def test_more_like_this_without_a_selection_says_what_to_do(qtbot, main_window, two_tone_wav):
+    messages = []
+    main_window.annotate_view.status_message.connect(messages.append)
+    assert main_window.annotate_view.open_file(two_tone_wav)
+    main_window.more_like_this_action.trigger()
+    assert main_window.label_window is None
+    assert any("select a region" in m for m in messages)
