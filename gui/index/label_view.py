@@ -107,11 +107,10 @@ class LabelView(QWidget):
         self.status.setText("Choose a region in the Annotate tab and More like this (Ctrl+Shift+F), "
                             "or label what the model is least sure of")
         self.opened.emit(index)
+        self.show_queue(0)
         if self._pending_query is not None:
             query, self._pending_query = self._pending_query, None
             self.more_like_this(*query)
-        else:
-            self.show_queue(0)
 
     # ---- more like this and the queue ----------------------------------------------------------------
     def more_like_this(self, path: str, start_s: float, end_s: float, label: str = "") -> None:

@@ -10,7 +10,7 @@ through queued Qt signals. Tiles and the windows' samples come from
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -61,8 +61,10 @@ class WindowsPanel(QWidget):
         self.list.currentRowChanged.connect(self._on_list_current_changed)
         self.list.itemDoubleClicked.connect(lambda _item: self.play())
         self.relabel_edit = QLineEdit()
-        self.relabel_edit.setPlaceholderText("R: type a label for the current window, then Enter")
+        self.relabel_edit.setPlaceholderText("R: type a label for the current window, then Enter (Esc: back to the list)")
         self.relabel_edit.returnPressed.connect(self._on_relabel_entered)
+        QShortcut(QKeySequence("Esc"), self.relabel_edit, activated=self.list.setFocus,
+                  context=Qt.ShortcutContext.WidgetShortcut)
         self.keys_label = QLabel()
         self.keys_label.setTextFormat(Qt.TextFormat.RichText)
         self._more_keys = more_keys
