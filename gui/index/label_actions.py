@@ -51,8 +51,15 @@ class LabelActions:
             self.label_window.close()
         window = self.label_window = LabelWindow(root, self, use_audio_device=self._use_audio_device)
         window.destroyed.connect(lambda _=None, w=window: self._forget_label_window(w))
+        window.view.region_saved.connect(self._on_label_saved)
         window.show()
         return window
+
+    def _on_label_saved(self, path: str) -> None:
+        """A label saved in the recording open in the Annotate tab shows there at once."""
+        view = self.annotate_view
+        if view.track is not None and view.audio is not None and Path(view.audio.path) == Path(path):
+            view.track.refresh()
 
     def _forget_label_window(self, window) -> None:
         if self.label_window is window:

@@ -38,6 +38,7 @@ class LabelView(QWidget):
     queue_shown = Signal()
     rescored = Signal(object)      # gui.index.train_loop.LoopResult, once the new index is open
     failed = Signal(str)
+    region_saved = Signal(str)     # a recording (full path) whose sidecar a label was just saved into
 
     def __init__(self, parent: QWidget | None = None, *, use_audio_device: bool = True) -> None:
         super().__init__(parent)
@@ -51,6 +52,8 @@ class LabelView(QWidget):
         self.hits_panel = WindowsPanel(self.player, grid=False)
         self.queue_panel = WindowsPanel(self.player, grid=True, more_keys="<b>PgDn</b> / <b>N</b> next page")
         self.queue_panel.next_page_requested.connect(self.next_page)
+        for panel in (self.hits_panel, self.queue_panel):
+            panel.region_saved.connect(self.region_saved)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.hits_panel, "More like this")
         self.tabs.addTab(self.queue_panel, "What to label next")

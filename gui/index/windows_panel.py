@@ -36,6 +36,7 @@ class WindowsPanel(QWidget):
     """One session's windows; ``grid=True`` shows tiles in a grid (the queue), else ranked rows."""
 
     next_page_requested = Signal()
+    region_saved = Signal(str)     # the recording (a full path) a label was just saved into
     tiles_drawn = Signal()
     _saved = Signal(object)        # (position, region), posted by the session's writer thread
     _failed = Signal(object)       # (position, message), likewise
@@ -145,6 +146,8 @@ class WindowsPanel(QWidget):
     def _on_session_saved(self, payload) -> None:
         position, region = payload
         self._update_item(position)
+        if self.session is not None and position < len(self.session.items):
+            self.region_saved.emit(str(self.session.index.folder / self.session.items[position].recording))
         self.status.setText(f"Saved {region.label!r} at {region.start_s:.2f}–{region.end_s:.2f} s")
 
     def _on_session_failed(self, payload) -> None:

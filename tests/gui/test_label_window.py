@@ -5,6 +5,7 @@ without a region in the Annotate tab asks for nothing and says so."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 
 from engine.index.build import IndexRequest, index_job
 from gui.index.label_view import LabelWindow
@@ -36,6 +37,16 @@ def test_more_like_this_on_the_map_opens_the_label_window(qtbot, main_window, tm
         first = LOW_AT_S + shift_s(NAMES.index(hit.recording))
         assert min(hit.end_s, first + BURST_S) - max(hit.start_s, first) >= BURST_S / 2 - 1e-6
     assert view.hits_session.default_label() == hits[0].answer == "tone_300hz"   # no region label: the model's
+
+    # a window of the recording open in the Annotate tab, labelled with B, shows there at once
+    assert main_window.show_in_annotate(str(root / "r0.wav"), 0.0, 1.0)
+    track = main_window.annotate_view.track
+    position = next(i for i, h in enumerate(view.hits_session.items) if h.recording == "r0.wav")
+    hit = view.hits_session.items[position]
+    view.hits_session.set_current(position)
+    QTest.keyClick(view.hits_panel.list, Qt.Key.Key_B)
+    qtbot.waitUntil(lambda: any((r.start_s, r.end_s, r.label) == (hit.start_s, hit.end_s, "background")
+                                for r in track.accepted()), timeout=10_000)
     label_window.close()
     window.close()
 
