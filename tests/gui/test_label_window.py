@@ -58,3 +58,29 @@ def test_more_like_this_without_a_selection_says_what_to_do(qtbot, main_window, 
     main_window.more_like_this_action.trigger()
     assert main_window.label_window is None
     assert any("select a region" in m for m in messages)
+
+
+def test_file_menu_opens_it_space_plays_and_one_label_cannot_train(qtbot, main_window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    root = write_folder(tmp_path / "recordings")
+    index_job(IndexRequest(root, write_model(tmp_path / "tones.onnx"), out=tmp_path / "idx"))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path / "idx"))
+    monkeypatch.setenv("EARMARK_RUNS_DIR", str(tmp_path / "runs"))
+    main_window._on_label_from_index()                          # File ▸ Label from an index…
+    view = main_window.label_window.view
+    qtbot.waitUntil(lambda: bool(view.queue_session and view.queue_session.items), timeout=20_000)
+    panel = view.queue_panel
+    view.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: all(i.row in panel.tiles for i in view.queue_session.items), timeout=20_000)
+    first = view.queue_session.items[0]
+    assert panel.list.item(0).icon().availableSizes()            # a spectrogram tile
+    QTest.keyClick(panel.list, Qt.Key.Key_Space)
+    assert view.player.playing and len(view.player.source) == round((first.end_s - first.start_s) * 8000)
+    view.player.stop()
+    QTest.keyClick(panel.list, Qt.Key.Key_Return)                # the model's answer, one label only
+    with qtbot.waitSignal(view.failed, timeout=20_000) as failed:
+        QTest.keyClick(panel.list, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+    assert "at least two labels" in failed.args[0] and first.answer in failed.args[0]
+    assert view.train_button.isEnabled()
+    main_window.label_window.close()
