@@ -53,6 +53,7 @@ class LabelSession:
         self.query_label = ""               # what Enter gives (the query's label, or a queue item's answer)
         self.query: tuple[str, float, float] | None = None
         self.page = 0
+        self.seen_rows: set[int] = set()    # the rows of the queue's pages shown since its first page
         self.events = Emitter(("items", "current", "labelled", "saved", "failed"))
         self._tracks: dict[str, RegionTrack] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="label-writer")
@@ -72,17 +73,20 @@ class LabelSession:
         return [Item(h.row, h.recording, h.start_s, h.end_s, h.label, h.similarity, done.get(h.row), h.row in done)
                 for h in hits]
 
-    def queue_page(self, page: int = 0, per_page: int = 12, measure: str = "margin") -> list[Item]:
-        """Page ``page`` of what to label next, leaving out every row labelled so far."""
+    def queue_page(self, per_page: int = 18, *, skip_rows=(), measure: str = "margin") -> list[Item]:
+        """The next ``per_page`` windows to label, leaving out every row labelled so far and
+        ``skip_rows`` (the pages already shown: :attr:`seen_rows`, so a window left unlabelled on
+        one page never falls between two pages)."""
         done = labelled_rows(self.index)
-        items = label_queue(self.index, per_page * (page + 1), measure=measure, skip_rows=done.keys())
-        return [Item(q.row, q.recording, q.start_s, q.end_s, q.label, q.uncertainty)
-                for q in items[per_page * page:]]
+        items = label_queue(self.index, per_page, measure=measure, skip_rows=set(done) | set(skip_rows))
+        return [Item(q.row, q.recording, q.start_s, q.end_s, q.label, q.uncertainty) for q in items]
 
     # ---- the list (the thread the views live in) ----------------------------------------------------
     def set_items(self, items: list[Item], kind: str = HITS, *, query_label: str = "", page: int = 0,
                   query: tuple[str, float, float] | None = None) -> None:
         self.items, self.kind, self.page = list(items), kind, page
+        if kind == QUEUE:
+            self.seen_rows = ({i.row for i in items} | self.seen_rows) if page else {i.row for i in items}
         self.query_label, self.query = query_label, query
         self.events.emit("items", self.items)
         self.set_current(0 if self.items else None)

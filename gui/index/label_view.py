@@ -142,14 +142,17 @@ class LabelView(QWidget):
 
         def shown(items) -> None:
             session.set_items(items, QUEUE, page=page)
-            self.status.setText(f"Page {page + 1} of what to label next: {len(items)} windows, most uncertain first")
+            self.status.setText(f"Page {page + 1} of what to label next: {len(items)} windows, most uncertain first"
+                                " (F5 starts again from the first page)")
             if self.tabs.currentWidget() is self.queue_panel:
                 self.queue_panel.list.setFocus()
             self.queue_shown.emit()
 
+        seen = set(session.seen_rows) if page else set()
+
         def page_of() -> list:
             session.flush(10.0)                  # what was just labelled leaves the queue
-            return session.queue_page(page, PER_PAGE)
+            return session.queue_page(PER_PAGE, skip_rows=seen)
 
         self._run("queue", call_job(page_of), shown)
 

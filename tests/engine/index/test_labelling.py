@@ -92,10 +92,18 @@ def test_the_session_writes_labels_in_order_off_the_calling_thread(indexed):
     assert _labels(root, first.recording) == [(first.start_s, first.end_s, "lower")]
     assert _labels(root, hits[2].recording)[0][2] == BACKGROUND
     assert {hits[0].row, hits[1].row, hits[2].row} <= set(labelled_rows(session.index))
-    page = session.queue_page(0, per_page=6)
+    page = session.queue_page(6)
     assert len(page) == 6 and not {hits[0].row, hits[1].row, hits[2].row} & {i.row for i in page}
     session.set_items(page, QUEUE)
     assert session.default_label() == page[0].answer
+    session.label(0, BACKGROUND)                                  # one labelled, five left unlabelled
+    session.flush(10)
+    second = session.queue_page(6, skip_rows=session.seen_rows)   # the next page: none of the first's
+    assert len(second) == 6 and not {i.row for i in page} & {i.row for i in second}
+    session.set_items(second, QUEUE, page=1)
+    assert session.seen_rows == {i.row for i in page + second}
+    session.set_items(page[1:], QUEUE, page=0)                    # the first page again: seen starts over
+    assert session.seen_rows == {i.row for i in page[1:]}
     session.close()
 
 
