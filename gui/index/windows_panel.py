@@ -46,6 +46,7 @@ class WindowsPanel(QWidget):
         self.player, self.grid, self.session = player, grid, None
         self._unsubscribe: list = []
         self.tiles: dict[int, object] = {}          # row -> gui.index.tiles.Tile
+        self._pixmaps: dict[int, object] = {}       # row -> its coloured QPixmap, made once
         self.tiles_worker: JobWorker | None = None
         self.list = QListWidget()
         self.list.setUniformItemSizes(True)
@@ -87,7 +88,7 @@ class WindowsPanel(QWidget):
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         if session is None or self.session is None or session.index is not self.session.index:
-            self.tiles = {}                          # rows name windows of one index only
+            self.tiles, self._pixmaps = {}, {}       # rows name windows of one index only
         self.session, self._unsubscribe = session, []
         if session is not None:
             events = session.events
@@ -128,7 +129,9 @@ class WindowsPanel(QWidget):
         item.setForeground(QBrush(QColor("#777" if it.label == BACKGROUND else "#000")))
         tile = self.tiles.get(it.row)
         if tile is not None and not tile.error:
-            item.setIcon(tile_pixmap(tile.grey))
+            if it.row not in self._pixmaps:
+                self._pixmaps[it.row] = tile_pixmap(tile.grey)
+            item.setIcon(self._pixmaps[it.row])
         item.setToolTip(f"{it.recording} {it.start_s:.2f}–{it.end_s:.2f} s (row {it.row}); double-click or Space to play")
 
     def _update_current(self, position) -> None:
