@@ -11,6 +11,11 @@ No arguments opens the app; sub-commands run headless jobs (see docs/ARCHITECTUR
     python main.py train --data DIR --folds 4 --out RUN_DIR  # k-fold cross-validation, as the wizard's
     python main.py train --list-models      # every backbone
     python main.py clips --audio REC.wav --labels REC.txt --out DIR   # a data set from annotated regions
+    python main.py index FOLDER --model M.onnx --out INDEX    # embed and score every window (docs/INDEX.md)
+    python main.py similar INDEX --like REC.wav:2-2.5 --label NAME    # more like this; label the hits
+    python main.py queue INDEX --top 20     # what to label next
+    python main.py label INDEX --row N --label NAME           # one window labelled (background: none)
+    python main.py clips --index INDEX --out DIR              # the labelled windows as a data set
     python main.py --self-test              # classify a bundled clip headless; exit 0 when it works
     python main.py --version
 """
@@ -23,6 +28,7 @@ import sys
 
 from engine.commands import clips as clips_cli
 from engine.commands import index as index_cli
+from engine.commands import labels as labels_cli
 from engine.commands import segments as segments_cli
 
 LAYOUT_CHOICES = ("esc50", "emodb", "folders", "csv")
@@ -205,6 +211,12 @@ def build_parser(*, train_defaults: bool = True) -> argparse.ArgumentParser:
         formatter_class=_HelpFormatter))
     index_cli.add_similar_arguments(sub.add_parser(
         "similar", help="the windows of an index most like an example", formatter_class=_HelpFormatter))
+    labels_cli.add_queue_arguments(sub.add_parser(
+        "queue", help="the windows of an index to label next (the model's least certain, spread out)",
+        formatter_class=_HelpFormatter))
+    labels_cli.add_label_arguments(sub.add_parser(
+        "label", help="label windows of an index (regions in their recordings' sidecars)",
+        formatter_class=_HelpFormatter))
     return parser
 
 
@@ -245,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         return clips_cli.run_clips(args)
     if args.command in ("index", "similar"):
         return getattr(index_cli, f"run_{args.command}")(args)
+    if args.command in ("queue", "label"):
+        return getattr(labels_cli, f"run_{args.command}")(args)
     if args.command in ("classify", "synth"):
         from engine.commands import classify as cli
     else:

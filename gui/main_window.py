@@ -27,6 +27,7 @@ from gui.about import show_about
 from gui.file.annotate_view import AnnotateView
 from gui.file_view import FileView
 from gui.help import HelpActions
+from gui.index.label_actions import LabelActions
 from gui.live_view import LiveView
 from gui.models_panel import ModelsPanel
 from gui.settings import Settings
@@ -63,7 +64,7 @@ def fitting_size(widget: QWidget, width_px: int, height_px: int) -> tuple[int, i
     return min(width_px, available.width() - frame_w), min(height_px, available.height() - frame_h)
 
 
-class MainWindow(HelpActions, ViewActions, QMainWindow):
+class MainWindow(HelpActions, ViewActions, LabelActions, QMainWindow):
     closed = Signal()
 
     def __init__(self, settings: Settings | None = None, catalog: ModelCatalog | None = None,
@@ -169,6 +170,7 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
                      "Open a recording of any length to mark, label and export regions")
         self._action(file_menu, "Index &map…", self._on_index_map, tip="Open an index folder (main.py index "
                      "makes one) and see every window of it on a map, coloured by answer or recording")
+        self._add_label_menu_action(file_menu)   # File ▸ Label from an index… (gui/index/label_actions.py)
         self._action(file_menu, "Save the &view as an image…", self.save_view_dialog, "Ctrl+Shift+S",
                      "Save what the current tab shows as a PNG image or an SVG drawing")
         file_menu.addSeparator()
@@ -181,7 +183,7 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
             self._edit_actions[self.audit_view] = edit_actions(self.audit_view, self.audit_view.commands.undo,
                                                                self.audit_view.commands.redo)
         self.tabs.currentChanged.connect(self._update_edit_menu)
-        self._update_edit_menu()
+        self._build_more_like_this()             # the Annotate tab's Edit ▸ More like this…
 
         live = bar.addMenu("&Live")
         self.listen_action = self._action(live, "Start/stop &listening", self._on_listen, "Ctrl+L")
@@ -242,6 +244,7 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
         window = open_index_map(self)
         if window is not None:
             window.view.annotate_requested.connect(self.show_in_annotate)
+            window.view.like_requested.connect(lambda p, s, e, root=window.root: self.more_like_this_in(root, p, s, e))
 
     def show_in_annotate(self, path: str, start_s: float, end_s: float) -> bool:
         """Open ``path`` in the Annotate tab with ``start_s..end_s`` selected and in view (a window
@@ -438,6 +441,7 @@ class MainWindow(HelpActions, ViewActions, QMainWindow):
         self.live_view.shutdown()
         self.file_view.shutdown()
         self.annotate_view.shutdown()
+        self._shut_down_label_window()
         if self.wizard is not None:
             self.wizard.close()
         for view in (self.audit_view,):

@@ -424,6 +424,13 @@ class RegionTrack:
             "history": [c.to_json() for c in self.history],
         }
 
+    def refresh(self) -> None:
+        """Take in (and announce) what other editors saved since this track last looked — the Label
+        window labelling this recording, a script — without changing anything."""
+        if self.autosave and self._store.exists():
+            with self._store.locked(reading=True):
+                self._catch_up()
+
     def save(self) -> None:
         """Fold everything into a fresh snapshot (atomic: the old files or the new ones survive any crash)."""
         with self._store.locked():

@@ -10,10 +10,13 @@ import sys
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--audio", nargs="+", required=True, help="recordings (WAV, FLAC, OGG)")
-    p.add_argument("--labels", nargs="+", required=True,
+    p.add_argument("--audio", nargs="+", default=None, help="recordings (WAV, FLAC, OGG); or --index")
+    p.add_argument("--labels", nargs="+", default=None,
                    help="label files: Audacity .txt, Raven selection tables, CSV, Sonic Visualiser .svl, "
-                        "Label Studio .json, or Earmark region sidecars")
+                        "Label Studio .json, or Earmark region sidecars; or --index")
+    p.add_argument("--index", default=None,
+                   help="instead of --audio and --labels: every recording of this index's folder that has "
+                        "labelled regions (what `similar --label` and `label` wrote)")
     p.add_argument("--out", required=True, help="folder for clips/ and data.csv")
     p.add_argument("--padding", type=float, default=0.0, help="seconds added before and after each region")
     p.add_argument("--background", default=None, metavar="LABEL",
@@ -30,9 +33,24 @@ def run_clips(args: argparse.Namespace) -> int:
     from engine.errors import EarmarkError
     from engine.textsafe import printable
 
+    if args.index is not None and (args.audio or args.labels):
+        print("error: give --index, or --audio with --labels, not both", file=sys.stderr)
+        return 2
+    if args.index is None and not (args.audio and args.labels):
+        print("error: --audio and --labels are required (or --index INDEX)", file=sys.stderr)
+        return 2
     try:
-        result = make_clips(args.audio, args.labels, args.out, padding_s=args.padding,
-                            background=args.background, background_s=args.background_seconds, force=args.force)
+        if args.index is not None:
+            from pathlib import Path
+
+            from engine.index.labelling import DatasetRequest, dataset_job
+
+            result = dataset_job(DatasetRequest(Path(args.index), Path(args.out), padding_s=args.padding,
+                                                background=args.background, force=args.force))
+        else:
+            result = make_clips(args.audio, args.labels, args.out, padding_s=args.padding,
+                                background=args.background, background_s=args.background_seconds,
+                                force=args.force)
     except EarmarkError as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2

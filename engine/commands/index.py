@@ -1,4 +1,4 @@
-"""``main.py index FOLDER --model M [--out DIR]`` and ``main.py similar INDEX --like REC:START-END``."""
+"""``main.py index FOLDER --model M [--out DIR]`` and ``main.py similar INDEX --like REC:START-END [--label NAME]``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ def add_similar_arguments(p: argparse.ArgumentParser) -> None:
                         "(docs/INDEX.md)")
     p.add_argument("--overlapping", action="store_true",
                    help="list overlapping windows of one place too (default: one hit per place)")
+    p.add_argument("--label", default=None, metavar="NAME",
+                   help="also label every listed window NAME: a region in its recording's sidecar, as the "
+                        "Annotate tab saves it (default: list only)")
 
 
 def parse_like(text: str) -> tuple[str, float, float]:
@@ -104,4 +107,24 @@ def run_similar(args: argparse.Namespace) -> int:
     for hit in hits:
         value = scorer.score(hit.similarity) if scorer else hit.similarity
         print(f"{printable(hit.recording)}\t{hit.start_s:.2f}\t{hit.end_s:.2f}\t{value:.4f}\t{printable(hit.label)}")
+    if args.label is not None:
+        return label_windows(index, [(h.recording, h.start_s, h.end_s) for h in hits], args.label)
+    return 0
+
+
+def label_windows(index, windows: list[tuple[str, float, float]], label: str) -> int:
+    """Write each (recording, start, end) as a region labelled ``label``; print one line a window."""
+    from engine.errors import EarmarkError
+    from engine.index.labelling import label_window
+
+    tracks: dict = {}
+    try:
+        for recording, start_s, end_s in windows:
+            label_window(index, recording, start_s, end_s, label, tracks=tracks)
+    except (EarmarkError, OSError) as exc:
+        print(f"error: {printable(exc)}", file=sys.stderr)
+        return 2
+    recordings = len({w[0] for w in windows})
+    print(f"labelled {len(windows)} window(s) of {recordings} recording(s) {printable(label)!r} "
+          f"(regions in each recording's .earmark-regions.json)", file=sys.stderr)
     return 0

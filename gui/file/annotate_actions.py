@@ -24,6 +24,22 @@ SKIP_LABELS = ("background",)  # the class `main.py clips --background` makes: n
 
 
 class RegionActions:
+    def more_like_this(self) -> bool:
+        """Ask for the index windows like the selected region (its label goes with it), else like the
+        selection: ``more_like_this_requested``; the main window opens the Label window. False (and
+        the status bar says why) when nothing is selected."""
+        region_id, track = self._selected_region, self.track
+        if track is not None and region_id is not None and track.has(region_id):
+            region = track.get(region_id)
+            span, label = (region.start_s, region.end_s), region.label
+        elif self.selection is not None:
+            span, label = self.selection, ""
+        else:
+            self.status_message.emit("More like this: select a region (or drag a selection) first")
+            return False
+        self.more_like_this_requested.emit(str(self.audio.path), float(span[0]), float(span[1]), label)
+        return True
+
     def suggest(self) -> None:
         """Start suggesting with the current model (a job); while it runs, the same button cancels."""
         if self.suggest_worker is not None:

@@ -54,6 +54,7 @@ class AnnotateView(RegionActions, AnnotateNavigation, AnnotateSettings, QWidget)
     labels_imported = Signal(int)    # regions a label-file import added
     failed = Signal(str)
     status_message = Signal(str)
+    more_like_this_requested = Signal(str, float, float, str)   # recording, start s, end s, the region's label
 
     def __init__(self, catalog: ModelCatalog, settings: Settings, parent=None, *, use_audio_device=True) -> None:
         super().__init__(parent)

@@ -51,6 +51,7 @@ class IndexMapView(QWidget):
 
     window_chosen = Signal(str, float, float)     # recording (relative to the indexed folder), start s, end s
     annotate_requested = Signal(str, float, float)  # the chosen window's recording (a full path), start s, end s
+    like_requested = Signal(str, float, float)      # the same: More like this (the main window opens the Label window)
     projected = Signal()                          # a projection is drawn (tests, status)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -85,6 +86,10 @@ class IndexMapView(QWidget):
         self.annotate_button.setToolTip("See, hear and label the chosen window in the Annotate tab")
         self.annotate_button.setEnabled(False)
         self.annotate_button.clicked.connect(self._request_annotate)
+        self.like_button = QPushButton("More like this…")
+        self.like_button.setToolTip("The windows of this index most like the chosen one, to label in the Label window")
+        self.like_button.setEnabled(False)
+        self.like_button.clicked.connect(lambda: self._request_annotate(self.like_requested))
 
         side = QVBoxLayout()
         row = QHBoxLayout()
@@ -100,6 +105,7 @@ class IndexMapView(QWidget):
         chosen = QHBoxLayout()
         chosen.addWidget(self.chosen_label, 1)
         chosen.addWidget(self.annotate_button)
+        chosen.addWidget(self.like_button)
         layout.addLayout(chosen)
         layout.addWidget(self.status)
 
@@ -204,13 +210,14 @@ class IndexMapView(QWidget):
         answer = self.projection.labels[int(self.projection.answer[i])]
         self.chosen_label.setText(f"{recording}  {start_s:.2f}–{end_s:.2f} s  (the model says {answer})")
         self.annotate_button.setEnabled(self.projection.folder is not None)
+        self.like_button.setEnabled(self.projection.folder is not None)
         self.window_chosen.emit(recording, start_s, end_s)
 
-    def _request_annotate(self) -> None:
+    def _request_annotate(self, signal=None) -> None:
         if self.chosen is None or self.projection is None or self.projection.folder is None:
             return
         recording, start_s, end_s = self.projection.window_of(self.chosen)
-        self.annotate_requested.emit(str(Path(self.projection.folder) / recording), start_s, end_s)
+        (signal or self.annotate_requested).emit(str(Path(self.projection.folder) / recording), start_s, end_s)
 
 
 class IndexMapWindow(QWidget):
@@ -220,6 +227,7 @@ class IndexMapWindow(QWidget):
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle(f"Index map — {Path(root).name}")
+        self.root = Path(root)
         self.view = IndexMapView(self)
         QVBoxLayout(self).addWidget(self.view)
         screen = self.screen().availableGeometry() if self.screen() else None

@@ -14,6 +14,12 @@ EXTRA_SECTIONS: dict[str, list[tuple[str, str]]] = {
         ("1 … 9", "relabel to the n-th label"), ("Shift+letter", "relabel to the (next) label with that letter"),
         ("F", "flag as doubtful"), ("R", "mark as reviewed"), ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
     ],
+    "Label window (File ▸ Label from an index…; when a list of windows has the focus)": [
+        ("Enter", "accept: the query region's label (More like this), the model's answer (the queue)"),
+        ("R", "relabel: type a label, then Enter"), ("B", "background"), ("Space", "play the window"),
+        ("↑ ↓ ← →", "move"), ("PgDn / N", "the queue's next page"), ("F5", "refresh the queue"),
+        ("Ctrl+T", "train from these labels, then re-score the folder"),
+    ],
 }
 
 

@@ -1,0 +1,156 @@
+"""The loop's engine half: a window of an index labelled into its recording's sidecar, the labelled
+regions of the indexed folder cut into a data set, and the folder re-scored by a new model.
+
+- :func:`label_window` writes the window as a person's region through
+  :class:`engine.annotations.regions.RegionTrack` — the code the Annotate tab edits with — so the
+  sidecar's lock and journal hold: the app, a script and the command line labelling one recording
+  at once lose nothing. A window already labelled (a person's accepted region at exactly its
+  times) is relabelled rather than doubled; :data:`BACKGROUND` is a label like any other.
+- :func:`labelled_rows` reads the sidecars back: which rows of the index a person has labelled,
+  so the queue never asks twice.
+- :func:`dataset_job` is :func:`engine.datasets.from_regions.clips_job` over every recording of the
+  indexed folder that has a sidecar: one clip per labelled region, grouped by recording.
+- :func:`rescore_job` indexes the folder again with the new model, into a new index folder
+  (:func:`engine.index.build.index_job`). A new index rather than new probabilities in the old one:
+  a trained model's embedding changes with its weights (search and the map must use the new
+  vectors, not the old model's), and its window and rate may differ, so its rows need not line
+  up with the old index's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.annotations.regions import ACCEPTED, SIDECAR_SUFFIX, Region, RegionTrack, sidecar_path
+from engine.datasets.from_regions import ClipsRequest, ClipsResult, clips_job
+from engine.errors import EarmarkError
+from engine.index.build import IndexRequest, IndexResult, index_job
+from engine.index.search import Index
+from engine.jobs import CancelToken, Progress, ignore_progress
+
+BACKGROUND = "background"
+SAME_TIME_S = 1e-6
+
+
+def recording_path(index: Index, recording: str) -> Path:
+    """The audio file of ``recording`` (as the index names it, relative to its folder)."""
+    return index.folder / recording
+
+
+def label_window(index: Index, recording: str, start_s: float, end_s: float, label: str, *,
+                 tracks: dict[str, RegionTrack] | None = None) -> Region:
+    """Write ``[start_s, end_s]`` of ``recording`` as a person's region labelled ``label`` into the
+    recording's sidecar (relabelling a region already at exactly those times). ``tracks`` keeps
+    each recording's opened track between calls (one reading of the sidecar, then only what other
+    editors append is read)."""
+    label = label.strip()
+    if not label:
+        raise EarmarkError("a window needs a label (e.g. the sound's name, or background)")
+    if recording not in index.recordings:
+        raise EarmarkError(f"{recording}: not a recording of the index of {index.folder}")
+    path = recording_path(index, recording)
+    if not path.is_file():
+        raise EarmarkError(f"{path}: the recording is gone (index the folder again)")
+    track = tracks.get(recording) if tracks is not None else None
+    if track is None:
+        track = RegionTrack.open(path)
+        if tracks is not None:
+            tracks[recording] = track
+    twin = next((r for r in track.between(start_s, end_s)
+                 if r.state == ACCEPTED and abs(r.start_s - start_s) < SAME_TIME_S
+                 and abs(r.end_s - end_s) < SAME_TIME_S), None)
+    if twin is not None:
+        return track.update(twin.id, label=label) if twin.label != label else twin
+    return track.add(start_s, end_s, label)
+
+
+def label_row(index: Index, row: int, label: str, *, tracks: dict[str, RegionTrack] | None = None) -> Region:
+    """:func:`label_window` for row ``row`` of the index."""
+    if not 0 <= row < len(index.recording_of_row) or index.recording_of_row[row] < 0:
+        raise EarmarkError(f"row {row} is not a live window of the index (0 to {len(index.recording_of_row) - 1})")
+    hit = index.hit(row, 0.0)
+    return label_window(index, hit.recording, hit.start_s, hit.end_s, label, tracks=tracks)
+
+
+def labelled_regions(index: Index) -> dict[str, list[Region]]:
+    """Per recording of the index that has a sidecar: its accepted, labelled regions."""
+    out = {}
+    for recording in index.recordings:
+        path = recording_path(index, recording)
+        if sidecar_path(path).exists():
+            regions = [r for r in RegionTrack.open(path, autosave=False).accepted() if r.label.strip()]
+            if regions:
+                out[recording] = regions
+    return out
+
+
+def labelled_rows(index: Index, regions: dict[str, list[Region]] | None = None) -> dict[int, str]:
+    """Rows of the index covered by a labelled region (each region's best rows, as a query's
+    example is read: :meth:`Index.rows_in`), with the label."""
+    rows: dict[int, str] = {}
+    for recording, found in (labelled_regions(index) if regions is None else regions).items():
+        for region in found:
+            for row in index.rows_in(recording, region.start_s, region.end_s).tolist():
+                rows[int(row)] = region.label
+    return rows
+
+
+def annotated_recordings(folder: Path, recordings: Iterable[str]) -> list[tuple[Path, Path]]:
+    """(recording, its sidecar) for each of ``recordings`` (relative to ``folder``) that has one."""
+    out = []
+    for recording in recordings:
+        audio = folder / recording
+        if sidecar_path(audio).exists() and audio.is_file():
+            out.append((audio, sidecar_path(audio)))
+    return out
+
+
+@dataclass(frozen=True)
+class DatasetRequest:
+    """Cut the labelled regions of an index's folder into a CSV-layout data set at ``out``."""
+
+    index: Path
+    out: Path
+    padding_s: float = 0.0
+    background: str | None = None   # also cut unlabelled stretches into clips of this class (clips --background)
+    force: bool = False
+
+
+def dataset_job(request: DatasetRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
+                cancel: CancelToken | None = None) -> ClipsResult:
+    """:func:`engine.datasets.from_regions.clips_job` over the annotated recordings of the index's
+    folder (``data.csv`` grouped by recording). Raises ``EarmarkError`` when none is annotated."""
+    index = Index(request.index)
+    pairs = annotated_recordings(index.folder, index.recordings)
+    if not pairs:
+        raise EarmarkError(f"no recording of {index.folder} has labelled regions yet "
+                           f"(label windows first; they are saved in *{SIDECAR_SUFFIX} beside each recording)")
+    clips = ClipsRequest(tuple(a for a, _ in pairs), tuple(s for _, s in pairs), Path(request.out),
+                         padding_s=request.padding_s, background=request.background,
+                         force=request.force)
+    return clips_job(clips, on_progress=on_progress, cancel=cancel or CancelToken())
+
+
+@dataclass(frozen=True)
+class RescoreRequest:
+    """Index the folder of the index at ``index`` again with ``model_path`` into ``out`` (None: the
+    user cache, as ``main.py index`` chooses)."""
+
+    index: Path
+    model_path: Path
+    out: Path | None = None
+    embedding: str = "auto"
+
+
+def rescore_job(request: RescoreRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
+                cancel: CancelToken | None = None) -> IndexResult:
+    """A new index of the same folder by the new model (see the module docstring for why)."""
+    folder = Index(request.index).folder
+    if request.out is not None and os.path.realpath(request.out) == os.path.realpath(request.index):
+        raise EarmarkError(f"{request.out}: re-scoring writes a new index; name another folder than the old one")
+    return index_job(IndexRequest(folder=folder, model_path=Path(request.model_path),
+                                  out=Path(request.out) if request.out else None, embedding=request.embedding),
+                     on_progress=on_progress, cancel=cancel)
