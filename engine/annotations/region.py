@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -154,3 +154,25 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def rebased(change: RegionChange, regions: Mapping[str, Region]) -> RegionChange:
+    """``change`` made against the regions as they are now: an edit keeps others' edits
+    of the fields it did not change; an edit or removal of a region gone meanwhile is dropped."""
+    before_by_id = {r.id: r for r in change.before}
+    after, before = [], []
+    for new in change.after:
+        old = before_by_id.get(new.id)
+        now = regions.get(new.id)
+        if old is None:
+            after.append(new)
+            if now is not None:
+                before.append(now)
+        elif now is not None:
+            edited = {f.name: getattr(new, f.name) for f in fields(Region)
+                      if getattr(new, f.name) != getattr(old, f.name)}
+            after.append(replace(now, **edited))
+            before.append(now)
+    after_ids = {r.id for r in change.after}
+    before += [regions[r.id] for r in change.before if r.id not in after_ids and r.id in regions]
+    if tuple(before) == change.before and tuple(after) == change.after:
+        return change
+    return RegionChange(change.action, tuple(before), tuple(after), change.time, change.via)

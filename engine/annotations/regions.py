@@ -23,7 +23,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from engine.annotations.region import (  # noqa: F401  (re-exported: the names c
     RegionChange,
     RegionError,
     check_region,
+    rebased,
     utc_now,
 )
 from engine.annotations.sidecar import FORMAT_NAME, FORMAT_VERSION, SidecarFileError, SidecarStore, dumps
@@ -319,7 +320,7 @@ class RegionTrack:
         else:
             with self._store.locked():
                 self._catch_up()
-                change = self._rebased(change)
+                change = rebased(change, self._regions)
                 big = len(change.before) + len(change.after) > BIG_CHANGE
                 if not big:  # one journal line; a big change goes straight into a new snapshot
                     self._store.append(change.to_json())
@@ -365,29 +366,6 @@ class RegionTrack:
             self._merge(change)
             self.history.append(change)
             self._events.emit("changed", change)
-
-    def _rebased(self, change: RegionChange) -> RegionChange:
-        """``change`` made against the regions as they are now: an edit keeps others' edits
-        of the fields it did not change; an edit or removal of a region gone meanwhile is dropped."""
-        before_by_id = {r.id: r for r in change.before}
-        after, before = [], []
-        for new in change.after:
-            old = before_by_id.get(new.id)
-            now = self._regions.get(new.id)
-            if old is None:
-                after.append(new)
-                if now is not None:
-                    before.append(now)
-            elif now is not None:
-                edited = {f.name: getattr(new, f.name) for f in fields(Region)
-                          if getattr(new, f.name) != getattr(old, f.name)}
-                after.append(replace(now, **edited))
-                before.append(now)
-        after_ids = {r.id for r in change.after}
-        before += [self._regions[r.id] for r in change.before if r.id not in after_ids and r.id in self._regions]
-        if tuple(before) == change.before and tuple(after) == change.after:
-            return change
-        return RegionChange(change.action, tuple(before), tuple(after), change.time, change.via)
 
     def _merge(self, change: RegionChange) -> None:
         # a big change is made on a copy and swapped in, so a reader on another thread never

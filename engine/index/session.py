@@ -23,9 +23,9 @@ from pathlib import Path
 from engine.annotations.regions import RegionTrack
 from engine.errors import EarmarkError
 from engine.events import Emitter
+from engine.index.fewshot import fit_examples
 from engine.index.labelling import BACKGROUND, label_window, labelled_rows
 from engine.index.queue import label_queue
-from engine.index.fewshot import fit_examples
 from engine.index.search import Index, similar
 
 HITS, QUEUE = "hits", "queue"

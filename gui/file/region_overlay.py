@@ -48,7 +48,7 @@ class RegionOverlay:
             item.setZValue(4)
             self.plot.addItem(item)
             self.pool.append(item)
-        for item, region in zip(self.pool, shown):
+        for item, region in zip(self.pool, shown, strict=False):  # the pool may be longer
             low, high = (region.low_hz, region.high_hz) if region.has_band else (0.0, max_freq_hz)
             y0, y1 = self.plot.y_of(low), self.plot.y_of(high)
             item.setRect(QRectF(region.start_s, y0, max(region.duration_s, 1e-6), y1 - y0))
