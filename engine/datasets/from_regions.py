@@ -133,8 +133,11 @@ def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[s
                out_dir: str | os.PathLike, *, padding_s: float = 0.0, background: str | None = None,
                background_s: float | None = None, force: bool = False,
                on_progress: Callable[[Progress], None] = ignore_progress,
-               cancel: CancelToken | None = None) -> ClipsResult:
-    """Cut the data set. Every path is planned and checked before anything is written: a file in
+               cancel: CancelToken | None = None, groups: Sequence[str] | None = None) -> ClipsResult:
+    """Cut the data set. ``groups``: each recording's group name, with ``label_paths[i]`` holding
+    the regions of ``audio_paths[i]`` (a folder tree's ``a/rec.wav`` and ``b/rec.wav`` share a
+    file name, so neither can be found by name); by default each recording's file name is its
+    group and label files are matched to recordings by name. Every path is planned and checked before anything is written: a file in
     ``out_dir`` that Earmark did not write (a person's ``data.csv``, a clip edited by hand) is
     refused with :class:`engine.jobs.outputs.OutputExistsError`, or with ``force`` kept beside
     it as a ``.backup``; each file is written atomically."""
@@ -147,15 +150,23 @@ def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[s
         raise ClipsError(f"a background clip must last at least {MIN_BACKGROUND_S} s, got {background_s} s")
     if background is not None and (problem := label_problem(background)):
         raise ClipsError(f"the background label {shown_label(background)} {problem}")
-    if len({p.stem.lower() for p in audio}) != len(audio):
+    if groups is None:
+        names = [p.stem for p in audio]
+        regions = match_labels(audio, [Path(p) for p in label_paths])
+    else:
+        names = [str(g) for g in groups]
+        if not len(names) == len(label_paths) == len(audio):
+            raise ClipsError(f"{len(audio)} recording(s), {len(label_paths)} label file(s) and {len(names)} "
+                             "group name(s): one of each per recording")
+        regions = {a: [r for rs in read_regions(label).values() for r in rs] for a, label in zip(audio, label_paths)}
+    if len({n.lower() for n in names}) != len(names):
         raise ClipsError("two recordings have the same name; each recording is one group, so names must differ")
-    regions = match_labels(audio, [Path(p) for p in label_paths])
     out = Path(out_dir)
     notes: list[str] = []
     plans = []
     folders: set[str] = set()
-    for path in audio:
-        plan = _plan_recording(path, regions[path], out, padding_s, background, background_s, notes, folders)
+    for path, name in zip(audio, names):
+        plan = _plan_recording(path, name, regions[path], out, padding_s, background, background_s, notes, folders)
         plans.append(plan)
     if not any(plan.cuts for plan in plans):
         reasons = "".join(f"\n  {note}" for note in notes)
@@ -175,12 +186,13 @@ def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[s
         outputs.written(csv_path)
     notes += [f"{old} was kept as {backup}" for old, backup in outputs.backups]
     on_progress(Progress("clips", len(plans), len(plans), f"wrote {csv_path}"))
-    return ClipsResult(csv_path, dict(Counter(row[1] for row in rows)), [p.stem for p in audio], notes)
+    return ClipsResult(csv_path, dict(Counter(row[1] for row in rows)), names, notes)
 
 
 @dataclass
 class _Plan:
     path: Path
+    group: str
     info: Any
     folder: Path
     cuts: list[_Cut]
@@ -190,7 +202,7 @@ class _Plan:
         return [(self.folder / f"{n:04d}_{_safe(cut.label)}.wav", cut) for n, cut in enumerate(ordered, start=1)]
 
 
-def _plan_recording(path: Path, regions: list[Region], out: Path, padding_s: float, background: str | None,
+def _plan_recording(path: Path, group: str, regions: list[Region], out: Path, padding_s: float, background: str | None,
                     background_s: float | None, notes: list[str], folders: set[str]) -> _Plan:
     info = _checked_info(path)
     duration_s = info.frames / info.samplerate
@@ -213,7 +225,7 @@ def _plan_recording(path: Path, regions: list[Region], out: Path, padding_s: flo
         length = max(length, MIN_BACKGROUND_S)
         taken = [r for r in regions if r.state != REJECTED]
         cuts += _background_cuts(taken, duration_s, length, len(cuts), background)
-    return _Plan(path, info, out / CLIPS_FOLDER / _folder_name(path.stem, folders), cuts)
+    return _Plan(path, group, info, out / CLIPS_FOLDER / _folder_name(group, folders), cuts)
 
 
 def _checked_info(path: Path):
@@ -252,7 +264,7 @@ def _write_recording(plan: _Plan, out: Path, outputs: Outputs) -> list[tuple]:
             atomic_write_with(outputs.claim(clip), lambda tmp, a=first, b=last: _copy_frames(src, a, b, tmp, info, subtype),
                               suffix=".wav")
             outputs.written(clip)
-            rows.append((clip.relative_to(out).as_posix(), cut.label, plan.path.stem, plan.path.name,
+            rows.append((clip.relative_to(out).as_posix(), cut.label, plan.group, plan.path.name,
                          f"{cut.start_s:.6f}", f"{cut.end_s:.6f}"))
     return rows
 
@@ -334,11 +346,11 @@ class ClipsRequest:
     background: str | None = None
     background_s: float | None = None
     force: bool = False
+    groups: tuple[str, ...] | None = None  # see make_clips
 
 
 def clips_job(request: ClipsRequest, *, on_progress: Callable[[Progress], None], cancel: CancelToken) -> ClipsResult:
     """:func:`make_clips` as an :mod:`engine.jobs` job."""
     return make_clips(request.audio_paths, request.label_paths, request.out_dir, padding_s=request.padding_s,
                       background=request.background, background_s=request.background_s, force=request.force,
-                      on_progress=on_progress,
-                      cancel=cancel)
+                      on_progress=on_progress, cancel=cancel, groups=request.groups)

@@ -128,10 +128,19 @@ def dataset_job(request: DatasetRequest, *, on_progress: Callable[[Progress], No
     if not pairs:
         raise EarmarkError(f"no recording of {index.folder} has labelled regions yet "
                            f"(label windows first; they are saved in *{SIDECAR_SUFFIX} beside each recording)")
+    # each recording's group is its path under the folder (a/rec.wav and b/rec.wav are two groups)
+    groups = tuple(_group_name(index.folder, a) for a, _ in pairs)
     clips = ClipsRequest(tuple(a for a, _ in pairs), tuple(s for _, s in pairs), Path(request.out),
                          padding_s=request.padding_s, background=request.background,
-                         force=request.force)
+                         force=request.force, groups=groups)
     return clips_job(clips, on_progress=on_progress, cancel=cancel or CancelToken())
+
+
+def _group_name(folder: Path, audio: Path) -> str:
+    try:
+        return Path(audio).relative_to(folder).with_suffix("").as_posix()
+    except ValueError:
+        return Path(audio).stem
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from tests.engine.index.helpers import (
     shift_s,
     write_folder,
     write_model,
+    write_recording,
 )
 from tests.helpers_onnx import write_tone_model
 
@@ -118,8 +119,26 @@ def test_the_labelled_regions_become_a_data_set_grouped_by_recording(indexed, tm
     result = dataset_job(DatasetRequest(idx, tmp_path / "ds"))
     rows = list(csv.DictReader(result.csv_path.open()))
     assert len(rows) == 8 and {r["label"] for r in rows} == {"low", "background"}
-    assert {r["group"] for r in rows} == {"r0", "r1", "r2", "r3"}
+    assert {r["group"] for r in rows} == {"r0", "r1", "r2", "sub/r3"}   # a recording's path under the folder
     assert all((tmp_path / "ds" / r["path"]).is_file() for r in rows)
+
+
+def test_recordings_of_one_name_in_two_folders_are_two_groups_with_their_own_labels(tmp_path):
+    """A folder tree by day (``mon/rec.wav``, ``tue/rec.wav``): each recording keeps its own labels
+    and its own group (matched by name, both sidecars landed on one recording, or were refused)."""
+    root = tmp_path / "days"
+    write_recording(root / "mon" / "rec.wav", 0)
+    write_recording(root / "tue" / "rec.wav", 1)
+    index_job(IndexRequest(root, write_model(tmp_path / "tones.onnx"), out=tmp_path / "idx"))
+    index = Index(tmp_path / "idx")
+    label_window(index, "mon/rec.wav", LOW_AT_S, LOW_AT_S + BURST_S, "low")
+    label_window(index, "tue/rec.wav", HIGH_AT_S + shift_s(1), HIGH_AT_S + shift_s(1) + BURST_S, "high")
+    label_window(index, "tue/rec.wav", 0.0, 0.5, BACKGROUND)
+    result = dataset_job(DatasetRequest(tmp_path / "idx", tmp_path / "ds"))
+    rows = list(csv.DictReader(result.csv_path.open()))
+    assert sorted((r["group"], r["label"], float(r["start_s"])) for r in rows) == [
+        ("mon/rec", "low", LOW_AT_S), ("tue/rec", "background", 0.0), ("tue/rec", "high", HIGH_AT_S + shift_s(1))]
+    assert len({(tmp_path / "ds" / r["path"]).parent for r in rows}) == 2   # a clip folder per recording
 
 
 def test_rescoring_makes_a_new_index_with_the_new_models_labels(indexed, tmp_path):
