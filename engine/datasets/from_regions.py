@@ -158,14 +158,14 @@ def make_clips(audio_paths: Sequence[str | os.PathLike], label_paths: Sequence[s
         if not len(names) == len(label_paths) == len(audio):
             raise ClipsError(f"{len(audio)} recording(s), {len(label_paths)} label file(s) and {len(names)} "
                              "group name(s): one of each per recording")
-        regions = {a: [r for rs in read_regions(label).values() for r in rs] for a, label in zip(audio, label_paths)}
+        regions = {a: [r for rs in read_regions(label).values() for r in rs] for a, label in zip(audio, label_paths, strict=True)}
     if len({n.lower() for n in names}) != len(names):
         raise ClipsError("two recordings have the same name; each recording is one group, so names must differ")
     out = Path(out_dir)
     notes: list[str] = []
     plans = []
     folders: set[str] = set()
-    for path, name in zip(audio, names):
+    for path, name in zip(audio, names, strict=True):
         plan = _plan_recording(path, name, regions[path], out, padding_s, background, background_s, notes, folders)
         plans.append(plan)
     if not any(plan.cuts for plan in plans):

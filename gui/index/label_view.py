@@ -23,13 +23,13 @@ from engine.index.search import Index
 from engine.index.session import HITS, QUEUE, LabelSession
 from engine.userdirs import runs_dir
 from gui.index.train_loop import LoopRequest, loop_job
+from gui.index.window import IndexWindow
 from gui.index.windows_panel import WindowsPanel
 from gui.workers.job_worker import JobWorker, call_job
 from gui.workers.playback import Player
 
 PER_PAGE = 18
 TOP_HITS = 20
-WINDOW_SIZE_PX = (1366, 768)
 
 
 class LabelView(QWidget):
@@ -244,23 +244,7 @@ class LabelView(QWidget):
         self.player.stop()
 
 
-class LabelWindow(QWidget):
-    """The Label view in a window of its own (1366×768 or the screen, whichever is smaller)."""
-
+class LabelWindow(IndexWindow):
     def __init__(self, root: str | Path, parent: QWidget | None = None, *, use_audio_device: bool = True) -> None:
-        super().__init__(parent, Qt.WindowType.Window)
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle(f"Label — {Path(root).name}")
-        self.root = Path(root)
-        self.view = LabelView(self, use_audio_device=use_audio_device)
-        QVBoxLayout(self).addWidget(self.view)
-        screen = self.screen().availableGeometry() if self.screen() else None
-        width, height = WINDOW_SIZE_PX
-        if screen is not None:
-            width, height = min(width, screen.width()), min(height, screen.height())
-        self.resize(width, height)
-        self.view.open_index(root)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.view.shutdown()
-        super().closeEvent(event)
+        super().__init__(root, "Label", parent)
+        self.show_view(LabelView(self, use_audio_device=use_audio_device))

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from engine.index.projection import Projection, ProjectionRequest, projection_job
 from gui.index.dots import DotsItem, argb
+from gui.index.window import IndexWindow
 from gui.workers.job_worker import JobWorker
 
 # tab20's colours, strong ones first: distinct for up to 10 keys, told apart by shade up to 20
@@ -43,7 +44,6 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 _PIXELS = np.array([argb(colour) for colour in PALETTE], np.uint32)
 COLOUR_BY = (("model answer", "answer"), ("recording", "recording"))
 PICK_PX = 8                 # a click this close to a dot chooses it
-WINDOW_SIZE_PX = (1366, 768)
 
 
 class IndexMapView(QWidget):
@@ -220,26 +220,10 @@ class IndexMapView(QWidget):
         (signal or self.annotate_requested).emit(str(Path(self.projection.folder) / recording), start_s, end_s)
 
 
-class IndexMapWindow(QWidget):
-    """The map in a window of its own (1366×768 or the screen, whichever is smaller)."""
-
+class IndexMapWindow(IndexWindow):
     def __init__(self, root: str | Path, parent: QWidget | None = None) -> None:
-        super().__init__(parent, Qt.WindowType.Window)
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.setWindowTitle(f"Index map — {Path(root).name}")
-        self.root = Path(root)
-        self.view = IndexMapView(self)
-        QVBoxLayout(self).addWidget(self.view)
-        screen = self.screen().availableGeometry() if self.screen() else None
-        width, height = WINDOW_SIZE_PX
-        if screen is not None:
-            width, height = min(width, screen.width()), min(height, screen.height())
-        self.resize(width, height)
-        self.view.open_index(root)
-
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        self.view.shutdown()
-        super().closeEvent(event)
+        super().__init__(root, "Index map", parent)
+        self.show_view(IndexMapView(self))
 
 
 def open_index_map(parent: QWidget, start_dir: str = "") -> IndexMapWindow | None:
