@@ -39,7 +39,7 @@ def add_similar_arguments(p: argparse.ArgumentParser) -> None:
                         "Annotate tab saves it (default: list only)")
 
 
-def parse_like(text: str) -> tuple[str, float, float]:
+def parse_like(text: str, option: str = "--like") -> tuple[str, float, float]:
     """``REC.wav:12.5-15`` -> ("REC.wav", 12.5, 15.0); ValueError with the expected form."""
     path, sep, span = text.rpartition(":")
     start, dash, end = span.partition("-")
@@ -48,9 +48,9 @@ def parse_like(text: str) -> tuple[str, float, float]:
             raise ValueError
         begin, finish = float(start), float(end)
     except ValueError:
-        raise ValueError(f"--like {text!r}: expected RECORDING:START-END in seconds, e.g. rec.wav:12.5-15") from None
+        raise ValueError(f"{option} {text!r}: expected RECORDING:START-END in seconds, e.g. rec.wav:12.5-15") from None
     if not 0 <= begin < finish:
-        raise ValueError(f"--like {text!r}: the range must start at 0 s or later and end after it starts")
+        raise ValueError(f"{option} {text!r}: the range must start at 0 s or later and end after it starts")
     return path, begin, finish
 
 

@@ -65,7 +65,7 @@ def run_label(args: argparse.Namespace) -> int:
             hit = index.hit(row, 0.0)
             windows.append((hit.recording, hit.start_s, hit.end_s))
         for text in args.at:
-            path, start_s, end_s = parse_like(text)
+            path, start_s, end_s = parse_like(text, "--at")
             name = index.recording_name(path)
             if name is None:
                 raise EarmarkError(f"--at {text}: {path} is not a recording of the index of {index.folder}")

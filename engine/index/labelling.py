@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.annotations.regions import ACCEPTED, SIDECAR_SUFFIX, Region, RegionTrack, sidecar_path
+from engine.datasets.clips import label_problem, shown_label
 from engine.datasets.from_regions import ClipsRequest, ClipsResult, clips_job
 from engine.errors import EarmarkError
 from engine.index.build import IndexRequest, IndexResult, index_job
@@ -49,6 +50,8 @@ def label_window(index: Index, recording: str, start_s: float, end_s: float, lab
     label = label.strip()
     if not label:
         raise EarmarkError("a window needs a label (e.g. the sound's name, or background)")
+    if problem := label_problem(label):  # refused now, not later when the data set is cut
+        raise EarmarkError(f"the label {shown_label(label)} {problem}: a data set could not use it")
     if recording not in index.recordings:
         raise EarmarkError(f"{recording}: not a recording of the index of {index.folder}")
     path = recording_path(index, recording)

@@ -152,3 +152,11 @@ def test_rescoring_makes_a_new_index_with_the_new_models_labels(indexed, tmp_pat
     assert new.labels == ["tone_300hz", "tone_2000hz"] and len(new) == len(Index(idx))
     assert new.folder == Index(idx).folder
     shutil.rmtree(tmp_path / "idx2")
+
+
+@pytest.mark.parametrize("label", ["a\nb", "x" * 5000, " \t "])
+def test_a_label_no_data_set_could_use_is_refused_when_it_is_given_and_nothing_is_written(indexed, label):
+    root, idx = indexed
+    with pytest.raises(EarmarkError, match="label"):
+        label_window(Index(idx), "r1.wav", 1.0, 1.5, label)
+    assert not RegionTrack.open(root / "r1.wav").regions
