@@ -52,6 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     _wait(app, lambda: False, 0.5)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(args.out)
+    # the same map with a cluster lassoed (as a Shift+drag leaves it) and a label typed
+    import numpy as np
+
+    xy = view.projection.xy
+    centre = xy[view.projection.answer == 0].mean(axis=0)
+    spread = xy.std(axis=0) * 0.35
+    angles = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    view.select_loop(np.c_[centre[0] + spread[0] * np.cos(angles), centre[1] + spread[1] * np.sin(angles)])
+    view.label_edit.setText(LABELS[0])
+    _wait(app, lambda: False, 0.5)
+    lasso_out = Path(args.out).with_name(Path(args.out).stem + "_lasso.png")
+    window.grab().save(str(lasso_out))
+    print(lasso_out)
     print(f"{args.out}: {window.width()}x{window.height()}, {view.point_count():,} dots")
     window.close()
     shutil.rmtree(scratch, ignore_errors=True)

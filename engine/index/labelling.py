@@ -47,27 +47,81 @@ def label_window(index: Index, recording: str, start_s: float, end_s: float, lab
     recording's sidecar (relabelling a region already at exactly those times). ``tracks`` keeps
     each recording's opened track between calls (one reading of the sidecar, then only what other
     editors append is read)."""
-    label = label.strip()
-    if not label:
-        raise EarmarkError("a window needs a label (e.g. the sound's name, or background)")
-    if problem := label_problem(label):  # refused now, not later when the data set is cut
-        raise EarmarkError(f"the label {shown_label(label)} {problem}: a data set could not use it")
-    if recording not in index.recordings:
-        raise EarmarkError(f"{recording}: not a recording of the index of {index.folder}")
-    path = recording_path(index, recording)
-    if not path.is_file():
-        raise EarmarkError(f"{path}: the recording is gone (index the folder again)")
+    label = _checked_label(label)
+    path = _recording_file(index, recording)
     track = tracks.get(recording) if tracks is not None else None
     if track is None:
         track = RegionTrack.open(path)
         if tracks is not None:
             tracks[recording] = track
-    twin = next((r for r in track.between(start_s, end_s)
-                 if r.state == ACCEPTED and abs(r.start_s - start_s) < SAME_TIME_S
-                 and abs(r.end_s - end_s) < SAME_TIME_S), None)
+    twin = _twin(track, start_s, end_s)
     if twin is not None:
         return track.update(twin.id, label=label) if twin.label != label else twin
     return track.add(start_s, end_s, label)
+
+
+@dataclass(frozen=True)
+class LabelRowsRequest:
+    """Label many windows of the index at ``index`` at once (a group lassoed on the map)."""
+
+    index: Path
+    rows: tuple[int, ...]
+    label: str
+
+
+def label_rows_job(request: LabelRowsRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
+                   cancel: CancelToken | None = None) -> int:
+    """:func:`label_window` for every row, as one undoable change per recording (one journal line or
+    snapshot each, not an fsync per window: thousands of windows take seconds, not minutes).
+    Returns how many windows were labelled. Cancelling keeps the recordings done so far."""
+    index, cancel = Index(request.index), cancel or CancelToken()
+    label = _checked_label(request.label)
+    spans: dict[str, list[tuple[float, float]]] = {}
+    for row in request.rows:
+        if not 0 <= row < len(index.recording_of_row) or index.recording_of_row[row] < 0:
+            raise EarmarkError(f"row {row} is not a live window of the index")
+        hit = index.hit(int(row), 0.0)
+        spans.setdefault(hit.recording, []).append((hit.start_s, hit.end_s))
+    for i, (recording, windows) in enumerate(spans.items()):
+        cancel.raise_if_cancelled("labelling windows")
+        on_progress(Progress("label", i, len(spans), f"labelling {len(windows):,} window(s) of {recording}"))
+        track = RegionTrack.open(_recording_file(index, recording))
+        new = []
+        for start_s, end_s in windows:
+            twin = _twin(track, start_s, end_s)
+            if twin is None:
+                new.append(Region(start_s, end_s, label))
+            elif twin.label != label:
+                track.update(twin.id, label=label)
+        if new:
+            track.replace_all(new, action="label")
+    on_progress(Progress("label", len(spans), len(spans), f"labelled {len(request.rows):,} window(s) {label!r}"))
+    return len(request.rows)
+
+
+def _checked_label(label: str) -> str:
+    label = label.strip()
+    if not label:
+        raise EarmarkError("a window needs a label (e.g. the sound's name, or background)")
+    if problem := label_problem(label):  # refused now, not later when the data set is cut
+        raise EarmarkError(f"the label {shown_label(label)} {problem}: a data set could not use it")
+    return label
+
+
+def _recording_file(index: Index, recording: str) -> Path:
+    if recording not in index.recordings:
+        raise EarmarkError(f"{recording}: not a recording of the index of {index.folder}")
+    path = recording_path(index, recording)
+    if not path.is_file():
+        raise EarmarkError(f"{path}: the recording is gone (index the folder again)")
+    return path
+
+
+def _twin(track: RegionTrack, start_s: float, end_s: float) -> Region | None:
+    """A person's accepted region at (about) exactly these times: labelling it again relabels it."""
+    return next((r for r in track.between(start_s, end_s)
+                 if r.state == ACCEPTED and abs(r.start_s - start_s) < SAME_TIME_S
+                 and abs(r.end_s - end_s) < SAME_TIME_S), None)
 
 
 def label_row(index: Index, row: int, label: str, *, tracks: dict[str, RegionTrack] | None = None) -> Region:

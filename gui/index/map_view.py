@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -32,8 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.index.labelling import LabelRowsRequest, label_rows_job
 from engine.index.projection import Projection, ProjectionRequest, projection_job
 from gui.index.dots import DotsItem, argb
+from gui.index.lasso import LassoViewBox, inside
 from gui.index.window import IndexWindow
 from gui.workers.job_worker import JobWorker
 
@@ -42,6 +45,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
            "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 _PIXELS = np.array([argb(colour) for colour in PALETTE], np.uint32)
+_CHOSEN_PIXEL = argb("#000000")   # lassoed dots are drawn black
 COLOUR_BY = (("model answer", "answer"), ("recording", "recording"))
 PICK_PX = 8                 # a click this close to a dot chooses it
 
@@ -53,6 +57,7 @@ class IndexMapView(QWidget):
     annotate_requested = Signal(str, float, float)  # the chosen window's recording (a full path), start s, end s
     like_requested = Signal(str, float, float)      # the same: More like this (the main window opens the Label window)
     projected = Signal()                          # a projection is drawn (tests, status)
+    labelled = Signal()                           # a labelling of lassoed windows ended
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,7 +65,11 @@ class IndexMapView(QWidget):
         self.worker: JobWorker | None = None
         self.chosen: int | None = None            # the drawn point last clicked
         self._keys = np.zeros(0, np.int32)        # per point: the colour key (label or recording index)
-        self.plot = pg.PlotWidget(background="w")
+        self.root: Path | None = None
+        self.selected = np.zeros(0, np.int64)   # the lassoed points
+        self.label_worker: JobWorker | None = None
+        self.plot = pg.PlotWidget(background="w", viewBox=LassoViewBox())
+        self.plot.getViewBox().lassoed.connect(self.select_loop)
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
         for axis in ("left", "bottom"):
@@ -97,6 +106,18 @@ class IndexMapView(QWidget):
         row.addWidget(self.colour_box, 1)
         side.addLayout(row)
         side.addWidget(self.legend, 1)
+        side.addWidget(QLabel("<b>Shift+drag</b> a loop to choose windows; <b>Esc</b> lets go"))
+        self.label_edit = QLineEdit()
+        self.label_edit.setPlaceholderText("a label for the chosen windows")
+        self.label_edit.returnPressed.connect(self.label_selected)
+        self.label_button = QPushButton("Label the chosen windows")
+        self.label_button.setToolTip("Save each lassoed window as a region with this label in its recording's "
+                                     "sidecar (undoable in the Annotate tab)")
+        self.label_button.setEnabled(False)
+        self.label_button.clicked.connect(self.label_selected)
+        side.addWidget(self.label_edit)
+        side.addWidget(self.label_button)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=lambda: self.select_loop(None))
         top = QHBoxLayout()
         top.addWidget(self.plot, 1)
         top.addLayout(side)
@@ -113,6 +134,7 @@ class IndexMapView(QWidget):
     def open_index(self, root: str | Path) -> JobWorker:
         """Project the index at ``root`` off the GUI thread; the map is drawn when it is done."""
         self.shutdown()
+        self.root = Path(root)
         self.status.setText(f"Projecting {root}…")
         worker = self.worker = JobWorker(projection_job, ProjectionRequest(Path(root)), what="Mapping the index",
                                          owner=self)
@@ -135,6 +157,8 @@ class IndexMapView(QWidget):
 
     def set_projection(self, projection: Projection) -> None:
         self.projection, self.chosen = projection, None
+        self.selected = np.zeros(0, np.int64)
+        self._update_label_button()
         self.marker.setData([], [])
         self.dots.set_points(projection.xy, np.zeros(len(projection), np.uint32))
         self._draw()
@@ -162,7 +186,9 @@ class IndexMapView(QWidget):
         by_answer = self.colour_by == "answer"
         self._keys = projection.answer if by_answer else projection.recording
         names = projection.labels if by_answer else projection.recordings
-        self.dots.set_colours(_PIXELS[self._keys % len(PALETTE)])
+        colours = _PIXELS[self._keys % len(PALETTE)]
+        colours[self.selected] = _CHOSEN_PIXEL
+        self.dots.set_colours(colours)
         counts = np.bincount(self._keys, minlength=len(names))
         self.legend.clear()
         for key, name in enumerate(names):
@@ -218,6 +244,50 @@ class IndexMapView(QWidget):
             return
         recording, start_s, end_s = self.projection.window_of(self.chosen)
         (signal or self.annotate_requested).emit(str(Path(self.projection.folder) / recording), start_s, end_s)
+
+
+    # ---- lassoing and labelling ----------------------------------------------------------------
+    def select_loop(self, loop: np.ndarray | None) -> int:
+        """Choose the dots inside ``loop`` (data coordinates; None lets every one go); returns how many."""
+        if self.projection is None:
+            return 0
+        chosen = np.flatnonzero(inside(self.projection.xy, loop)) if loop is not None else np.zeros(0, np.int64)
+        self.selected = chosen
+        self._draw()
+        self._update_label_button()
+        if loop is not None:
+            self.status.setText(f"{len(chosen):,} window(s) chosen: type a label and press Enter to label them")
+        return len(chosen)
+
+    def _update_label_button(self) -> None:
+        n = len(self.selected)
+        self.label_button.setText(f"Label the {n:,} chosen window(s)" if n else "Label the chosen windows")
+        self.label_button.setEnabled(bool(n) and self.label_worker is None)
+
+    def label_selected(self) -> JobWorker | None:
+        """Label every lassoed window with the typed label, in a worker (sidecars are files)."""
+        label = self.label_edit.text().strip()
+        if self.projection is None or self.root is None or not len(self.selected) or self.label_worker is not None:
+            return None
+        if not label:
+            self.status.setText("Type a label for the chosen windows first")
+            self.label_edit.setFocus()
+            return None
+        rows = tuple(int(r) for r in self.projection.rows[self.selected])
+        worker = self.label_worker = JobWorker(label_rows_job, LabelRowsRequest(self.root, rows, label),
+                                               what="Labelling windows", owner=self)
+        worker.progressed.connect(lambda p: self.status.setText(p.message))
+        worker.finished.connect(lambda n: self.status.setText(
+            f"Labelled {n:,} window(s) {label!r}: regions in each recording's sidecar"))
+        worker.failed.connect(lambda message: self.status.setText(f"Cannot label the windows: {message}"))
+        worker.ended.connect(self._on_labelled)
+        self._update_label_button()
+        return worker.start()
+
+    def _on_labelled(self) -> None:
+        self.label_worker = None
+        self.labelled.emit()
+        self.select_loop(None)
 
 
 class IndexMapWindow(IndexWindow):
