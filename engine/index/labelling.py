@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from engine.annotations.regions import ACCEPTED, SIDECAR_SUFFIX, Region, RegionTrack, sidecar_path
 from engine.datasets.clips import label_problem, shown_label
 from engine.datasets.from_regions import ClipsRequest, ClipsResult, clips_job
@@ -163,6 +165,23 @@ def annotated_recordings(folder: Path, recordings: Iterable[str]) -> list[tuple[
         if sidecar_path(audio).exists() and audio.is_file():
             out.append((audio, sidecar_path(audio)))
     return out
+
+
+def labelled_windows(index: Index, regions: dict[str, list[Region]] | None = None) -> dict[int, str]:
+    """Rows of the index whose window a labelled region covers more than half of, with that
+    region's label (the most covering one): what a person labelled, window by window, as the map
+    colours it. Stricter than :func:`labelled_rows`, which also counts a neighbour the region
+    half-covers (the queue skips those too)."""
+    best: dict[int, tuple[float, str]] = {}
+    for recording, found in (labelled_regions(index) if regions is None else regions).items():
+        for region in found:
+            rows = index.rows_overlapping(recording, region.start_s, region.end_s)
+            starts = np.asarray(index.starts[rows])
+            cover = np.minimum(starts + index.window_s, region.end_s) - np.maximum(starts, region.start_s)
+            for row, c in zip(rows.tolist(), cover.tolist(), strict=True):
+                if c > 0.5 * index.window_s + 1e-9 and c > best.get(row, (0.0, ""))[0]:
+                    best[row] = (c, region.label)
+    return {row: label for row, (_, label) in best.items()}
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.index.labelling import LabelRowsRequest, label_rows_job
+from engine.index.labelling import LabelRowsRequest, label_rows_job, labelled_windows
 from engine.index.projection import Projection, ProjectionRequest, projection_job
+from engine.index.search import Index
 from gui.index.dots import DotsItem, argb
 from gui.index.lasso import LassoViewBox, inside
 from gui.index.window import IndexWindow
-from gui.workers.job_worker import JobWorker
+from gui.workers.job_worker import JobWorker, call_job
 
 # tab20's colours, strong ones first: distinct for up to 10 keys, told apart by shade up to 20
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -46,7 +47,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#f7b6d2", "#c7c7c7", "#dbdb8d", "#9edae5")
 _PIXELS = np.array([argb(colour) for colour in PALETTE], np.uint32)
 _CHOSEN_PIXEL = argb("#000000")   # lassoed dots are drawn black
-COLOUR_BY = (("model answer", "answer"), ("recording", "recording"))
+COLOUR_BY = (("model answer", "answer"), ("your labels", "person"), ("recording", "recording"))
+UNLABELLED_COLOUR = "#d0d0d0"
 PICK_PX = 8                 # a click this close to a dot chooses it
 
 
@@ -68,6 +70,8 @@ class IndexMapView(QWidget):
         self.root: Path | None = None
         self.selected = np.zeros(0, np.int64)   # the lassoed points
         self.label_worker: JobWorker | None = None
+        self.person: tuple[list[str], np.ndarray] | None = None   # (names, key per dot); key 0 = unlabelled
+        self.person_worker: JobWorker | None = None
         self.plot = pg.PlotWidget(background="w", viewBox=LassoViewBox())
         self.plot.getViewBox().lassoed.connect(self.select_loop)
         self.plot.setMenuEnabled(False)
@@ -158,6 +162,7 @@ class IndexMapView(QWidget):
     def set_projection(self, projection: Projection) -> None:
         self.projection, self.chosen = projection, None
         self.selected = np.zeros(0, np.int64)
+        self.person = None
         self._update_label_button()
         self.marker.setData([], [])
         self.dots.set_points(projection.xy, np.zeros(len(projection), np.uint32))
@@ -179,14 +184,23 @@ class IndexMapView(QWidget):
         return self.colour_box.currentData()
 
     def _draw(self, *_args) -> None:
-        """Colour every dot by its key (label or recording), :data:`PALETTE` repeating past 20 keys."""
+        """Colour every dot by its key (label or recording), :data:`PALETTE` repeating past 20 keys;
+        by the person's labels, the unlabelled windows grey (read from the sidecars in a worker)."""
         projection = self.projection
         if projection is None:
             return
-        by_answer = self.colour_by == "answer"
-        self._keys = projection.answer if by_answer else projection.recording
-        names = projection.labels if by_answer else projection.recordings
-        colours = _PIXELS[self._keys % len(PALETTE)]
+        by = self.colour_by
+        if by == "person":
+            if self.person is None:
+                self._read_person_labels()
+                return
+            names, self._keys = self.person
+            pixels = np.concatenate([[argb(UNLABELLED_COLOUR)], _PIXELS]).astype(np.uint32)
+            colours = pixels[np.where(self._keys == 0, 0, 1 + (self._keys - 1) % len(PALETTE))]
+        else:
+            self._keys = projection.answer if by == "answer" else projection.recording
+            names = projection.labels if by == "answer" else projection.recordings
+            colours = _PIXELS[self._keys % len(PALETTE)]
         colours[self.selected] = _CHOSEN_PIXEL
         self.dots.set_colours(colours)
         counts = np.bincount(self._keys, minlength=len(names))
@@ -194,19 +208,49 @@ class IndexMapView(QWidget):
         for key, name in enumerate(names):
             if counts[key]:
                 swatch = QPixmap(12, 12)
-                swatch.fill(QColor(PALETTE[key % len(PALETTE)]))
+                swatch.fill(QColor(self._colour_of_key(key)))
                 self.legend.addItem(QListWidgetItem(QIcon(swatch), f"{name}  ({counts[key]:,})"))
-        if len(names) > len(PALETTE):
-            self.legend.addItem(f"({len(names)} {'labels' if by_answer else 'recordings'}: colours repeat "
+        if len(names) > len(PALETTE) + (by == "person"):
+            self.legend.addItem(f"({len(names)} {'recordings' if by == 'recording' else 'labels'}: colours repeat "
                                 f"every {len(PALETTE)})")
+
+    def _colour_of_key(self, key: int) -> str:
+        if self.colour_by == "person":
+            return UNLABELLED_COLOUR if key == 0 else PALETTE[(key - 1) % len(PALETTE)]
+        return PALETTE[key % len(PALETTE)]
+
+    def _read_person_labels(self) -> None:
+        """Which drawn windows a person has labelled, and how: the sidecars, read off the GUI thread."""
+        if self.root is None or self.person_worker is not None:
+            return
+        root, rows = self.root, self.projection.rows
+
+        def read() -> tuple[list[str], np.ndarray]:
+            done = labelled_windows(Index(root))
+            names = ["not labelled"] + sorted(set(done.values()))
+            key_of = {name: k for k, name in enumerate(names)}
+            return names, np.array([key_of[done[r]] if r in done else 0 for r in rows.tolist()], np.int64)
+
+        self.status.setText("Reading your labels from the recordings' sidecars…")
+        worker = self.person_worker = JobWorker(call_job(read), what="Reading the labels", owner=self)
+        worker.finished.connect(self._on_person_labels)
+        worker.failed.connect(lambda message: self.status.setText(f"Cannot read the labels: {message}"))
+        worker.ended.connect(lambda: setattr(self, "person_worker", None))
+        worker.start()
+
+    def _on_person_labels(self, person: tuple[list[str], np.ndarray]) -> None:
+        self.person = person
+        labelled = int(np.count_nonzero(person[1]))
+        self.status.setText(f"{labelled:,} of {len(person[1]):,} windows labelled by you")
+        self._draw()
 
     def point_count(self) -> int:
         """Dots drawn, over all items."""
         return len(self.dots)
 
     def colour_of_point(self, i: int) -> str:
-        """The colour point ``i`` of the projection is drawn in (``#rrggbb``)."""
-        return PALETTE[int(self._keys[i]) % len(PALETTE)]
+        """The colour point ``i`` of the projection is drawn in (``#rrggbb``; lassoed dots are black)."""
+        return "#000000" if i in set(self.selected.tolist()) else self._colour_of_key(int(self._keys[i]))
 
     # ---- choosing -----------------------------------------------------------------------------
     def _on_scene_clicked(self, event) -> None:
@@ -286,8 +330,9 @@ class IndexMapView(QWidget):
 
     def _on_labelled(self) -> None:
         self.label_worker = None
-        self.labelled.emit()
+        self.person = None                    # read again: the new labels colour the map
         self.select_loop(None)
+        self.labelled.emit()
 
 
 class IndexMapWindow(IndexWindow):

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from engine.annotations.regions import RegionTrack
 from engine.index.build import IndexRequest, index_job
 from gui.index.lasso import inside
-from gui.index.map_view import IndexMapView
+from gui.index.map_view import PALETTE, UNLABELLED_COLOUR, IndexMapView
 from tests.engine.index.helpers import write_folder, write_model
 
 
@@ -88,6 +88,18 @@ def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed
         wanted.setdefault(name, set()).add((round(start_s, 3), round(end_s, 3)))
     assert saved == wanted
     assert len(view.selected) == 0                       # the chosen dots are let go once labelled
+
+    # coloured by the person's labels: the labelled windows in the label's colour, the rest grey
+    view.colour_box.setCurrentIndex(view.colour_box.findData("person"))
+    qtbot.waitUntil(lambda: view.person is not None, timeout=20_000)
+    names, keys = view.person
+    assert names == ["not labelled", "hum"]
+    assert sorted(np.flatnonzero(keys).tolist()) == expected.tolist()
+    others = np.setdiff1d(np.arange(len(xy)), expected)
+    assert {view.colour_of_point(int(i)) for i in expected} == {PALETTE[0]}
+    assert {view.colour_of_point(int(i)) for i in others} == {UNLABELLED_COLOUR}
+    assert [view.legend.item(i).text() for i in range(view.legend.count())] == [
+        f"not labelled  ({len(others):,})", f"hum  ({len(expected):,})"]
 
 
 def test_inside_is_the_even_odd_rule():
