@@ -27,6 +27,26 @@ LABELS = ("speech", "birdsong", "dog bark", "rain", "traffic", "music", "wind", 
 
 
 
+def _write_window_audio(folder: Path, recording: str, start_s: float, end_s: float) -> None:
+    """The synthetic index has no audio: write the chosen window's recording (quiet noise, with
+    a falling whistle in the window) so the preview shows and plays a real tile."""
+    import numpy as np
+    import soundfile as sf
+
+    rate = 16000
+    path = folder / recording
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
+        for block_start in range(0, int((end_s + 1) * rate), 60 * rate):
+            out.write((0.003 * rng.standard_normal(60 * rate)).astype(np.float32))
+    with sf.SoundFile(path, "r+") as audio:
+        t = np.arange(int((end_s - start_s) * rate)) / rate
+        freq = 3000 - 1500 * t / t[-1]
+        audio.seek(int(start_s * rate))
+        audio.write((0.3 * np.sin(2 * np.pi * np.cumsum(freq) / rate)).astype(np.float32))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots" / "index_map.png"))
@@ -48,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         print("the projection did not finish", file=sys.stderr)
         return 1
     view = window.view
-    view.choose(int(len(view.projection) * 0.37))
+    chosen = int(len(view.projection) * 0.37)
+    _write_window_audio(Path(view.projection.folder), *view.projection.window_of(chosen))
+    view.choose(chosen)
+    _wait(app, lambda: view.preview.tile is not None, 20)
     _wait(app, lambda: False, 0.5)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     window.grab().save(args.out)

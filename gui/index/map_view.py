@@ -39,6 +39,7 @@ from engine.index.search import Index
 from gui.index.dots import DotsItem, argb
 from gui.index.lasso import LassoViewBox, inside
 from gui.index.window import IndexWindow
+from gui.index.window_preview import WindowPreview
 from gui.workers.job_worker import JobWorker, call_job
 
 # tab20's colours, strong ones first: distinct for up to 10 keys, told apart by shade up to 20
@@ -61,7 +62,7 @@ class IndexMapView(QWidget):
     projected = Signal()                          # a projection is drawn (tests, status)
     labelled = Signal()                           # a labelling of lassoed windows ended
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, use_audio_device: bool = True) -> None:
         super().__init__(parent)
         self.projection: Projection | None = None
         self.worker: JobWorker | None = None
@@ -110,6 +111,8 @@ class IndexMapView(QWidget):
         row.addWidget(self.colour_box, 1)
         side.addLayout(row)
         side.addWidget(self.legend, 1)
+        self.preview = WindowPreview(self, use_audio_device=use_audio_device)
+        side.addWidget(self.preview)
         side.addWidget(QLabel("<b>Shift+drag</b> a loop to choose windows; <b>Esc</b> lets go"))
         self.label_edit = QLineEdit()
         self.label_edit.setPlaceholderText("a label for the chosen windows")
@@ -158,6 +161,7 @@ class IndexMapView(QWidget):
         if self.worker is not None:
             self.worker.close(2.0)
             self.worker = None
+        self.preview.shutdown()
 
     def set_projection(self, projection: Projection) -> None:
         self.projection, self.chosen = projection, None
@@ -281,6 +285,9 @@ class IndexMapView(QWidget):
         self.chosen_label.setText(f"{recording}  {start_s:.2f}–{end_s:.2f} s  (the model says {answer})")
         self.annotate_button.setEnabled(self.projection.folder is not None)
         self.like_button.setEnabled(self.projection.folder is not None)
+        if self.projection.folder is not None:
+            self.preview.show_window(Path(self.projection.folder), int(self.projection.rows[i]), recording,
+                                     start_s, end_s)
         self.window_chosen.emit(recording, start_s, end_s)
 
     def _request_annotate(self, signal=None) -> None:
@@ -336,9 +343,9 @@ class IndexMapView(QWidget):
 
 
 class IndexMapWindow(IndexWindow):
-    def __init__(self, root: str | Path, parent: QWidget | None = None) -> None:
+    def __init__(self, root: str | Path, parent: QWidget | None = None, *, use_audio_device: bool = True) -> None:
         super().__init__(root, "Index map", parent)
-        self.show_view(IndexMapView(self))
+        self.show_view(IndexMapView(self, use_audio_device=use_audio_device))
 
 
 def open_index_map(parent: QWidget, start_dir: str = "") -> IndexMapWindow | None:
@@ -346,6 +353,6 @@ def open_index_map(parent: QWidget, start_dir: str = "") -> IndexMapWindow | Non
     folder = QFileDialog.getExistingDirectory(parent, "Open an index folder", start_dir)
     if not folder:
         return None
-    window = IndexMapWindow(folder, parent)
+    window = IndexMapWindow(folder, parent, use_audio_device=getattr(parent, "_use_audio_device", True))
     window.show()
     return window

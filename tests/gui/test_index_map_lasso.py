@@ -49,7 +49,7 @@ def _shift_drag(view: IndexMapView, corners_xy: list[tuple[float, float]]) -> No
 
 def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed):
     root, idx = indexed
-    view = IndexMapView()
+    view = IndexMapView(use_audio_device=False)
     qtbot.addWidget(view)
     view.resize(1100, 700)
     view.show()
@@ -74,14 +74,15 @@ def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed
     assert f"{len(expected)}" in view.label_button.text() and view.label_button.isEnabled()
 
     view.label_edit.setFocus()
-    QTest.keyClicks(view.label_edit, "hum")
+    QTest.keyClicks(view.label_edit, "dog bark")   # a space typed is text, not Play
+    assert view.label_edit.text() == "dog bark"
     with qtbot.waitSignal(view.labelled, timeout=20_000):
         QTest.keyClick(view.label_edit, Qt.Key.Key_Return)
     assert "Labelled" in view.status.text(), view.status.text()
     saved = {}
     for name in {view.projection.window_of(int(i))[0] for i in expected}:
         saved[name] = {(round(r.start_s, 3), round(r.end_s, 3)) for r in RegionTrack.open(root / name).accepted()
-                       if r.label == "hum"}
+                       if r.label == "dog bark"}
     wanted = {}
     for i in expected:
         name, start_s, end_s = view.projection.window_of(int(i))
@@ -93,13 +94,13 @@ def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed
     view.colour_box.setCurrentIndex(view.colour_box.findData("person"))
     qtbot.waitUntil(lambda: view.person is not None, timeout=20_000)
     names, keys = view.person
-    assert names == ["not labelled", "hum"]
+    assert names == ["not labelled", "dog bark"]
     assert sorted(np.flatnonzero(keys).tolist()) == expected.tolist()
     others = np.setdiff1d(np.arange(len(xy)), expected)
     assert {view.colour_of_point(int(i)) for i in expected} == {PALETTE[0]}
     assert {view.colour_of_point(int(i)) for i in others} == {UNLABELLED_COLOUR}
     assert [view.legend.item(i).text() for i in range(view.legend.count())] == [
-        f"not labelled  ({len(others):,})", f"hum  ({len(expected):,})"]
+        f"not labelled  ({len(others):,})", f"dog bark  ({len(expected):,})"]
 
 
 def test_inside_is_the_even_odd_rule():
@@ -108,3 +109,24 @@ def test_inside_is_the_even_odd_rule():
     assert inside(points, square).tolist() == [True, False, False, False, True]
     bow = np.array([[0, 0], [4, 0], [4, 4], [3, 4], [3, 1], [1, 1], [1, 4], [0, 4]], float)  # a "U"
     assert inside(np.array([[2, 3], [0.5, 3], [3.5, 3], [2, 0.5]]), bow).tolist() == [False, True, True, True]
+
+
+def test_a_clicked_window_is_seen_as_a_tile_and_heard_with_space(qtbot, indexed):
+    root, idx = indexed
+    view = IndexMapView(use_audio_device=False)
+    qtbot.addWidget(view)
+    view.resize(1100, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    with qtbot.waitSignal(view.projected, timeout=20_000):
+        view.open_index(idx)
+    view.choose(5)
+    qtbot.waitUntil(lambda: view.preview.tile is not None, timeout=20_000)
+    name, start_s, end_s = view.projection.window_of(5)
+    tile = view.preview.tile
+    assert tile.row == int(view.projection.rows[5]) and not tile.error
+    assert len(tile.samples) == round((end_s - start_s) * tile.sample_rate_hz)
+    assert not view.preview.image.pixmap().isNull() and view.preview.play_button.isEnabled()
+    with qtbot.waitSignal(view.preview.player.started, timeout=5_000):
+        QTest.keyClick(view, Qt.Key.Key_Space)
+    view.shutdown()
