@@ -18,12 +18,13 @@ import pytest  # noqa: E402
 import soundfile as sf  # noqa: E402
 
 # Tests that measure the window's stalls, a latency or real time (a paced microphone, an X
-# server of their own): ``./earmark test`` runs them alone, after the others ran on two workers,
-# so a neighbour's load never decides them. One place: add a file here, not a marker per test.
+# server of their own, a mouse paced through one): ``./earmark test`` runs them alone, before the
+# others run on two workers, so a neighbour's load never decides them. One place: add a file here, not a marker per test.
 EXCLUSIVE = {
     "tests/engine/live/test_sources.py", "tests/engine/live/test_stream.py",
     "tests/gui/test_annotate_day.py", "tests/gui/test_annotate_import_big.py", "tests/gui/test_annotate_long.py",
-    "tests/gui/test_annotate_redo_xcb.py", "tests/gui/test_gui_stalls.py", "tests/gui/test_index_map_stalls.py",
+    "tests/gui/test_annotate_redo_xcb.py", "tests/gui/test_gui_stalls.py", "tests/gui/test_index_map_lasso_xcb.py",
+    "tests/gui/test_index_map_stalls.py",
     "tests/gui/test_job_worker.py",
     "tests/gui/test_live_honesty.py", "tests/gui/test_playback_device.py", "tests/gui/test_spectrogram_views.py",
     "tests/gui/test_virtual_mic.py", "tests/gui/test_wizard_open.py", "tests/gui/test_wizard_stalls.py",
