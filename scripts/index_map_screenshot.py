@@ -38,7 +38,7 @@ def _write_window_audio(folder: Path, recording: str, start_s: float, end_s: flo
     path.parent.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     with sf.SoundFile(path, "w", samplerate=rate, channels=1, subtype="PCM_16") as out:
-        for block_start in range(0, int((end_s + 1) * rate), 60 * rate):
+        for _ in range(0, int((end_s + 1) * rate), 60 * rate):
             out.write((0.003 * rng.standard_normal(60 * rate)).astype(np.float32))
     with sf.SoundFile(path, "r+") as audio:
         t = np.arange(int((end_s - start_s) * rate)) / rate
