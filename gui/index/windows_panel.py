@@ -164,6 +164,9 @@ class WindowsPanel(QWidget):
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
         if watched is self.list and event.type() == QEvent.Type.KeyPress and self.session is not None:
+            chords = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+            if event.modifiers() & chords:
+                return False                  # Ctrl+B, Alt+R…: the window's shortcuts, not a label
             return self.handle_key(event.key())
         return super().eventFilter(watched, event)
 
