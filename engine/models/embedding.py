@@ -29,6 +29,7 @@ MAX_DIM = 65_536
 FALLBACK_N_MELS = 64
 FALLBACK_N_FFT = 1024
 _AMIN = 1e-10
+_FFT_SAMPLES = 1 << 20     # samples framed per FFT step (a few windows): about 30 MiB of scratch at most
 
 
 def embedding_support(session) -> tuple[int | None, str]:
@@ -96,6 +97,10 @@ def _log_mel(waveforms: np.ndarray, sample_rate_hz: int, n_mels: int, n_fft: int
     fb = mel_filterbank(sample_rate_hz, n_fft, n_mels).astype(np.float32)   # [n_mels, bins]
     window = np.hanning(n_fft + 1)[:-1].astype(np.float32)
     padded = np.pad(waveforms, ((0, 0), (n_fft // 2, n_fft // 2)))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]   # [b, f, n_fft]
-    power = np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2                          # [b, f, bins]
-    return 10.0 * np.log10(np.maximum(_AMIN, power @ fb.T))                              # [b, f, n_mels]
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]   # [b, f, n_fft], a view
+    per_step = max(1, _FFT_SAMPLES // (frames.shape[1] * n_fft))      # windows per FFT: bounded scratch memory
+    out = np.empty((frames.shape[0], frames.shape[1], n_mels), dtype=np.float32)
+    for first in range(0, len(frames), per_step):
+        power = np.abs(np.fft.rfft(frames[first:first + per_step] * window, axis=-1)) ** 2   # [k, f, bins]
+        out[first:first + per_step] = 10.0 * np.log10(np.maximum(_AMIN, power @ fb.T))    # [k, f, n_mels]
+    return out
