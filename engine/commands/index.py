@@ -15,8 +15,10 @@ def add_index_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None,
                    help="index folder (default: under the user cache, named by folder, model and settings)")
     p.add_argument("--hop", type=float, default=None, help="seconds between windows (default: half a window)")
-    p.add_argument("--embedding", choices=("auto", "model", "bands"), default="auto",
-                   help="the model's embedding output, or log-mel band statistics (auto: the model's if it has one)")
+    p.add_argument("--embedding", choices=("auto", "model+bands", "model", "bands"), default="auto",
+                   help="the model's embedding output joined with each window's log-mel band profile (model+bands), "
+                        "the embedding alone (model), or log-mel band statistics (bands); auto: model+bands if the "
+                        "model has an embedding output, else bands (resuming an index: the kind it was made with)")
 
 
 def add_similar_arguments(p: argparse.ArgumentParser) -> None:

@@ -4,9 +4,13 @@
 from disk in blocks (:func:`engine.classify.recordings.stream_windows`: memory is one block
 plus one batch of windows, whatever the file's length), runs the model on each batch of
 windows — its probabilities and, in the same forward pass, its ``embedding`` output — and
-appends the rows to the index (:mod:`engine.index.store`). A model without an embedding
+appends the rows to the index (:mod:`engine.index.store`). The vectors (:func:`embed_windows`)
+are, by default, the model's embedding joined with the same window's band profile
+(``model+bands``: :func:`engine.models.embedding.join_parts`, computed from the windows the model
+sees, so still one forward pass); ``model`` is the embedding alone. A model without an embedding
 output gets the fallback, each window's log-mel band statistics
-(:func:`engine.models.embedding.band_statistics`).
+(:func:`engine.models.embedding.band_statistics`). Resuming an index keeps the kind it was made
+with when the request says ``auto``.
 
 Resuming is the default: a recording whose path, size and modification time match its
 journal line is skipped; new and changed ones are indexed; ones gone are journalled as
@@ -16,6 +20,7 @@ removed. A killed run loses at most the recording in flight; a cancelled one dro
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
@@ -28,13 +33,14 @@ from engine.audio.long import LongAudio
 from engine.classify.files import iter_audio_files
 from engine.classify.recordings import stream_windows
 from engine.errors import AudioLoadError, EarmarkError
-from engine.index.store import Entry, IndexStore
+from engine.index.store import META_FILE, Entry, IndexStore
 from engine.jobs import CancelToken, JobWarning, Progress, ignore_progress
 from engine.models.classifier import OnnxClassifier
-from engine.models.embedding import band_statistics
+from engine.models.embedding import band_profile, band_statistics, join_parts
 from engine.userdirs import cache_dir
 
-EMBEDDINGS = ("auto", "model", "bands")
+EMBEDDINGS = ("auto", "model+bands", "model", "bands")
+KINDS = EMBEDDINGS[1:]         # what an index records
 BATCH_WINDOWS = 32
 
 
@@ -44,7 +50,8 @@ class IndexRequest:
     model_path: Path
     out: Path | None = None        # None: a folder under the user cache named by folder, model and settings
     hop_s: float | None = None     # None: half the model's window
-    embedding: str = "auto"        # "auto": the model's own, else band statistics; "model"; "bands"
+    embedding: str = "auto"        # "auto": model+bands when the model embeds, else bands (or the kind an
+                                   # existing index at ``out`` was made with); "model+bands"; "model"; "bands"
     threads: int = 2
 
 
@@ -70,7 +77,7 @@ def index_job(request: IndexRequest, *, on_progress: Callable[[Progress], None] 
     if request.embedding not in EMBEDDINGS:
         raise ValueError(f"embedding must be one of {', '.join(EMBEDDINGS)}, not {request.embedding!r}")
     model = OnnxClassifier.load(request.model_path, threads=request.threads, cancel=cancel)
-    meta = index_settings(folder, model, request)
+    meta = index_settings(folder, model, request, existing_kind(request.out))
     store = IndexStore.create_or_open(Path(request.out) if request.out else default_out(folder, meta), meta)
     try:
         return _index_folder(store, model, folder, meta, on_progress, cancel)
@@ -118,16 +125,12 @@ def _index_folder(store: IndexStore, model: OnnxClassifier, folder: Path, meta: 
 def _index_recording(store: IndexStore, model: OnnxClassifier, path: Path, meta: dict, cancel: CancelToken,
                      result: IndexResult, on_progress, step: int, total: int) -> float:
     rate, n_samples = model.meta.sample_rate_hz, model.meta.n_samples
-    own = meta["embedding"] == "model"
     last_report = time.monotonic()
     with LongAudio(path) as audio:
         for starts_s, windows in stream_windows(audio, rate, n_samples, meta["hop_s"], batch=BATCH_WINDOWS):
             cancel.raise_if_cancelled("indexing")
-            if own:
-                probs, vectors = model.predict_and_embed(windows)
-            else:
-                probs, vectors = model.predict(windows), band_statistics(windows, rate)
-            store.append(starts_s, normalise(vectors), probs)
+            probs, vectors = embed_windows(model, windows, rate, meta["embedding"])
+            store.append(starts_s, vectors, probs)
             result.windows_embedded += len(windows)
             if time.monotonic() - last_report > 0.2:
                 last_report = time.monotonic()
@@ -137,6 +140,20 @@ def _index_recording(store: IndexStore, model: OnnxClassifier, path: Path, meta:
         return audio.duration_s
 
 
+def embed_windows(model: OnnxClassifier, windows: np.ndarray, sample_rate_hz: int,
+                  kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities, unit vectors) of a batch of windows for an index of embedding ``kind``: one
+    forward pass of the model, plus the band statistics or profile of the same windows."""
+    if kind == "model+bands":
+        probs, vectors = model.predict_and_embed(windows)
+        return probs, join_parts(vectors, band_profile(windows, sample_rate_hz))
+    if kind == "model":
+        probs, vectors = model.predict_and_embed(windows)
+    else:
+        probs, vectors = model.predict(windows), band_statistics(windows, sample_rate_hz)
+    return probs, normalise(vectors)
+
+
 def normalise(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length (a zero row stays zero), so a dot product is a cosine."""
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -144,15 +161,27 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def index_settings(folder: Path, model: OnnxClassifier, request: IndexRequest) -> dict:
-    """What an index is made with: a second run must match it to add to the same folder."""
+def existing_kind(out: Path | None) -> str | None:
+    """The embedding kind the index at ``out`` was made with, or None (no index there yet)."""
+    try:
+        kind = json.loads((Path(out) / META_FILE).read_text())["embedding"] if out else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return kind if kind in KINDS else None
+
+
+def index_settings(folder: Path, model: OnnxClassifier, request: IndexRequest, existing: str | None = None) -> dict:
+    """What an index is made with: a second run must match it to add to the same folder. ``auto``
+    takes ``existing`` (the kind of the index being resumed) when given."""
     embedding = request.embedding
     if embedding == "auto":
-        embedding = "model" if model.embedding_dim is not None else "bands"
-    if embedding == "model" and model.embedding_dim is None:
+        embedding = existing or ("model+bands" if model.embedding_dim is not None else "bands")
+    if embedding in ("model", "model+bands") and model.embedding_dim is None:
         raise EarmarkError(f"{model.path}: {model.embedding_problem}; index with --embedding bands instead")
-    dim = model.embedding_dim if embedding == "model" else band_statistics(
-        np.zeros((1, model.meta.n_samples), np.float32), model.meta.sample_rate_hz).shape[1]
+    silence = np.zeros((1, model.meta.n_samples), np.float32)
+    dim = {"model": lambda: model.embedding_dim,
+           "model+bands": lambda: model.embedding_dim + band_profile(silence, model.meta.sample_rate_hz).shape[1],
+           "bands": lambda: band_statistics(silence, model.meta.sample_rate_hz).shape[1]}[embedding]()
     hop_s = request.hop_s if request.hop_s else model.meta.clip_s / 2
     return {"folder": str(folder), "model": str(Path(model.path).resolve()), "model_sha256": _sha256(model.path),
             "labels": list(model.labels), "sample_rate_hz": model.meta.sample_rate_hz,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.index.build import normalise
+from engine.index.build import embed_windows, normalise
 from engine.index.store import IndexStore, IndexStoreError
 
 CHUNK_ROWS = 65_536
@@ -142,7 +142,6 @@ def region_windows(index: Index, model, path: Path, start_s: float, end_s: float
     of a file; a range shorter than a window gets the one window centred on it."""
     from engine.audio.io import fit_length, resample, window_starts
     from engine.audio.long import LongAudio
-    from engine.models.embedding import band_statistics
 
     rate, n = model.meta.sample_rate_hz, model.meta.n_samples
     if end_s - start_s < index.window_s:
@@ -154,8 +153,7 @@ def region_windows(index: Index, model, path: Path, start_s: float, end_s: float
             samples = resample(samples, audio.sample_rate_hz, rate)
     windows = np.stack([fit_length(samples[s:s + n], n)
                         for s in window_starts(len(samples), n, int(round(index.meta["hop_s"] * rate)))])
-    vectors = model.embed(windows) if index.meta["embedding"] == "model" else band_statistics(windows, rate)
-    return normalise(vectors).astype(np.float32)
+    return embed_windows(model, windows, rate, index.meta["embedding"])[1].astype(np.float32)
 
 
 def standardisation(index: Index, chunk_rows: int = CHUNK_ROWS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -30,6 +30,7 @@ from tests.helpers_rss import measured_result, start_measured
 
 REPO = Path(__file__).resolve().parents[3]
 PER_FILE = windows_per_recording()
+DIM = 5 + 448          # auto: the tone model's embedding joined with the band profile (test_embedding_kinds.py)
 
 
 @pytest.fixture()
@@ -60,9 +61,10 @@ def test_a_folder_is_indexed_then_a_second_run_skips_what_is_unchanged(folder, t
     assert (first.recordings, first.indexed, first.skipped) == (6, 6, 0)
     assert first.windows_embedded == first.rows == 6 * PER_FILE
     store = IndexStore.open(tmp_path / "idx")
-    assert store.meta["embedding"] == "model" and store.meta["dim"] == 5 and store.meta["hop_s"] == 0.25
+    # auto: the model's embedding (5) joined with the band profile (448), test_embedding_kinds.py
+    assert store.meta["embedding"] == "model+bands" and store.meta["dim"] == DIM and store.meta["hop_s"] == 0.25
     vectors, probs, starts = store.arrays()
-    assert vectors.dtype == np.float16 and vectors.shape == (6 * PER_FILE, 5)
+    assert vectors.dtype == np.float16 and vectors.shape == (6 * PER_FILE, DIM)
     np.testing.assert_allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=2e-3)
     np.testing.assert_allclose(probs.astype(np.float32).sum(axis=1), 1.0, atol=5e-3)
     assert starts[:3].tolist() == [0.0, 0.25, 0.5]
@@ -128,7 +130,7 @@ def test_cancel_drops_the_recording_in_flight_and_a_rerun_finishes(folder, tmp_p
         index_job(IndexRequest(root, model, out=tmp_path / "idx"), on_progress=on_progress, cancel=cancel)
     store = IndexStore.open(tmp_path / "idx")
     assert [e.path for e in store.entries] == ["r0.wav", "r1.wav"]
-    assert (tmp_path / "idx" / VECTORS_FILE).stat().st_size == 2 * PER_FILE * 5 * 2   # nothing past the journal
+    assert (tmp_path / "idx" / VECTORS_FILE).stat().st_size == 2 * PER_FILE * DIM * 2   # nothing past the journal
     rest = index_job(IndexRequest(root, model, out=tmp_path / "idx"))
     assert (rest.skipped, rest.indexed, rest.windows_embedded) == (2, 4, 4 * PER_FILE)
 
@@ -170,14 +172,14 @@ def test_a_killed_run_resumes_without_recomputing_and_equals_an_uninterrupted_ru
     assert [e["path"] for e in journal] == ["r0.wav", "r1.wav"]            # two recordings finished
     written_rows = int(marker.read_text())
     assert written_rows == 2 * PER_FILE + 32                              # and a batch of the third in flight
-    assert (out / VECTORS_FILE).stat().st_size == written_rows * 5 * 2
+    assert (out / VECTORS_FILE).stat().st_size == written_rows * DIM * 2
 
     resumed = index_job(IndexRequest(root, model, out=out))
     assert (resumed.skipped, resumed.indexed) == (2, 4)
     assert resumed.windows_embedded == 4 * PER_FILE                       # nothing done is recomputed
     journal_after = [json.loads(line) for line in (out / JOURNAL_FILE).read_text().splitlines()]
     assert journal_after[:2] == journal and len(journal_after) == 6         # the first two lines untouched
-    assert (out / VECTORS_FILE).stat().st_size == 6 * PER_FILE * 5 * 2    # the cut-off batch was dropped
+    assert (out / VECTORS_FILE).stat().st_size == 6 * PER_FILE * DIM * 2    # the cut-off batch was dropped
 
     whole = index_job(IndexRequest(root, model, out=tmp_path / "whole"))
     assert whole.windows_embedded == 6 * PER_FILE

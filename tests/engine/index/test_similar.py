@@ -60,7 +60,8 @@ def test_chunked_search_equals_one_product_and_overlapping_windows_can_be_kept(i
     query = example_vectors(index, [example])
     whole = similar(index, query, top=12, distinct=False)
     chunked = similar(index, query, top=12, distinct=False, chunk_rows=7)
-    assert [(h.row, h.similarity) for h in whole] == [(h.row, h.similarity) for h in chunked]
+    assert [h.row for h in whole] == [h.row for h in chunked]     # float32 products of other shapes: last bits
+    np.testing.assert_allclose([h.similarity for h in whole], [h.similarity for h in chunked], atol=1e-6)
     vectors = np.asarray(index.vectors, dtype=np.float32)
     expected = np.argsort(-(vectors @ query[0]), kind="stable")[:12]
     assert sorted(h.row for h in whole) == sorted(expected.tolist())
