@@ -9,8 +9,8 @@ the exported ONNX needs nothing from here, so ``main.py classify`` runs it as an
 - ``vgg4_gap``: ``vgg4`` with global average pooling (mean over frequency and time) instead of
   mean over frequency then mean + max over time;
 - ``vgg4_maxpool``: ``vgg4`` with max pooling inside the blocks;
-- ``plain_cnn``: the baseline's backbone (max-pooling blocks, 32 -> 256, global average
-  pooling, no dropout) inside the recipe.
+(``plain_cnn``, the baseline's backbone inside the recipe, began here and is now a product
+model: trainer/models/plain.py.)
 """
 
 from __future__ import annotations
@@ -27,24 +27,6 @@ class VGG4GAP(VGG4):
         return self.fc(self.drop(self.features(x).mean(dim=(2, 3))))
 
 
-class PlainCNN(nn.Module):
-    def __init__(self, num_classes: int, in_chans: int = 1, widths=(32, 64, 128, 256)) -> None:
-        super().__init__()
-        layers, c_in = [], in_chans
-        for c in widths:
-            for i in range(2):
-                layers += [nn.Conv2d(c_in if i == 0 else c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c),
-                           nn.ReLU(inplace=True)]
-            layers.append(nn.MaxPool2d(2))
-            c_in = c
-        self.features = nn.Sequential(*layers)
-        self.num_features = c_in
-        self.fc = nn.Linear(c_in, num_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.features(x).mean(dim=(2, 3)))
-
-
 @register_model(default_in_chans=1, min_input_size=16)
 def vgg4_w32(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None, **kw) -> VGG4:
     return VGG4(num_classes, in_chans, width=32)
@@ -53,11 +35,6 @@ def vgg4_w32(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=
 @register_model(default_in_chans=1, min_input_size=16)
 def vgg4_gap(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None, **kw) -> VGG4:
     return VGG4GAP(num_classes, in_chans)
-
-
-@register_model(default_in_chans=1, min_input_size=16)
-def plain_cnn(*, num_classes: int, in_chans: int, pretrained: bool, weights_path=None, **kw) -> PlainCNN:
-    return PlainCNN(num_classes, in_chans)
 
 
 @register_model(default_in_chans=1, min_input_size=16)

@@ -1,6 +1,6 @@
 """Backbones by name: ``create_model``, ``list_models``, ``register_model`` (one file per family)."""
 
-from trainer.models import alexnet, cnn, efficientnet, mobilenet, resnet, vgg  # noqa: F401  (registers)
+from trainer.models import alexnet, cnn, efficientnet, mobilenet, plain, resnet, vgg  # noqa: F401  (registers)
 from trainer.models.attention import create_attn
 from trainer.models.pretrained import PretrainedWeightsError
 from trainer.models.registry import (

@@ -28,7 +28,7 @@ SR = 8000
 N_SAMPLES = 4000          # 0.5 s
 INPUT_SIZE = 32
 EXPECTED = {"cnn", "alexnet", "resnet18", "resnet50", "resnet18_se", "resnet18_cbam", "resnet50_se",
-            "resnet50_cbam", "efficientnet_b0", "mobilenetv3_small", "mobilenetv3_large", "vgg4"}
+            "resnet50_cbam", "efficientnet_b0", "mobilenetv3_small", "mobilenetv3_large", "vgg4", "plain_cnn"}
 
 def _waveforms(n: int = 4, seed: int = 0) -> torch.Tensor:
     """Tones, a chirp and a burst over noise: real-ish clips that a model can tell apart."""
@@ -70,9 +70,9 @@ def _sharpen_head(classifier: nn.Module, logmel: torch.Tensor) -> None:
 def test_registry_has_every_documented_model():
     assert set(list_models()) == EXPECTED
     assert list_models() == sorted(list_models())
-    assert model_info("cnn").default_in_chans == 1 == model_info("vgg4").default_in_chans
-    assert all(model_info(n).default_in_chans == 3 for n in EXPECTED - {"cnn", "vgg4"})
-    assert [n for n in list_models() if not model_info(n).has_pretrained] == ["cnn", "vgg4"]
+    assert model_info("cnn").default_in_chans == 1 == model_info("vgg4").default_in_chans == model_info("plain_cnn").default_in_chans
+    assert all(model_info(n).default_in_chans == 3 for n in EXPECTED - {"cnn", "vgg4", "plain_cnn"})
+    assert [n for n in list_models() if not model_info(n).has_pretrained] == ["cnn", "plain_cnn", "vgg4"]
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
