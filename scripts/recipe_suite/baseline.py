@@ -39,6 +39,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from trainer.models.plain import PlainCNN
+
 
 @dataclass
 class BaselineConfig:
@@ -95,23 +97,6 @@ class LogMelMax(nn.Module):
         return (db.clamp_min(-80.0) / 80.0).unsqueeze(1)
 
 
-class PlainCNN(nn.Module):
-    def __init__(self, n_classes: int, widths: tuple[int, ...]) -> None:
-        super().__init__()
-        layers, c_in = [], 1
-        for c in widths:
-            for i in range(2):
-                layers += [nn.Conv2d(c_in if i == 0 else c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c),
-                           nn.ReLU(inplace=True)]
-            layers.append(nn.MaxPool2d(2))
-            c_in = c
-        self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(c_in, n_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
-
-
 def augment_wave(x: np.ndarray, rate_hz: int, rng: np.random.Generator) -> np.ndarray:
     x = x * 10 ** (rng.uniform(-6, 6) / 20)
     shift = int(rng.uniform(-0.1, 0.1) * rate_hz)
@@ -150,7 +135,7 @@ def train_and_predict(train_paths: list[str], train_labels: list[int], test_path
     waves = [load(p, rate_hz) for p in train_paths]
     y = torch.tensor(train_labels, dtype=torch.long)
     front = LogMelMax(rate_hz, cfg)
-    model = PlainCNN(n_classes, cfg.widths)
+    model = PlainCNN(n_classes, 1, cfg.widths)  # the product's plain_cnn: the same layers, made in the same order
     steps_per_epoch = math.ceil(len(waves) / cfg.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.max_lr, total_steps=cfg.epochs * steps_per_epoch)

@@ -10,23 +10,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF
-from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-
-def wait_until(app, condition, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if condition():
-            return True
-        QTest.qWait(20)
-    return condition()
+from tests.gui.annotate_keys_probe import wait_until
 
 
 def xdotool(app, *args: str) -> None:

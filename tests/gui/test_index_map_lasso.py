@@ -47,8 +47,8 @@ def _shift_drag(view: IndexMapView, corners_xy: list[tuple[float, float]]) -> No
     _mouse(viewport, QEvent.Type.MouseButtonRelease, pixels[0], none)
 
 
-def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed):
-    root, idx = indexed
+def _opened_map(qtbot, idx) -> IndexMapView:
+    """The map of the index at ``idx``, on screen and drawn (silent: no audio device)."""
     view = IndexMapView(use_audio_device=False)
     qtbot.addWidget(view)
     view.resize(1100, 700)
@@ -56,6 +56,12 @@ def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed
     qtbot.waitExposed(view)
     with qtbot.waitSignal(view.projected, timeout=20_000):
         view.open_index(idx)
+    return view
+
+
+def test_a_lassoed_group_is_chosen_and_labelled_into_the_sidecars(qtbot, indexed):
+    root, idx = indexed
+    view = _opened_map(qtbot, idx)
     xy = view.projection.xy.astype(np.float64)
     (x_low, x_high), (y_low, y_high) = view.plot.getViewBox().viewRange()
     # a loop around the left part of the map, its right edge in the widest gap between dots
@@ -113,13 +119,7 @@ def test_inside_is_the_even_odd_rule():
 
 def test_a_clicked_window_is_seen_as_a_tile_and_heard_with_space(qtbot, indexed):
     root, idx = indexed
-    view = IndexMapView(use_audio_device=False)
-    qtbot.addWidget(view)
-    view.resize(1100, 700)
-    view.show()
-    qtbot.waitExposed(view)
-    with qtbot.waitSignal(view.projected, timeout=20_000):
-        view.open_index(idx)
+    view = _opened_map(qtbot, idx)
     view.choose(5)
     qtbot.waitUntil(lambda: view.preview.tile is not None, timeout=20_000)
     name, start_s, end_s = view.projection.window_of(5)
