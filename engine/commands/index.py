@@ -115,14 +115,13 @@ def run_similar(args: argparse.Namespace) -> int:
 
 
 def label_windows(index, windows: list[tuple[str, float, float]], label: str) -> int:
-    """Write each (recording, start, end) as a region labelled ``label``; print one line a window."""
+    """Write each (recording, start, end) as a region labelled ``label`` (one change per recording:
+    :func:`engine.index.labelling.label_windows`); say how many on standard error."""
     from engine.errors import EarmarkError
-    from engine.index.labelling import label_window
+    from engine.index.labelling import label_windows as label_all
 
-    tracks: dict = {}
     try:
-        for recording, start_s, end_s in windows:
-            label_window(index, recording, start_s, end_s, label, tracks=tracks)
+        label_all(index, windows, label)
     except (EarmarkError, OSError) as exc:
         print(f"error: {printable(exc)}", file=sys.stderr)
         return 2

@@ -51,6 +51,7 @@ def run_queue(args: argparse.Namespace) -> int:
 def run_label(args: argparse.Namespace) -> int:
     from engine.commands.index import label_windows, parse_like
     from engine.errors import EarmarkError
+    from engine.index.labelling import window_of_row
     from engine.index.search import Index
 
     if not (args.row or args.at):
@@ -58,12 +59,7 @@ def run_label(args: argparse.Namespace) -> int:
         return 2
     try:
         index = Index(args.index)
-        windows = []
-        for row in args.row:
-            if not 0 <= row < len(index.recording_of_row) or index.recording_of_row[row] < 0:
-                raise EarmarkError(f"--row {row}: not a live window of the index")
-            hit = index.hit(row, 0.0)
-            windows.append((hit.recording, hit.start_s, hit.end_s))
+        windows = [window_of_row(index, row) for row in args.row]
         for text in args.at:
             path, start_s, end_s = parse_like(text, "--at")
             name = index.recording_name(path)

@@ -63,33 +63,39 @@ def label_window(index: Index, recording: str, start_s: float, end_s: float, lab
 
 
 @dataclass(frozen=True)
-class LabelRowsRequest:
-    """Label many windows of the index at ``index`` at once (a group lassoed on the map)."""
+class LabelWindowsRequest:
+    """Label many windows of the index at ``index`` at once: (recording, start s, end s) each (a
+    group lassoed on the map, the hits of ``similar --label``, the windows ``label`` names)."""
 
     index: Path
-    rows: tuple[int, ...]
+    windows: tuple[tuple[str, float, float], ...]
     label: str
 
 
-def label_rows_job(request: LabelRowsRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
-                   cancel: CancelToken | None = None) -> int:
-    """:func:`label_window` for every row, as one undoable change per recording (one journal line or
-    snapshot each, not an fsync per window: thousands of windows take seconds, not minutes).
+def label_windows_job(request: LabelWindowsRequest, *, on_progress: Callable[[Progress], None] = ignore_progress,
+                      cancel: CancelToken | None = None) -> int:
+    """:func:`label_window` for every window, as one undoable change per recording (one journal line
+    or snapshot each, not an fsync per window: thousands of windows take seconds, not minutes).
     Returns how many windows were labelled. Cancelling keeps the recordings done so far."""
-    index, cancel = Index(request.index), cancel or CancelToken()
-    label = _checked_label(request.label)
+    return label_windows(Index(request.index), request.windows, request.label, on_progress=on_progress,
+                         cancel=cancel)
+
+
+def label_windows(index: Index, windows: Iterable[tuple[str, float, float]], label: str, *,
+                  on_progress: Callable[[Progress], None] = ignore_progress, cancel: CancelToken | None = None) -> int:
+    """:func:`label_windows_job`'s work on an opened index."""
+    cancel, windows = cancel or CancelToken(), list(windows)
+    label = _checked_label(label)
     spans: dict[str, list[tuple[float, float]]] = {}
-    for row in request.rows:
-        if not 0 <= row < len(index.recording_of_row) or index.recording_of_row[row] < 0:
-            raise EarmarkError(f"row {row} is not a live window of the index")
-        hit = index.hit(int(row), 0.0)
-        spans.setdefault(hit.recording, []).append((hit.start_s, hit.end_s))
-    for i, (recording, windows) in enumerate(spans.items()):
+    for recording, start_s, end_s in windows:
+        spans.setdefault(recording, []).append((float(start_s), float(end_s)))
+    files = {recording: _recording_file(index, recording) for recording in spans}  # all checked before any write
+    for i, (recording, places) in enumerate(spans.items()):
         cancel.raise_if_cancelled("labelling windows")
-        on_progress(Progress("label", i, len(spans), f"labelling {len(windows):,} window(s) of {recording}"))
-        track = RegionTrack.open(_recording_file(index, recording))
+        on_progress(Progress("label", i, len(spans), f"labelling {len(places):,} window(s) of {recording}"))
+        track = RegionTrack.open(files[recording])
         new = []
-        for start_s, end_s in windows:
+        for start_s, end_s in places:
             twin = _twin(track, start_s, end_s)
             if twin is None:
                 new.append(Region(start_s, end_s, label))
@@ -97,8 +103,8 @@ def label_rows_job(request: LabelRowsRequest, *, on_progress: Callable[[Progress
                 track.update(twin.id, label=label)
         if new:
             track.replace_all(new, action="label")
-    on_progress(Progress("label", len(spans), len(spans), f"labelled {len(request.rows):,} window(s) {label!r}"))
-    return len(request.rows)
+    on_progress(Progress("label", len(spans), len(spans), f"labelled {len(windows):,} window(s) {label!r}"))
+    return len(windows)
 
 
 def _checked_label(label: str) -> str:
@@ -126,12 +132,17 @@ def _twin(track: RegionTrack, start_s: float, end_s: float) -> Region | None:
                  and abs(r.end_s - end_s) < SAME_TIME_S), None)
 
 
-def label_row(index: Index, row: int, label: str, *, tracks: dict[str, RegionTrack] | None = None) -> Region:
-    """:func:`label_window` for row ``row`` of the index."""
+def window_of_row(index: Index, row: int) -> tuple[str, float, float]:
+    """(recording, start s, end s) of row ``row``; ``EarmarkError`` when it is not a live window."""
     if not 0 <= row < len(index.recording_of_row) or index.recording_of_row[row] < 0:
         raise EarmarkError(f"row {row} is not a live window of the index (0 to {len(index.recording_of_row) - 1})")
-    hit = index.hit(row, 0.0)
-    return label_window(index, hit.recording, hit.start_s, hit.end_s, label, tracks=tracks)
+    hit = index.hit(int(row), 0.0)
+    return hit.recording, hit.start_s, hit.end_s
+
+
+def label_row(index: Index, row: int, label: str, *, tracks: dict[str, RegionTrack] | None = None) -> Region:
+    """:func:`label_window` for row ``row`` of the index."""
+    return label_window(index, *window_of_row(index, row), label, tracks=tracks)
 
 
 def labelled_regions(index: Index) -> dict[str, list[Region]]:

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.index.labelling import LabelRowsRequest, label_rows_job, labelled_windows
+from engine.index.labelling import LabelWindowsRequest, label_windows_job, labelled_windows
 from engine.index.projection import Projection, ProjectionRequest, projection_job
 from engine.index.search import Index
 from gui.index.dots import DotsItem, argb
@@ -324,8 +324,8 @@ class IndexMapView(QWidget):
             self.status.setText("Type a label for the chosen windows first")
             self.label_edit.setFocus()
             return None
-        rows = tuple(int(r) for r in self.projection.rows[self.selected])
-        worker = self.label_worker = JobWorker(label_rows_job, LabelRowsRequest(self.root, rows, label),
+        windows = tuple(self.projection.window_of(int(i)) for i in self.selected)
+        worker = self.label_worker = JobWorker(label_windows_job, LabelWindowsRequest(self.root, windows, label),
                                                what="Labelling windows", owner=self)
         worker.progressed.connect(lambda p: self.status.setText(p.message))
         worker.finished.connect(lambda n: self.status.setText(
