@@ -254,7 +254,7 @@ class IndexMapView(QWidget):
 
     def colour_of_point(self, i: int) -> str:
         """The colour point ``i`` of the projection is drawn in (``#rrggbb``; lassoed dots are black)."""
-        return "#000000" if i in set(self.selected.tolist()) else self._colour_of_key(int(self._keys[i]))
+        return "#000000" if np.any(self.selected == i) else self._colour_of_key(int(self._keys[i]))
 
     # ---- choosing -----------------------------------------------------------------------------
     def _on_scene_clicked(self, event) -> None:
