@@ -32,6 +32,13 @@ JOURNAL_SUFFIX = ".journal"
 FORMAT_NAME = "earmark-regions"
 FORMAT_VERSION = 2  # 2: generation + journal; version 1 files (no journal) read as generation 0
 COMPACT_MIN_BYTES = 4 << 20  # the journal is folded into the snapshot past this and the snapshot's size
+# The snapshot is written through an 8 MiB buffer, so a 157 MB snapshot (a million regions) reaches
+# the file in about 20 writes. With the default 8 KiB the writer thread released and retook the
+# interpreter lock for a write() every 0.1-0.3 ms; a thread waiting for the lock only asks for it
+# after a whole switch interval in which it never changed hands, so the GUI thread waited 0.3-0.6 s
+# at a time while a big import was saved (found with faulthandler dumps of both threads at each
+# stall: the worker in the snapshot's json encoding, the GUI thread waiting; docs/RELIABILITY.md D10).
+SNAPSHOT_BUFFER_BYTES = 8 << 20
 _GENERATION = re.compile(rb'"generation":\s*(\d+)')
 
 
@@ -178,7 +185,7 @@ class SidecarStore:
         """``regions`` are JSON texts and ``history`` items the pieces of one, made as they are written."""
         # a new snapshot of the next generation, then an empty journal (under the lock)
         generation = self.generation + 1
-        with atomic_open(self.snapshot, "w", encoding="utf-8", newline="") as handle:
+        with atomic_open(self.snapshot, "w", encoding="utf-8", newline="", buffering=SNAPSHOT_BUFFER_BYTES) as handle:
             handle.write("{" + f'"generation": {generation}, ')
             for key, value in {**header, "version": FORMAT_VERSION, "format": FORMAT_NAME}.items():
                 handle.write(f"{json.dumps(key)}: {json.dumps(value)}, ")

@@ -125,15 +125,15 @@ def run_recipe(train_clips, test_clips, labels, out: Path, mode: dict, overrides
                    "speaker_norm": cfg.get("speaker_norm")}
 
 
-def run_baseline(train_clips, test_clips, labels, mode: dict):
+def run_baseline(train_clips, test_clips, labels, mode: dict, seed: int = 0):
     durations = [sf.info(c.path).duration for c in train_clips]
     rate = min(16000, sf.info(train_clips[0].path).samplerate)
-    cfg = baseline.BaselineConfig(epochs=mode["baseline_epochs"])
+    cfg = baseline.BaselineConfig(epochs=mode["baseline_epochs"], seed=seed)
     probs, info = baseline.train_and_predict([c.path for c in train_clips], [labels.index(c.label) for c in train_clips],
                                              [c.path for c in test_clips], len(labels), rate,
                                              baseline.fixed_length_s(durations), cfg,
                                              log=lambda m: None)
-    return probs, {**info, "epochs": cfg.epochs}
+    return probs, {**info, "epochs": cfg.epochs, "seed": cfg.seed}
 
 
 def scores(y_true: list[int], probs: np.ndarray, n: int) -> dict:
@@ -200,6 +200,7 @@ def main() -> None:
     ap.add_argument("--methods", nargs="*", default=["recipe", "baseline"])
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--baseline-from", type=Path, default=None)
+    ap.add_argument("--baseline-seed", type=int, default=0, help="the baseline's training seed (its spread)")
     ap.add_argument("--import", dest="imports", action="append", default=[],
                     help="a module to import first (e.g. scripts.recipe_suite.variants: extra backbones)")
     ap.add_argument("--scratch", type=Path, default=Path("/work/scratch-recipe"))
@@ -246,7 +247,7 @@ def main() -> None:
                     probs, info = run_recipe(train_clips, test_clips, labels, args.out / name / f"split{k}", mode,
                                              overrides, args.scratch / "cache")
                 else:
-                    probs, info = run_baseline(train_clips, test_clips, labels, mode)
+                    probs, info = run_baseline(train_clips, test_clips, labels, mode, args.baseline_seed)
                 sc = scores(y_true, probs, len(labels))
                 log(f"{name} split {k + 1} {method}: acc {sc['accuracy']:.3f} macro F1 {sc['macro_f1']:.3f} "
                     f"({info['train_s']:.0f} s)")
