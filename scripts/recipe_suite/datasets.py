@@ -85,21 +85,23 @@ def esc50_real(root: Path = SHARED / "esc50-real", k: int = 4) -> DataSet:
     return DataSet("esc50-real", clips, splits, "src_file (4 stratified group folds)")
 
 
-def espeak_words(root: Path) -> DataSet:
+def espeak_words(root: Path, mics: bool = False) -> DataSet:
     """Groups are speakers (voice+variant@speed); the outer splits hold out whole voices, so a test
-    speaker's voice is never heard at another speed or variant in training."""
+    speaker's voice is never heard at another speed or variant in training. ``mics``: each speaker
+    recorded through a channel of their own (``espeak_words.channel``)."""
     from scripts.recipe_suite.espeak_words import VOICES, build
 
-    build(root)
+    build(root, mics=mics)
     clips = _csv(root)
     splits = []
     for pair in (VOICES[0::3], VOICES[1::3], VOICES[2::3]):     # 3 folds of 2 voices
         splits.append(sorted({c.group for c in clips if c.group.split("+")[0] in pair}))
-    return DataSet("espeak-words", clips, splits, "voice (2 a fold; 8 speakers)")
+    return DataSet("espeak-mics" if mics else "espeak-words", clips, splits, "voice (2 a fold; 8 speakers)")
 
 
 def load_all(scratch: Path) -> dict[str, callable]:
-    return {"espeak-words": lambda: espeak_words(scratch / "data" / "espeak-words"), "emodb-2s": emodb,
+    return {"espeak-words": lambda: espeak_words(scratch / "data" / "espeak-words"),
+            "espeak-mics": lambda: espeak_words(scratch / "data" / "espeak-mics", mics=True), "emodb-2s": emodb,
             "ravdess-16": ravdess, "esc10": esc10, "esc50-real": esc50_real}
 
 

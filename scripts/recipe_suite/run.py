@@ -197,6 +197,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--quick", action="store_true", help="subsample, fewer epochs, one outer split a data set")
     ap.add_argument("--sets", nargs="*", default=None)
+    ap.add_argument("--splits", type=int, default=None, help="at most this many outer splits a data set")
     ap.add_argument("--methods", nargs="*", default=["recipe", "baseline"])
     ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="FIELD=VALUE")
     ap.add_argument("--baseline-from", type=Path, default=None)
@@ -227,7 +228,7 @@ def main() -> None:
     for name in names:
         ds = loaders[name]()
         labels = sorted({c.label for c in ds.clips})
-        n_splits = min(len(ds.splits), mode["splits"] or len(ds.splits))
+        n_splits = min(len(ds.splits), mode["splits"] or len(ds.splits), args.splits or len(ds.splits))
         for k in range(n_splits):
             train_clips, test_clips = split_clips(ds, k, mode)
             y_true = [labels.index(c.label) for c in test_clips]
