@@ -9,10 +9,17 @@ augmentations, open the wizard) and report each:
     with beat.phase("open"):
         ...                      # drive the app; wait with qtbot.waitUntil / waitSignal
     assert beat.longest_s("open") < 0.25, beat.report()
+
+``EARMARK_STALL_DUMP=FILE`` (and ``EARMARK_STALL_DUMP_S``, default 0.15) writes every thread's stack to
+FILE whenever a tick is that late: each tick re-arms ``faulthandler.dump_traceback_later``, whose
+watchdog is C and needs no interpreter lock, so it does not change what it measures (how the
+last cause of the million-row import's stalls was found: docs/RELIABILITY.md D10).
 """
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import time
 from contextlib import contextmanager
 
@@ -30,6 +37,9 @@ class Heartbeat:
         self._current: str | None = None
         self.longest: dict[str, float] = {}
         self.ticks: dict[str, int] = {}
+        dump = os.environ.get("EARMARK_STALL_DUMP")
+        self._dump = open(dump, "a") if dump else None  # noqa: SIM115 (written by faulthandler until stop)
+        self._dump_s = float(os.environ.get("EARMARK_STALL_DUMP_S", "0.15"))
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -38,6 +48,8 @@ class Heartbeat:
             self.longest[self._current] = max(self.longest.get(self._current, 0.0), gap)
             self.ticks[self._current] = self.ticks.get(self._current, 0) + 1
         self._last = now
+        if self._dump is not None:
+            faulthandler.dump_traceback_later(self._dump_s, repeat=False, file=self._dump)
 
     @contextmanager
     def phase(self, name: str):
@@ -52,6 +64,8 @@ class Heartbeat:
             self._tick()  # a stall at the very end counts too
             self._timer.stop()
             self._current = None
+            if self._dump is not None:
+                faulthandler.cancel_dump_traceback_later()
 
     def longest_s(self, name: str | None = None) -> float:
         """The longest stall of one phase, or of all."""
