@@ -32,13 +32,16 @@ JOURNAL_SUFFIX = ".journal"
 FORMAT_NAME = "earmark-regions"
 FORMAT_VERSION = 2  # 2: generation + journal; version 1 files (no journal) read as generation 0
 COMPACT_MIN_BYTES = 4 << 20  # the journal is folded into the snapshot past this and the snapshot's size
-# The snapshot is written through an 8 MiB buffer, so a 157 MB snapshot (a million regions) reaches
-# the file in about 20 writes. With the default 8 KiB the writer thread released and retook the
-# interpreter lock for a write() every 0.1-0.3 ms; a thread waiting for the lock only asks for it
-# after a whole switch interval in which it never changed hands, so the GUI thread waited 0.3-0.6 s
-# at a time while a big import was saved (found with faulthandler dumps of both threads at each
-# stall: the worker in the snapshot's json encoding, the GUI thread waiting; docs/RELIABILITY.md D10).
-SNAPSHOT_BUFFER_BYTES = 8 << 20
+# The snapshot is written through a 256 KiB buffer, so a 157 MB snapshot (a million regions) reaches
+# the file in about 600 writes, one every few milliseconds. With the default 8 KiB the writer thread
+# released and retook the interpreter lock for a write() every 0.1-0.3 ms; a thread waiting for the
+# lock only asks for it after a whole switch interval in which it never changed hands, so the GUI
+# thread waited 0.3-0.6 s at a time while a big import was saved (found with faulthandler dumps of
+# both threads at each stall; docs/RELIABILITY.md D10). 8 MiB did as well for the import (0.06-0.09 s)
+# but made later GUI work in the same process slower (the audit tab's 400-clip stall test: 0.26-0.40 s
+# against its 0.25 s limit, passing with 256 KiB), most likely through glibc raising its mmap threshold
+# after freeing the big buffer.
+SNAPSHOT_BUFFER_BYTES = 256 << 10
 _GENERATION = re.compile(rb'"generation":\s*(\d+)')
 
 

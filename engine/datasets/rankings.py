@@ -78,7 +78,7 @@ def content_key(manifest, model_path: str | os.PathLike | None = None, *, folds:
     """A hash of everything a ranking depends on (see the module's docstring)."""
     digest = hashlib.sha256()
     root = Path(manifest.root)
-    base = root if root.is_dir() else root.parent
+    base = (root if root.is_dir() else root.parent).resolve()   # once: a resolve is an lstat per path component
     rows = []
     for clip in manifest.clips:
         path = Path(clip.path)
@@ -88,7 +88,7 @@ def content_key(manifest, model_path: str | os.PathLike | None = None, *, folds:
         except OSError:
             size, mtime = -1, -1
         try:
-            rel = path.resolve().relative_to(base.resolve()).as_posix()
+            rel = path.resolve().relative_to(base).as_posix()
         except ValueError:
             rel = path.as_posix()
         rows.append([rel, size, mtime, clip.label, sorted(getattr(clip, "flags", ()) or ()),

@@ -10,6 +10,12 @@ import json
 from dataclasses import asdict
 
 import numpy as np
+
+# np.percentile (the spectrogram's colour levels) imports numpy.ma lazily on its first call, and under
+# PySide every import runs shiboken's feature hook, which reads the module's source: 0.15 s on the
+# GUI thread when the first clip is shown (faulthandler dumps of tests/gui/test_gui_stalls.py in the
+# suite). Imported here, with the rest of the app, instead.
+import numpy.ma  # noqa: F401
 import pyqtgraph as pg
 
 from gui.widgets.spectrogram_view import (
