@@ -82,9 +82,9 @@ view.shutdown()
 """
 
 
-# Before the snapshot was written through a big buffer, the longest stall read 0.07-0.16 s in most
+# Before the snapshot was written through a 256 KiB buffer, the longest stall read 0.07-0.16 s in most
 # runs and 0.3-0.6 s in about half the runs on a quiet machine (the GUI thread starved of the
-# interpreter lock by the writer's 8 KiB writes: docs/RELIABILITY.md D10); after, 0.06-0.09 s.
+# interpreter lock by the writer's 8 KiB writes: docs/RELIABILITY.md D10); after, 0.10-0.11 s.
 def test_a_million_row_import_keeps_the_window_painting_and_later_edits_quick(tmp_path):
     """Run in a process of its own, like the app's: a pytest process that ran or collected other
     tests holds their modules and memory (1.2 GB once), which is not what a person's app holds."""
