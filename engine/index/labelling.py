@@ -140,10 +140,6 @@ def window_of_row(index: Index, row: int) -> tuple[str, float, float]:
     return hit.recording, hit.start_s, hit.end_s
 
 
-def label_row(index: Index, row: int, label: str, *, tracks: dict[str, RegionTrack] | None = None) -> Region:
-    """:func:`label_window` for row ``row`` of the index."""
-    return label_window(index, *window_of_row(index, row), label, tracks=tracks)
-
 
 def labelled_regions(index: Index) -> dict[str, list[Region]]:
     """Per recording of the index that has a sidecar: its accepted, labelled regions."""

@@ -16,10 +16,10 @@ from engine.index.labelling import (
     DatasetRequest,
     RescoreRequest,
     dataset_job,
-    label_row,
     label_window,
     labelled_rows,
     rescore_job,
+    window_of_row,
 )
 from engine.index.search import Index
 from engine.index.session import QUEUE, LabelSession
@@ -57,7 +57,7 @@ def test_labelling_writes_relabels_and_marks_background_in_the_sidecar(indexed):
     label_window(index, "r1.wav", start, start + BURST_S, "hum")            # relabel: one region, new label
     assert _labels(root, "r1.wav") == [(start, start + BURST_S, "hum")]
     row = int(index.rows_in("sub/r3.wav", 0.0, 0.5)[0])
-    label_row(index, row, BACKGROUND)
+    label_window(index, *window_of_row(index, row), BACKGROUND)
     assert _labels(root, "sub/r3.wav") == [(0.0, 0.5, "background")]
     assert labelled_rows(index)[row] == "background"
     with pytest.raises(EarmarkError, match="not a recording"):
